@@ -1,0 +1,2 @@
+//! The clinical core: instruments, scoring, rupture signals and alerts.
+//! Pure code: no I/O, no database, no HTTP.
