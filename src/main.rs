@@ -1,1 +1,51 @@
-fn main() {}
+//! The `rapport` binary: the server and its administrative commands.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use rapport::cli;
+
+#[derive(Parser)]
+#[command(
+    name = "rapport",
+    version,
+    about = "Client-feedback survey server for clinics"
+)]
+struct Cli {
+    /// Optional TOML settings file (environment variables override it).
+    #[arg(long, global = true, env = "RAPPORT_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server and the job loop (the default).
+    Serve(cli::serve::ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(cli::staff::UserCommand),
+    /// Load the demo clinic into an empty database.
+    Demo,
+    /// Print the effective settings (secrets masked) and check them.
+    CheckConfig,
+}
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    let config = args.config.as_deref();
+    match args
+        .command
+        .unwrap_or(Command::Serve(cli::serve::ServeArgs::default()))
+    {
+        Command::Serve(serve) => cli::serve::run(config, serve),
+        Command::Migrate => cli::serve::migrate(config),
+        Command::User(command) => cli::staff::run(config, command),
+        Command::Demo => cli::serve::demo(config),
+        Command::CheckConfig => cli::serve::check_config(config),
+    }
+}

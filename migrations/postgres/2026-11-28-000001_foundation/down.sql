@@ -1,0 +1,16 @@
+DROP TABLE sign_in_failures;
+DROP TABLE audit_log;
+DROP TABLE api_keys;
+DROP TABLE outbox;
+DROP TABLE alert_events;
+DROP TABLE alert_signals;
+DROP TABLE alerts;
+DROP TABLE responses;
+DROP TABLE link_tokens;
+DROP TABLE invitations;
+DROP TABLE instruments;
+DROP TABLE appointments;
+DROP TABLE clients;
+DROP TABLE staff;
+DROP TABLE teams;
+DROP TABLE settings;

@@ -1,0 +1,204 @@
+//! `serve`, `migrate`, `demo` and `check-config`.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{LogFormat, MailTransport, Settings};
+use crate::store::connection::describe_url;
+use crate::{app, demo, store};
+
+use super::{fail, load_settings};
+
+#[derive(clap::Args, Default)]
+pub struct ServeArgs {
+    /// Load the demo clinic first if the database is empty.
+    #[arg(long)]
+    pub demo: bool,
+    /// Serve web requests only; run the job loop elsewhere (`rapport jobs`).
+    #[arg(long)]
+    pub no_jobs: bool,
+    /// Web worker threads (default: one per CPU core).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RAPPORT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+fn describe_mail(settings: &Settings) -> String {
+    match &settings.mail {
+        MailTransport::Folder(dir) => format!("writing .eml files into {}", dir.display()),
+        MailTransport::Smtp(url) => format!("SMTP via {}", crate::config::mask_url(url)),
+    }
+}
+
+pub fn run(config: Option<&Path>, args: ServeArgs) -> ExitCode {
+    let settings = match load_settings(config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    init_logging(settings.log_format);
+    // Bind first: a taken or invalid address is the most common start-up error.
+    let listener = match TcpListener::bind(settings.bind) {
+        Ok(l) => l,
+        Err(e) => {
+            return fail(format!(
+                "cannot listen on {} (RAPPORT_BIND): {e}",
+                settings.bind
+            ));
+        }
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let state = match app::prepare(settings.clone(), clock.clone()) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    if args.demo {
+        let pool = state.pool.clone();
+        let loaded = pool
+            .get()
+            .map_err(store::StoreError::from)
+            .and_then(|mut conn| {
+                if demo::database_is_empty(&mut conn)? {
+                    conn.write_transaction(|conn| demo::load(conn, clock.now()))
+                        .map(Some)
+                } else {
+                    Ok(None)
+                }
+            });
+        match loaded {
+            Ok(Some(summary)) => tracing::info!(
+                staff = summary.staff,
+                clients = summary.clients,
+                appointments = summary.appointments,
+                "loaded the demo clinic"
+            ),
+            Ok(None) => tracing::info!(
+                "the database already has data; the demo clinic was not loaded again"
+            ),
+            Err(e) => return fail(format!("could not load the demo clinic: {e}")),
+        }
+        print_demo_logins();
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tracing::info!(
+        "Rapport listening on http://{address} (public address {})",
+        settings.base_url
+    );
+    tracing::info!("database: {}", describe_url(&settings.database_url));
+    tracing::info!("mail: {}", describe_mail(&settings));
+    if !args.demo {
+        tracing::info!(
+            "to try Rapport with a demo clinic: `rapport serve --demo` (into an empty database) or `rapport demo`"
+        );
+    }
+    let result = runtime.block_on(async move {
+        let server = crate::web::serve(state, listener, args.workers)?;
+        server.await
+    });
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format!("the web server stopped: {e}")),
+    }
+}
+
+pub fn print_demo_logins() {
+    println!("Demo logins (password for all: {}):", demo::DEMO_PASSWORD);
+    for login in demo::LOGINS {
+        println!(
+            "  {:<10} {:<32} {}{}",
+            login.role.as_str(),
+            login.email,
+            login.name,
+            login.team.map(|t| format!(" ({t})")).unwrap_or_default()
+        );
+    }
+}
+
+pub fn migrate(config: Option<&Path>) -> ExitCode {
+    let settings = match load_settings(config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let applied = store::establish(&settings.database_url)
+        .and_then(|mut conn| store::run_migrations(&mut conn));
+    match applied {
+        Ok(n) => {
+            println!(
+                "{}: {n} migration(s) applied, schema up to date",
+                describe_url(&settings.database_url)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+pub fn demo(config: Option<&Path>) -> ExitCode {
+    let settings = match load_settings(config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let state = match app::prepare(settings.clone(), clock.clone()) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let loaded = state
+        .pool
+        .get()
+        .map_err(store::StoreError::from)
+        .and_then(|mut conn| conn.write_transaction(|conn| demo::load(conn, clock.now())));
+    match loaded {
+        Ok(summary) => {
+            println!(
+                "Loaded the demo clinic into {}: {} staff, {} clients, {} appointments.",
+                describe_url(&settings.database_url),
+                summary.staff,
+                summary.clients,
+                summary.appointments
+            );
+            print_demo_logins();
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format!("could not load the demo clinic: {e}")),
+    }
+}
+
+pub fn check_config(config: Option<&Path>) -> ExitCode {
+    let settings = match load_settings(config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    for (name, value) in settings.describe() {
+        println!("{name} = {value}");
+    }
+    ExitCode::SUCCESS
+}

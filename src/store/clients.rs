@@ -1,0 +1,144 @@
+//! Clients, and who among staff may see them.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{clients, staff};
+use super::staff::Role;
+use super::{DbConnection, StoreError};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = clients)]
+pub struct Client {
+    pub id: i64,
+    pub clinician_id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub language: String,
+    pub time_zone: Option<String>,
+    pub opted_out: bool,
+    pub opted_out_at: Option<NaiveDateTime>,
+    pub invitations_paused: bool,
+    pub pause_reason: Option<String>,
+    pub easy_read: bool,
+    pub source: Option<String>,
+    pub external_id: Option<String>,
+    pub erased_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewClient {
+    pub clinician_id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub language: String,
+    pub time_zone: Option<String>,
+    pub source: Option<String>,
+    pub external_id: Option<String>,
+}
+
+/// The member of staff asking, as far as access to client data goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    pub staff_id: i64,
+    pub role: Role,
+    pub team_id: Option<i64>,
+    /// A manager may let a clinician see their whole team's clients.
+    pub sees_team: bool,
+}
+
+/// The one place that decides which clients a member of staff may read.
+/// Clinicians: their own (and their team's when granted). Managers and
+/// admins do not browse individual clients.
+fn visible(viewer: &Viewer) -> clients::BoxedQuery<'static, super::connection::MultiBackend> {
+    let base = clients::table.into_boxed();
+    match (viewer.role, viewer.sees_team, viewer.team_id) {
+        (Role::Clinician, true, Some(team)) => base.filter(
+            clients::clinician_id.eq_any(
+                staff::table
+                    .filter(staff::team_id.eq(team))
+                    .select(staff::id),
+            ),
+        ),
+        (Role::Clinician, _, _) => base.filter(clients::clinician_id.eq(viewer.staff_id)),
+        (Role::Manager | Role::Admin, _, _) => base.filter(clients::id.eq(-1)),
+    }
+}
+
+/// A client the viewer may see, or `NotFound` (never "forbidden": a
+/// clinician must not learn that another's client exists).
+pub fn find_visible(
+    conn: &mut DbConnection,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<Client, StoreError> {
+    visible(viewer)
+        .filter(clients::id.eq(id))
+        .select(Client::as_select())
+        .first(conn)
+        .map_err(StoreError::or_not_found)
+}
+
+pub fn list_visible(
+    conn: &mut DbConnection,
+    viewer: &Viewer,
+    search: Option<&str>,
+) -> Result<Vec<Client>, StoreError> {
+    let mut q = visible(viewer).filter(clients::erased_at.is_null());
+    if let Some(term) = search.map(str::trim).filter(|s| !s.is_empty()) {
+        let escaped = term
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        q = q.filter(clients::name.like(format!("%{escaped}%")).escape('\\'));
+    }
+    Ok(q.order(clients::name)
+        .select(Client::as_select())
+        .load(conn)?)
+}
+
+/// For jobs and the survey pages, which act for the client, not for staff.
+pub fn find(conn: &mut DbConnection, id: i64) -> Result<Client, StoreError> {
+    clients::table
+        .find(id)
+        .select(Client::as_select())
+        .first(conn)
+        .map_err(StoreError::or_not_found)
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    new: &NewClient,
+    now: NaiveDateTime,
+) -> Result<Client, StoreError> {
+    let id: i64 = diesel::insert_into(clients::table)
+        .values((
+            clients::clinician_id.eq(new.clinician_id),
+            clients::name.eq(new.name.trim()),
+            clients::email.eq(new.email.as_deref().map(str::trim)),
+            clients::language.eq(&new.language),
+            clients::time_zone.eq(&new.time_zone),
+            clients::source.eq(&new.source),
+            clients::external_id.eq(&new.external_id),
+            clients::created_at.eq(now),
+            clients::updated_at.eq(now),
+        ))
+        .returning(clients::id)
+        .get_result(conn)?;
+    find(conn, id)
+}
+
+pub fn count(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    Ok(clients::table.count().get_result(conn)?)
+}
+
+/// Number of clients per clinician, for the manager's overview.
+pub fn count_by_clinician(conn: &mut DbConnection) -> Result<Vec<(i64, i64)>, StoreError> {
+    Ok(clients::table
+        .filter(clients::erased_at.is_null())
+        .group_by(clients::clinician_id)
+        .select((clients::clinician_id, diesel::dsl::count_star()))
+        .load(conn)?)
+}

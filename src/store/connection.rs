@@ -1,0 +1,226 @@
+//! One connection type over SQLite and PostgreSQL, chosen by URL scheme,
+//! and the r2d2 pool that hands them out.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use super::StoreError;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Postgres,
+    Sqlite,
+}
+
+impl DbKind {
+    pub fn of_url(url: &str) -> DbKind {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            DbKind::Postgres
+        } else {
+            DbKind::Sqlite
+        }
+    }
+}
+
+/// Turns `sqlite://path`, `sqlite:path` or a bare path into the file path
+/// SQLite expects.
+pub fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+/// Describes where a URL points without its password, for messages and logs.
+pub fn describe_url(url: &str) -> String {
+    match DbKind::of_url(url) {
+        DbKind::Sqlite => format!("SQLite file {}", sqlite_path(url)),
+        DbKind::Postgres => match url::Url::parse(url) {
+            Ok(u) => format!(
+                "PostgreSQL at {}:{}{}",
+                u.host_str().unwrap_or("localhost"),
+                u.port().unwrap_or(5432),
+                u.path()
+            ),
+            Err(_) => "PostgreSQL (unparsable URL)".to_string(),
+        },
+    }
+}
+
+/// Opens one connection, keeping the driver's own error (diesel's
+/// `AnyConnection::establish` would hide it behind "invalid connection url").
+pub fn establish(url: &str) -> Result<DbConnection, StoreError> {
+    let conn = match DbKind::of_url(url) {
+        DbKind::Postgres => {
+            let conn = diesel::PgConnection::establish(url).map_err(|e| {
+                StoreError::Unreachable(format!(
+                    "{}: {}",
+                    describe_url(url),
+                    first_line(&e.to_string())
+                ))
+            })?;
+            DbConnection::Postgres(conn)
+        }
+        DbKind::Sqlite => {
+            let path = sqlite_path(url);
+            if let Some(parent) = std::path::Path::new(path).parent()
+                && !parent.as_os_str().is_empty()
+                && !parent.exists()
+            {
+                return Err(StoreError::Unreachable(format!(
+                    "SQLite file {path}: the folder {} does not exist",
+                    parent.display()
+                )));
+            }
+            let mut conn = diesel::SqliteConnection::establish(path)
+                .map_err(|e| StoreError::Unreachable(format!("SQLite file {path}: {e}")))?;
+            conn.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(|e| StoreError::Unreachable(format!("SQLite file {path}: {e}")))?;
+            DbConnection::Sqlite(conn)
+        }
+    };
+    Ok(conn)
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_string()
+}
+
+/// r2d2 manager that opens connections with [`establish`].
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: String,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<DbConnection, StoreError> {
+        establish(&self.url)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        conn.batch_execute("SELECT 1").map_err(StoreError::from)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// Builds the pool, failing fast (with the driver's message) when the
+/// database cannot be reached.
+pub fn build_pool(url: &str, size: u32) -> Result<Pool, StoreError> {
+    // Try once directly so the error names the real cause.
+    drop(establish(url)?);
+    r2d2::Pool::builder()
+        .max_size(size)
+        .connection_timeout(Duration::from_secs(10))
+        .build(Manager {
+            url: url.to_string(),
+        })
+        .map_err(|e| StoreError::Unreachable(format!("{}: {e}", describe_url(url))))
+}
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Arbitrary but fixed key for the PostgreSQL advisory lock around migrations.
+const MIGRATION_LOCK_KEY: i64 = 0x5241_5050_4f52_5401;
+
+/// Applies pending migrations. On PostgreSQL this runs under an advisory
+/// lock so several instances can start against one empty database at once.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, StoreError> {
+    let migrate =
+        |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
+    match conn {
+        DbConnection::Sqlite(c) => Ok(c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map_err(migrate)?
+            .len()),
+        DbConnection::Postgres(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len());
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            result.map_err(migrate)
+        }
+    }
+}
+
+/// True when no migration is pending (used by `/readyz`).
+pub fn migrations_applied(conn: &mut DbConnection) -> Result<bool, StoreError> {
+    let pending = match conn {
+        DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+        DbConnection::Postgres(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+    };
+    pending
+        .map(|p| !p)
+        .map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+impl DbConnection {
+    pub fn kind(&self) -> DbKind {
+        match self {
+            DbConnection::Postgres(_) => DbKind::Postgres,
+            DbConnection::Sqlite(_) => DbKind::Sqlite,
+        }
+    }
+
+    /// A read-then-write transaction. SQLite takes the write lock up front
+    /// (`BEGIN IMMEDIATE`) so two writers never fail on lock upgrade.
+    pub fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        match self {
+            // Nested: a savepoint inside the outer (already immediate) transaction.
+            DbConnection::Sqlite(c) => {
+                match AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE") {
+                    Err(diesel::result::Error::AlreadyInTransaction) => {
+                        AnsiTransactionManager::begin_transaction(c)?
+                    }
+                    other => other?,
+                }
+            }
+            DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
+        }
+        match f(self) {
+            Ok(value) => {
+                match <DbConnection as TransactionManager<DbConnection>>::commit_transaction(self) {
+                    Ok(()) => Ok(value),
+                    Err(e) => {
+                        let _ = <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(self);
+                        Err(e.into())
+                    }
+                }
+            }
+            Err(e) => {
+                let _ =
+                    <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(self);
+                Err(e)
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The `settings` table: values an admin changes in the app, and the
+//! generated secret key. Values are text; callers parse them.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::settings;
+use super::{DbConnection, StoreError};
+
+pub fn get(conn: &mut DbConnection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(settings::table
+        .find(key)
+        .select(settings::value)
+        .first(conn)
+        .optional()?)
+}
+
+pub fn all(conn: &mut DbConnection) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(settings::table
+        .select((settings::key, settings::value))
+        .load(conn)?)
+}
+
+pub fn set(
+    conn: &mut DbConnection,
+    key: &str,
+    value: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    conn.write_transaction(|conn| {
+        let updated = diesel::update(settings::table.find(key))
+            .set((settings::value.eq(value), settings::updated_at.eq(now)))
+            .execute(conn)?;
+        if updated == 0 {
+            diesel::insert_into(settings::table)
+                .values((
+                    settings::key.eq(key),
+                    settings::value.eq(value),
+                    settings::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+pub fn delete(conn: &mut DbConnection, key: &str) -> Result<(), StoreError> {
+    diesel::delete(settings::table.find(key)).execute(conn)?;
+    Ok(())
+}
+
+/// Returns the stored value, or stores `make()` and returns it. Several
+/// instances starting together agree on one value (the first insert wins).
+pub fn get_or_insert(
+    conn: &mut DbConnection,
+    key: &str,
+    make: impl FnOnce() -> String,
+    now: NaiveDateTime,
+) -> Result<String, StoreError> {
+    if let Some(v) = get(conn, key)? {
+        return Ok(v);
+    }
+    let value = make();
+    let inserted = diesel::insert_into(settings::table)
+        .values((
+            settings::key.eq(key),
+            settings::value.eq(&value),
+            settings::updated_at.eq(now),
+        ))
+        .execute(conn);
+    match inserted.map_err(StoreError::from) {
+        Ok(_) => Ok(value),
+        Err(e) if e.is_unique_violation() => get(conn, key)?.ok_or(StoreError::NotFound),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,64 @@
+//! Persistence: diesel over SQLite and PostgreSQL. One module per aggregate;
+//! every function takes a connection and does one job.
+
+pub mod appointments;
+pub mod audit;
+pub mod clients;
+pub mod connection;
+pub mod kv;
+pub mod schema;
+pub mod staff;
+
+pub use connection::{
+    DbConnection, DbKind, Pool, PooledConnection, build_pool, establish, run_migrations,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot reach the database ({0})")]
+    Unreachable(String),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("database pool: {0}")]
+    Pool(String),
+}
+
+impl From<diesel::r2d2::PoolError> for StoreError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        StoreError::Pool(e.to_string())
+    }
+}
+
+impl StoreError {
+    /// Maps "no row" to [`StoreError::NotFound`] and keeps other errors.
+    pub fn or_not_found(e: diesel::result::Error) -> StoreError {
+        match e {
+            diesel::result::Error::NotFound => StoreError::NotFound,
+            other => StoreError::Query(other),
+        }
+    }
+
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+/// Current time truncated to whole microseconds, the precision both
+/// backends keep, so values read back compare equal to values written.
+pub fn truncate(t: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    use chrono::{SubsecRound, Timelike};
+    let t = t.trunc_subsecs(6);
+    t.with_nanosecond(t.nanosecond()).unwrap_or(t)
+}

@@ -1,0 +1,268 @@
+//! Administration: staff accounts and the audit log.
+
+use actix_web::{HttpResponse, get, post, web};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::auth::{AdminRole, Staff, StaffForm};
+use super::error::AppError;
+use super::state::AppState;
+use super::views::layout::{form_error, notice, staff_page};
+use super::views::local_time;
+use crate::security;
+use crate::store::audit::{self, AuditEntry};
+use crate::store::staff::{self as staff_store, NewStaff, Role};
+
+#[derive(Deserialize, Default)]
+struct StaffQuery {
+    added: Option<String>,
+}
+
+#[get("/admin")]
+async fn staff_list(
+    state: web::Data<AppState>,
+    staff: Staff<AdminRole>,
+    query: web::Query<StaffQuery>,
+) -> Result<HttpResponse, AppError> {
+    let added = query.into_inner().added;
+    render_staff_page(
+        &state,
+        &staff,
+        added.map(|e| format!("Added {e}.")),
+        None,
+        &NewStaffForm::default(),
+    )
+    .await
+}
+
+async fn render_staff_page(
+    state: &AppState,
+    staff: &Staff<AdminRole>,
+    message: Option<String>,
+    error: Option<String>,
+    form: &NewStaffForm,
+) -> Result<HttpResponse, AppError> {
+    let (members, teams) = state
+        .db(|conn| {
+            Ok((
+                staff_store::list_staff(conn)?,
+                staff_store::list_teams(conn)?,
+            ))
+        })
+        .await?;
+    let tz = state.settings.time_zone;
+    let body = html! {
+        @if let Some(m) = &message { (notice(m)) }
+        section {
+            h2 { "Staff (" (members.len()) ")" }
+            table {
+                thead { tr { th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Role" } th scope="col" { "Team" } th scope="col" { "Last signed in" } } }
+                tbody {
+                    @for (m, team) in &members {
+                        tr {
+                            td { (m.name) @if !m.active { " " span.badge { "inactive" } } }
+                            td { (m.email) }
+                            td { (m.role().label()) }
+                            td { (team.as_deref().unwrap_or("—")) }
+                            td { (m.last_sign_in_at.map(|t| local_time(t, tz)).unwrap_or_else(|| "never".into())) }
+                        }
+                    }
+                }
+            }
+        }
+        section {
+            h2 #add { "Add a member of staff" }
+            @if let Some(e) = &error { (form_error(e)) }
+            (new_staff_form(&staff.csrf, &teams, form))
+        }
+    };
+    let status = if error.is_some() {
+        actix_web::http::StatusCode::BAD_REQUEST
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(
+            staff_page(staff, &state.settings.clinic_name, "/admin", "Staff", body).into_string(),
+        ))
+}
+
+fn new_staff_form(csrf: &str, teams: &[staff_store::Team], form: &NewStaffForm) -> Markup {
+    html! {
+        form.stack method="post" action="/admin/staff" {
+            input type="hidden" name="csrf" value=(csrf);
+            div.field { label for="name" { "Full name" } input #name name="name" value=(form.name) required autocomplete="off"; }
+            div.field { label for="email" { "Email" } input #email type="email" name="email" value=(form.email) required autocomplete="off"; }
+            div.field {
+                label for="role" { "Role" }
+                select #role name="role" {
+                    @for role in Role::ALL {
+                        option value=(role.as_str()) selected[form.role == role.as_str()] { (role.label()) }
+                    }
+                }
+            }
+            div.field {
+                label for="team" { "Team (optional)" }
+                input #team name="team" list="teams" value=(form.team) autocomplete="off";
+                datalist #teams { @for t in teams { option value=(t.name) {} } }
+            }
+            div.field {
+                label for="password" { "Initial password" }
+                input #password type="password" name="password" required minlength=(security::MIN_PASSWORD_LEN) autocomplete="new-password" aria-describedby="password-hint";
+                p.hint #password-hint { "At least " (security::MIN_PASSWORD_LEN) " characters. Give it to the person privately." }
+            }
+            button.primary type="submit" { "Add" }
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct NewStaffForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    team: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[post("/admin/staff")]
+async fn add_staff(
+    state: web::Data<AppState>,
+    form: StaffForm<AdminRole, NewStaffForm>,
+) -> Result<HttpResponse, AppError> {
+    let StaffForm { staff, form } = form;
+    let problem = validate_new_staff(&form);
+    if let Some(problem) = problem {
+        return render_staff_page(&state, &staff, None, Some(problem), &form).await;
+    }
+    let role: Role = form.role.parse().map_err(AppError::BadRequest)?;
+    let password = form.password.clone();
+    let hash = web::block(move || security::hash_password(&password))
+        .await?
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let now = state.now();
+    let (name, email, team) = (
+        form.name.clone(),
+        form.email.clone(),
+        form.team.trim().to_string(),
+    );
+    let admin_id = staff.id();
+    let created = state
+        .db(move |conn| {
+            let team_id = if team.is_empty() {
+                None
+            } else {
+                Some(staff_store::ensure_team(conn, &team, now)?.id)
+            };
+            let member = staff_store::create_staff(
+                conn,
+                &NewStaff {
+                    email: &email,
+                    name: &name,
+                    role,
+                    team_id,
+                    password_hash: &hash,
+                },
+                now,
+            )?;
+            audit::record(
+                conn,
+                &AuditEntry {
+                    staff_id: Some(admin_id),
+                    action: "staff.create",
+                    detail: Some(&format!("staff #{}", member.id)),
+                    ..Default::default()
+                },
+                now,
+            )?;
+            Ok(member)
+        })
+        .await;
+    match created {
+        Ok(member) => Ok(HttpResponse::SeeOther()
+            .insert_header((
+                "Location",
+                format!("/admin?added={}", urlencode(&member.email)),
+            ))
+            .finish()),
+        Err(AppError::Conflict(message)) => {
+            render_staff_page(&state, &staff, None, Some(message), &form).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn validate_new_staff(form: &NewStaffForm) -> Option<String> {
+    if form.name.trim().is_empty() {
+        return Some("Enter the person's name.".into());
+    }
+    if !looks_like_email(&form.email) {
+        return Some("Enter a valid email address, such as name@example.org.".into());
+    }
+    if let Err(e) = form.role.parse::<Role>() {
+        return Some(format!("Choose a role: {e}."));
+    }
+    if let Err(e) = security::check_new_password(&form.password) {
+        return Some(format!("Choose another password: {e}."));
+    }
+    None
+}
+
+pub fn looks_like_email(s: &str) -> bool {
+    let s = s.trim();
+    s.parse::<lettre::Address>().is_ok() && s.contains('.')
+}
+
+#[get("/admin/audit")]
+async fn audit_log(
+    state: web::Data<AppState>,
+    staff: Staff<AdminRole>,
+) -> Result<HttpResponse, AppError> {
+    let rows = state.db(|conn| audit::recent(conn, 200)).await?;
+    let tz = state.settings.time_zone;
+    let body = html! {
+        p.muted { "Every read and change of client data by staff or by an API key, most recent first (last 200)." }
+        table {
+            thead { tr { th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "What" } th scope="col" { "Client" } th scope="col" { "Detail" } } }
+            tbody {
+                @for r in &rows {
+                    tr {
+                        td { (local_time(r.at, tz)) }
+                        td { (r.staff_name.as_deref().unwrap_or("API / system")) }
+                        td { code { (r.action) } }
+                        td { (r.client_id.map(|c| format!("#{c}")).unwrap_or_default()) }
+                        td { (r.detail.as_deref().unwrap_or("")) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            staff_page(
+                &staff,
+                &state.settings.clinic_name,
+                "/admin/audit",
+                "Audit log",
+                body,
+            )
+            .into_string(),
+        ))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(staff_list)
+        .service(add_staff)
+        .service(audit_log);
+}

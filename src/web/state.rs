@@ -1,0 +1,40 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use actix_web::cookie::Key;
+use actix_web::web;
+
+use super::error::AppError;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::store::{DbConnection, Pool, StoreError};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Arc<Settings>,
+    pub clock: Arc<dyn Clock>,
+    pub cookie_key: Key,
+}
+
+impl AppState {
+    /// Runs diesel work on the blocking pool (never on the async workers).
+    pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let result = web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?;
+        result.map_err(AppError::from)
+    }
+
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        self.clock.now()
+    }
+}
