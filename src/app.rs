@@ -18,12 +18,7 @@ pub fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, St
     let now = clock.now();
     let secret = match &settings.secret_key {
         Some(k) => k.clone(),
-        None => kv::get_or_insert(
-            &mut conn,
-            "secret_key",
-            || hex::encode(rand::random::<[u8; 64]>()),
-            now,
-        )?,
+        None => kv::get_or_insert(&mut conn, "secret_key", || hex::encode(rand::random::<[u8; 64]>()), now)?,
     };
     drop(conn);
     Ok(AppState {

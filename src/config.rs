@@ -38,13 +38,12 @@ impl QuietHours {
         if s.eq_ignore_ascii_case("off") || s.eq_ignore_ascii_case("none") {
             return Ok(None);
         }
-        let (a, b) = s.split_once('-').ok_or_else(|| {
-            format!("expected HH:MM-HH:MM such as 21:00-08:00, or off; got \"{s}\"")
-        })?;
+        let (a, b) = s
+            .split_once('-')
+            .ok_or_else(|| format!("expected HH:MM-HH:MM such as 21:00-08:00, or off; got \"{s}\""))?;
         let parse = |t: &str| {
-            NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| {
-                format!("expected HH:MM-HH:MM such as 21:00-08:00, or off; got \"{s}\"")
-            })
+            NaiveTime::parse_from_str(t.trim(), "%H:%M")
+                .map_err(|_| format!("expected HH:MM-HH:MM such as 21:00-08:00, or off; got \"{s}\""))
         };
         let (start, end) = (parse(a)?, parse(b)?);
         if start == end {
@@ -247,11 +246,7 @@ impl Settings {
                 return Err(invalid(&format!("RAPPORT_{key}"), "unknown setting"));
             }
         }
-        let get = |name: &str| {
-            raw.get(name)
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
+        let get = |name: &str| raw.get(name).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://rapport.db".to_string());
         check_database_url(&database_url)?;
         let bind_text = get("BIND").unwrap_or_else(|| "127.0.0.1:8080".to_string());
@@ -260,14 +255,17 @@ impl Settings {
         let base_url = url::Url::parse(&base_text)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-            .ok_or_else(|| invalid("RAPPORT_BASE_URL", format!("expected an http(s) address such as https://feedback.example.org, got \"{base_text}\"")))?;
+            .ok_or_else(|| {
+                invalid(
+                    "RAPPORT_BASE_URL",
+                    format!("expected an http(s) address such as https://feedback.example.org, got \"{base_text}\""),
+                )
+            })?;
         let time_zone_text = get("TIME_ZONE").unwrap_or_else(|| "Europe/London".to_string());
         let time_zone: Tz = time_zone_text.parse().map_err(|_| {
             invalid(
                 "RAPPORT_TIME_ZONE",
-                format!(
-                    "expected an IANA time zone such as Europe/London, got \"{time_zone_text}\""
-                ),
+                format!("expected an IANA time zone such as Europe/London, got \"{time_zone_text}\""),
             )
         })?;
         let mail = match get("SMTP_URL") {
@@ -279,16 +277,14 @@ impl Settings {
                 get("OUTBOX_DIR").unwrap_or_else(|| "./outbox".to_string()),
             )),
         };
-        let from_text =
-            get("MAIL_FROM").unwrap_or_else(|| "Rapport <no-reply@localhost>".to_string());
+        let from_text = get("MAIL_FROM").unwrap_or_else(|| "Rapport <no-reply@localhost>".to_string());
         let mail_from = from_text.parse().map_err(|_| {
-            invalid("RAPPORT_MAIL_FROM", format!("expected an address such as \"Clinic <feedback@example.org>\", got \"{from_text}\""))
+            invalid(
+                "RAPPORT_MAIL_FROM",
+                format!("expected an address such as \"Clinic <feedback@example.org>\", got \"{from_text}\""),
+            )
         })?;
-        let dkim = match (
-            get("DKIM_KEY_FILE"),
-            get("DKIM_SELECTOR"),
-            get("DKIM_DOMAIN"),
-        ) {
+        let dkim = match (get("DKIM_KEY_FILE"), get("DKIM_SELECTOR"), get("DKIM_DOMAIN")) {
             (None, None, None) => None,
             (Some(key_file), Some(selector), Some(domain)) => Some(DkimSettings {
                 key_file: key_file.into(),
@@ -311,9 +307,8 @@ impl Settings {
                 format!("must be at least 64 characters, got {}", k.len()),
             ));
         }
-        let quiet_hours =
-            QuietHours::parse(&get("QUIET_HOURS").unwrap_or_else(|| "21:00-08:00".to_string()))
-                .map_err(|m| invalid("RAPPORT_QUIET_HOURS", m))?;
+        let quiet_hours = QuietHours::parse(&get("QUIET_HOURS").unwrap_or_else(|| "21:00-08:00".to_string()))
+            .map_err(|m| invalid("RAPPORT_QUIET_HOURS", m))?;
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -333,38 +328,14 @@ impl Settings {
             time_zone,
             mail,
             mail_from,
-            smtp_timeout_seconds: number(
-                &get("SMTP_TIMEOUT_SECONDS"),
-                "SMTP_TIMEOUT_SECONDS",
-                30,
-                1,
-                600,
-            )? as u64,
+            smtp_timeout_seconds: number(&get("SMTP_TIMEOUT_SECONDS"), "SMTP_TIMEOUT_SECONDS", 30, 1, 600)? as u64,
             dkim,
             secret_key,
-            invite_delay_minutes: number(
-                &get("INVITE_DELAY_MINUTES"),
-                "INVITE_DELAY_MINUTES",
-                60,
-                0,
-                7 * 24 * 60,
-            )?,
+            invite_delay_minutes: number(&get("INVITE_DELAY_MINUTES"), "INVITE_DELAY_MINUTES", 60, 0, 7 * 24 * 60)?,
             quiet_hours,
-            reminder_after_hours: number(
-                &get("REMINDER_AFTER_HOURS"),
-                "REMINDER_AFTER_HOURS",
-                48,
-                1,
-                24 * 30,
-            )?,
+            reminder_after_hours: number(&get("REMINDER_AFTER_HOURS"), "REMINDER_AFTER_HOURS", 48, 1, 24 * 30)?,
             expiry_days: number(&get("EXPIRY_DAYS"), "EXPIRY_DAYS", 4, 1, 60)?,
-            job_interval_seconds: number(
-                &get("JOB_INTERVAL_SECONDS"),
-                "JOB_INTERVAL_SECONDS",
-                15,
-                1,
-                3600,
-            )? as u64,
+            job_interval_seconds: number(&get("JOB_INTERVAL_SECONDS"), "JOB_INTERVAL_SECONDS", 15, 1, 3600)? as u64,
             log_format,
         })
     }
@@ -381,9 +352,7 @@ impl Settings {
             ("RAPPORT_TIME_ZONE".into(), self.time_zone.to_string()),
         ];
         match &self.mail {
-            MailTransport::Folder(dir) => {
-                out.push(("RAPPORT_OUTBOX_DIR".into(), dir.display().to_string()))
-            }
+            MailTransport::Folder(dir) => out.push(("RAPPORT_OUTBOX_DIR".into(), dir.display().to_string())),
             MailTransport::Smtp(url) => out.push(("RAPPORT_SMTP_URL".into(), mask_url(url))),
         }
         out.push(("RAPPORT_MAIL_FROM".into(), self.mail_from.to_string()));
@@ -392,10 +361,7 @@ impl Settings {
             self.smtp_timeout_seconds.to_string(),
         ));
         if let Some(d) = &self.dkim {
-            out.push((
-                "RAPPORT_DKIM_KEY_FILE".into(),
-                d.key_file.display().to_string(),
-            ));
+            out.push(("RAPPORT_DKIM_KEY_FILE".into(), d.key_file.display().to_string()));
             out.push(("RAPPORT_DKIM_SELECTOR".into(), d.selector.clone()));
             out.push(("RAPPORT_DKIM_DOMAIN".into(), d.domain.clone()));
         }
@@ -411,10 +377,7 @@ impl Settings {
             "RAPPORT_INVITE_DELAY_MINUTES".into(),
             self.invite_delay_minutes.to_string(),
         ));
-        out.push((
-            "RAPPORT_QUIET_HOURS".into(),
-            QuietHours::to_setting(self.quiet_hours),
-        ));
+        out.push(("RAPPORT_QUIET_HOURS".into(), QuietHours::to_setting(self.quiet_hours)));
         out.push((
             "RAPPORT_REMINDER_AFTER_HOURS".into(),
             self.reminder_after_hours.to_string(),
@@ -448,13 +411,7 @@ impl Settings {
     }
 }
 
-fn number(
-    value: &Option<String>,
-    name: &str,
-    default: i64,
-    min: i64,
-    max: i64,
-) -> Result<i64, ConfigError> {
+fn number(value: &Option<String>, name: &str, default: i64, min: i64, max: i64) -> Result<i64, ConfigError> {
     let Some(text) = value else {
         return Ok(default);
     };
@@ -486,17 +443,13 @@ fn parse_bind(text: &str) -> Result<SocketAddr, ConfigError> {
     if !text.contains(':') {
         return Err(err());
     }
-    text.to_socket_addrs()
-        .map_err(|_| err())?
-        .next()
-        .ok_or_else(err)
+    text.to_socket_addrs().map_err(|_| err())?.next().ok_or_else(err)
 }
 
 fn check_database_url(url: &str) -> Result<(), ConfigError> {
     let setting = "RAPPORT_DATABASE_URL";
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let parsed = url::Url::parse(url)
-            .map_err(|e| invalid(setting, format!("not a valid PostgreSQL URL ({e})")))?;
+        let parsed = url::Url::parse(url).map_err(|e| invalid(setting, format!("not a valid PostgreSQL URL ({e})")))?;
         if parsed.host_str().unwrap_or("").is_empty() {
             return Err(invalid(
                 setting,
@@ -611,10 +564,7 @@ mod tests {
     use super::*;
 
     fn raw(pairs: &[(&str, &str)]) -> RawSettings {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -640,9 +590,7 @@ mod tests {
             ("SECRET_KEY", "short", "RAPPORT_SECRET_KEY"),
             ("NOT_A_SETTING", "1", "RAPPORT_NOT_A_SETTING"),
         ] {
-            let err = Settings::from_raw(&raw(&[(key, value)]))
-                .unwrap_err()
-                .to_string();
+            let err = Settings::from_raw(&raw(&[(key, value)])).unwrap_err().to_string();
             assert!(err.starts_with(expect), "{key}={value}: {err}");
         }
     }
@@ -658,27 +606,19 @@ mod tests {
 
     #[test]
     fn passwords_are_masked() {
-        assert_eq!(
-            mask_url("smtp://u:secret@mail:587"),
-            "smtp://u:********@mail:587"
-        );
-        let s =
-            Settings::from_raw(&raw(&[("DATABASE_URL", "postgres://app:pw@db/rapport")])).unwrap();
+        assert_eq!(mask_url("smtp://u:secret@mail:587"), "smtp://u:********@mail:587");
+        let s = Settings::from_raw(&raw(&[("DATABASE_URL", "postgres://app:pw@db/rapport")])).unwrap();
         assert!(s.describe().iter().all(|(_, v)| !v.contains("pw@")));
     }
 
     #[test]
     fn environment_falls_back_to_database_url() {
-        let r =
-            read_env(vec![("DATABASE_URL".to_string(), "postgres://h/db".to_string())].into_iter());
+        let r = read_env(vec![("DATABASE_URL".to_string(), "postgres://h/db".to_string())].into_iter());
         assert_eq!(r.get("DATABASE_URL").unwrap(), "postgres://h/db");
         let r = read_env(
             vec![
                 ("DATABASE_URL".to_string(), "postgres://h/db".to_string()),
-                (
-                    "RAPPORT_DATABASE_URL".to_string(),
-                    "sqlite://x.db".to_string(),
-                ),
+                ("RAPPORT_DATABASE_URL".to_string(), "sqlite://x.db".to_string()),
             ]
             .into_iter(),
         );

@@ -77,14 +77,14 @@ pub const CLIENTS_PER_CLINICIAN: usize = 20;
 pub const WEEKS_OF_HISTORY: i64 = 12;
 
 const FIRST: &[&str] = &[
-    "Alex", "Sam", "Jordan", "Taylor", "Chris", "Jamie", "Robin", "Morgan", "Casey", "Riley",
-    "Elena", "Omar", "Mei", "Tariq", "Hannah", "Lucas", "Amara", "Ben", "Chloe", "Dev", "Ines",
-    "Kofi", "Lena", "Marek", "Noor", "Pavel", "Rosa", "Sofia", "Theo", "Yusuf",
+    "Alex", "Sam", "Jordan", "Taylor", "Chris", "Jamie", "Robin", "Morgan", "Casey", "Riley", "Elena", "Omar", "Mei",
+    "Tariq", "Hannah", "Lucas", "Amara", "Ben", "Chloe", "Dev", "Ines", "Kofi", "Lena", "Marek", "Noor", "Pavel",
+    "Rosa", "Sofia", "Theo", "Yusuf",
 ];
 const LAST: &[&str] = &[
-    "Adams", "Baker", "Carter", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ibrahim",
-    "Jensen", "Kowalski", "Lewis", "Murphy", "Nakamura", "Okafor", "Patel", "Quinn", "Rossi",
-    "Silva", "Turner", "Usman", "Varga", "Walsh", "Young", "Zhang",
+    "Adams", "Baker", "Carter", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ibrahim", "Jensen", "Kowalski",
+    "Lewis", "Murphy", "Nakamura", "Okafor", "Patel", "Quinn", "Rossi", "Silva", "Turner", "Usman", "Varga", "Walsh",
+    "Young", "Zhang",
 ];
 
 /// What was loaded, for the log.
@@ -112,8 +112,7 @@ pub fn load(conn: &mut DbConnection, now: NaiveDateTime) -> Result<DemoSummary, 
             "the database already has staff accounts; the demo clinic loads only into an empty database".into(),
         ));
     }
-    let hash =
-        security::hash_password(DEMO_PASSWORD).map_err(|e| StoreError::Conflict(e.to_string()))?;
+    let hash = security::hash_password(DEMO_PASSWORD).map_err(|e| StoreError::Conflict(e.to_string()))?;
     let mut rng = StdRng::seed_from_u64(20_261_128);
     let mut summary = DemoSummary::default();
     let today = now.date().and_hms_opt(0, 0, 0).unwrap_or(now);
@@ -159,8 +158,7 @@ pub fn load(conn: &mut DbConnection, now: NaiveDateTime) -> Result<DemoSummary, 
                 now,
             )?;
             summary.clients += 1;
-            summary.appointments +=
-                load_appointments(conn, &mut rng, member.id, client.id, slot, today, now)?;
+            summary.appointments += load_appointments(conn, &mut rng, member.id, client.id, slot, today, now)?;
         }
     }
     Ok(summary)
@@ -177,17 +175,10 @@ fn load_appointments(
     today: NaiveDateTime,
     now: NaiveDateTime,
 ) -> Result<usize, StoreError> {
-    let weekday = [
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-    ][slot % 5];
+    let weekday = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri][slot % 5];
     let hour = 9 + (slot / 5) as i64 * 2;
-    let days_back = (today.weekday().num_days_from_monday() as i64
-        - weekday.num_days_from_monday() as i64)
-        .rem_euclid(7);
+    let days_back =
+        (today.weekday().num_days_from_monday() as i64 - weekday.num_days_from_monday() as i64).rem_euclid(7);
     let last_slot = today - Duration::days(days_back) + Duration::hours(hour);
     // Clients started at different times: between 4 and 12 weeks ago.
     let weeks = rng.random_range(4..=WEEKS_OF_HISTORY);

@@ -7,11 +7,7 @@ use clap::{Parser, Subcommand};
 use rapport::cli;
 
 #[derive(Parser)]
-#[command(
-    name = "rapport",
-    version,
-    about = "Client-feedback survey server for clinics"
-)]
+#[command(name = "rapport", version, about = "Client-feedback survey server for clinics")]
 struct Cli {
     /// Optional TOML settings file (environment variables override it).
     #[arg(long, global = true, env = "RAPPORT_CONFIG", value_name = "FILE")]
@@ -38,10 +34,7 @@ enum Command {
 fn main() -> ExitCode {
     let args = Cli::parse();
     let config = args.config.as_deref();
-    match args
-        .command
-        .unwrap_or(Command::Serve(cli::serve::ServeArgs::default()))
-    {
+    match args.command.unwrap_or(Command::Serve(cli::serve::ServeArgs::default())) {
         Command::Serve(serve) => cli::serve::run(config, serve),
         Command::Migrate => cli::serve::migrate(config),
         Command::User(command) => cli::staff::run(config, command),

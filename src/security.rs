@@ -14,8 +14,7 @@ pub const MIN_PASSWORD_LEN: usize = 10;
 pub struct HashError(String);
 
 pub fn hash_password(password: &str) -> Result<String, HashError> {
-    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
-        .map_err(|e| HashError(e.to_string()))?;
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| HashError(e.to_string()))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -24,11 +23,7 @@ pub fn hash_password(password: &str) -> Result<String, HashError> {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
         .unwrap_or(false)
 }
 
@@ -42,9 +37,7 @@ pub fn decoy_hash() -> &'static str {
 
 pub fn check_new_password(password: &str) -> Result<(), String> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(format!(
-            "the password must have at least {MIN_PASSWORD_LEN} characters"
-        ));
+        return Err(format!("the password must have at least {MIN_PASSWORD_LEN} characters"));
     }
     Ok(())
 }

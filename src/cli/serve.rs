@@ -56,10 +56,7 @@ pub fn run(config: Option<&Path>, args: ServeArgs) -> ExitCode {
     let listener = match TcpListener::bind(settings.bind) {
         Ok(l) => l,
         Err(e) => {
-            return fail(format!(
-                "cannot listen on {} (RAPPORT_BIND): {e}",
-                settings.bind
-            ));
+            return fail(format!("cannot listen on {} (RAPPORT_BIND): {e}", settings.bind));
         }
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -69,17 +66,13 @@ pub fn run(config: Option<&Path>, args: ServeArgs) -> ExitCode {
     };
     if args.demo {
         let pool = state.pool.clone();
-        let loaded = pool
-            .get()
-            .map_err(store::StoreError::from)
-            .and_then(|mut conn| {
-                if demo::database_is_empty(&mut conn)? {
-                    conn.write_transaction(|conn| demo::load(conn, clock.now()))
-                        .map(Some)
-                } else {
-                    Ok(None)
-                }
-            });
+        let loaded = pool.get().map_err(store::StoreError::from).and_then(|mut conn| {
+            if demo::database_is_empty(&mut conn)? {
+                conn.write_transaction(|conn| demo::load(conn, clock.now())).map(Some)
+            } else {
+                Ok(None)
+            }
+        });
         match loaded {
             Ok(Some(summary)) => tracing::info!(
                 staff = summary.staff,
@@ -87,24 +80,16 @@ pub fn run(config: Option<&Path>, args: ServeArgs) -> ExitCode {
                 appointments = summary.appointments,
                 "loaded the demo clinic"
             ),
-            Ok(None) => tracing::info!(
-                "the database already has data; the demo clinic was not loaded again"
-            ),
+            Ok(None) => tracing::info!("the database already has data; the demo clinic was not loaded again"),
             Err(e) => return fail(format!("could not load the demo clinic: {e}")),
         }
         print_demo_logins();
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
-    let address = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     tracing::info!(
         "Rapport listening on http://{address} (public address {})",
         settings.base_url
@@ -147,8 +132,7 @@ pub fn migrate(config: Option<&Path>) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let applied = store::establish(&settings.database_url)
-        .and_then(|mut conn| store::run_migrations(&mut conn));
+    let applied = store::establish(&settings.database_url).and_then(|mut conn| store::run_migrations(&mut conn));
     match applied {
         Ok(n) => {
             println!(

@@ -40,12 +40,7 @@ impl AppointmentStatus {
 impl std::str::FromStr for AppointmentStatus {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s
-            .trim()
-            .to_ascii_lowercase()
-            .replace(['-', ' '], "_")
-            .as_str()
-        {
+        match s.trim().to_ascii_lowercase().replace(['-', ' '], "_").as_str() {
             "booked" => Ok(AppointmentStatus::Booked),
             "attended" => Ok(AppointmentStatus::Attended),
             "cancelled" | "canceled" => Ok(AppointmentStatus::Cancelled),

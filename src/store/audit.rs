@@ -16,11 +16,7 @@ pub struct AuditEntry<'a> {
     pub detail: Option<&'a str>,
 }
 
-pub fn record(
-    conn: &mut DbConnection,
-    entry: &AuditEntry,
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
+pub fn record(conn: &mut DbConnection, entry: &AuditEntry, now: NaiveDateTime) -> Result<(), StoreError> {
     diesel::insert_into(audit_log::table)
         .values((
             audit_log::at.eq(now),

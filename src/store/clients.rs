@@ -55,13 +55,9 @@ pub struct Viewer {
 fn visible(viewer: &Viewer) -> clients::BoxedQuery<'static, super::connection::MultiBackend> {
     let base = clients::table.into_boxed();
     match (viewer.role, viewer.sees_team, viewer.team_id) {
-        (Role::Clinician, true, Some(team)) => base.filter(
-            clients::clinician_id.eq_any(
-                staff::table
-                    .filter(staff::team_id.eq(team))
-                    .select(staff::id),
-            ),
-        ),
+        (Role::Clinician, true, Some(team)) => {
+            base.filter(clients::clinician_id.eq_any(staff::table.filter(staff::team_id.eq(team)).select(staff::id)))
+        }
         (Role::Clinician, _, _) => base.filter(clients::clinician_id.eq(viewer.staff_id)),
         (Role::Manager | Role::Admin, _, _) => base.filter(clients::id.eq(-1)),
     }
@@ -69,11 +65,7 @@ fn visible(viewer: &Viewer) -> clients::BoxedQuery<'static, super::connection::M
 
 /// A client the viewer may see, or `NotFound` (never "forbidden": a
 /// clinician must not learn that another's client exists).
-pub fn find_visible(
-    conn: &mut DbConnection,
-    viewer: &Viewer,
-    id: i64,
-) -> Result<Client, StoreError> {
+pub fn find_visible(conn: &mut DbConnection, viewer: &Viewer, id: i64) -> Result<Client, StoreError> {
     visible(viewer)
         .filter(clients::id.eq(id))
         .select(Client::as_select())
@@ -81,22 +73,13 @@ pub fn find_visible(
         .map_err(StoreError::or_not_found)
 }
 
-pub fn list_visible(
-    conn: &mut DbConnection,
-    viewer: &Viewer,
-    search: Option<&str>,
-) -> Result<Vec<Client>, StoreError> {
+pub fn list_visible(conn: &mut DbConnection, viewer: &Viewer, search: Option<&str>) -> Result<Vec<Client>, StoreError> {
     let mut q = visible(viewer).filter(clients::erased_at.is_null());
     if let Some(term) = search.map(str::trim).filter(|s| !s.is_empty()) {
-        let escaped = term
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
+        let escaped = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         q = q.filter(clients::name.like(format!("%{escaped}%")).escape('\\'));
     }
-    Ok(q.order(clients::name)
-        .select(Client::as_select())
-        .load(conn)?)
+    Ok(q.order(clients::name).select(Client::as_select()).load(conn)?)
 }
 
 /// For jobs and the survey pages, which act for the client, not for staff.
@@ -108,11 +91,7 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Client, StoreError> {
         .map_err(StoreError::or_not_found)
 }
 
-pub fn create(
-    conn: &mut DbConnection,
-    new: &NewClient,
-    now: NaiveDateTime,
-) -> Result<Client, StoreError> {
+pub fn create(conn: &mut DbConnection, new: &NewClient, now: NaiveDateTime) -> Result<Client, StoreError> {
     let id: i64 = diesel::insert_into(clients::table)
         .values((
             clients::clinician_id.eq(new.clinician_id),

@@ -63,11 +63,7 @@ pub fn establish(url: &str) -> Result<DbConnection, StoreError> {
     let conn = match DbKind::of_url(url) {
         DbKind::Postgres => {
             let conn = diesel::PgConnection::establish(url).map_err(|e| {
-                StoreError::Unreachable(format!(
-                    "{}: {}",
-                    describe_url(url),
-                    first_line(&e.to_string())
-                ))
+                StoreError::Unreachable(format!("{}: {}", describe_url(url), first_line(&e.to_string())))
             })?;
             DbConnection::Postgres(conn)
         }
@@ -134,9 +130,7 @@ pub fn build_pool(url: &str, size: u32) -> Result<Pool, StoreError> {
     r2d2::Pool::builder()
         .max_size(size)
         .connection_timeout(Duration::from_secs(10))
-        .build(Manager {
-            url: url.to_string(),
-        })
+        .build(Manager { url: url.to_string() })
         .map_err(|e| StoreError::Unreachable(format!("{}: {e}", describe_url(url))))
 }
 
@@ -149,18 +143,12 @@ const MIGRATION_LOCK_KEY: i64 = 0x5241_5050_4f52_5401;
 /// Applies pending migrations. On PostgreSQL this runs under an advisory
 /// lock so several instances can start against one empty database at once.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, StoreError> {
-    let migrate =
-        |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
+    let migrate = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
     match conn {
-        DbConnection::Sqlite(c) => Ok(c
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map_err(migrate)?
-            .len()),
+        DbConnection::Sqlite(c) => Ok(c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(migrate)?.len()),
         DbConnection::Postgres(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
-            let result = c
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|v| v.len());
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
             c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
             result.map_err(migrate)
         }
@@ -173,9 +161,7 @@ pub fn migrations_applied(conn: &mut DbConnection) -> Result<bool, StoreError> {
         DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
         DbConnection::Postgres(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
     };
-    pending
-        .map(|p| !p)
-        .map_err(|e| StoreError::Migration(e.to_string()))
+    pending.map(|p| !p).map_err(|e| StoreError::Migration(e.to_string()))
 }
 
 impl DbConnection {
@@ -196,29 +182,22 @@ impl DbConnection {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         match self {
             // Nested: a savepoint inside the outer (already immediate) transaction.
-            DbConnection::Sqlite(c) => {
-                match AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE") {
-                    Err(diesel::result::Error::AlreadyInTransaction) => {
-                        AnsiTransactionManager::begin_transaction(c)?
-                    }
-                    other => other?,
-                }
-            }
+            DbConnection::Sqlite(c) => match AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE") {
+                Err(diesel::result::Error::AlreadyInTransaction) => AnsiTransactionManager::begin_transaction(c)?,
+                other => other?,
+            },
             DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
         }
         match f(self) {
-            Ok(value) => {
-                match <DbConnection as TransactionManager<DbConnection>>::commit_transaction(self) {
-                    Ok(()) => Ok(value),
-                    Err(e) => {
-                        let _ = <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(self);
-                        Err(e.into())
-                    }
+            Ok(value) => match <DbConnection as TransactionManager<DbConnection>>::commit_transaction(self) {
+                Ok(()) => Ok(value),
+                Err(e) => {
+                    let _ = <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(self);
+                    Err(e.into())
                 }
-            }
+            },
             Err(e) => {
-                let _ =
-                    <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(self);
+                let _ = <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(self);
                 Err(e)
             }
         }

@@ -16,17 +16,10 @@ pub fn get(conn: &mut DbConnection, key: &str) -> Result<Option<String>, StoreEr
 }
 
 pub fn all(conn: &mut DbConnection) -> Result<Vec<(String, String)>, StoreError> {
-    Ok(settings::table
-        .select((settings::key, settings::value))
-        .load(conn)?)
+    Ok(settings::table.select((settings::key, settings::value)).load(conn)?)
 }
 
-pub fn set(
-    conn: &mut DbConnection,
-    key: &str,
-    value: &str,
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
+pub fn set(conn: &mut DbConnection, key: &str, value: &str, now: NaiveDateTime) -> Result<(), StoreError> {
     conn.write_transaction(|conn| {
         let updated = diesel::update(settings::table.find(key))
             .set((settings::value.eq(value), settings::updated_at.eq(now)))

@@ -9,9 +9,7 @@ pub mod kv;
 pub mod schema;
 pub mod staff;
 
-pub use connection::{
-    DbConnection, DbKind, Pool, PooledConnection, build_pool, establish, run_migrations,
-};
+pub use connection::{DbConnection, DbKind, Pool, PooledConnection, build_pool, establish, run_migrations};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -91,11 +91,7 @@ pub struct NewStaff<'a> {
 }
 
 /// Finds a team by name, creating it when missing.
-pub fn ensure_team(
-    conn: &mut DbConnection,
-    name: &str,
-    now: NaiveDateTime,
-) -> Result<Team, StoreError> {
+pub fn ensure_team(conn: &mut DbConnection, name: &str, now: NaiveDateTime) -> Result<Team, StoreError> {
     conn.write_transaction(|conn| {
         if let Some(team) = teams::table
             .filter(teams::name.eq(name))
@@ -116,17 +112,10 @@ pub fn ensure_team(
 }
 
 pub fn list_teams(conn: &mut DbConnection) -> Result<Vec<Team>, StoreError> {
-    Ok(teams::table
-        .order(teams::name)
-        .select(Team::as_select())
-        .load(conn)?)
+    Ok(teams::table.order(teams::name).select(Team::as_select()).load(conn)?)
 }
 
-pub fn create_staff(
-    conn: &mut DbConnection,
-    new: &NewStaff,
-    now: NaiveDateTime,
-) -> Result<StaffMember, StoreError> {
+pub fn create_staff(conn: &mut DbConnection, new: &NewStaff, now: NaiveDateTime) -> Result<StaffMember, StoreError> {
     let email = normalise_email(new.email);
     let inserted = diesel::insert_into(staff::table)
         .values((
@@ -157,10 +146,7 @@ pub fn normalise_email(email: &str) -> String {
     email.trim().to_ascii_lowercase()
 }
 
-pub fn find_by_email(
-    conn: &mut DbConnection,
-    email: &str,
-) -> Result<Option<StaffMember>, StoreError> {
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<StaffMember>, StoreError> {
     Ok(staff::table
         .filter(staff::email.eq(normalise_email(email)))
         .select(StaffMember::as_select())
@@ -177,9 +163,7 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<StaffMember, StoreError>
 }
 
 /// Staff with their team's name, ordered by name.
-pub fn list_staff(
-    conn: &mut DbConnection,
-) -> Result<Vec<(StaffMember, Option<String>)>, StoreError> {
+pub fn list_staff(conn: &mut DbConnection) -> Result<Vec<(StaffMember, Option<String>)>, StoreError> {
     Ok(staff::table
         .left_join(teams::table)
         .order(staff::name)
@@ -196,11 +180,7 @@ pub fn list_clinicians(conn: &mut DbConnection) -> Result<Vec<StaffMember>, Stor
         .load(conn)?)
 }
 
-pub fn record_sign_in(
-    conn: &mut DbConnection,
-    id: i64,
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
+pub fn record_sign_in(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<(), StoreError> {
     diesel::update(staff::table.find(id))
         .set(staff::last_sign_in_at.eq(now))
         .execute(conn)?;
@@ -216,11 +196,7 @@ pub fn count_by_role(conn: &mut DbConnection, role: Role) -> Result<i64, StoreEr
 
 /// Counts failed sign-ins for an email since a moment (the rate limit is
 /// kept in the database so it holds across several web instances).
-pub fn recent_failures(
-    conn: &mut DbConnection,
-    email: &str,
-    since: NaiveDateTime,
-) -> Result<i64, StoreError> {
+pub fn recent_failures(conn: &mut DbConnection, email: &str, since: NaiveDateTime) -> Result<i64, StoreError> {
     Ok(sign_in_failures::table
         .filter(sign_in_failures::email.eq(normalise_email(email)))
         .filter(sign_in_failures::at.ge(since))
@@ -228,11 +204,7 @@ pub fn recent_failures(
         .get_result(conn)?)
 }
 
-pub fn record_failure(
-    conn: &mut DbConnection,
-    email: &str,
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
+pub fn record_failure(conn: &mut DbConnection, email: &str, now: NaiveDateTime) -> Result<(), StoreError> {
     diesel::insert_into(sign_in_failures::table)
         .values((
             sign_in_failures::email.eq(normalise_email(email)),
@@ -243,9 +215,6 @@ pub fn record_failure(
 }
 
 pub fn clear_failures(conn: &mut DbConnection, email: &str) -> Result<(), StoreError> {
-    diesel::delete(
-        sign_in_failures::table.filter(sign_in_failures::email.eq(normalise_email(email))),
-    )
-    .execute(conn)?;
+    diesel::delete(sign_in_failures::table.filter(sign_in_failures::email.eq(normalise_email(email)))).execute(conn)?;
     Ok(())
 }

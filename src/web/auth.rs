@@ -234,22 +234,19 @@ impl<R: RoleGuard + 'static, T: DeserializeOwned + 'static> FromRequest for Staf
             if body.len() > FORM_LIMIT {
                 return Err(AppError::BadRequest("the form is too large".into()));
             }
-            let token: CsrfField =
-                serde_urlencoded::from_bytes(&body).unwrap_or(CsrfField { csrf: None });
+            let token: CsrfField = serde_urlencoded::from_bytes(&body).unwrap_or(CsrfField { csrf: None });
             if !token
                 .csrf
                 .as_deref()
                 .is_some_and(|t| constant_time_eq(t.as_bytes(), staff.csrf.as_bytes()))
             {
                 return Err(AppError::Forbidden(
-                    "This form has expired or did not come from Rapport. Go back, reload the page and try again.".into(),
+                    "This form has expired or did not come from Rapport. Go back, reload the page and try again."
+                        .into(),
                 ));
             }
-            let form = serde_urlencoded::from_bytes(&body).map_err(|e| {
-                AppError::BadRequest(format!(
-                    "the form is not complete or has a wrong value: {e}"
-                ))
-            })?;
+            let form = serde_urlencoded::from_bytes(&body)
+                .map_err(|e| AppError::BadRequest(format!("the form is not complete or has a wrong value: {e}")))?;
             Ok(StaffForm { staff, form })
         })
     }

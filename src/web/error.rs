@@ -67,7 +67,9 @@ impl AppError {
             AppError::Unauthenticated => "Your session has ended or you are not signed in.".into(),
             AppError::NotFound => "There is nothing at this address, or it is not yours to see.".into(),
             AppError::Unavailable(_) => "The database cannot be reached just now. Please try again shortly.".into(),
-            AppError::Internal(_) => "The problem has been logged. Please try again, and tell your administrator if it happens again.".into(),
+            AppError::Internal(_) => {
+                "The problem has been logged. Please try again, and tell your administrator if it happens again.".into()
+            }
         }
     }
 }
@@ -95,11 +97,7 @@ impl ResponseError for AppError {
                 .insert_header(("Location", "/sign-in"))
                 .finish();
         }
-        let body = super::views::layout::error_page(
-            self.status_code(),
-            self.title(),
-            &self.public_message(),
-        );
+        let body = super::views::layout::error_page(self.status_code(), self.title(), &self.public_message());
         HttpResponse::build(self.status_code())
             .content_type("text/html; charset=utf-8")
             .body(body.into_string())
@@ -136,9 +134,7 @@ impl ResponseError for ApiError {
         }
         let status = self.status_code();
         let detail = match &self.0 {
-            AppError::Unauthenticated => {
-                "Send an API key as 'Authorization: Bearer KEY'.".to_string()
-            }
+            AppError::Unauthenticated => "Send an API key as 'Authorization: Bearer KEY'.".to_string(),
             other => other.public_message(),
         };
         let mut response = HttpResponse::build(status);

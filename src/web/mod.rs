@@ -26,16 +26,11 @@ pub struct RedactedSpan;
 
 impl RootSpanBuilder for RedactedSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let route = request
-            .match_pattern()
-            .unwrap_or_else(|| "(unmatched)".to_string());
+        let route = request.match_pattern().unwrap_or_else(|| "(unmatched)".to_string());
         tracing::info_span!("request", method = %request.method(), route = %route, status = tracing::field::Empty)
     }
 
-    fn on_request_end<B: MessageBody>(
-        span: Span,
-        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
-    ) {
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
         let status = match outcome {
             Ok(response) => response.status().as_u16(),
             Err(error) => error.as_response_error().status_code().as_u16(),
@@ -56,10 +51,7 @@ fn security_headers() -> DefaultHeaders {
         .add(("Referrer-Policy", "no-referrer"))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
-        .add((
-            "Permissions-Policy",
-            "camera=(), microphone=(), geolocation=()",
-        ))
+        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
 }
 
 /// Every route of the application.
@@ -98,11 +90,7 @@ async fn static_file(name: web::Path<String>) -> Result<actix_web::HttpResponse,
 }
 
 /// Starts the HTTP server on an already-bound listener.
-pub fn serve(
-    state: AppState,
-    listener: TcpListener,
-    workers: Option<usize>,
-) -> std::io::Result<Server> {
+pub fn serve(state: AppState, listener: TcpListener, workers: Option<usize>) -> std::io::Result<Server> {
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -113,9 +101,7 @@ pub fn serve(
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 error::AppError::BadRequest(format!("the address has a wrong value: {err}")).into()
             }))
-            .app_data(
-                web::PathConfig::default().error_handler(|_, _| error::AppError::NotFound.into()),
-            )
+            .app_data(web::PathConfig::default().error_handler(|_, _| error::AppError::NotFound.into()))
             .wrap(security_headers())
             .wrap(NormalizePath::new(TrailingSlash::Trim))
             .wrap(TracingLogger::<RedactedSpan>::new())

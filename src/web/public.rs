@@ -41,9 +41,7 @@ async fn root(req: HttpRequest) -> HttpResponse {
         Ok(staff) => staff.home(),
         Err(_) => "/sign-in",
     };
-    HttpResponse::SeeOther()
-        .insert_header(("Location", target))
-        .finish()
+    HttpResponse::SeeOther().insert_header(("Location", target)).finish()
 }
 
 use actix_web::FromRequest;
@@ -100,10 +98,7 @@ const MAX_FAILURES: i64 = 4;
 const FAILURE_WINDOW_MINUTES: i64 = 15;
 
 #[post("/sign-in")]
-async fn sign_in(
-    state: web::Data<AppState>,
-    form: web::Form<SignInForm>,
-) -> Result<HttpResponse, AppError> {
+async fn sign_in(state: web::Data<AppState>, form: web::Form<SignInForm>) -> Result<HttpResponse, AppError> {
     let SignInForm { email, password } = form.into_inner();
     let now = state.now();
     let since = now - chrono::Duration::minutes(FAILURE_WINDOW_MINUTES);
@@ -129,14 +124,10 @@ async fn sign_in(
             .content_type("text/html; charset=utf-8")
             .body(page.into_string()));
     }
-    let hash = member
-        .as_ref()
-        .filter(|m| m.active)
-        .map(|m| m.password_hash.clone());
-    let ok = web::block(move || {
-        security::verify_password(&password, hash.as_deref().unwrap_or(security::decoy_hash()))
-    })
-    .await?;
+    let hash = member.as_ref().filter(|m| m.active).map(|m| m.password_hash.clone());
+    let ok =
+        web::block(move || security::verify_password(&password, hash.as_deref().unwrap_or(security::decoy_hash())))
+            .await?;
     match member.filter(|m| m.active && ok) {
         Some(member) => {
             let (id, mail) = (member.id, member.email.clone());
@@ -168,9 +159,7 @@ async fn sign_in(
                 .await?;
             let page = sign_in_page(
                 &email,
-                Some(
-                    "That email and password do not match an active account. Check them and try again.",
-                ),
+                Some("That email and password do not match an active account. Check them and try again."),
             );
             Ok(HttpResponse::Unauthorized()
                 .content_type("text/html; charset=utf-8")

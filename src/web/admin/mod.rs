@@ -43,12 +43,7 @@ async fn render_staff_page(
     form: &NewStaffForm,
 ) -> Result<HttpResponse, AppError> {
     let (members, teams) = state
-        .db(|conn| {
-            Ok((
-                staff_store::list_staff(conn)?,
-                staff_store::list_teams(conn)?,
-            ))
-        })
+        .db(|conn| Ok((staff_store::list_staff(conn)?, staff_store::list_teams(conn)?)))
         .await?;
     let tz = state.settings.time_zone;
     let body = html! {
@@ -83,9 +78,7 @@ async fn render_staff_page(
     };
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .body(
-            staff_page(staff, &state.settings.clinic_name, "/admin", "Staff", body).into_string(),
-        ))
+        .body(staff_page(staff, &state.settings.clinic_name, "/admin", "Staff", body).into_string()))
 }
 
 fn new_staff_form(csrf: &str, teams: &[staff_store::Team], form: &NewStaffForm) -> Markup {
@@ -147,11 +140,7 @@ async fn add_staff(
         .await?
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let now = state.now();
-    let (name, email, team) = (
-        form.name.clone(),
-        form.email.clone(),
-        form.team.trim().to_string(),
-    );
+    let (name, email, team) = (form.name.clone(), form.email.clone(), form.team.trim().to_string());
     let admin_id = staff.id();
     let created = state
         .db(move |conn| {
@@ -186,14 +175,9 @@ async fn add_staff(
         .await;
     match created {
         Ok(member) => Ok(HttpResponse::SeeOther()
-            .insert_header((
-                "Location",
-                format!("/admin?added={}", urlencode(&member.email)),
-            ))
+            .insert_header(("Location", format!("/admin?added={}", urlencode(&member.email))))
             .finish()),
-        Err(AppError::Conflict(message)) => {
-            render_staff_page(&state, &staff, None, Some(message), &form).await
-        }
+        Err(AppError::Conflict(message)) => render_staff_page(&state, &staff, None, Some(message), &form).await,
         Err(e) => Err(e),
     }
 }
@@ -224,10 +208,7 @@ pub fn looks_like_email(s: &str) -> bool {
 }
 
 #[get("/admin/audit")]
-async fn audit_log(
-    state: web::Data<AppState>,
-    staff: Staff<AdminRole>,
-) -> Result<HttpResponse, AppError> {
+async fn audit_log(state: web::Data<AppState>, staff: Staff<AdminRole>) -> Result<HttpResponse, AppError> {
     let rows = state.db(|conn| audit::recent(conn, 200)).await?;
     let tz = state.settings.time_zone;
     let body = html! {
@@ -249,20 +230,9 @@ async fn audit_log(
     };
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(
-            staff_page(
-                &staff,
-                &state.settings.clinic_name,
-                "/admin/audit",
-                "Audit log",
-                body,
-            )
-            .into_string(),
-        ))
+        .body(staff_page(&staff, &state.settings.clinic_name, "/admin/audit", "Audit log", body).into_string()))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(staff_list)
-        .service(add_staff)
-        .service(audit_log);
+    cfg.service(staff_list).service(add_staff).service(audit_log);
 }

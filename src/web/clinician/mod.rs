@@ -11,10 +11,7 @@ use super::views::local_time;
 use crate::store::{appointments, clients};
 
 #[get("/clinician")]
-async fn home(
-    state: web::Data<AppState>,
-    staff: Staff<ClinicianRole>,
-) -> Result<HttpResponse, AppError> {
+async fn home(state: web::Data<AppState>, staff: Staff<ClinicianRole>) -> Result<HttpResponse, AppError> {
     let viewer = staff.viewer();
     let now = state.now();
     let id = staff.id();
@@ -56,16 +53,7 @@ async fn home(
     };
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(
-            staff_page(
-                &staff,
-                &state.settings.clinic_name,
-                "/clinician",
-                "My clients",
-                body,
-            )
-            .into_string(),
-        ))
+        .body(staff_page(&staff, &state.settings.clinic_name, "/clinician", "My clients", body).into_string()))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

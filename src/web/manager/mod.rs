@@ -10,10 +10,7 @@ use super::views::layout::staff_page;
 use crate::store::{appointments, clients, staff as staff_store};
 
 #[get("/manager")]
-async fn home(
-    state: web::Data<AppState>,
-    staff: Staff<ManagerRole>,
-) -> Result<HttpResponse, AppError> {
+async fn home(state: web::Data<AppState>, staff: Staff<ManagerRole>) -> Result<HttpResponse, AppError> {
     let (teams, members, per_clinician, total_clients, total_appointments) = state
         .db(|conn| {
             Ok((
@@ -25,12 +22,7 @@ async fn home(
             ))
         })
         .await?;
-    let clients_of = |id: i64| {
-        per_clinician
-            .iter()
-            .find(|(c, _)| *c == id)
-            .map_or(0, |(_, n)| *n)
-    };
+    let clients_of = |id: i64| per_clinician.iter().find(|(c, _)| *c == id).map_or(0, |(_, n)| *n);
     let body = html! {
         dl.stats {
             div { dt { "Teams" } dd { (teams.len()) } }
@@ -55,18 +47,16 @@ async fn home(
             }
         }
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            staff_page(
-                &staff,
-                &state.settings.clinic_name,
-                "/manager",
-                "Service overview",
-                body,
-            )
-            .into_string(),
-        ))
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
+        staff_page(
+            &staff,
+            &state.settings.clinic_name,
+            "/manager",
+            "Service overview",
+            body,
+        )
+        .into_string(),
+    ))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

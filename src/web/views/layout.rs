@@ -28,13 +28,7 @@ fn head(title: &str) -> Markup {
 }
 
 /// A page for a signed-in member of staff.
-pub fn staff_page(
-    staff: &CurrentStaff,
-    clinic: &str,
-    current_path: &str,
-    title: &str,
-    body: Markup,
-) -> Markup {
+pub fn staff_page(staff: &CurrentStaff, clinic: &str, current_path: &str, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {

@@ -7,15 +7,9 @@ use chrono_tz::Tz;
 
 /// A UTC time shown in the clinic's time zone, e.g. "Tue 3 Mar 2026, 14:05".
 pub fn local_time(t: NaiveDateTime, tz: Tz) -> String {
-    t.and_utc()
-        .with_timezone(&tz)
-        .format("%a %-d %b %Y, %H:%M")
-        .to_string()
+    t.and_utc().with_timezone(&tz).format("%a %-d %b %Y, %H:%M").to_string()
 }
 
 pub fn local_date(t: NaiveDateTime, tz: Tz) -> String {
-    t.and_utc()
-        .with_timezone(&tz)
-        .format("%-d %b %Y")
-        .to_string()
+    t.and_utc().with_timezone(&tz).format("%-d %b %Y").to_string()
 }

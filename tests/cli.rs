@@ -1,0 +1,193 @@
+//! The binary as an operator meets it: start-up, bad settings, commands.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn rapport(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rapport"));
+    cmd.current_dir(dir);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("RAPPORT_") || key == "DATABASE_URL" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn assert_one_clear_failure(output: &Output, expect: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "exits non-zero; stderr: {stderr}");
+    assert!(stderr.contains(expect), "stderr names {expect}: {stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "no panic: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one sentence: {stderr}");
+}
+
+async fn wait_ready(port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await
+            && r.status() == 200
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn bad_settings_exit_with_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    for (key, value, expect) in [
+        ("RAPPORT_BIND", "nonsense", "RAPPORT_BIND"),
+        ("RAPPORT_QUIET_HOURS", "sometimes", "RAPPORT_QUIET_HOURS"),
+        ("RAPPORT_DATABASE_URL", "mysql://db/x", "RAPPORT_DATABASE_URL"),
+    ] {
+        for sub in ["check-config", "serve"] {
+            let output = rapport(dir.path()).arg(sub).env(key, value).output().unwrap();
+            assert_one_clear_failure(&output, expect);
+        }
+    }
+}
+
+#[test]
+fn unreachable_postgres_names_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let output = rapport(dir.path())
+        .arg("serve")
+        .env("RAPPORT_BIND", format!("127.0.0.1:{}", free_port()))
+        .env("RAPPORT_DATABASE_URL", format!("postgres://rapport@127.0.0.1:{port}/rapport"))
+        .output()
+        .unwrap();
+    assert_one_clear_failure(&output, &format!("127.0.0.1:{port}"));
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("invalid connection url"));
+}
+
+#[test]
+fn unwritable_sqlite_path_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = rapport(dir.path())
+        .arg("migrate")
+        .env("RAPPORT_DATABASE_URL", "sqlite:///nonexistent-folder/rapport.db")
+        .output()
+        .unwrap();
+    assert_one_clear_failure(&output, "/nonexistent-folder");
+}
+
+#[test]
+fn check_config_masks_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = rapport(dir.path())
+        .arg("check-config")
+        .env("RAPPORT_SMTP_URL", "smtp://mailer:hunter2secret@mail.example.org:587?tls=required")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("RAPPORT_SMTP_URL = smtp://mailer:********@mail.example.org:587"));
+    assert!(!stdout.contains("hunter2secret"));
+    assert!(stdout.contains("RAPPORT_DATABASE_URL = sqlite://rapport.db"));
+}
+
+#[test]
+fn user_add_reads_the_password_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let add = |password: &str| {
+        let mut child = rapport(dir.path())
+            .args(["user", "add", "--role", "admin", "--email", "boss@example.org", "--name", "The Boss"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let short = add("short");
+    assert_one_clear_failure(&short, "at least 10 characters");
+    let ok = add("a sufficiently long password");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("Added The Boss <boss@example.org> as administrator"));
+    let again = add("a sufficiently long password");
+    assert_one_clear_failure(&again, "already exists");
+    let bad_role = rapport(dir.path())
+        .args(["user", "add", "--role", "wizard", "--email", "x@example.org", "--name", "X"])
+        .output()
+        .unwrap();
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role"));
+}
+
+#[tokio::test]
+async fn serve_with_defaults_creates_sqlite_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = rapport(dir.path())
+        .env("RAPPORT_BIND", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    assert!(wait_ready(port).await, "the default server becomes ready");
+    assert!(dir.path().join("rapport.db").exists(), "SQLite file created on the fly");
+    let status = Command::new("kill").args(["-TERM", &running.0.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = running.0.try_wait().unwrap() {
+            assert!(status.success(), "graceful exit on SIGTERM");
+            break;
+        }
+        assert!(Instant::now() < deadline, "stops within 15 s of SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_instances_start_together_on_one_empty_postgres() {
+    let Some(db) = common::TestDb::create(common::Backend::Postgres) else {
+        common::skipped(common::Backend::Postgres);
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ports = [free_port(), free_port()];
+    let instances: Vec<Running> = ports
+        .iter()
+        .map(|port| {
+            Running(
+                rapport(dir.path())
+                    .args(["serve", "--no-jobs"])
+                    .env("RAPPORT_BIND", format!("127.0.0.1:{port}"))
+                    .env("RAPPORT_DATABASE_URL", &db.url)
+                    .env("RAPPORT_SECRET_KEY", "k".repeat(64))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    for port in ports {
+        assert!(wait_ready(port).await, "instance on {port} comes up");
+    }
+    drop(instances);
+}

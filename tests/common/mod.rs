@@ -1,0 +1,251 @@
+//! Test harness: the real server on a random port against a fresh
+//! database — a SQLite file in a temporary folder, or a new PostgreSQL
+//! database when `RAPPORT_TEST_POSTGRES_URL` is set.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use rapport::clock::ManualClock;
+use rapport::config::{RawSettings, Settings};
+use rapport::web::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists for one test and is removed after it.
+pub struct TestDb {
+    pub url: String,
+    admin_url: Option<String>,
+    name: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// None when PostgreSQL is asked for but not configured.
+    pub fn create(backend: Backend) -> Option<TestDb> {
+        let name = format!("rapport_t_{}", hex::encode(rand::random::<[u8; 6]>()));
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("rapport.db").display());
+                Some(TestDb { url, admin_url: None, name, _dir: Some(dir) })
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var("RAPPORT_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty())?;
+                let mut conn = diesel::PgConnection::establish(&admin_url)
+                    .unwrap_or_else(|e| panic!("RAPPORT_TEST_POSTGRES_URL is set but unreachable: {e}"));
+                conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+                let mut url = url::Url::parse(&admin_url).expect("RAPPORT_TEST_POSTGRES_URL is a URL");
+                url.set_path(&format!("/{name}"));
+                Some(TestDb { url: url.to_string(), admin_url: Some(admin_url), name, _dir: None })
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(admin) = &self.admin_url
+            && let Ok(mut conn) = diesel::PgConnection::establish(admin)
+        {
+            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+pub fn skipped(backend: Backend) {
+    eprintln!("skipped on {backend:?}: set RAPPORT_TEST_POSTGRES_URL to run it on PostgreSQL");
+}
+
+/// The moment every test starts at (a Monday, 10:00 UTC).
+pub fn start_time() -> NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap().and_hms_opt(10, 0, 0).unwrap()
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub clock: ManualClock,
+    pub state: AppState,
+    pub db: TestDb,
+    pub handle: actix_web::dev::ServerHandle,
+    pub backend: Backend,
+}
+
+pub struct Options {
+    pub extra: Vec<(&'static str, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { extra: vec![] }
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, Options::default()).await
+}
+
+pub async fn spawn_app_with(backend: Backend, options: Options) -> Option<TestApp> {
+    let db = TestDb::create(backend)?;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
+    let port = listener.local_addr().unwrap().port();
+    let address = format!("http://127.0.0.1:{port}");
+    let outbox = tempfile::tempdir().expect("outbox dir").keep();
+    let mut raw = RawSettings::new();
+    raw.insert("DATABASE_URL".into(), db.url.clone());
+    raw.insert("DB_POOL_SIZE".into(), "4".into());
+    raw.insert("BIND".into(), format!("127.0.0.1:{port}"));
+    raw.insert("BASE_URL".into(), address.clone());
+    raw.insert("CLINIC_NAME".into(), "Riverside Clinic".into());
+    raw.insert("OUTBOX_DIR".into(), outbox.display().to_string());
+    raw.insert("TIME_ZONE".into(), "UTC".into());
+    for (k, v) in options.extra {
+        raw.insert(k.to_string(), v);
+    }
+    let settings = Settings::from_raw(&raw).expect("test settings are valid");
+    let clock = ManualClock::new(start_time());
+    let state = tokio::task::spawn_blocking({
+        let clock = clock.clone();
+        move || rapport::app::prepare(settings, Arc::new(clock))
+    })
+    .await
+    .unwrap()
+    .expect("the app starts");
+    let server = rapport::web::serve(state.clone(), listener, Some(2)).expect("server starts");
+    let handle = server.handle();
+    tokio::spawn(server);
+    Some(TestApp { address, clock, state, db, handle, backend })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// An HTTP client with its own cookie jar that does not follow redirects.
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Runs diesel work against the app's database.
+    pub async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut rapport::store::DbConnection) -> Result<T, rapport::store::StoreError> + Send + 'static,
+    ) -> T {
+        let pool = self.state.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().unwrap();
+            f(&mut conn).unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Creates a member of staff and returns a client signed in as them.
+    pub async fn staff(&self, role: &str, email: &str, team: Option<&str>) -> (i64, reqwest::Client) {
+        let role: rapport::store::staff::Role = role.parse().unwrap();
+        let (email_owned, team) = (email.to_string(), team.map(str::to_string));
+        let now = self.clock_now();
+        let hash = password_hash();
+        let id = self
+            .db(move |conn| {
+                let team_id = match team {
+                    Some(t) => Some(rapport::store::staff::ensure_team(conn, &t, now)?.id),
+                    None => None,
+                };
+                rapport::store::staff::create_staff(
+                    conn,
+                    &rapport::store::staff::NewStaff {
+                        email: &email_owned,
+                        name: &format!("Test {email_owned}"),
+                        role,
+                        team_id,
+                        password_hash: &hash,
+                    },
+                    now,
+                )
+                .map(|m| m.id)
+            })
+            .await;
+        let browser = self.browser();
+        let response = self.sign_in(&browser, email, PASSWORD).await;
+        assert_eq!(response.status(), 303, "sign-in as {email} succeeds");
+        (id, browser)
+    }
+
+    pub async fn sign_in(&self, browser: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+        browser
+            .post(self.url("/sign-in"))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub fn clock_now(&self) -> NaiveDateTime {
+        use rapport::clock::Clock;
+        self.clock.now()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        // Stop the server without waiting: the runtime is going away.
+        drop(handle.stop(false));
+    }
+}
+
+pub const PASSWORD: &str = "a long test password";
+
+/// One hash for every test account (argon2 is deliberately slow).
+pub fn password_hash() -> String {
+    use std::sync::OnceLock;
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| rapport::security::hash_password(PASSWORD).unwrap()).clone()
+}
+
+/// The CSRF token from a page's first form.
+pub fn csrf_from(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+/// Declares one test that runs on SQLite and, when configured, PostgreSQL:
+/// `db_test!(name, |app| { … })` makes `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = common::spawn_app(common::Backend::Sqlite).await.unwrap();
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) = common::spawn_app(common::Backend::Postgres).await else {
+                    common::skipped(common::Backend::Postgres);
+                    return;
+                };
+                $body
+            }
+        }
+    };
+}

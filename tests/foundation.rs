@@ -1,0 +1,170 @@
+//! The foundation as a user meets it: health checks, sign-in, roles,
+//! CSRF, rate limiting and least privilege — on SQLite and PostgreSQL.
+
+mod common;
+
+use common::{PASSWORD, csrf_from};
+
+db_test!(health_and_readiness, |app| {
+    let http = reqwest::Client::new();
+    let health = http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.text().await.unwrap(), "ready");
+});
+
+db_test!(each_role_lands_on_its_page, |app| {
+    let (_, clinician) = app.staff("clinician", "cli@example.org", Some("Neuro")).await;
+    let (_, manager) = app.staff("manager", "man@example.org", None).await;
+    let (_, admin) = app.staff("admin", "adm@example.org", None).await;
+    for (browser, home, heading) in [
+        (&clinician, "/clinician", "My clients"),
+        (&manager, "/manager", "Service overview"),
+        (&admin, "/admin", "Staff"),
+    ] {
+        let root = browser.get(app.url("/")).send().await.unwrap();
+        assert_eq!(root.status(), 303);
+        assert_eq!(root.headers()["location"], home);
+        let page = browser.get(app.url(home)).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains(&format!("<h1>{heading}</h1>")), "{home} shows {heading}");
+    }
+    // The admin page lists staff and offers the form to add staff.
+    let html = admin.get(app.url("/admin")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("cli@example.org") && html.contains("Add a member of staff"));
+    // The manager sees the team with its clinician.
+    let html = manager.get(app.url("/manager")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Neuro"));
+});
+
+db_test!(session_cookie_is_protected, |app| {
+    app.staff("clinician", "c@example.org", None).await;
+    let response = app.sign_in(&app.browser(), "c@example.org", PASSWORD).await;
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("rapport_session="));
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    assert!(!cookie.contains("Secure"), "plain http base URL: no Secure flag");
+    assert!(!cookie.contains("c@example.org"), "the cookie is encrypted");
+});
+
+db_test!(wrong_password_is_refused_and_fifth_failure_is_blocked, |app| {
+    app.staff("clinician", "c@example.org", None).await;
+    let browser = app.browser();
+    for attempt in 1..=4 {
+        let response = app.sign_in(&browser, "c@example.org", "wrong password").await;
+        assert_eq!(response.status(), 401, "attempt {attempt}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("do not match"), "a clear message");
+    }
+    let fifth = app.sign_in(&browser, "c@example.org", "wrong password").await;
+    assert_eq!(fifth.status(), 429);
+    assert!(fifth.text().await.unwrap().contains("Too many failed attempts"));
+    // Even the right password waits until the window has passed.
+    assert_eq!(app.sign_in(&browser, "c@example.org", PASSWORD).await.status(), 429);
+    app.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(app.sign_in(&browser, "c@example.org", PASSWORD).await.status(), 303);
+});
+
+db_test!(role_guard_and_sign_out, |app| {
+    let (_, clinician) = app.staff("clinician", "c@example.org", None).await;
+    let anonymous = app.browser();
+    let response = anonymous.get(app.url("/clinician")).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/sign-in");
+    for path in ["/admin", "/manager", "/admin/audit"] {
+        let response = clinician.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 403, "{path}");
+    }
+    let html = clinician.get(app.url("/clinician")).send().await.unwrap().text().await.unwrap();
+    let csrf = csrf_from(&html);
+    let out = clinician.post(app.url("/sign-out")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(out.status(), 303);
+    let after = clinician.get(app.url("/clinician")).send().await.unwrap();
+    assert_eq!(after.status(), 303, "signed out");
+});
+
+db_test!(admin_adds_staff_with_csrf_protection, |app| {
+    let (_, admin) = app.staff("admin", "a@example.org", None).await;
+    let form = [
+        ("name", "Dr New Person"),
+        ("email", "new@example.org"),
+        ("role", "clinician"),
+        ("team", "Rehab"),
+        ("password", "another long password"),
+    ];
+    // Without the token: refused, nothing created.
+    let response = admin.post(app.url("/admin/staff")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    let html = admin.get(app.url("/admin")).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains("new@example.org"));
+    // With it: created, and the new person can sign in.
+    let csrf = csrf_from(&html);
+    let mut with_token = form.to_vec();
+    with_token.push(("csrf", &csrf));
+    let response = admin.post(app.url("/admin/staff")).form(&with_token).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    let html = admin.get(app.url("/admin")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("new@example.org") && html.contains("Rehab"));
+    let fresh = app.browser();
+    assert_eq!(app.sign_in(&fresh, "new@example.org", "another long password").await.status(), 303);
+    // A duplicate email and a bad email get clear messages and a 4xx.
+    let response = admin.post(app.url("/admin/staff")).form(&with_token).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("already exists"));
+    let mut bad = with_token.clone();
+    bad[1] = ("email", "not-an-email");
+    let response = admin.post(app.url("/admin/staff")).form(&bad).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("valid email"));
+});
+
+db_test!(clinician_sees_only_own_clients, |app| {
+    let (mine, me) = app.staff("clinician", "me@example.org", Some("A")).await;
+    let (theirs, _) = app.staff("clinician", "other@example.org", Some("A")).await;
+    let now = app.clock_now();
+    app.db(move |conn| {
+        use rapport::store::clients::{NewClient, create};
+        let new = |clinician_id, name: &str| NewClient {
+            clinician_id,
+            name: name.into(),
+            language: "en".into(),
+            ..Default::default()
+        };
+        create(conn, &new(mine, "Mine Client"), now)?;
+        create(conn, &new(theirs, "Theirs Client"), now)
+    })
+    .await;
+    let html = me.get(app.url("/clinician")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Mine Client"));
+    assert!(!html.contains("Theirs Client"));
+});
+
+db_test!(unknown_pages_and_bad_forms_are_4xx, |app| {
+    let http = app.browser();
+    let response = http.get(app.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(response.text().await.unwrap().contains("Page not found"));
+    let response = http.post(app.url("/sign-in")).body("garbage").send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let response = http.get(app.url("/static/rapport.css")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+});
+
+db_test!(demo_clinic_loads_once, |app| {
+    let now = app.clock_now();
+    let summary = app.db(move |conn| conn.write_transaction(|conn| rapport::demo::load(conn, now))).await;
+    assert_eq!(summary.staff, 8);
+    assert_eq!(summary.clients, 120);
+    assert!(summary.appointments > 120 * 4);
+    let again = app.db(move |conn| Ok(rapport::demo::load(conn, now).is_err())).await;
+    assert!(again, "the demo never loads over existing data");
+    let browser = app.browser();
+    let response = app.sign_in(&browser, "clinician1@demo.rapport.test", rapport::demo::DEMO_PASSWORD).await;
+    assert_eq!(response.status(), 303);
+    let html = browser.get(app.url("/clinician")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("My clients (20)"));
+    assert!(html.contains("Upcoming appointments"));
+});
