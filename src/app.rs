@@ -6,14 +6,26 @@ use actix_web::cookie::Key;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::mail::{Dkim, Mailer};
+use crate::security::Sealer;
 use crate::store::{self, StoreError, kv};
 use crate::web::AppState;
 
-/// Opens the database, applies migrations and loads the keys. Every
-/// failure is one sentence for the operator.
-pub fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, StoreError> {
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Mail(String),
+}
+
+/// Opens the database, applies migrations, loads the keys and builds the
+/// mail transport. Every failure is one sentence for the operator.
+pub fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
+    let mailer = Mailer::from_settings(&settings).map_err(StartError::Mail)?;
+    let dkim = Dkim::from_settings(&settings).map_err(StartError::Mail)?;
     let pool = store::build_pool(&settings.database_url, settings.db_pool_size)?;
-    let mut conn = pool.get()?;
+    let mut conn = pool.get().map_err(StoreError::from)?;
     store::run_migrations(&mut conn)?;
     let now = clock.now();
     let secret = match &settings.secret_key {
@@ -26,5 +38,8 @@ pub fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, St
         settings: Arc::new(settings),
         clock,
         cookie_key: Key::derive_from(secret.as_bytes()),
+        sealer: Sealer::new(&secret),
+        mailer: Arc::new(mailer),
+        dkim: dkim.map(Arc::new),
     })
 }

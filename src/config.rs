@@ -24,49 +24,28 @@ fn invalid(setting: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-/// The hours during which no email goes to a client, in their time zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QuietHours {
-    pub start: NaiveTime,
-    pub end: NaiveTime,
+pub use crate::domain::schedule::QuietHours;
+
+/// Parses `21:00-08:00`, or `off` for none.
+pub fn parse_quiet_hours(s: &str) -> Result<Option<QuietHours>, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("off") || s.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let wrong = || format!("expected HH:MM-HH:MM such as 21:00-08:00, or off; got \"{s}\"");
+    let (a, b) = s.split_once('-').ok_or_else(wrong)?;
+    let parse = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| wrong());
+    let (start, end) = (parse(a)?, parse(b)?);
+    if start == end {
+        return Err(format!("quiet hours start and end are the same ({s}); use off for none"));
+    }
+    Ok(Some(QuietHours { start, end }))
 }
 
-impl QuietHours {
-    /// Parses `21:00-08:00`, or `off` for none.
-    pub fn parse(s: &str) -> Result<Option<QuietHours>, String> {
-        let s = s.trim();
-        if s.eq_ignore_ascii_case("off") || s.eq_ignore_ascii_case("none") {
-            return Ok(None);
-        }
-        let (a, b) = s
-            .split_once('-')
-            .ok_or_else(|| format!("expected HH:MM-HH:MM such as 21:00-08:00, or off; got \"{s}\""))?;
-        let parse = |t: &str| {
-            NaiveTime::parse_from_str(t.trim(), "%H:%M")
-                .map_err(|_| format!("expected HH:MM-HH:MM such as 21:00-08:00, or off; got \"{s}\""))
-        };
-        let (start, end) = (parse(a)?, parse(b)?);
-        if start == end {
-            return Err(format!(
-                "quiet hours start and end are the same ({s}); use off for none"
-            ));
-        }
-        Ok(Some(QuietHours { start, end }))
-    }
-
-    pub fn contains(&self, t: NaiveTime) -> bool {
-        if self.start < self.end {
-            t >= self.start && t < self.end
-        } else {
-            t >= self.start || t < self.end
-        }
-    }
-
-    pub fn to_setting(q: Option<QuietHours>) -> String {
-        match q {
-            None => "off".to_string(),
-            Some(q) => format!("{}-{}", q.start.format("%H:%M"), q.end.format("%H:%M")),
-        }
+pub fn quiet_hours_setting(q: Option<QuietHours>) -> String {
+    match q {
+        None => "off".to_string(),
+        Some(q) => format!("{}-{}", q.start.format("%H:%M"), q.end.format("%H:%M")),
     }
 }
 
@@ -307,7 +286,7 @@ impl Settings {
                 format!("must be at least 64 characters, got {}", k.len()),
             ));
         }
-        let quiet_hours = QuietHours::parse(&get("QUIET_HOURS").unwrap_or_else(|| "21:00-08:00".to_string()))
+        let quiet_hours = parse_quiet_hours(&get("QUIET_HOURS").unwrap_or_else(|| "21:00-08:00".to_string()))
             .map_err(|m| invalid("RAPPORT_QUIET_HOURS", m))?;
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
@@ -377,7 +356,7 @@ impl Settings {
             "RAPPORT_INVITE_DELAY_MINUTES".into(),
             self.invite_delay_minutes.to_string(),
         ));
-        out.push(("RAPPORT_QUIET_HOURS".into(), QuietHours::to_setting(self.quiet_hours)));
+        out.push(("RAPPORT_QUIET_HOURS".into(), quiet_hours_setting(self.quiet_hours)));
         out.push((
             "RAPPORT_REMINDER_AFTER_HOURS".into(),
             self.reminder_after_hours.to_string(),
@@ -574,7 +553,7 @@ mod tests {
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(s.mail, MailTransport::Folder("./outbox".into()));
         assert_eq!(s.invite_delay_minutes, 60);
-        assert_eq!(s.quiet_hours, QuietHours::parse("21:00-08:00").unwrap());
+        assert_eq!(s.quiet_hours, parse_quiet_hours("21:00-08:00").unwrap());
     }
 
     #[test]
@@ -597,11 +576,11 @@ mod tests {
 
     #[test]
     fn quiet_hours_wrap_midnight() {
-        let q = QuietHours::parse("21:00-08:00").unwrap().unwrap();
+        let q = parse_quiet_hours("21:00-08:00").unwrap().unwrap();
         let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
         assert!(q.contains(t(23, 0)) && q.contains(t(7, 59)) && q.contains(t(21, 0)));
         assert!(!q.contains(t(8, 0)) && !q.contains(t(20, 59)));
-        assert_eq!(QuietHours::parse("off").unwrap(), None);
+        assert_eq!(parse_quiet_hours("off").unwrap(), None);
     }
 
     #[test]

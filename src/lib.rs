@@ -9,6 +9,8 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod jobs;
+pub mod mail;
 pub mod security;
 pub mod store;
 pub mod web;

@@ -20,11 +20,16 @@ struct Cli {
 enum Command {
     /// Run the web server and the job loop (the default).
     Serve(cli::serve::ServeArgs),
+    /// Run only the job loop (invitations, reminders, expiry, email).
+    Jobs,
     /// Apply database migrations and exit.
     Migrate,
     /// Manage staff accounts.
     #[command(subcommand)]
     User(cli::staff::UserCommand),
+    /// Manage API keys for practice systems.
+    #[command(subcommand)]
+    Apikey(cli::apikey::ApikeyCommand),
     /// Load the demo clinic into an empty database.
     Demo,
     /// Print the effective settings (secrets masked) and check them.
@@ -36,7 +41,9 @@ fn main() -> ExitCode {
     let config = args.config.as_deref();
     match args.command.unwrap_or(Command::Serve(cli::serve::ServeArgs::default())) {
         Command::Serve(serve) => cli::serve::run(config, serve),
+        Command::Jobs => cli::serve::jobs(config),
         Command::Migrate => cli::serve::migrate(config),
+        Command::Apikey(command) => cli::apikey::run(config, command),
         Command::User(command) => cli::staff::run(config, command),
         Command::Demo => cli::serve::demo(config),
         Command::CheckConfig => cli::serve::check_config(config),

@@ -1,5 +1,6 @@
 //! The subcommands of the `rapport` binary.
 
+pub mod apikey;
 pub mod serve;
 pub mod staff;
 

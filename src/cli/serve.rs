@@ -101,9 +101,19 @@ pub fn run(config: Option<&Path>, args: ServeArgs) -> ExitCode {
             "to try Rapport with a demo clinic: `rapport serve --demo` (into an empty database) or `rapport demo`"
         );
     }
+    let interval = std::time::Duration::from_secs(settings.job_interval_seconds);
     let result = runtime.block_on(async move {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let jobs = (!args.no_jobs).then(|| tokio::spawn(crate::jobs::run_forever(state.clone(), interval, stopped)));
         let server = crate::web::serve(state, listener, args.workers)?;
-        server.await
+        // actix-web stops gracefully on SIGTERM/SIGINT; then the job loop
+        // finishes its current pass and stops too.
+        let result = server.await;
+        let _ = stop.send(true);
+        if let Some(jobs) = jobs {
+            let _ = jobs.await;
+        }
+        result
     });
     match result {
         Ok(()) => {
@@ -111,6 +121,48 @@ pub fn run(config: Option<&Path>, args: ServeArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(format!("the web server stopped: {e}")),
+    }
+}
+
+/// `rapport jobs`: the job loop without the web server, for deployments
+/// that run web instances and job runners separately.
+pub fn jobs(config: Option<&Path>) -> ExitCode {
+    let settings = match load_settings(config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    init_logging(settings.log_format);
+    let state = match app::prepare(settings.clone(), Arc::new(SystemClock)) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    tracing::info!("job runner on {}; mail: {}", describe_url(&settings.database_url), describe_mail(&settings));
+    runtime.block_on(async move {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let interval = std::time::Duration::from_secs(settings.job_interval_seconds);
+        let loop_handle = tokio::spawn(crate::jobs::run_forever(state, interval, stopped));
+        wait_for_shutdown_signal().await;
+        let _ = stop.send(true);
+        let _ = loop_handle.await;
+    });
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
     }
 }
 

@@ -1,11 +1,16 @@
 //! Persistence: diesel over SQLite and PostgreSQL. One module per aggregate;
 //! every function takes a connection and does one job.
 
+pub mod api_keys;
 pub mod appointments;
 pub mod audit;
 pub mod clients;
 pub mod connection;
+pub mod instruments;
+pub mod intake;
+pub mod invitations;
 pub mod kv;
+pub mod outbox;
 pub mod schema;
 pub mod staff;
 

@@ -173,6 +173,8 @@ diesel::table! {
         id -> BigInt,
         kind -> Text,
         recipient -> Text,
+        invitation_id -> Nullable<BigInt>,
+        staff_id -> Nullable<BigInt>,
         payload -> Text,
         message_id -> Text,
         status -> Text,
@@ -230,6 +232,7 @@ diesel::joinable!(alerts -> clients (client_id));
 diesel::joinable!(alert_signals -> alerts (alert_id));
 diesel::joinable!(alert_events -> alerts (alert_id));
 diesel::joinable!(audit_log -> staff (staff_id));
+diesel::joinable!(outbox -> invitations (invitation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     settings,

@@ -1,6 +1,7 @@
 //! The HTTP side: routes per audience, auth, errors and views.
 
 pub mod admin;
+pub mod api;
 pub mod auth;
 pub mod clinician;
 pub mod error;
@@ -60,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(clinician::routes)
         .configure(manager::routes)
         .configure(admin::routes)
+        .configure(api::routes)
         .service(static_file);
 }
 

@@ -1,4 +1,4 @@
-//! What every handler shares.
+//! What every handler and the job loop share.
 
 use std::sync::Arc;
 
@@ -8,6 +8,8 @@ use actix_web::web;
 use super::error::AppError;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::mail::{Dkim, Mailer};
+use crate::security::Sealer;
 use crate::store::{DbConnection, Pool, StoreError};
 
 #[derive(Clone)]
@@ -16,6 +18,11 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub clock: Arc<dyn Clock>,
     pub cookie_key: Key,
+    /// Seals queued email content (link tokens) in the database.
+    pub sealer: Sealer,
+    /// One shared mail transport, built once.
+    pub mailer: Arc<Mailer>,
+    pub dkim: Option<Arc<Dkim>>,
 }
 
 impl AppState {
@@ -36,5 +43,10 @@ impl AppState {
 
     pub fn now(&self) -> chrono::NaiveDateTime {
         self.clock.now()
+    }
+
+    /// The domain used in Message-IDs: the public host.
+    pub fn message_domain(&self) -> String {
+        self.settings.base_url.host_str().unwrap_or("localhost").to_string()
     }
 }

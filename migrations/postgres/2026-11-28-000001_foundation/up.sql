@@ -163,11 +163,13 @@ CREATE INDEX alert_events_alert ON alert_events (alert_id, id);
 
 CREATE TABLE outbox (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    kind TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('invitation', 'reminder', 'alert_notice', 'alert_digest', 'webhook')),
     recipient TEXT NOT NULL,
+    invitation_id BIGINT REFERENCES invitations(id),
+    staff_id BIGINT REFERENCES staff(id),
     payload TEXT NOT NULL,
     message_id TEXT NOT NULL UNIQUE,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'cancelled')),
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMP NOT NULL,
     lease_until TIMESTAMP,
@@ -176,6 +178,7 @@ CREATE TABLE outbox (
     sent_at TIMESTAMP
 );
 CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX outbox_invitation ON outbox (invitation_id);
 
 CREATE TABLE api_keys (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

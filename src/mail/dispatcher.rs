@@ -1,0 +1,227 @@
+//! The outbox dispatcher: claims due rows, renders and sends them, and
+//! records the outcome. Safe with several runners (rows are leased), and
+//! at-least-once: a crash between send and record means a resend with the
+//! same Message-ID, never a loss.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, NaiveDateTime};
+use futures_util::StreamExt;
+use rand::Rng;
+
+use super::{SendError, templates};
+use crate::store::outbox::{self, Kind, OutboxRow, Payload};
+use crate::store::{StoreError, clients, invitations};
+use crate::web::AppState;
+
+/// Rows claimed per round.
+pub const BATCH: i64 = 50;
+/// Sends in flight at once (the SMTP pool holds up to 4 connections).
+const CONCURRENCY: usize = 4;
+/// Transient failures are retried for about two days, then given up.
+pub const MAX_ATTEMPTS: i32 = 12;
+
+/// Counts of what one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+}
+
+impl Round {
+    fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Sent => self.sent += 1,
+            Outcome::Retrying => self.retrying += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Cancelled => self.cancelled += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.sent + self.retrying + self.failed + self.cancelled
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Sent,
+    Retrying,
+    Failed,
+    Cancelled,
+}
+
+/// Exponential backoff with jitter: about 1, 2, 4 … minutes, at most 6 h.
+pub fn backoff(attempts: i32) -> Duration {
+    let base = 60.0 * 2f64.powi(attempts.clamp(0, 12));
+    let capped = base.min(6.0 * 3600.0);
+    let jitter = rand::rng().random_range(0.75..1.25);
+    Duration::seconds((capped * jitter) as i64)
+}
+
+/// Sends everything due now; returns what happened.
+pub async fn dispatch_due(state: &AppState) -> Result<Round, StoreError> {
+    let mut round = Round::default();
+    loop {
+        let now = state.now();
+        let rows = blocking(state, move |conn| outbox::claim_due(conn, now, BATCH)).await?;
+        if rows.is_empty() {
+            return Ok(round);
+        }
+        let claimed = rows.len();
+        let outcomes: Vec<Result<Outcome, StoreError>> =
+            futures_util::stream::iter(rows.into_iter().map(|row| deliver(state, row)))
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+        for outcome in outcomes {
+            round.add(outcome?);
+        }
+        if (claimed as i64) < BATCH {
+            return Ok(round);
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut crate::store::DbConnection) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let pool = state.pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| StoreError::Pool(e.to_string()))?
+}
+
+/// What to send for a row, or why not.
+enum Prepared {
+    Send { to: String, rendered: templates::Rendered },
+    Cancel(&'static str),
+    Fail(String),
+}
+
+async fn deliver(state: &AppState, row: OutboxRow) -> Result<Outcome, StoreError> {
+    let id = row.id;
+    let prepared = prepare(state, &row).await?;
+    let (to, rendered) = match prepared {
+        Prepared::Send { to, rendered } => (to, rendered),
+        Prepared::Cancel(reason) => {
+            blocking(state, move |conn| outbox::mark_cancelled(conn, id, reason)).await?;
+            return Ok(Outcome::Cancelled);
+        }
+        Prepared::Fail(reason) => {
+            tracing::warn!(outbox_id = id, "message cannot be sent: {reason}");
+            blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
+            return Ok(Outcome::Failed);
+        }
+    };
+    let mut message = match templates::build(&state.settings.mail_from, &to, &row.message_id, &rendered) {
+        Ok(m) => m,
+        Err(reason) => {
+            blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
+            return Ok(Outcome::Failed);
+        }
+    };
+    if let Some(dkim) = &state.dkim {
+        dkim.sign(&mut message);
+    }
+    let limit = StdDuration::from_secs(state.settings.smtp_timeout_seconds);
+    let result = state.mailer.send(message, limit).await;
+    let now = state.now();
+    let kind = Kind::parse(&row.kind);
+    let invitation_id = row.invitation_id;
+    let attempts = row.attempts;
+    match result {
+        Ok(()) => {
+            blocking(state, move |conn| {
+                conn.write_transaction(|conn| {
+                    outbox::mark_sent(conn, id, now)?;
+                    match (kind, invitation_id) {
+                        (Some(Kind::Invitation), Some(inv)) => invitations::mark_sent(conn, inv, now),
+                        (Some(Kind::Reminder), Some(inv)) => invitations::mark_reminded(conn, inv, now),
+                        _ => Ok(()),
+                    }
+                })
+            })
+            .await?;
+            tracing::info!(outbox_id = id, kind = %row.kind, "sent");
+            Ok(Outcome::Sent)
+        }
+        Err(SendError::Permanent(reason)) => {
+            tracing::warn!(outbox_id = id, kind = %row.kind, "refused by the mail server: {reason}");
+            blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
+            Ok(Outcome::Failed)
+        }
+        Err(SendError::Transient(reason)) if attempts + 1 >= MAX_ATTEMPTS => {
+            let reason = format!("gave up after {} attempts; last error: {reason}", attempts + 1);
+            tracing::warn!(outbox_id = id, kind = %row.kind, "{reason}");
+            blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
+            Ok(Outcome::Failed)
+        }
+        Err(SendError::Transient(reason)) => {
+            let next = now + backoff(attempts);
+            tracing::info!(outbox_id = id, kind = %row.kind, attempt = attempts + 1, "will retry: {reason}");
+            blocking(state, move |conn| outbox::mark_retry(conn, id, &reason, next)).await?;
+            Ok(Outcome::Retrying)
+        }
+    }
+}
+
+async fn prepare(state: &AppState, row: &OutboxRow) -> Result<Prepared, StoreError> {
+    let payload: Payload = match state.sealer.open(&row.payload).ok().and_then(|p| serde_json::from_str(&p).ok()) {
+        Some(p) => p,
+        None => return Ok(Prepared::Fail("the queued message could not be read (was the secret key changed?)".into())),
+    };
+    let clinic = state.settings.clinic_name.clone();
+    match payload {
+        Payload::Survey { survey_token, unsubscribe_token, .. } => {
+            let Some(invitation_id) = row.invitation_id else {
+                return Ok(Prepared::Fail("a survey email without its invitation".into()));
+            };
+            let (invitation, client) = blocking(state, move |conn| {
+                let invitation = invitations::find(conn, invitation_id)?;
+                let client = clients::find(conn, invitation.client_id)?;
+                Ok((invitation, client))
+            })
+            .await?;
+            if !invitation.status().is_open() {
+                return Ok(Prepared::Cancel("the invitation is no longer open"));
+            }
+            if client.opted_out || client.erased_at.is_some() {
+                return Ok(Prepared::Cancel("the client asked not to receive these emails"));
+            }
+            if client.invitations_paused {
+                return Ok(Prepared::Cancel("invitations are paused for this client"));
+            }
+            // The current address: an admin may have corrected it since.
+            let Some(to) = client.email.clone().filter(|e| !e.is_empty()) else {
+                return Ok(Prepared::Cancel("the client has no email address"));
+            };
+            let tz = client.time_zone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(state.settings.time_zone);
+            let open_until = local_deadline(invitation.expires_at, tz);
+            let rendered = templates::survey(
+                &clinic,
+                &state.settings.link(&format!("/s/{survey_token}")),
+                &state.settings.link(&format!("/u/{unsubscribe_token}")),
+                &open_until,
+                row.kind == Kind::Reminder.as_str(),
+            );
+            Ok(Prepared::Send { to, rendered })
+        }
+        Payload::AlertNotice { alerts } | Payload::AlertDigest { alerts } => {
+            let digest = row.kind == Kind::AlertDigest.as_str();
+            let rendered = templates::alert_notice(&clinic, &state.settings.link("/sign-in"), alerts, digest);
+            Ok(Prepared::Send { to: row.recipient.clone(), rendered })
+        }
+        Payload::Webhook { .. } => Ok(Prepared::Fail("webhooks are delivered by the webhook sender".into())),
+    }
+}
+
+fn local_deadline(at: NaiveDateTime, tz: chrono_tz::Tz) -> String {
+    at.and_utc().with_timezone(&tz).format("%A %-d %B at %H:%M").to_string()
+}

@@ -1,0 +1,109 @@
+//! Email: building messages (maud templates), the transports, and the
+//! outbox dispatcher.
+
+pub mod dispatcher;
+pub mod templates;
+
+use std::time::Duration;
+
+use lettre::message::dkim::{DkimConfig, DkimSigningAlgorithm, DkimSigningKey};
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::{MailTransport, Settings};
+
+/// Where mail goes: one shared pooled SMTP transport, or a folder of
+/// `.eml` files (the embedded default).
+pub enum Mailer {
+    Folder(AsyncFileTransport<Tokio1Executor>),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// Why a send failed, as the outbox needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Worth retrying later: network, timeout, 4xx.
+    Transient(String),
+    /// The server refused for good: 5xx.
+    Permanent(String),
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mailer::Folder(_) => f.write_str("Mailer::Folder"),
+            Mailer::Smtp(_) => f.write_str("Mailer::Smtp"),
+        }
+    }
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &Settings) -> Result<Mailer, String> {
+        match &settings.mail {
+            MailTransport::Folder(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("RAPPORT_OUTBOX_DIR: cannot create {}: {e}", dir.display()))?;
+                Ok(Mailer::Folder(AsyncFileTransport::new(dir)))
+            }
+            MailTransport::Smtp(url) => {
+                let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| {
+                    format!("RAPPORT_SMTP_URL {}: {e}", crate::config::mask_url(url))
+                })?;
+                Ok(Mailer::Smtp(
+                    builder
+                        .timeout(Some(Duration::from_secs(settings.smtp_timeout_seconds)))
+                        .pool_config(PoolConfig::new().max_size(4).idle_timeout(Duration::from_secs(60)))
+                        .build(),
+                ))
+            }
+        }
+    }
+
+    /// Sends one message. The whole send is bounded by `limit` (lettre's own
+    /// timeout covers only the connection).
+    pub async fn send(&self, message: Message, limit: Duration) -> Result<(), SendError> {
+        let result = match self {
+            Mailer::Folder(transport) => tokio::time::timeout(limit, transport.send(message))
+                .await
+                .map_err(|_| SendError::Transient("writing the .eml file timed out".into()))?
+                .map(|_| ())
+                .map_err(|e| SendError::Transient(format!("cannot write the .eml file: {e}"))),
+            Mailer::Smtp(transport) => tokio::time::timeout(limit, transport.send(message))
+                .await
+                .map_err(|_| SendError::Transient(format!("no answer from the SMTP server within {} s", limit.as_secs())))?
+                .map(|_| ())
+                .map_err(classify),
+        };
+        result
+    }
+}
+
+fn classify(e: lettre::transport::smtp::Error) -> SendError {
+    let text = e.to_string();
+    if e.is_permanent() { SendError::Permanent(text) } else { SendError::Transient(text) }
+}
+
+/// DKIM signing, when configured.
+pub struct Dkim(DkimConfig);
+
+impl Dkim {
+    pub fn from_settings(settings: &Settings) -> Result<Option<Dkim>, String> {
+        let Some(d) = &settings.dkim else { return Ok(None) };
+        let pem = std::fs::read_to_string(&d.key_file)
+            .map_err(|e| format!("RAPPORT_DKIM_KEY_FILE: cannot read {}: {e}", d.key_file.display()))?;
+        let key = DkimSigningKey::new(&pem, DkimSigningAlgorithm::Rsa)
+            .or_else(|_| DkimSigningKey::new(pem.trim(), DkimSigningAlgorithm::Ed25519))
+            .map_err(|e| format!("RAPPORT_DKIM_KEY_FILE: {} is not a PEM RSA or Ed25519 key ({e})", d.key_file.display()))?;
+        Ok(Some(Dkim(DkimConfig::default_config(d.selector.clone(), d.domain.clone(), key))))
+    }
+
+    pub fn sign(&self, message: &mut Message) {
+        message.sign(&self.0);
+    }
+}
+
+impl std::fmt::Debug for Dkim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Dkim(..)")
+    }
+}

@@ -1,0 +1,170 @@
+//! What Rapport's emails say. Neutral on purpose: no clinician name, no
+//! diagnosis, nothing clinical — an email can be read by anyone who sees
+//! the recipient's inbox.
+
+use lettre::Message;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use maud::{DOCTYPE, Markup, html};
+
+/// A message's content before it becomes MIME.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// One-click unsubscribe address (RFC 8058), for client emails.
+    pub unsubscribe: Option<String>,
+}
+
+fn html_shell(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+            }
+            body style="margin:0;padding:24px;font-family:Arial,Helvetica,sans-serif;font-size:17px;line-height:1.5;color:#1b2733;background:#ffffff" {
+                div style="max-width:560px;margin:0 auto" { (body) }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// The questionnaire link after a session, or its reminder.
+pub fn survey(clinic: &str, survey_link: &str, unsubscribe_link: &str, open_until: &str, reminder: bool) -> Rendered {
+    let subject = if reminder {
+        format!("Reminder: two minutes of feedback for {clinic}")
+    } else {
+        format!("Two minutes of feedback for {clinic}")
+    };
+    let opening = if reminder {
+        format!("A gentle reminder: {clinic} would value two minutes of feedback on your recent appointment.")
+    } else {
+        format!("{clinic} would value two minutes of feedback on your recent appointment.")
+    };
+    let why = "Your answers help make your sessions right for you. There are no right or wrong answers.";
+    let text = format!(
+        "Hello,\n\n{opening}\n{why}\n\nAnswer here (a private link just for you):\n{survey_link}\n\n\
+         The link works until {open_until}.\n\n\
+         To stop receiving these emails, open:\n{unsubscribe_link}\n\n{clinic}\n"
+    );
+    let html = html_shell(
+        &subject,
+        html! {
+            p { "Hello," }
+            p { (opening) " " (why) }
+            p {
+                a href=(survey_link) style="display:inline-block;padding:12px 22px;background:#1f5f8b;color:#ffffff;text-decoration:none;border-radius:4px;font-weight:bold" {
+                    "Answer the questions"
+                }
+            }
+            p style="color:#4a5866;font-size:15px" {
+                "This is a private link just for you. It works until " (open_until) "."
+            }
+            p style="color:#4a5866;font-size:15px" {
+                "Not the right time? You can "
+                a href=(unsubscribe_link) style="color:#174a6c" { "stop receiving these emails" } "."
+            }
+            p { (clinic) }
+        },
+    );
+    Rendered { subject, text, html, unsubscribe: Some(unsubscribe_link.to_string()) }
+}
+
+/// Tells a clinician there is something to look at. Nothing about whom.
+pub fn alert_notice(clinic: &str, sign_in_link: &str, alerts: u32, digest: bool) -> Rendered {
+    let what = if alerts == 1 { "1 alert needs".to_string() } else { format!("{alerts} alerts need") };
+    let subject = if digest {
+        format!("Rapport daily summary: {what} a look")
+    } else {
+        format!("Rapport: {what} your attention")
+    };
+    let line = if digest {
+        format!("Your daily Rapport summary: {what} a look.")
+    } else {
+        format!("In Rapport, {what} your attention.")
+    };
+    let text = format!(
+        "Hello,\n\n{line}\nSign in to see the details:\n{sign_in_link}\n\n\
+         For privacy, this email does not say which client.\n\n{clinic} · Rapport\n"
+    );
+    let html = html_shell(
+        &subject,
+        html! {
+            p { "Hello," }
+            p { (line) }
+            p { a href=(sign_in_link) style="color:#174a6c;font-weight:bold" { "Sign in to see the details" } }
+            p style="color:#4a5866;font-size:15px" { "For privacy, this email does not say which client." }
+            p { (clinic) " · Rapport" }
+        },
+    );
+    Rendered { subject, text, html, unsubscribe: None }
+}
+
+/// Builds the MIME message: multipart/alternative, plain text first, then
+/// HTML; a stable Message-ID; RFC 8058 one-click unsubscribe headers.
+pub fn build(from: &Mailbox, to: &str, message_id: &str, rendered: &Rendered) -> Result<Message, String> {
+    let to: Mailbox = to.parse().map_err(|e| format!("the recipient address \"{to}\" is not valid ({e})"))?;
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(rendered.subject.clone())
+        .message_id(Some(message_id.to_string()));
+    if let Some(link) = &rendered.unsubscribe {
+        builder = builder
+            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{link}>")))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_string(),
+            ));
+    }
+    builder
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(rendered.text.clone()))
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(rendered.html.clone())),
+        )
+        .map_err(|e| format!("the message could not be built: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn survey_email_is_neutral_and_carries_both_links() {
+        let r = survey("Riverside Clinic", "https://x/s/TOK", "https://x/u/UNSUB", "Friday 6 March", false);
+        assert!(r.text.contains("https://x/s/TOK") && r.html.contains("https://x/s/TOK"));
+        assert!(r.text.contains("https://x/u/UNSUB"));
+        assert_eq!(r.unsubscribe.as_deref(), Some("https://x/u/UNSUB"));
+        for word in ["clinician name", "diagnosis", "Dr "] {
+            assert!(!r.text.contains(word));
+        }
+    }
+
+    #[test]
+    fn message_is_multipart_alternative_text_first() {
+        let r = survey("Clinic", "https://x/s/T", "https://x/u/U", "Friday", true);
+        let from: Mailbox = "Clinic <no-reply@example.org>".parse().unwrap();
+        let message = build(&from, "client@example.org", "<abc.rapport@example.org>", &r).unwrap();
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        assert!(raw.contains("Message-ID: <abc.rapport@example.org>"));
+        assert!(raw.contains("List-Unsubscribe: <https://x/u/U>"));
+        assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        assert!(raw.contains("multipart/alternative"));
+        assert!(raw.find("text/plain").unwrap() < raw.find("text/html").unwrap());
+        assert!(build(&from, "not an address", "<x@y>", &r).is_err());
+    }
+
+    #[test]
+    fn clinician_notice_names_no_client() {
+        let r = alert_notice("Clinic", "https://x/sign-in", 2, false);
+        assert!(r.subject.contains("2 alerts"));
+        assert!(r.text.contains("does not say which client"));
+        assert!(r.unsubscribe.is_none());
+    }
+}

@@ -1,0 +1,193 @@
+//! Appointments coming in from anywhere (the clinician's form, a CSV
+//! import, the practice-system API) go through this one path, so each way
+//! in behaves the same: idempotent on (source, external id), creating or
+//! updating the client, and keeping the invitation in step.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::appointments::{self, AppointmentStatus, NewAppointment, Upserted};
+use super::clients::{self, Client};
+use super::invitations::{self, Invitation, Mailing};
+use super::schema::clients as clients_table;
+use super::staff::{self, Role};
+use super::{DbConnection, StoreError};
+use crate::domain::schedule::DeliveryRules;
+
+/// The client as the sending system knows them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientDetails {
+    pub external_id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub language: Option<String>,
+    pub time_zone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppointmentIn {
+    pub source: String,
+    pub external_id: String,
+    pub clinician_email: String,
+    pub client: ClientDetails,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub status: AppointmentStatus,
+}
+
+#[derive(Debug)]
+pub struct Recorded {
+    pub appointment: appointments::Appointment,
+    pub client: Client,
+    pub outcome: Upserted,
+    pub client_created: bool,
+    pub invitation: Option<Invitation>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// The request itself is wrong; the message says what to fix.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for IntakeError {
+    fn from(e: diesel::result::Error) -> Self {
+        IntakeError::Store(e.into())
+    }
+}
+
+/// Checks what can be checked without the database.
+pub fn validate(input: &AppointmentIn) -> Result<(), IntakeError> {
+    let invalid = |m: &str| Err(IntakeError::Invalid(m.to_string()));
+    if input.source.trim().is_empty() || input.source.len() > 100 {
+        return invalid("source must be a short non-empty name of the sending system");
+    }
+    if input.external_id.trim().is_empty() || input.external_id.len() > 200 {
+        return invalid("external_id must be non-empty (at most 200 characters)");
+    }
+    if input.client.external_id.trim().is_empty() || input.client.external_id.len() > 200 {
+        return invalid("client.external_id must be non-empty (at most 200 characters)");
+    }
+    if input.client.name.trim().is_empty() || input.client.name.len() > 200 {
+        return invalid("client.name must be non-empty (at most 200 characters)");
+    }
+    if let Some(email) = &input.client.email
+        && !email.trim().is_empty()
+        && email.trim().parse::<lettre::Address>().is_err()
+    {
+        return Err(IntakeError::Invalid(format!("client.email \"{email}\" is not a valid email address")));
+    }
+    if let Some(tz) = &input.client.time_zone
+        && tz.parse::<chrono_tz::Tz>().is_err()
+    {
+        return Err(IntakeError::Invalid(format!(
+            "client.time_zone \"{tz}\" is not an IANA time zone such as Europe/London"
+        )));
+    }
+    if let Some(lang) = &input.client.language
+        && (lang.is_empty() || lang.len() > 20 || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    {
+        return Err(IntakeError::Invalid(format!("client.language \"{lang}\" is not a language tag such as en")));
+    }
+    if input.ends_at < input.starts_at {
+        return invalid("end must not be before start");
+    }
+    if input.ends_at - input.starts_at > chrono::Duration::hours(12) {
+        return invalid("an appointment longer than 12 hours is not plausible; check start and end");
+    }
+    Ok(())
+}
+
+/// Records one appointment. Call inside a write transaction.
+pub fn record(
+    conn: &mut DbConnection,
+    input: &AppointmentIn,
+    rules: &DeliveryRules,
+    mailing: &Mailing,
+    now: NaiveDateTime,
+) -> Result<Recorded, IntakeError> {
+    validate(input)?;
+    let clinician = staff::find_by_email(conn, &input.clinician_email)?
+        .filter(|m| m.role() == Role::Clinician && m.active)
+        .ok_or_else(|| {
+            IntakeError::Invalid(format!("no active clinician has the email {}", input.clinician_email.trim()))
+        })?;
+    let (client, client_created) = upsert_client(conn, &input.source, &input.client, clinician.id, now)?;
+    let (appointment, outcome) = appointments::upsert(
+        conn,
+        &NewAppointment {
+            client_id: client.id,
+            clinician_id: clinician.id,
+            starts_at: input.starts_at,
+            ends_at: input.ends_at,
+            status: input.status,
+            source: input.source.trim().to_string(),
+            external_id: input.external_id.trim().to_string(),
+        },
+        now,
+    )?;
+    let invitation = invitations::follow_appointment(conn, &appointment, &client, rules, mailing, now)?;
+    Ok(Recorded { appointment, client, outcome, client_created, invitation })
+}
+
+/// Finds the client by (source, external id), updating what changed, or
+/// creates them.
+pub fn upsert_client(
+    conn: &mut DbConnection,
+    source: &str,
+    details: &ClientDetails,
+    clinician_id: i64,
+    now: NaiveDateTime,
+) -> Result<(Client, bool), StoreError> {
+    let existing: Option<Client> = clients_table::table
+        .filter(clients_table::source.eq(source.trim()))
+        .filter(clients_table::external_id.eq(details.external_id.trim()))
+        .select(Client::as_select())
+        .first(conn)
+        .optional()?;
+    let email = details.email.as_deref().map(str::trim).filter(|e| !e.is_empty()).map(str::to_string);
+    match existing {
+        Some(client) => {
+            let language = details.language.clone().unwrap_or_else(|| client.language.clone());
+            let time_zone = details.time_zone.clone().or_else(|| client.time_zone.clone());
+            let changed = client.name != details.name.trim()
+                || client.email != email
+                || client.language != language
+                || client.time_zone != time_zone
+                || client.clinician_id != clinician_id;
+            if changed && client.erased_at.is_none() {
+                diesel::update(clients_table::table.find(client.id))
+                    .set((
+                        clients_table::name.eq(details.name.trim()),
+                        clients_table::email.eq(&email),
+                        clients_table::language.eq(&language),
+                        clients_table::time_zone.eq(&time_zone),
+                        clients_table::clinician_id.eq(clinician_id),
+                        clients_table::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                return Ok((clients::find(conn, client.id)?, false));
+            }
+            Ok((client, false))
+        }
+        None => {
+            let client = clients::create(
+                conn,
+                &clients::NewClient {
+                    clinician_id,
+                    name: details.name.trim().to_string(),
+                    email,
+                    language: details.language.clone().unwrap_or_else(|| "en".to_string()),
+                    time_zone: details.time_zone.clone(),
+                    source: Some(source.trim().to_string()),
+                    external_id: Some(details.external_id.trim().to_string()),
+                },
+                now,
+            )?;
+            Ok((client, true))
+        }
+    }
+}

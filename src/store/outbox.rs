@@ -1,0 +1,256 @@
+//! The outbox: every email (and webhook) is a row written in the same
+//! transaction as the change that causes it, then sent by the job loop.
+//! Delivery is at-least-once with a stable Message-ID per row.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::schema::outbox;
+use super::{DbConnection, StoreError};
+use crate::security::Sealer;
+
+/// What a queued message is, with what is needed to render it at send
+/// time. Sealed in the database (it can hold link tokens).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Payload {
+    /// The questionnaire link after a session (or its reminder).
+    Survey { survey_token: String, unsubscribe_token: String, language: String },
+    /// Tells a clinician there is something to look at; no client detail.
+    AlertNotice { alerts: u32 },
+    /// The daily digest of non-urgent alerts.
+    AlertDigest { alerts: u32 },
+    /// A signed event for an integration.
+    Webhook { event: String, body: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Invitation,
+    Reminder,
+    AlertNotice,
+    AlertDigest,
+    Webhook,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Invitation => "invitation",
+            Kind::Reminder => "reminder",
+            Kind::AlertNotice => "alert_notice",
+            Kind::AlertDigest => "alert_digest",
+            Kind::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        [Kind::Invitation, Kind::Reminder, Kind::AlertNotice, Kind::AlertDigest, Kind::Webhook]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub invitation_id: Option<i64>,
+    pub staff_id: Option<i64>,
+    pub payload: String,
+    pub message_id: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub lease_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+pub struct NewMessage<'a> {
+    pub kind: Kind,
+    pub recipient: &'a str,
+    pub invitation_id: Option<i64>,
+    pub staff_id: Option<i64>,
+    pub payload: &'a Payload,
+    pub send_at: NaiveDateTime,
+}
+
+/// A Message-ID that stays the same across retries of one row, so a
+/// receiver can drop a duplicate after a crash between send and commit.
+pub fn new_message_id(domain: &str) -> String {
+    format!("<{}.rapport@{domain}>", hex::encode(rand::random::<[u8; 16]>()))
+}
+
+pub fn enqueue(
+    conn: &mut DbConnection,
+    message: &NewMessage,
+    sealer: &Sealer,
+    message_domain: &str,
+    now: NaiveDateTime,
+) -> Result<i64, StoreError> {
+    let sealed = sealer.seal(&serde_json::to_string(message.payload).unwrap_or_default());
+    Ok(diesel::insert_into(outbox::table)
+        .values((
+            outbox::kind.eq(message.kind.as_str()),
+            outbox::recipient.eq(message.recipient),
+            outbox::invitation_id.eq(message.invitation_id),
+            outbox::staff_id.eq(message.staff_id),
+            outbox::payload.eq(sealed),
+            outbox::message_id.eq(new_message_id(message_domain)),
+            outbox::status.eq("pending"),
+            outbox::next_attempt_at.eq(message.send_at),
+            outbox::created_at.eq(now),
+        ))
+        .returning(outbox::id)
+        .get_result(conn)?)
+}
+
+/// How long a runner may hold a claimed row before another may take it.
+pub const LEASE: Duration = Duration::seconds(120);
+
+/// Claims up to `limit` due rows for this runner. Several runners never
+/// claim the same row while its lease holds: PostgreSQL skips rows locked
+/// by another runner; SQLite serialises claims in an IMMEDIATE transaction.
+pub fn claim_due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+    let lease_until = now + LEASE;
+    match conn {
+        DbConnection::Postgres(pg) => {
+            use diesel::sql_types::{BigInt, Timestamp};
+            #[derive(QueryableByName)]
+            struct Id {
+                #[diesel(sql_type = BigInt)]
+                id: i64,
+            }
+            let ids: Vec<Id> = diesel::sql_query(
+                "UPDATE outbox SET lease_until = $1 WHERE id IN ( \
+                   SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
+                   AND (lease_until IS NULL OR lease_until < $2) \
+                   ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id",
+            )
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(pg)?;
+            let ids: Vec<i64> = ids.into_iter().map(|r| r.id).collect();
+            Ok(outbox::table
+                .filter(outbox::id.eq_any(ids))
+                .order(outbox::id)
+                .select(OutboxRow::as_select())
+                .load(conn)?)
+        }
+        DbConnection::Sqlite(_) => conn.write_transaction(|conn| {
+            let due: Vec<OutboxRow> = outbox::table
+                .filter(outbox::status.eq("pending"))
+                .filter(outbox::next_attempt_at.le(now))
+                .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(now)))
+                .order((outbox::next_attempt_at, outbox::id))
+                .limit(limit)
+                .select(OutboxRow::as_select())
+                .load(conn)?;
+            let ids: Vec<i64> = due.iter().map(|r| r.id).collect();
+            diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+                .set(outbox::lease_until.eq(lease_until))
+                .execute(conn)?;
+            Ok(due)
+        }),
+    }
+}
+
+/// Sent: the sealed payload is dropped (no link token stays behind).
+pub fn mark_sent(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq("sent"),
+            outbox::sent_at.eq(now),
+            outbox::payload.eq(""),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A transient failure: try again later.
+pub fn mark_retry(conn: &mut DbConnection, id: i64, error: &str, next: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::next_attempt_at.eq(next),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(error),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A permanent failure: stop, keep the reason for the admin page. The
+/// sealed payload stays so an admin can retry once the cause is fixed.
+pub fn mark_failed(conn: &mut DbConnection, id: i64, error: &str) -> Result<(), StoreError> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq("failed"),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(error),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// No longer to be sent (answered, cancelled, opted out).
+pub fn mark_cancelled(conn: &mut DbConnection, id: i64, reason: &str) -> Result<(), StoreError> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq("cancelled"),
+            outbox::payload.eq(""),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(reason),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Cancels the pending messages of an invitation.
+pub fn cancel_for_invitation(conn: &mut DbConnection, invitation_id: i64, reason: &str) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        outbox::table.filter(outbox::invitation_id.eq(invitation_id)).filter(outbox::status.eq("pending")),
+    )
+    .set((outbox::status.eq("cancelled"), outbox::payload.eq(""), outbox::last_error.eq(reason)))
+    .execute(conn)?)
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> Result<OutboxRow, StoreError> {
+    outbox::table.find(id).select(OutboxRow::as_select()).first(conn).map_err(StoreError::or_not_found)
+}
+
+/// Puts a failed message back in the queue (an admin's "retry").
+pub fn retry_failed(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<bool, StoreError> {
+    let updated = diesel::update(outbox::table.find(id).filter(outbox::status.eq("failed")))
+        .set((outbox::status.eq("pending"), outbox::next_attempt_at.eq(now), outbox::attempts.eq(0)))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Counts by status, for the admin page and health of delivery.
+pub fn status_counts(conn: &mut DbConnection) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(outbox::table
+        .group_by(outbox::status)
+        .select((outbox::status, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
+/// Failed and retrying messages, newest first.
+pub fn problems(conn: &mut DbConnection, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+    Ok(outbox::table
+        .filter(outbox::status.eq("failed").or(outbox::status.eq("pending").and(outbox::last_error.is_not_null())))
+        .order(outbox::id.desc())
+        .limit(limit)
+        .select(OutboxRow::as_select())
+        .load(conn)?)
+}
