@@ -1,2 +1,4 @@
 //! The clinical core: instruments, scoring, rupture signals and alerts.
 //! Pure code: no I/O, no database, no HTTP.
+
+pub mod instrument;
