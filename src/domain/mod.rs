@@ -1,4 +1,6 @@
 //! The clinical core: instruments, scoring, rupture signals and alerts.
 //! Pure code: no I/O, no database, no HTTP.
 
+pub mod history;
 pub mod instrument;
+pub mod signals;
