@@ -1,1 +1,4 @@
 //! Command-line subcommands that are not the server itself.
+
+pub mod analyse;
+pub mod evaluate;
