@@ -34,6 +34,10 @@ enum Command {
     Demo,
     /// Print the effective settings (secrets masked) and check them.
     CheckConfig,
+    /// Find rupture signals and alerts in a CSV of scores.
+    Analyse(cli::analyse::AnalyseArgs),
+    /// Compare the rules on simulated clients (sensitivity, false alerts, delay).
+    Evaluate(cli::evaluate::EvaluateArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,5 +51,7 @@ fn main() -> ExitCode {
         Command::User(command) => cli::staff::run(config, command),
         Command::Demo => cli::serve::demo(config),
         Command::CheckConfig => cli::serve::check_config(config),
+        Command::Analyse(args) => cli::analyse::run(args),
+        Command::Evaluate(args) => cli::evaluate::run(args),
     }
 }

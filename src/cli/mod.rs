@@ -1,6 +1,8 @@
 //! The subcommands of the `rapport` binary.
 
+pub mod analyse;
 pub mod apikey;
+pub mod evaluate;
 pub mod serve;
 pub mod staff;
 

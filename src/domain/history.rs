@@ -1,0 +1,115 @@
+//! One client's series of sessions with one clinician, as the rules see it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::instrument::{Answers, InstrumentDefinition};
+
+/// A client's sessions with one clinician, in session order.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ClientHistory {
+    pub sessions: Vec<SessionRecord>,
+}
+
+/// What happened at one session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// 1-based position in the client's series.
+    pub session: u32,
+    pub outcome: SessionOutcome,
+}
+
+/// The outcome of one session's feedback invitation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionOutcome {
+    /// The client answered. `items` holds keyed item values (reverse-scored
+    /// where the instrument says so), so for every item higher is better when
+    /// the instrument is higher-is-better.
+    Answered {
+        total: Option<f64>,
+        items: BTreeMap<String, f64>,
+        screener_uncomfortable: Option<bool>,
+        comment_given: bool,
+    },
+    /// The invitation expired without an answer.
+    Unanswered,
+    /// The practice system reported the appointment as missed (no-show).
+    Missed,
+    /// The invitation is still open: neither answered nor expired. Rules ignore it.
+    Pending,
+}
+
+impl SessionOutcome {
+    /// An answered session with only a total.
+    pub fn total_only(total: f64) -> Self {
+        SessionOutcome::Answered {
+            total: Some(total),
+            items: BTreeMap::new(),
+            screener_uncomfortable: None,
+            comment_given: false,
+        }
+    }
+
+    /// Scores a response and records it as an answered session.
+    pub fn from_response(instrument: &InstrumentDefinition, answers: &Answers) -> Self {
+        let scores = instrument.score(answers);
+        let items = instrument
+            .scoring()
+            .items
+            .iter()
+            .filter_map(|id| scores.keyed_items.get(id).map(|v| (id.clone(), *v)))
+            .collect();
+        SessionOutcome::Answered {
+            total: scores.total,
+            items,
+            screener_uncomfortable: scores.screener_flagged,
+            comment_given: scores.has_comment,
+        }
+    }
+
+    /// The total, when the client answered and it could be scored.
+    pub fn total(&self) -> Option<f64> {
+        match self {
+            SessionOutcome::Answered { total, .. } => *total,
+            _ => None,
+        }
+    }
+
+    /// True for an invitation that expired or an appointment that was missed.
+    pub fn is_no_answer(&self) -> bool {
+        matches!(self, SessionOutcome::Unanswered | SessionOutcome::Missed)
+    }
+}
+
+impl ClientHistory {
+    /// A history of totals only, numbered 1, 2, …; `None` is an unanswered invitation.
+    pub fn from_totals(totals: &[Option<f64>]) -> Self {
+        let sessions = totals
+            .iter()
+            .enumerate()
+            .map(|(i, t)| SessionRecord {
+                session: i as u32 + 1,
+                outcome: match t {
+                    Some(v) => SessionOutcome::total_only(*v),
+                    None => SessionOutcome::Unanswered,
+                },
+            })
+            .collect();
+        ClientHistory { sessions }
+    }
+
+    /// Appends a session numbered after the last one.
+    pub fn push(&mut self, outcome: SessionOutcome) {
+        let session = self.sessions.last().map_or(1, |s| s.session + 1);
+        self.sessions.push(SessionRecord { session, outcome });
+    }
+
+    /// The totals of answered sessions, with their session numbers.
+    pub fn answered_totals(&self) -> impl Iterator<Item = (u32, f64)> + '_ {
+        self.sessions
+            .iter()
+            .filter_map(|s| s.outcome.total().map(|t| (s.session, t)))
+    }
+}

@@ -1,0 +1,610 @@
+//! A seeded simulation of client series, to compare the rules (`rapport evaluate`).
+//!
+//! # The model
+//!
+//! Each simulated client answers the shipped alliance instrument (4 items,
+//! 0–10, total 0–40) after each of 6–20 sessions.
+//!
+//! - **Personal baseline near the ceiling.** The client's true total is
+//!   40 − |N(0, 3)| (median about 38; about one client in six sits below the
+//!   cutoff of 36 from the start), spread over the four items with small
+//!   personal item offsets. The true level rises a little over the first
+//!   sessions (up to 1.5 points by session 5), as alliance often does.
+//! - **Measurement noise from the instrument.** Each item gets independent
+//!   normal noise with SD SEM/2, where SEM = SD·√(1 − r) from the settings
+//!   (2.5 points of total for r .70, SD 4.5), so the total's noise is the
+//!   standard error of measurement; answers are rounded to whole points and
+//!   clipped to 0–10, which makes totals crowd the ceiling as real ones do.
+//! - **Planted ruptures** in half the clients, at a session from 3 to two
+//!   before the end, of four equally likely shapes:
+//!   - *sudden V*: the total falls by 4–12 points at once; in 60% it is
+//!     repaired over the next 1–2 sessions, otherwise it stays down by half
+//!     to all of the fall;
+//!   - *slow slide*: a fall of 4–10 points spread over 3–6 sessions, not repaired;
+//!   - *going quiet*: a dip of 0–4 points, then 2–4 invitations that are
+//!     answered only 10% of the time; 40% of these clients then stop
+//!     answering altogether, the others come back at half the dip;
+//!   - *bond strain*: the bond item alone falls by 2–5 points for 3–5
+//!     sessions while the total barely moves.
+//!
+//!   Falls are spread over the items with the bond item taking 40%.
+//!   Ruptures are mostly unspoken: during one, an answer ticks the screener
+//!   with probability .25 and adds a comment with probability .3.
+//! - **Background behaviour** for everyone: an invitation goes unanswered
+//!   with probability .10 (.25 during a rupture), an appointment is missed
+//!   with probability .03 (.08 during a rupture), the screener is ticked
+//!   with probability .02 and a comment written with probability .08.
+//!
+//! # What is measured
+//!
+//! A rupture's *window* runs from its onset to one session after its effect
+//! ends. A rupture is *detected* when an alert gains a new signal (opening
+//! or joining an alert) in its window; the *delay* is the sessions from
+//! onset to that first signal. A *false alert* is an alert opened outside
+//! every rupture window. Single rules are run alone with any signal allowed
+//! to open an alert; the engine runs with its settings; the plain rule
+//! raises an alert at every total below the cutoff, as most products do.
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::engine::alerts;
+use super::history::{ClientHistory, SessionOutcome};
+use super::signals::{EngineSettings, RuleId, Severity};
+
+/// The shapes of planted rupture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuptureShape {
+    SuddenV,
+    SlowSlide,
+    GoingQuiet,
+    BondStrain,
+}
+
+impl RuptureShape {
+    pub const ALL: [RuptureShape; 4] = [
+        RuptureShape::SuddenV,
+        RuptureShape::SlowSlide,
+        RuptureShape::GoingQuiet,
+        RuptureShape::BondStrain,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuptureShape::SuddenV => "sudden V",
+            RuptureShape::SlowSlide => "slow slide",
+            RuptureShape::GoingQuiet => "going quiet",
+            RuptureShape::BondStrain => "bond strain",
+        }
+    }
+}
+
+/// A rupture planted in a simulated client.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PlantedRupture {
+    pub shape: RuptureShape,
+    /// First session affected.
+    pub onset: u32,
+    /// Last session of the detection window (effect end + 1).
+    pub window_end: u32,
+    /// Size of the planted fall in total points (bond strain: item points).
+    pub depth: f64,
+}
+
+/// One simulated client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimulatedClient {
+    pub history: ClientHistory,
+    pub rupture: Option<PlantedRupture>,
+}
+
+/// Parameters of the model (see the module docs); the defaults are the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SimulationModel {
+    pub min_sessions: u32,
+    pub max_sessions: u32,
+    /// SD of the half-normal distance of the true baseline below 40.
+    pub baseline_spread: f64,
+    pub rupture_share: f64,
+    pub p_unanswered: f64,
+    pub p_unanswered_in_rupture: f64,
+    pub p_missed: f64,
+    pub p_missed_in_rupture: f64,
+    pub p_screener_background: f64,
+    pub p_screener_in_rupture: f64,
+    pub p_comment_background: f64,
+    pub p_comment_in_rupture: f64,
+}
+
+impl Default for SimulationModel {
+    fn default() -> Self {
+        SimulationModel {
+            min_sessions: 6,
+            max_sessions: 20,
+            baseline_spread: 3.0,
+            rupture_share: 0.5,
+            p_unanswered: 0.10,
+            p_unanswered_in_rupture: 0.25,
+            p_missed: 0.03,
+            p_missed_in_rupture: 0.08,
+            p_screener_background: 0.02,
+            p_screener_in_rupture: 0.25,
+            p_comment_background: 0.08,
+            p_comment_in_rupture: 0.30,
+        }
+    }
+}
+
+const ITEMS: [&str; 4] = ["bond", "goals", "approach", "overall"];
+/// Share of a planted fall taken by each item (bond first).
+const FALL_SHARE: [f64; 4] = [0.4, 0.2, 0.2, 0.2];
+
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    // Box–Muller; 1 − u keeps the logarithm finite.
+    let u: f64 = 1.0 - rng.random::<f64>();
+    let v: f64 = rng.random::<f64>();
+    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+}
+
+fn uniform(rng: &mut ChaCha8Rng, lo: f64, hi: f64) -> f64 {
+    lo + (hi - lo) * rng.random::<f64>()
+}
+
+/// Per-session effect of a rupture: (fall of the total in points,
+/// extra fall of the bond item, in the rupture spell?, answer probability override).
+struct Effect {
+    total_fall: f64,
+    bond_fall: f64,
+    active: bool,
+    answer_probability: Option<f64>,
+    dropped_out: bool,
+}
+
+struct Plan {
+    rupture: PlantedRupture,
+    repaired: bool,
+    residual: f64,
+    recovery: u32,
+    length: u32,
+    drop_out: bool,
+}
+
+impl Plan {
+    fn effect(&self, session: u32) -> Effect {
+        let r = &self.rupture;
+        let mut e = Effect {
+            total_fall: 0.0,
+            bond_fall: 0.0,
+            active: false,
+            answer_probability: None,
+            dropped_out: false,
+        };
+        if session < r.onset {
+            return e;
+        }
+        let k = session - r.onset; // 0 at onset
+        match r.shape {
+            RuptureShape::SuddenV => {
+                if self.repaired {
+                    if k <= self.recovery {
+                        let left = 1.0 - f64::from(k) / f64::from(self.recovery + 1);
+                        e.total_fall = r.depth * left;
+                        e.active = true;
+                    }
+                } else {
+                    e.total_fall = if k == 0 {
+                        r.depth
+                    } else {
+                        r.depth * self.residual
+                    };
+                    e.active = k <= 2;
+                }
+            }
+            RuptureShape::SlowSlide => {
+                let done = (f64::from(k + 1) / f64::from(self.length)).min(1.0);
+                e.total_fall = r.depth * done;
+                e.active = k < self.length + 1;
+            }
+            RuptureShape::GoingQuiet => {
+                e.total_fall = if k < self.length {
+                    r.depth
+                } else {
+                    r.depth / 2.0
+                };
+                if k >= 1 && k <= self.length {
+                    e.answer_probability = Some(0.10);
+                    e.active = true;
+                } else if k == 0 {
+                    e.active = true;
+                } else if self.drop_out {
+                    e.dropped_out = true;
+                }
+            }
+            RuptureShape::BondStrain => {
+                if k < self.length {
+                    e.bond_fall = r.depth;
+                    e.active = true;
+                }
+            }
+        }
+        e
+    }
+}
+
+fn plan_rupture(rng: &mut ChaCha8Rng, sessions: u32) -> Plan {
+    let shape = RuptureShape::ALL[rng.random_range(0..4)];
+    let onset = rng.random_range(3..=sessions.saturating_sub(2).max(3));
+    let mut plan = Plan {
+        rupture: PlantedRupture {
+            shape,
+            onset,
+            window_end: onset,
+            depth: 0.0,
+        },
+        repaired: false,
+        residual: 1.0,
+        recovery: 0,
+        length: 0,
+        drop_out: false,
+    };
+    match shape {
+        RuptureShape::SuddenV => {
+            plan.rupture.depth = uniform(rng, 4.0, 12.0);
+            plan.repaired = rng.random_bool(0.6);
+            plan.recovery = rng.random_range(1..=2);
+            plan.residual = uniform(rng, 0.5, 1.0);
+            let effect_end = if plan.repaired {
+                onset + plan.recovery
+            } else {
+                onset + 2
+            };
+            plan.rupture.window_end = effect_end + 1;
+        }
+        RuptureShape::SlowSlide => {
+            plan.rupture.depth = uniform(rng, 4.0, 10.0);
+            plan.length = rng.random_range(3..=6);
+            plan.rupture.window_end = onset + plan.length + 1;
+        }
+        RuptureShape::GoingQuiet => {
+            plan.rupture.depth = uniform(rng, 0.0, 4.0);
+            plan.length = rng.random_range(2..=4);
+            plan.drop_out = rng.random_bool(0.4);
+            plan.rupture.window_end = onset + plan.length + 1;
+        }
+        RuptureShape::BondStrain => {
+            plan.rupture.depth = uniform(rng, 2.0, 5.0);
+            plan.length = rng.random_range(3..=5);
+            plan.rupture.window_end = onset + plan.length;
+        }
+    }
+    plan
+}
+
+/// Simulates one client from its own random stream.
+fn simulate_client(
+    model: &SimulationModel,
+    settings: &EngineSettings,
+    seed: u64,
+    index: u64,
+) -> SimulatedClient {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(index);
+    let sessions =
+        rng.random_range(model.min_sessions..=model.max_sessions.max(model.min_sessions));
+    let baseline = 40.0 - (normal(&mut rng) * model.baseline_spread).abs();
+    let growth = uniform(&mut rng, 0.0, 1.5);
+    let mut offsets: [f64; 4] = std::array::from_fn(|_| normal(&mut rng) * 0.5);
+    let mean_offset = offsets.iter().sum::<f64>() / 4.0;
+    for o in &mut offsets {
+        *o -= mean_offset;
+    }
+    let item_noise = settings.standard_error_of_measurement() / 2.0;
+    let plan = rng
+        .random_bool(model.rupture_share)
+        .then(|| plan_rupture(&mut rng, sessions));
+
+    let mut history = ClientHistory::default();
+    for session in 1..=sessions {
+        let effect = plan.as_ref().map(|p| p.effect(session));
+        let active = effect.as_ref().is_some_and(|e| e.active);
+        if effect.as_ref().is_some_and(|e| e.dropped_out) {
+            history.push(SessionOutcome::Unanswered);
+            continue;
+        }
+        let p_missed = if active {
+            model.p_missed_in_rupture
+        } else {
+            model.p_missed
+        };
+        if rng.random_bool(p_missed) {
+            history.push(SessionOutcome::Missed);
+            continue;
+        }
+        let p_answer = effect
+            .as_ref()
+            .and_then(|e| e.answer_probability)
+            .unwrap_or(
+                1.0 - if active {
+                    model.p_unanswered_in_rupture
+                } else {
+                    model.p_unanswered
+                },
+            );
+        if !rng.random_bool(p_answer.clamp(0.0, 1.0)) {
+            history.push(SessionOutcome::Unanswered);
+            continue;
+        }
+        let level = baseline + growth * (f64::from(session - 1) / 4.0).min(1.0);
+        let (fall, bond_fall) = effect
+            .as_ref()
+            .map_or((0.0, 0.0), |e| (e.total_fall, e.bond_fall));
+        let mut items = BTreeMap::new();
+        let mut total = 0.0;
+        for (k, name) in ITEMS.iter().enumerate() {
+            let mut truth = level / 4.0 + offsets[k] - fall * FALL_SHARE[k];
+            if k == 0 {
+                truth -= bond_fall;
+            }
+            let answer = (truth + normal(&mut rng) * item_noise)
+                .round()
+                .clamp(0.0, 10.0);
+            total += answer;
+            items.insert((*name).to_string(), answer);
+        }
+        let (p_screen, p_comment) = if active {
+            (model.p_screener_in_rupture, model.p_comment_in_rupture)
+        } else {
+            (model.p_screener_background, model.p_comment_background)
+        };
+        let screener = rng.random_bool(p_screen);
+        let comment = rng.random_bool(p_comment);
+        history.push(SessionOutcome::Answered {
+            total: Some(total),
+            items,
+            screener_uncomfortable: Some(screener),
+            comment_given: comment,
+        });
+    }
+    SimulatedClient {
+        history,
+        rupture: plan.map(|p| p.rupture),
+    }
+}
+
+/// Simulates `clients` clients; the same seed always gives the same clients.
+pub fn simulate(
+    model: &SimulationModel,
+    settings: &EngineSettings,
+    seed: u64,
+    clients: usize,
+) -> Vec<SimulatedClient> {
+    (0..clients as u64)
+        .map(|i| simulate_client(model, settings, seed, i))
+        .collect()
+}
+
+/// What raises alerts in a comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Detector {
+    /// One rule alone; any of its signals may open an alert.
+    Rule(RuleId),
+    /// The combined engine with the given settings.
+    Engine {
+        name: String,
+        settings: Box<EngineSettings>,
+    },
+    /// An alert at every total below the cutoff (what most products do).
+    PlainCutoff,
+}
+
+impl Detector {
+    pub fn name(&self) -> String {
+        match self {
+            Detector::Rule(r) => r.as_str().to_string(),
+            Detector::Engine { name, .. } => name.clone(),
+            Detector::PlainCutoff => "plain: total below cutoff".to_string(),
+        }
+    }
+}
+
+/// How one detector did on the simulated clients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectorResult {
+    pub detector: String,
+    pub ruptures: usize,
+    pub detected: usize,
+    /// Detected share of planted ruptures.
+    pub sensitivity: f64,
+    pub false_alerts: usize,
+    pub sessions: usize,
+    pub false_alerts_per_100_sessions: f64,
+    /// Median sessions from rupture onset to the first signal in an alert.
+    pub median_delay: Option<f64>,
+    /// Shape → (detected, planted).
+    pub by_shape: BTreeMap<RuptureShape, (usize, usize)>,
+}
+
+/// Alert events of one client: (opened_at sessions, sessions at which an alert gained a signal).
+fn events(
+    detector: &Detector,
+    client: &SimulatedClient,
+    settings: &EngineSettings,
+) -> (Vec<u32>, Vec<u32>) {
+    match detector {
+        Detector::PlainCutoff => {
+            let cutoff = settings.low_score.cutoff.unwrap_or(f64::NEG_INFINITY);
+            let at: Vec<u32> = client
+                .history
+                .answered_totals()
+                .filter(|(_, t)| settings.direction.is_past_cutoff(*t, cutoff))
+                .map(|(s, _)| s)
+                .collect();
+            (at.clone(), at)
+        }
+        Detector::Rule(rule) => {
+            let mut s = settings.only(*rule);
+            s.alerts.opens_at = Severity::Low;
+            alert_events(client, &s)
+        }
+        Detector::Engine { settings, .. } => alert_events(client, settings),
+    }
+}
+
+fn alert_events(client: &SimulatedClient, settings: &EngineSettings) -> (Vec<u32>, Vec<u32>) {
+    let episodes = alerts(&client.history, settings, &[]);
+    let opened = episodes.iter().map(|a| a.opened_at_session).collect();
+    let mut gained: Vec<u32> = episodes
+        .iter()
+        .flat_map(|a| {
+            a.signals
+                .iter()
+                .map(|s| s.known_at_session.max(a.opened_at_session))
+        })
+        .collect();
+    gained.sort_unstable();
+    gained.dedup();
+    (opened, gained)
+}
+
+/// Runs each detector over the clients.
+pub fn compare(
+    clients: &[SimulatedClient],
+    settings: &EngineSettings,
+    detectors: &[Detector],
+) -> Vec<DetectorResult> {
+    let sessions: usize = clients.iter().map(|c| c.history.sessions.len()).sum();
+    detectors
+        .iter()
+        .map(|d| {
+            let mut result = DetectorResult {
+                detector: d.name(),
+                ruptures: 0,
+                detected: 0,
+                sensitivity: 0.0,
+                false_alerts: 0,
+                sessions,
+                false_alerts_per_100_sessions: 0.0,
+                median_delay: None,
+                by_shape: RuptureShape::ALL.iter().map(|s| (*s, (0, 0))).collect(),
+            };
+            let mut delays = Vec::new();
+            for client in clients {
+                let (opened, gained) = events(d, client, settings);
+                let in_window = |s: u32| {
+                    client
+                        .rupture
+                        .is_some_and(|r| s >= r.onset && s <= r.window_end)
+                };
+                result.false_alerts += opened.iter().filter(|&&s| !in_window(s)).count();
+                if let Some(r) = client.rupture {
+                    result.ruptures += 1;
+                    let entry = result.by_shape.entry(r.shape).or_default();
+                    entry.1 += 1;
+                    if let Some(first) = gained.iter().copied().find(|&s| in_window(s)) {
+                        result.detected += 1;
+                        entry.0 += 1;
+                        delays.push(f64::from(first - r.onset));
+                    }
+                }
+            }
+            result.sensitivity = if result.ruptures > 0 {
+                result.detected as f64 / result.ruptures as f64
+            } else {
+                0.0
+            };
+            result.false_alerts_per_100_sessions = if sessions > 0 {
+                100.0 * result.false_alerts as f64 / sessions as f64
+            } else {
+                0.0
+            };
+            result.median_delay = median(&mut delays);
+            result
+        })
+        .collect()
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    Some(if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    })
+}
+
+/// The standard comparison: every rule alone, the engine as configured,
+/// the engine letting any signal open an alert, and the plain cutoff rule.
+pub fn standard_detectors(settings: &EngineSettings) -> Vec<Detector> {
+    let mut detectors: Vec<Detector> = RuleId::ALL.into_iter().map(Detector::Rule).collect();
+    detectors.push(Detector::Engine {
+        name: "engine (combined)".into(),
+        settings: Box::new(settings.clone()),
+    });
+    let mut eager = settings.clone();
+    eager.alerts.opens_at = Severity::Low;
+    detectors.push(Detector::Engine {
+        name: "engine, any signal opens".into(),
+        settings: Box::new(eager),
+    });
+    detectors.push(Detector::PlainCutoff);
+    detectors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_clients_and_different_seed_different_clients() {
+        let model = SimulationModel::default();
+        let settings = EngineSettings::default();
+        let a = simulate(&model, &settings, 7, 50);
+        let b = simulate(&model, &settings, 7, 50);
+        let c = simulate(&model, &settings, 8, 50);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        // A client does not depend on how many were asked for.
+        assert_eq!(simulate(&model, &settings, 7, 10)[..], a[..10]);
+    }
+
+    #[test]
+    fn clients_look_like_alliance_data() {
+        let clients = simulate(
+            &SimulationModel::default(),
+            &EngineSettings::default(),
+            1,
+            400,
+        );
+        let totals: Vec<f64> = clients
+            .iter()
+            .filter(|c| c.rupture.is_none())
+            .flat_map(|c| c.history.answered_totals().map(|(_, t)| t))
+            .collect();
+        let mean = totals.iter().sum::<f64>() / totals.len() as f64;
+        assert!((35.0..=39.5).contains(&mean), "mean {mean}");
+        assert!(totals.iter().all(|t| (0.0..=40.0).contains(t)));
+        let planted = clients.iter().filter(|c| c.rupture.is_some()).count();
+        assert!((150..=250).contains(&planted), "{planted}");
+    }
+
+    #[test]
+    fn comparison_counts_are_consistent() {
+        let settings = EngineSettings::default();
+        let clients = simulate(&SimulationModel::default(), &settings, 3, 200);
+        for r in compare(&clients, &settings, &standard_detectors(&settings)) {
+            assert!(r.detected <= r.ruptures);
+            assert!((0.0..=1.0).contains(&r.sensitivity));
+            let by_shape: usize = r.by_shape.values().map(|v| v.0).sum();
+            assert_eq!(by_shape, r.detected, "{}", r.detector);
+        }
+    }
+}
