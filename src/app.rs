@@ -32,6 +32,7 @@ pub fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, St
         Some(k) => k.clone(),
         None => kv::get_or_insert(&mut conn, "secret_key", || hex::encode(rand::random::<[u8; 64]>()), now)?,
     };
+    publish_shipped_instruments(&mut conn, now)?;
     drop(conn);
     Ok(AppState {
         pool,
@@ -42,4 +43,13 @@ pub fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, St
         mailer: Arc::new(mailer),
         dkim: dkim.map(Arc::new),
     })
+}
+
+/// Publishes the instruments that ship with Rapport (a no-op once stored).
+fn publish_shipped_instruments(conn: &mut store::DbConnection, now: chrono::NaiveDateTime) -> Result<(), StoreError> {
+    for instrument in crate::domain::instrument::shipped_instruments() {
+        let title = instrument.title().get("en").unwrap_or(instrument.id()).to_string();
+        store::instruments::publish(conn, instrument.id(), instrument.version() as i32, &title, &instrument.to_json(), now)?;
+    }
+    Ok(())
 }

@@ -121,3 +121,22 @@ pub fn count_by_clinician(conn: &mut DbConnection) -> Result<Vec<(i64, i64)>, St
         .select((clients::clinician_id, diesel::dsl::count_star()))
         .load(conn)?)
 }
+
+/// The client asked to stop receiving questionnaires: honoured at once,
+/// and every queued invitation email is cancelled. Call inside a write
+/// transaction. Returns false when they had already opted out.
+pub fn opt_out(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<bool, StoreError> {
+    let updated = diesel::update(clients::table.find(id).filter(clients::opted_out.eq(false)))
+        .set((clients::opted_out.eq(true), clients::opted_out_at.eq(now), clients::updated_at.eq(now)))
+        .execute(conn)?;
+    super::invitations::cancel_open_for_client(conn, id, "the client unsubscribed")?;
+    Ok(updated == 1)
+}
+
+/// Remembers whether the client prefers the easy-read questionnaire.
+pub fn set_easy_read(conn: &mut DbConnection, id: i64, easy: bool, now: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(clients::table.find(id))
+        .set((clients::easy_read.eq(easy), clients::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}

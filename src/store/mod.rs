@@ -1,6 +1,7 @@
 //! Persistence: diesel over SQLite and PostgreSQL. One module per aggregate;
 //! every function takes a connection and does one job.
 
+pub mod alerts;
 pub mod api_keys;
 pub mod appointments;
 pub mod audit;
@@ -9,8 +10,10 @@ pub mod connection;
 pub mod instruments;
 pub mod intake;
 pub mod invitations;
+pub mod history;
 pub mod kv;
 pub mod outbox;
+pub mod responses;
 pub mod schema;
 pub mod staff;
 

@@ -135,6 +135,7 @@ diesel::table! {
         outcome -> Nullable<Text>,
         recovered_at_session -> Nullable<Integer>,
         closed_after_session -> Nullable<Integer>,
+        notified_severity -> Nullable<Text>,
         opened_at -> Timestamp,
         updated_at -> Timestamp,
     }
@@ -232,6 +233,7 @@ diesel::joinable!(alerts -> clients (client_id));
 diesel::joinable!(alert_signals -> alerts (alert_id));
 diesel::joinable!(alert_events -> alerts (alert_id));
 diesel::joinable!(audit_log -> staff (staff_id));
+diesel::joinable!(alert_events -> staff (staff_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(

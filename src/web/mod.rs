@@ -8,6 +8,7 @@ pub mod error;
 pub mod manager;
 pub mod public;
 pub mod state;
+pub mod survey;
 pub mod views;
 
 use std::net::TcpListener;
@@ -62,6 +63,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(manager::routes)
         .configure(admin::routes)
         .configure(api::routes)
+        .configure(survey::routes)
         .service(static_file);
 }
 

@@ -3,6 +3,8 @@
 //! database when `RAPPORT_TEST_POSTGRES_URL` is set.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -245,6 +247,26 @@ macro_rules! db_test {
                     return;
                 };
                 $body
+            }
+        }
+    };
+}
+
+/// Declares one test that runs on SQLite and PostgreSQL, for tests that
+/// start their app themselves: `on_both_backends!(name, run)` calls
+/// `run(Backend::Sqlite)` and `run(Backend::Postgres)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $run:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$run(super::common::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$run(super::common::Backend::Postgres).await
             }
         }
     };

@@ -128,6 +128,8 @@ CREATE TABLE alerts (
     outcome TEXT CHECK (outcome IN ('repaired', 'not_repaired', 'not_a_rupture')),
     recovered_at_session INTEGER,
     closed_after_session INTEGER,
+    -- The severity the clinician was last told about (NULL: not yet).
+    notified_severity TEXT,
     opened_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
     UNIQUE (client_id, opened_at_session)

@@ -1,4 +1,6 @@
-//! Administration: staff accounts and the audit log.
+//! Administration: staff accounts, email delivery and the audit log.
+
+mod email;
 
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
@@ -234,5 +236,5 @@ async fn audit_log(state: web::Data<AppState>, staff: Staff<AdminRole>) -> Resul
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(staff_list).service(add_staff).service(audit_log);
+    cfg.service(staff_list).service(add_staff).service(audit_log).configure(email::routes);
 }

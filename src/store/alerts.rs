@@ -1,0 +1,507 @@
+//! Alerts: the engine's episodes kept in the database, their signals, the
+//! clinician's immutable repair log, and the notices that tell clinicians.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::clients::{self, Viewer};
+use super::history;
+use super::invitations::Mailing;
+use super::outbox::{self, Kind, NewMessage, Payload};
+use super::schema::{alert_events, alert_signals, alerts, staff};
+use super::staff::StaffMember;
+use super::{DbConnection, StoreError};
+use crate::domain::engine::{self, AlertEpisode, ClosedEpisode};
+use crate::domain::signals::{Severity, Signal};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertStatus {
+    Open,
+    Acknowledged,
+    Closed,
+}
+
+impl AlertStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertStatus::Open => "open",
+            AlertStatus::Acknowledged => "acknowledged",
+            AlertStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AlertStatus> {
+        match s {
+            "open" => Some(AlertStatus::Open),
+            "acknowledged" => Some(AlertStatus::Acknowledged),
+            "closed" => Some(AlertStatus::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// The clinician's judgement of an episode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepairOutcome {
+    Repaired,
+    NotRepaired,
+    NotARupture,
+}
+
+impl RepairOutcome {
+    pub const ALL: [RepairOutcome; 3] = [RepairOutcome::Repaired, RepairOutcome::NotRepaired, RepairOutcome::NotARupture];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RepairOutcome::Repaired => "repaired",
+            RepairOutcome::NotRepaired => "not_repaired",
+            RepairOutcome::NotARupture => "not_a_rupture",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RepairOutcome::Repaired => "Repaired",
+            RepairOutcome::NotRepaired => "Not repaired",
+            RepairOutcome::NotARupture => "Not a rupture (false alarm)",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RepairOutcome> {
+        RepairOutcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+}
+
+pub fn severity_of(s: &str) -> Severity {
+    match s {
+        "high" => Severity::High,
+        "medium" => Severity::Medium,
+        _ => Severity::Low,
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = alerts)]
+pub struct Alert {
+    pub id: i64,
+    pub client_id: i64,
+    pub clinician_id: i64,
+    pub opened_at_session: i32,
+    pub severity: String,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub recovered_at_session: Option<i32>,
+    pub closed_after_session: Option<i32>,
+    pub notified_severity: Option<String>,
+    pub opened_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Alert {
+    pub fn severity(&self) -> Severity {
+        severity_of(&self.severity)
+    }
+
+    pub fn status(&self) -> AlertStatus {
+        AlertStatus::parse(&self.status).unwrap_or(AlertStatus::Open)
+    }
+
+    pub fn outcome(&self) -> Option<RepairOutcome> {
+        self.outcome.as_deref().and_then(RepairOutcome::parse)
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = alert_signals)]
+pub struct AlertSignal {
+    pub id: i64,
+    pub alert_id: i64,
+    pub rule: String,
+    pub rule_version: i32,
+    pub session: i32,
+    pub from_session: Option<i32>,
+    pub known_at_session: i32,
+    pub severity: String,
+    pub explanation: String,
+    pub inputs: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = alert_events)]
+pub struct AlertEvent {
+    pub id: i64,
+    pub alert_id: i64,
+    pub kind: String,
+    pub outcome: Option<String>,
+    pub note: Option<String>,
+    pub staff_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+/// What an evaluation changed, for logs and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Opened { alert_id: i64, severity: Severity },
+    Raised { alert_id: i64, from: Severity, to: Severity },
+    SignalsAdded { alert_id: i64, count: usize },
+    Recovered { alert_id: i64, session: u32 },
+}
+
+/// Evaluates a client's whole history and brings their alerts in line
+/// with it. Idempotent: the same history changes nothing the second time.
+/// Call inside a write transaction.
+pub fn evaluate_client(
+    conn: &mut DbConnection,
+    client_id: i64,
+    mailing: &Mailing,
+    now: NaiveDateTime,
+) -> Result<Vec<Change>, StoreError> {
+    let Some(loaded) = history::load(conn, client_id)? else { return Ok(vec![]) };
+    let client = clients::find(conn, client_id)?;
+    let existing: Vec<Alert> =
+        alerts::table.filter(alerts::client_id.eq(client_id)).select(Alert::as_select()).load(conn)?;
+    let closed: Vec<ClosedEpisode> = existing
+        .iter()
+        .filter_map(|a| {
+            Some(ClosedEpisode {
+                opened_at_session: a.opened_at_session as u32,
+                closed_after_session: a.closed_after_session? as u32,
+            })
+        })
+        .collect();
+    let episodes = engine::alerts(&loaded.history, &loaded.settings, &closed);
+    let mut changes = vec![];
+    for episode in &episodes {
+        let found = existing.iter().find(|a| a.opened_at_session as u32 == episode.opened_at_session);
+        changes.extend(reconcile_episode(conn, &client, found, episode, now)?);
+    }
+    notify_urgent(conn, client.clinician_id, mailing, now)?;
+    Ok(changes)
+}
+
+fn reconcile_episode(
+    conn: &mut DbConnection,
+    client: &clients::Client,
+    found: Option<&Alert>,
+    episode: &AlertEpisode,
+    now: NaiveDateTime,
+) -> Result<Vec<Change>, StoreError> {
+    let mut changes = vec![];
+    let alert = match found {
+        Some(alert) => alert.clone(),
+        None => {
+            let id: i64 = diesel::insert_into(alerts::table)
+                .values((
+                    alerts::client_id.eq(client.id),
+                    alerts::clinician_id.eq(client.clinician_id),
+                    alerts::opened_at_session.eq(episode.opened_at_session as i32),
+                    alerts::severity.eq(episode.severity.as_str()),
+                    alerts::status.eq(AlertStatus::Open.as_str()),
+                    alerts::recovered_at_session.eq(episode.recovered_at_session.map(|s| s as i32)),
+                    alerts::opened_at.eq(now),
+                    alerts::updated_at.eq(now),
+                ))
+                .returning(alerts::id)
+                .get_result(conn)?;
+            append_event(conn, id, "opened", None, None, None, now)?;
+            changes.push(Change::Opened { alert_id: id, severity: episode.severity });
+            find(conn, id)?
+        }
+    };
+    if found.is_some() && episode.severity > alert.severity() && alert.status() != AlertStatus::Closed {
+        diesel::update(alerts::table.find(alert.id))
+            .set((alerts::severity.eq(episode.severity.as_str()), alerts::updated_at.eq(now)))
+            .execute(conn)?;
+        append_event(conn, alert.id, "severity_raised", None, Some(episode.severity.as_str()), None, now)?;
+        changes.push(Change::Raised { alert_id: alert.id, from: alert.severity(), to: episode.severity });
+    }
+    let recovered = episode.recovered_at_session.map(|s| s as i32);
+    if recovered.is_some() && alert.recovered_at_session != recovered {
+        diesel::update(alerts::table.find(alert.id)).set(alerts::recovered_at_session.eq(recovered)).execute(conn)?;
+        changes.push(Change::Recovered { alert_id: alert.id, session: episode.recovered_at_session.unwrap_or(0) });
+    }
+    let known: Vec<(String, i32)> = alert_signals::table
+        .filter(alert_signals::alert_id.eq(alert.id))
+        .select((alert_signals::rule, alert_signals::session))
+        .load(conn)?;
+    let mut added = 0;
+    for signal in &episode.signals {
+        if known.iter().any(|(rule, session)| rule == signal.rule.as_str() && *session == signal.session as i32) {
+            continue;
+        }
+        insert_signal(conn, alert.id, signal, now)?;
+        added += 1;
+    }
+    if added > 0 && found.is_some() {
+        changes.push(Change::SignalsAdded { alert_id: alert.id, count: added });
+    }
+    Ok(changes)
+}
+
+fn insert_signal(conn: &mut DbConnection, alert_id: i64, signal: &Signal, now: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::insert_into(alert_signals::table)
+        .values((
+            alert_signals::alert_id.eq(alert_id),
+            alert_signals::rule.eq(signal.rule.as_str()),
+            alert_signals::rule_version.eq(signal.rule_version as i32),
+            alert_signals::session.eq(signal.session as i32),
+            alert_signals::from_session.eq(signal.from_session.map(|s| s as i32)),
+            alert_signals::known_at_session.eq(signal.known_at_session as i32),
+            alert_signals::severity.eq(signal.severity.as_str()),
+            alert_signals::explanation.eq(&signal.explanation),
+            alert_signals::inputs.eq(serde_json::to_string(&signal.inputs).unwrap_or_default()),
+            alert_signals::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn append_event(
+    conn: &mut DbConnection,
+    alert_id: i64,
+    kind: &str,
+    outcome: Option<&str>,
+    note: Option<&str>,
+    staff_id: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::insert_into(alert_events::table)
+        .values((
+            alert_events::alert_id.eq(alert_id),
+            alert_events::kind.eq(kind),
+            alert_events::outcome.eq(outcome),
+            alert_events::note.eq(note),
+            alert_events::staff_id.eq(staff_id),
+            alert_events::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sends the clinician an immediate notice for high alerts they have not
+/// been told about, if that is their preference. Other alerts wait for the
+/// daily digest.
+fn notify_urgent(conn: &mut DbConnection, clinician_id: i64, mailing: &Mailing, now: NaiveDateTime) -> Result<(), StoreError> {
+    let clinician = super::staff::find(conn, clinician_id)?;
+    let pending = unnotified(conn, clinician_id)?;
+    let urgent: Vec<&Alert> = pending
+        .iter()
+        .filter(|a| {
+            let preference = if a.severity() == Severity::High { &clinician.notify_high } else { &clinician.notify_other };
+            preference == "immediate"
+        })
+        .collect();
+    if urgent.is_empty() {
+        return Ok(());
+    }
+    send_notice(conn, &clinician, &urgent, Kind::AlertNotice, mailing, now)
+}
+
+fn unnotified(conn: &mut DbConnection, clinician_id: i64) -> Result<Vec<Alert>, StoreError> {
+    let rows: Vec<Alert> = alerts::table
+        .filter(alerts::clinician_id.eq(clinician_id))
+        .filter(alerts::status.ne(AlertStatus::Closed.as_str()))
+        .select(Alert::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().filter(|a| a.notified_severity.as_deref() != Some(a.severity.as_str())).collect())
+}
+
+fn send_notice(
+    conn: &mut DbConnection,
+    clinician: &StaffMember,
+    alerts_to_tell: &[&Alert],
+    kind: Kind,
+    mailing: &Mailing,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let count = alerts_to_tell.len() as u32;
+    let payload = if kind == Kind::AlertDigest { Payload::AlertDigest { alerts: count } } else { Payload::AlertNotice { alerts: count } };
+    outbox::enqueue(
+        conn,
+        &NewMessage { kind, recipient: &clinician.email, invitation_id: None, staff_id: Some(clinician.id), payload: &payload, send_at: now },
+        mailing.sealer,
+        mailing.message_domain,
+        now,
+    )?;
+    for alert in alerts_to_tell {
+        diesel::update(alerts::table.find(alert.id)).set(alerts::notified_severity.eq(&alert.severity)).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The daily digest: one email per clinician who has alerts they were not
+/// told about yet and whose preference for them is the digest.
+pub fn send_digests(conn: &mut DbConnection, mailing: &Mailing, now: NaiveDateTime) -> Result<usize, StoreError> {
+    let clinicians: Vec<StaffMember> = staff::table
+        .filter(staff::role.eq("clinician"))
+        .filter(staff::active.eq(true))
+        .select(StaffMember::as_select())
+        .load(conn)?;
+    let mut sent = 0;
+    for clinician in clinicians {
+        conn.write_transaction(|conn| {
+            let pending = unnotified(conn, clinician.id)?;
+            let due: Vec<&Alert> = pending
+                .iter()
+                .filter(|a| {
+                    let preference =
+                        if a.severity() == Severity::High { &clinician.notify_high } else { &clinician.notify_other };
+                    preference == "digest"
+                })
+                .collect();
+            if !due.is_empty() {
+                send_notice(conn, &clinician, &due, Kind::AlertDigest, mailing, now)?;
+                sent += 1;
+            }
+            Ok::<_, StoreError>(())
+        })?;
+    }
+    Ok(sent)
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> Result<Alert, StoreError> {
+    alerts::table.find(id).select(Alert::as_select()).first(conn).map_err(StoreError::or_not_found)
+}
+
+/// An alert whose client the viewer may see; otherwise `NotFound`.
+pub fn find_visible(conn: &mut DbConnection, viewer: &Viewer, id: i64) -> Result<(Alert, clients::Client), StoreError> {
+    let alert = find(conn, id)?;
+    let client = clients::find_visible(conn, viewer, alert.client_id)?;
+    Ok((alert, client))
+}
+
+/// Which alerts a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertFilter {
+    /// Open and acknowledged: still needing the clinician.
+    Active,
+    Status(AlertStatus),
+    All,
+}
+
+/// The viewer's alerts with their clients, open first, then by severity
+/// (high first), then oldest first.
+pub fn list_visible(
+    conn: &mut DbConnection,
+    viewer: &Viewer,
+    filter: AlertFilter,
+) -> Result<Vec<(Alert, clients::Client)>, StoreError> {
+    let visible: Vec<clients::Client> = clients::list_visible(conn, viewer, None)?;
+    let ids: Vec<i64> = visible.iter().map(|c| c.id).collect();
+    let mut q = alerts::table.filter(alerts::client_id.eq_any(&ids)).into_boxed();
+    q = match filter {
+        AlertFilter::Active => q.filter(alerts::status.ne(AlertStatus::Closed.as_str())),
+        AlertFilter::Status(s) => q.filter(alerts::status.eq(s.as_str())),
+        AlertFilter::All => q,
+    };
+    let mut rows: Vec<Alert> = q.select(Alert::as_select()).load(conn)?;
+    rows.sort_by(|a, b| {
+        let open = |x: &Alert| x.status() == AlertStatus::Open;
+        open(b)
+            .cmp(&open(a))
+            .then(b.severity().cmp(&a.severity()))
+            .then(a.opened_at.cmp(&b.opened_at))
+            .then(a.id.cmp(&b.id))
+    });
+    Ok(rows
+        .into_iter()
+        .filter_map(|a| visible.iter().find(|c| c.id == a.client_id).cloned().map(|c| (a, c)))
+        .collect())
+}
+
+pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Alert>, StoreError> {
+    Ok(alerts::table
+        .filter(alerts::client_id.eq(client_id))
+        .order(alerts::opened_at_session)
+        .select(Alert::as_select())
+        .load(conn)?)
+}
+
+pub fn signals(conn: &mut DbConnection, alert_id: i64) -> Result<Vec<AlertSignal>, StoreError> {
+    Ok(alert_signals::table
+        .filter(alert_signals::alert_id.eq(alert_id))
+        .order((alert_signals::known_at_session, alert_signals::id))
+        .select(AlertSignal::as_select())
+        .load(conn)?)
+}
+
+/// The repair log, oldest first, with the name of who wrote each entry.
+pub fn events(conn: &mut DbConnection, alert_id: i64) -> Result<Vec<(AlertEvent, Option<String>)>, StoreError> {
+    Ok(alert_events::table
+        .left_join(staff::table)
+        .filter(alert_events::alert_id.eq(alert_id))
+        .order(alert_events::id)
+        .select((AlertEvent::as_select(), staff::name.nullable()))
+        .load(conn)?)
+}
+
+/// A clinician's step in the repair log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepairStep {
+    Acknowledge,
+    Discussed { note: String },
+    Outcome { outcome: RepairOutcome, note: Option<String> },
+}
+
+/// Appends a step to the log and moves the alert on. Steps never change
+/// what was written before; an outcome closes the alert (the engine then
+/// starts a new episode for later signals). Call inside a write transaction.
+pub fn record_step(
+    conn: &mut DbConnection,
+    alert: &Alert,
+    step: &RepairStep,
+    staff_id: i64,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    if alert.status() == AlertStatus::Closed {
+        return Err(StoreError::Conflict("this alert already has an outcome; its log can no longer change".into()));
+    }
+    match step {
+        RepairStep::Acknowledge => {
+            append_event(conn, alert.id, "acknowledged", None, None, Some(staff_id), now)?;
+            if alert.status() == AlertStatus::Open {
+                set_status(conn, alert.id, AlertStatus::Acknowledged, now)?;
+            }
+        }
+        RepairStep::Discussed { note } => {
+            append_event(conn, alert.id, "discussed", None, Some(note), Some(staff_id), now)?;
+            if alert.status() == AlertStatus::Open {
+                set_status(conn, alert.id, AlertStatus::Acknowledged, now)?;
+            }
+        }
+        RepairStep::Outcome { outcome, note } => {
+            append_event(conn, alert.id, "outcome", Some(outcome.as_str()), note.as_deref(), Some(staff_id), now)?;
+            let last_session = history::load(conn, alert.client_id)?
+                .map(|h| h.history.sessions.iter().map(|s| s.session).max().unwrap_or(0))
+                .unwrap_or(0) as i32;
+            diesel::update(alerts::table.find(alert.id))
+                .set((
+                    alerts::status.eq(AlertStatus::Closed.as_str()),
+                    alerts::outcome.eq(outcome.as_str()),
+                    alerts::closed_after_session.eq(last_session.max(alert.opened_at_session)),
+                    alerts::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+fn set_status(conn: &mut DbConnection, id: i64, status: AlertStatus, now: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(alerts::table.find(id))
+        .set((alerts::status.eq(status.as_str()), alerts::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Open-alert counts per client, for the clients list.
+pub fn open_counts(conn: &mut DbConnection, client_ids: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
+    Ok(alerts::table
+        .filter(alerts::client_id.eq_any(client_ids))
+        .filter(alerts::status.ne(AlertStatus::Closed.as_str()))
+        .group_by(alerts::client_id)
+        .select((alerts::client_id, diesel::dsl::count_star()))
+        .load(conn)?)
+}

@@ -1,0 +1,130 @@
+//! A client's history as the engine reads it, built from appointments,
+//! invitations and responses — with what each session number stands for,
+//! so pages can show dates next to the engine's findings.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::appointments::{Appointment, AppointmentStatus};
+use super::instruments;
+use super::invitations::{Invitation, InvitationStatus};
+use super::responses::Response;
+use super::schema::{appointments, invitations, responses};
+use super::{DbConnection, StoreError, kv};
+use crate::domain::history::{ClientHistory, SessionOutcome, SessionRecord};
+use crate::domain::instrument::{Answer, Answers, InstrumentDefinition, ItemRole};
+use crate::domain::signals::EngineSettings;
+
+/// What one session number of the engine's history stands for.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub session: u32,
+    pub appointment: Appointment,
+    pub invitation: Option<Invitation>,
+    pub response: Option<Response>,
+}
+
+/// A client's history and the instrument it is measured on.
+#[derive(Debug, Clone)]
+pub struct LoadedHistory {
+    pub instrument_id: i64,
+    pub instrument: InstrumentDefinition,
+    pub settings: EngineSettings,
+    pub history: ClientHistory,
+    pub sessions: Vec<SessionInfo>,
+}
+
+impl LoadedHistory {
+    pub fn session(&self, n: u32) -> Option<&SessionInfo> {
+        self.sessions.iter().find(|s| s.session == n)
+    }
+}
+
+/// Loads and parses an instrument version.
+pub fn instrument(conn: &mut DbConnection, id: i64) -> Result<InstrumentDefinition, StoreError> {
+    let row = instruments::find(conn, id)?;
+    InstrumentDefinition::from_json_str(&row.definition)
+        .map_err(|e| StoreError::Conflict(format!("stored instrument {} v{} is not valid: {e}", row.slug, row.version)))
+}
+
+/// The engine settings for an instrument: its own defaults, then any
+/// overrides an admin stored (`engine.<instrument id>` as JSON).
+pub fn engine_settings(conn: &mut DbConnection, instrument: &InstrumentDefinition) -> Result<EngineSettings, StoreError> {
+    let defaults = EngineSettings::for_instrument(instrument);
+    let Some(stored) = kv::get(conn, &format!("engine.{}", instrument.id()))? else {
+        return Ok(defaults);
+    };
+    // Overrides name only what they change.
+    let mut merged = serde_json::to_value(&defaults).unwrap_or_default();
+    if let (Some(base), Ok(serde_json::Value::Object(over))) =
+        (merged.as_object_mut(), serde_json::from_str::<serde_json::Value>(&stored))
+    {
+        for (k, v) in over {
+            base.insert(k, v);
+        }
+    }
+    Ok(serde_json::from_value(merged).unwrap_or(defaults))
+}
+
+/// The client's sessions: attended appointments (each with its invitation)
+/// and missed ones, in order of their start. Sessions whose invitation used
+/// another instrument than the latest one are left out of the series.
+pub fn load(conn: &mut DbConnection, client_id: i64) -> Result<Option<LoadedHistory>, StoreError> {
+    let appts: Vec<Appointment> = appointments::table
+        .filter(appointments::client_id.eq(client_id))
+        .filter(appointments::status.eq_any([AppointmentStatus::Attended.as_str(), AppointmentStatus::NoShow.as_str()]))
+        .order((appointments::starts_at, appointments::id))
+        .select(Appointment::as_select())
+        .load(conn)?;
+    let invs: Vec<Invitation> = invitations::table
+        .filter(invitations::client_id.eq(client_id))
+        .select(Invitation::as_select())
+        .load(conn)?;
+    let Some(latest) = invs.iter().max_by_key(|i| (i.send_at, i.id)) else {
+        return Ok(None);
+    };
+    let instrument_id = latest.instrument_id;
+    let instrument = instrument(conn, instrument_id)?;
+    let settings = engine_settings(conn, &instrument)?;
+    let resps: Vec<Response> = responses::table
+        .filter(responses::client_id.eq(client_id))
+        .select(Response::as_select())
+        .load(conn)?;
+    let by_appointment: HashMap<i64, Invitation> = invs.into_iter().map(|i| (i.appointment_id, i)).collect();
+    let mut by_invitation: HashMap<i64, Response> = resps.into_iter().map(|r| (r.invitation_id, r)).collect();
+    let mut history = ClientHistory::default();
+    let mut sessions = vec![];
+    for appointment in appts {
+        let invitation = by_appointment.get(&appointment.id).cloned();
+        let outcome = match (&invitation, appointment.status()) {
+            (_, AppointmentStatus::NoShow) => SessionOutcome::Missed,
+            (None, _) => continue,
+            (Some(inv), _) if inv.instrument_id != instrument_id => continue,
+            (Some(inv), _) => match inv.status() {
+                InvitationStatus::Answered => match by_invitation.get(&inv.id) {
+                    Some(r) => SessionOutcome::from_response(&instrument, &full_answers(&instrument, r)),
+                    None => SessionOutcome::Pending,
+                },
+                // Silence counts only when the email went out.
+                InvitationStatus::Expired if inv.sent_at.is_some() => SessionOutcome::Unanswered,
+                InvitationStatus::Scheduled | InvitationStatus::Sent => SessionOutcome::Pending,
+                InvitationStatus::Expired | InvitationStatus::Cancelled => continue,
+            },
+        };
+        let session = history.sessions.len() as u32 + 1;
+        history.sessions.push(SessionRecord { session, outcome });
+        let response = invitation.as_ref().and_then(|i| by_invitation.remove(&i.id));
+        sessions.push(SessionInfo { session, appointment, invitation, response });
+    }
+    Ok(Some(LoadedHistory { instrument_id, instrument, settings, history, sessions }))
+}
+
+/// The stored answers with the free text put back under its item.
+fn full_answers(instrument: &InstrumentDefinition, response: &Response) -> Answers {
+    let mut answers = response.answers();
+    if let (Some(item), Some(comment)) = (instrument.item_with_role(ItemRole::Comment), &response.comment) {
+        answers.0.insert(item.id.clone(), Answer::Text(comment.clone()));
+    }
+    answers
+}

@@ -1,0 +1,89 @@
+//! Responses: a client's answers to one invitation, with their scores.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::responses;
+use super::{DbConnection, StoreError};
+use crate::domain::instrument::{Answer, Answers, InstrumentDefinition, ItemRole, Scores};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = responses)]
+pub struct Response {
+    pub id: i64,
+    pub invitation_id: i64,
+    pub client_id: i64,
+    pub instrument_id: i64,
+    /// Every answer but the free text (which is in `comment`), as JSON.
+    pub answers: String,
+    pub total: Option<f64>,
+    pub common_score: Option<f64>,
+    /// The full [`Scores`] as JSON.
+    pub scores: String,
+    pub screener_uncomfortable: Option<bool>,
+    pub comment: Option<String>,
+    pub submitted_at: NaiveDateTime,
+}
+
+impl Response {
+    pub fn answers(&self) -> Answers {
+        serde_json::from_str(&self.answers).unwrap_or_default()
+    }
+
+    pub fn scores(&self) -> Scores {
+        serde_json::from_str(&self.scores).unwrap_or_default()
+    }
+}
+
+/// Stores a scored response. Call in the transaction that closes the
+/// invitation. The free-text answer is kept apart from the other answers so
+/// views that must not show it (managers, exports) never load it.
+pub fn insert(
+    conn: &mut DbConnection,
+    invitation_id: i64,
+    client_id: i64,
+    instrument_id: i64,
+    instrument: &InstrumentDefinition,
+    answers: &Answers,
+    now: NaiveDateTime,
+) -> Result<Response, StoreError> {
+    let scores = instrument.score(answers);
+    let comment_item = instrument.item_with_role(ItemRole::Comment).map(|i| i.id.clone());
+    let mut kept = answers.clone();
+    let comment = comment_item.and_then(|id| kept.0.remove(&id)).and_then(|a| match a {
+        Answer::Text(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
+        _ => None,
+    });
+    let id: i64 = diesel::insert_into(responses::table)
+        .values((
+            responses::invitation_id.eq(invitation_id),
+            responses::client_id.eq(client_id),
+            responses::instrument_id.eq(instrument_id),
+            responses::answers.eq(serde_json::to_string(&kept).unwrap_or_default()),
+            responses::total.eq(scores.total),
+            responses::common_score.eq(scores.common_0_100),
+            responses::scores.eq(serde_json::to_string(&scores).unwrap_or_default()),
+            responses::screener_uncomfortable.eq(scores.screener_flagged),
+            responses::comment.eq(comment),
+            responses::submitted_at.eq(now),
+        ))
+        .returning(responses::id)
+        .get_result(conn)?;
+    responses::table.find(id).select(Response::as_select()).first(conn).map_err(StoreError::from)
+}
+
+pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Response>, StoreError> {
+    Ok(responses::table
+        .filter(responses::client_id.eq(client_id))
+        .order(responses::submitted_at)
+        .select(Response::as_select())
+        .load(conn)?)
+}
+
+pub fn for_invitation(conn: &mut DbConnection, invitation_id: i64) -> Result<Option<Response>, StoreError> {
+    Ok(responses::table
+        .filter(responses::invitation_id.eq(invitation_id))
+        .select(Response::as_select())
+        .first(conn)
+        .optional()?)
+}

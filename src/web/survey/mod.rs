@@ -1,0 +1,504 @@
+//! The client's questionnaire (`/s/{token}`) and unsubscribe (`/u/{token}`)
+//! pages. GET never changes anything (mail scanners open every link); only
+//! POST records answers or choices.
+
+mod views;
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::error::AppError;
+use super::state::AppState;
+use crate::domain::instrument::{Answer, AnswerError, Answers, InstrumentDefinition, ItemKind};
+use crate::store::clients::{self, Client};
+use crate::store::invitations::{self, Invitation, InvitationStatus, Mailing};
+use crate::store::{DbConnection, StoreError, alerts, history, responses};
+use views::Frame;
+
+/// Everything a survey page needs about one link.
+struct Survey {
+    invitation: Invitation,
+    client: Client,
+    instrument: InstrumentDefinition,
+}
+
+/// What a link is, now.
+enum LinkState {
+    Unknown,
+    Open(Box<Survey>),
+    Answered(Box<Survey>),
+    Expired(Box<Survey>),
+    NoLongerNeeded(Box<Survey>),
+    Unsubscribed(Box<Survey>),
+}
+
+fn load_link(conn: &mut DbConnection, token: &str, now: chrono::NaiveDateTime) -> Result<LinkState, StoreError> {
+    let Some(invitation) = invitations::find_by_token(conn, token, "survey")? else {
+        return Ok(LinkState::Unknown);
+    };
+    let client = clients::find(conn, invitation.client_id)?;
+    let instrument = history::instrument(conn, invitation.instrument_id)?;
+    let status = invitation.status();
+    let survey = Box::new(Survey { invitation, client, instrument });
+    Ok(match status {
+        InvitationStatus::Answered => LinkState::Answered(survey),
+        _ if survey.client.opted_out => LinkState::Unsubscribed(survey),
+        InvitationStatus::Cancelled => LinkState::NoLongerNeeded(survey),
+        InvitationStatus::Expired => LinkState::Expired(survey),
+        _ if survey.invitation.expires_at <= now => LinkState::Expired(survey),
+        InvitationStatus::Scheduled | InvitationStatus::Sent => LinkState::Open(survey),
+    })
+}
+
+/// The language to show: the client's if the instrument has it.
+fn language(survey: &Survey) -> String {
+    let langs = survey.instrument.languages();
+    if langs.iter().any(|l| *l == survey.client.language) {
+        survey.client.language.clone()
+    } else {
+        langs.first().cloned().unwrap_or_else(|| "en".into())
+    }
+}
+
+fn html_response(status: StatusCode, markup: Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("X-Robots-Tag", "noindex"))
+        .body(markup.into_string())
+}
+
+/// The calm page for every state but "open".
+fn state_page(state: &AppState, link: &LinkState) -> Option<HttpResponse> {
+    let clinic = &state.settings.clinic_name;
+    // Keep the easy-read presentation for clients who chose it.
+    let easy = match link {
+        LinkState::Answered(s) | LinkState::Expired(s) | LinkState::NoLongerNeeded(s) | LinkState::Unsubscribed(s) => {
+            s.client.easy_read
+        }
+        LinkState::Open(_) | LinkState::Unknown => false,
+    };
+    let frame = |lang: &'static str| Frame { lang, clinic, easy, switch_token: None };
+    let (status, title, lines): (StatusCode, &str, Vec<&str>) = match link {
+        LinkState::Open(_) => return None,
+        LinkState::Unknown => (
+            StatusCode::NOT_FOUND,
+            "We could not find this questionnaire",
+            vec![
+                "The link may be incomplete. Please check that you copied the whole address from your email.",
+                "If you have questions, please contact your clinic.",
+            ],
+        ),
+        LinkState::Answered(_) => (
+            StatusCode::OK,
+            "We already have your answers",
+            vec!["Thank you. Your answers for this appointment have been received.", "You can close this page."],
+        ),
+        LinkState::Expired(_) => (
+            StatusCode::GONE,
+            "This questionnaire has closed",
+            vec![
+                "The time to answer for this appointment has passed, and that is fine.",
+                "You will receive a new link after your next appointment.",
+            ],
+        ),
+        LinkState::NoLongerNeeded(_) => (
+            StatusCode::GONE,
+            "No answers are needed for this appointment",
+            vec!["This questionnaire is no longer needed. You can close this page."],
+        ),
+        LinkState::Unsubscribed(_) => (
+            StatusCode::OK,
+            "You have stopped these emails",
+            vec![
+                "You asked not to receive feedback questionnaires, so this one is closed.",
+                "If you change your mind, please tell your clinic.",
+            ],
+        ),
+    };
+    Some(html_response(status, views::message(&frame("en"), title, &lines)))
+}
+
+#[get("/s/{token}")]
+async fn show(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let now = state.now();
+    let token_text = token.into_inner();
+    let lookup = token_text.clone();
+    let link = state.db(move |conn| load_link(conn, &lookup, now)).await?;
+    if let Some(page) = state_page(&state, &link) {
+        return Ok(page);
+    }
+    let LinkState::Open(survey) = link else { return Err(AppError::NotFound) };
+    Ok(if survey.client.easy_read {
+        html_response(StatusCode::OK, easy_step(&state, &survey, &token_text, 0, &Answers::new(), None))
+    } else {
+        html_response(StatusCode::OK, full_form(&state, &survey, &token_text, &Answers::new(), &BTreeMap::new()))
+    })
+}
+
+/// The whole questionnaire on one page.
+fn full_form(
+    state: &AppState,
+    survey: &Survey,
+    token: &str,
+    answers: &Answers,
+    problems: &BTreeMap<String, &'static str>,
+) -> Markup {
+    let lang = language(survey);
+    let frame = Frame { lang: &lang, clinic: &state.settings.clinic_name, easy: false, switch_token: Some(token) };
+    let title = survey.instrument.title().get(&lang).unwrap_or("A few questions about your appointment");
+    views::page(
+        &frame,
+        title,
+        html! {
+            h1 { (title) }
+            p { "Please think about your most recent appointment. There are no right or wrong answers." }
+            @if !problems.is_empty() {
+                div.error role="alert" {
+                    p { "Some answers need another look:" }
+                    ul { @for id in problems.keys() { li { a href={ "#q-" (id) } { (question_label(survey, id, &lang)) } } } }
+                }
+            }
+            form method="post" action={ "/s/" (token) } novalidate {
+                @for item in survey.instrument.items() {
+                    (views::question(&survey.instrument, item, &lang, false, answers, problems.get(&item.id).copied(), false))
+                }
+                div.actions { button.primary type="submit" { "Send my answers" } }
+            }
+            p.muted { "Your answers go to your clinic. They help make your sessions right for you." }
+        },
+    )
+}
+
+fn question_label(survey: &Survey, id: &str, lang: &str) -> String {
+    survey.instrument.item(id).and_then(|i| i.text_in(lang, false)).unwrap_or(id).to_string()
+}
+
+/// One question per screen, larger text, plain words, a progress line and
+/// a back button; earlier answers ride along as hidden fields.
+fn easy_step(state: &AppState, survey: &Survey, token: &str, step: usize, answers: &Answers, problem: Option<&'static str>) -> Markup {
+    let lang = language(survey);
+    let frame = Frame { lang: &lang, clinic: &state.settings.clinic_name, easy: true, switch_token: Some(token) };
+    let items = survey.instrument.items();
+    let total = items.len();
+    if step >= total {
+        return easy_review(&frame, survey, token, answers);
+    }
+    let item = &items[step];
+    views::page(
+        &frame,
+        &format!("Question {} of {}", step + 1, total),
+        html! {
+            p.progress { "Question " (step + 1) " of " (total) }
+            form method="post" action={ "/s/" (token) "/step" } novalidate {
+                input type="hidden" name="_step" value=(step);
+                (views::carried(answers, &item.id))
+                (views::question(&survey.instrument, item, &lang, true, answers, problem, true))
+                @if !item.required { p.hint { "You can skip this question." } }
+                div.actions {
+                    button.primary type="submit" name="_go" value="next" { "Next" }
+                    @if step > 0 { button type="submit" name="_go" value="back" formnovalidate { "Back" } }
+                }
+            }
+        },
+    )
+}
+
+fn easy_review(frame: &Frame, survey: &Survey, token: &str, answers: &Answers) -> Markup {
+    let items = survey.instrument.items();
+    views::page(
+        frame,
+        "Check and send",
+        html! {
+            p.progress { "All " (items.len()) " questions done" }
+            h1 { "Ready to send?" }
+            p { "You can go back to change an answer." }
+            form method="post" action={ "/s/" (token) } {
+                (views::carried(answers, ""))
+                div.actions {
+                    button.primary type="submit" { "Send my answers" }
+                }
+            }
+            form method="post" action={ "/s/" (token) "/step" } {
+                input type="hidden" name="_step" value=(items.len());
+                (views::carried(answers, ""))
+                div.actions { button type="submit" name="_go" value="back" { "Back" } }
+            }
+        },
+    )
+}
+
+/// Turns form fields into answers, keeping only the instrument's items.
+/// Returns the answers and, per item, a friendly problem.
+fn read_answers(instrument: &InstrumentDefinition, fields: &[(String, String)]) -> (Answers, BTreeMap<String, &'static str>) {
+    let mut answers = Answers::new();
+    let mut problems = BTreeMap::new();
+    for (name, value) in fields {
+        let Some(item) = instrument.item(name) else { continue };
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        let answer = match &item.kind {
+            ItemKind::Scale(_) => value.parse::<f64>().ok().filter(|v| v.is_finite()).map(Answer::Number),
+            ItemKind::YesNo => match value {
+                "yes" => Some(Answer::Bool(true)),
+                "no" => Some(Answer::Bool(false)),
+                _ => None,
+            },
+            ItemKind::Choice { .. } => Some(Answer::Choice(value.to_string())),
+            ItemKind::Text { .. } => Some(Answer::Text(value.to_string())),
+        };
+        match answer {
+            Some(a) => {
+                answers.0.insert(item.id.clone(), a);
+            }
+            None => {
+                problems.insert(item.id.clone(), views::problem_text(item));
+            }
+        }
+    }
+    (answers, problems)
+}
+
+fn problems_from(instrument: &InstrumentDefinition, errors: &[AnswerError]) -> BTreeMap<String, &'static str> {
+    let mut problems = BTreeMap::new();
+    for e in errors {
+        let id = match e {
+            AnswerError::UnknownItem(_) => continue,
+            AnswerError::RequiredMissing(id) => id,
+            AnswerError::WrongKind { item, .. }
+            | AnswerError::OutOfRange { item, .. }
+            | AnswerError::OffStep { item, .. }
+            | AnswerError::UnknownOption { item, .. }
+            | AnswerError::TooLong { item, .. } => item,
+        };
+        if let Some(item) = instrument.item(id) {
+            problems.insert(id.clone(), views::problem_text(item));
+        }
+    }
+    problems
+}
+
+/// Upper bound for a questionnaire form (free text included).
+const FORM_LIMIT: usize = 64 * 1024;
+
+fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
+    if body.len() > FORM_LIMIT {
+        return Err(AppError::BadRequest("The answers are too long to send.".into()));
+    }
+    serde_urlencoded::from_bytes(body).map_err(|_| AppError::BadRequest("The answers could not be read. Please go back and try again.".into()))
+}
+
+/// What a submission came to.
+enum Submitted {
+    Stored,
+    NotOpen(LinkState),
+    Invalid(Box<Survey>, Answers, BTreeMap<String, &'static str>),
+}
+
+#[post("/s/{token}")]
+async fn submit(state: web::Data<AppState>, token: web::Path<String>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let fields = parse_form(&body)?;
+    let token_text = token.into_inner();
+    let now = state.now();
+    let lookup = token_text.clone();
+    let settings = state.settings.clone();
+    let sealer = state.sealer.clone();
+    let domain = state.message_domain();
+    let outcome = state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                let link = load_link(conn, &lookup, now)?;
+                let LinkState::Open(survey) = link else { return Ok(Submitted::NotOpen(link)) };
+                let (answers, mut problems) = read_answers(&survey.instrument, &fields);
+                if let Err(errors) = survey.instrument.validate_answers(&answers) {
+                    problems.extend(problems_from(&survey.instrument, &errors));
+                }
+                if !problems.is_empty() {
+                    return Ok(Submitted::Invalid(survey, answers, problems));
+                }
+                if !invitations::mark_answered(conn, survey.invitation.id, now)? {
+                    return Ok(Submitted::NotOpen(load_link(conn, &lookup, now)?));
+                }
+                responses::insert(
+                    conn,
+                    survey.invitation.id,
+                    survey.client.id,
+                    survey.invitation.instrument_id,
+                    &survey.instrument,
+                    &answers,
+                    now,
+                )?;
+                let mailing = Mailing { sealer: &sealer, message_domain: &domain, clinic_tz: settings.time_zone };
+                alerts::evaluate_client(conn, survey.client.id, &mailing, now)?;
+                Ok(Submitted::Stored)
+            })
+        })
+        .await?;
+    match outcome {
+        Submitted::Stored => {
+            let frame = Frame { lang: "en", clinic: &state.settings.clinic_name, easy: false, switch_token: None };
+            Ok(html_response(
+                StatusCode::OK,
+                views::message(
+                    &frame,
+                    "Thank you",
+                    &["Your answers have been sent to your clinic.", "There is nothing else to do. You can close this page."],
+                ),
+            ))
+        }
+        Submitted::NotOpen(link) => Ok(state_page(&state, &link).unwrap_or_else(|| HttpResponse::NotFound().finish())),
+        Submitted::Invalid(survey, answers, problems) => {
+            let markup = if survey.client.easy_read {
+                // Back to the first question with a problem.
+                let step = survey.instrument.items().iter().position(|i| problems.contains_key(&i.id)).unwrap_or(0);
+                let problem = problems.values().next().copied();
+                easy_step(&state, &survey, &token_text, step, &answers, problem)
+            } else {
+                full_form(&state, &survey, &token_text, &answers, &problems)
+            };
+            Ok(html_response(StatusCode::BAD_REQUEST, markup))
+        }
+    }
+}
+
+/// Moves through the easy-read screens. Stores nothing.
+#[post("/s/{token}/step")]
+async fn next_step(state: web::Data<AppState>, token: web::Path<String>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let fields = parse_form(&body)?;
+    let token_text = token.into_inner();
+    let now = state.now();
+    let lookup = token_text.clone();
+    let link = state.db(move |conn| load_link(conn, &lookup, now)).await?;
+    if let Some(page) = state_page(&state, &link) {
+        return Ok(page);
+    }
+    let LinkState::Open(survey) = link else { return Err(AppError::NotFound) };
+    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let count = survey.instrument.items().len();
+    let current: usize = field("_step").and_then(|s| s.parse().ok()).filter(|s| *s <= count).unwrap_or(0);
+    let (answers, problems) = read_answers(&survey.instrument, &fields);
+    let going_back = field("_go") == Some("back");
+    if going_back {
+        return Ok(html_response(StatusCode::OK, easy_step(&state, &survey, &token_text, current.saturating_sub(1), &answers, None)));
+    }
+    if let Some(item) = survey.instrument.items().get(current) {
+        let mut problem = problems.get(&item.id).copied();
+        if problem.is_none() {
+            let only_this = Answers(answers.0.iter().filter(|(k, _)| **k == item.id).map(|(k, v)| (k.clone(), v.clone())).collect());
+            let missing = item.required && only_this.0.is_empty();
+            let invalid = survey.instrument.validate_answers(&only_this).err().is_some_and(|errs| {
+                errs.iter().any(|e| !matches!(e, AnswerError::RequiredMissing(id) if *id != item.id))
+            });
+            if missing || invalid {
+                problem = Some(views::problem_text(item));
+            }
+        }
+        if problem.is_some() {
+            return Ok(html_response(StatusCode::BAD_REQUEST, easy_step(&state, &survey, &token_text, current, &answers, problem)));
+        }
+    }
+    Ok(html_response(StatusCode::OK, easy_step(&state, &survey, &token_text, current + 1, &answers, None)))
+}
+
+#[derive(Deserialize)]
+struct EasyReadForm {
+    easy: String,
+}
+
+/// Remembers the client's choice of the easy-read questionnaire.
+#[post("/s/{token}/easy-read")]
+async fn easy_read(state: web::Data<AppState>, token: web::Path<String>, form: web::Form<EasyReadForm>) -> Result<HttpResponse, AppError> {
+    let token_text = token.into_inner();
+    let easy = form.easy == "on";
+    let now = state.now();
+    let lookup = token_text.clone();
+    let link = state.db(move |conn| load_link(conn, &lookup, now)).await?;
+    if let Some(page) = state_page(&state, &link) {
+        return Ok(page);
+    }
+    let LinkState::Open(survey) = link else { return Err(AppError::NotFound) };
+    let client_id = survey.client.id;
+    state.db(move |conn| clients::set_easy_read(conn, client_id, easy, now)).await?;
+    Ok(HttpResponse::SeeOther().insert_header(("Location", format!("/s/{token_text}"))).finish())
+}
+
+/// The client's unsubscribe link: what the invitation's unsubscribe token
+/// belongs to.
+fn load_unsubscribe(conn: &mut DbConnection, token: &str) -> Result<Option<Client>, StoreError> {
+    match invitations::find_by_token(conn, token, "unsubscribe")? {
+        Some(invitation) => Ok(Some(clients::find(conn, invitation.client_id)?)),
+        None => Ok(None),
+    }
+}
+
+fn unsubscribe_unknown(state: &AppState) -> HttpResponse {
+    let frame = Frame { lang: "en", clinic: &state.settings.clinic_name, easy: false, switch_token: None };
+    html_response(
+        StatusCode::NOT_FOUND,
+        views::message(&frame, "We could not find this link", &["Please check that you copied the whole address from your email, or contact your clinic."]),
+    )
+}
+
+#[get("/u/{token}")]
+async fn unsubscribe_confirm(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let token_text = token.into_inner();
+    let lookup = token_text.clone();
+    let Some(client) = state.db(move |conn| load_unsubscribe(conn, &lookup)).await? else {
+        return Ok(unsubscribe_unknown(&state));
+    };
+    let frame = Frame { lang: "en", clinic: &state.settings.clinic_name, easy: client.easy_read, switch_token: None };
+    if client.opted_out {
+        return Ok(html_response(
+            StatusCode::OK,
+            views::message(&frame, "You have stopped these emails", &["You will not receive feedback questionnaires from us. If you change your mind, please tell your clinic."]),
+        ));
+    }
+    Ok(html_response(
+        StatusCode::OK,
+        views::page(
+            &frame,
+            "Stop feedback emails",
+            html! {
+                h1 { "Stop feedback emails?" }
+                p { "You will no longer receive short questionnaires after your appointments. Your care does not change." }
+                form method="post" action={ "/u/" (token_text) } {
+                    div.actions { button.primary type="submit" { "Yes, stop these emails" } }
+                }
+                p.muted { "If you would rather keep receiving them, just close this page." }
+            },
+        ),
+    ))
+}
+
+/// One-click unsubscribe (RFC 8058): no cookie, no login, honoured at once.
+#[post("/u/{token}")]
+async fn unsubscribe(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let token_text = token.into_inner();
+    let now = state.now();
+    let done = state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                let Some(client) = load_unsubscribe(conn, &token_text)? else { return Ok(None) };
+                clients::opt_out(conn, client.id, now)?;
+                Ok(Some(client))
+            })
+        })
+        .await?;
+    let Some(client) = done else { return Ok(unsubscribe_unknown(&state)) };
+    tracing::info!("a client unsubscribed from feedback emails");
+    let frame = Frame { lang: "en", clinic: &state.settings.clinic_name, easy: client.easy_read, switch_token: None };
+    Ok(html_response(
+        StatusCode::OK,
+        views::message(&frame, "You have stopped these emails", &["You will not receive feedback questionnaires from us any more.", "If you change your mind, please tell your clinic."]),
+    ))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(show).service(submit).service(next_step).service(easy_read).service(unsubscribe_confirm).service(unsubscribe);
+}

@@ -1,0 +1,191 @@
+//! What clients see: calm, short, plain pages that work without
+//! JavaScript, at 320 px, by keyboard and with a screen reader.
+
+use maud::{DOCTYPE, Markup, html};
+
+use crate::domain::instrument::{Answer, Answers, InstrumentDefinition, Item, ItemKind};
+
+/// How the page frames itself.
+pub struct Frame<'a> {
+    pub lang: &'a str,
+    pub clinic: &'a str,
+    pub easy: bool,
+    /// The survey token, when the page may offer the easy-read switch.
+    pub switch_token: Option<&'a str>,
+}
+
+pub fn page(frame: &Frame, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(frame.lang) dir="auto" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex, nofollow";
+                title { (title) " · " (frame.clinic) }
+                link rel="stylesheet" href="/static/rapport.css";
+            }
+            body.client.easy[frame.easy] {
+                header.client-header {
+                    span.clinic { (frame.clinic) }
+                    @if let Some(token) = frame.switch_token {
+                        form method="post" action={ "/s/" (token) "/easy-read" } {
+                            input type="hidden" name="easy" value=(if frame.easy { "off" } else { "on" });
+                            button.link type="submit" {
+                                @if frame.easy { "Show all questions on one page" } @else { "Easy-read version: one question at a time" }
+                            }
+                        }
+                    }
+                }
+                main #main {
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+/// A page with one message and nothing to do.
+pub fn message(frame: &Frame, title: &str, lines: &[&str]) -> Markup {
+    page(
+        frame,
+        title,
+        html! {
+            h1 { (title) }
+            @for line in lines { p { (line) } }
+        },
+    )
+}
+
+/// A friendly sentence for a problem with one answer.
+pub fn problem_text(item: &Item) -> &'static str {
+    match item.kind {
+        ItemKind::Scale(_) => "Please choose a number for this question.",
+        ItemKind::YesNo => "Please choose yes or no.",
+        ItemKind::Choice { .. } => "Please choose one of the options.",
+        ItemKind::Text { .. } => "Please shorten your answer.",
+    }
+}
+
+fn number_text(v: f64) -> String {
+    if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v}") }
+}
+
+fn current_value(answers: &Answers, item: &Item) -> Option<String> {
+    answers.get(&item.id).map(|a| match a {
+        Answer::Number(n) => number_text(*n),
+        Answer::Bool(true) => "yes".into(),
+        Answer::Bool(false) => "no".into(),
+        Answer::Choice(c) | Answer::Text(c) => c.clone(),
+    })
+}
+
+/// One question as a fieldset (or a labelled text area).
+pub fn question(
+    instrument: &InstrumentDefinition,
+    item: &Item,
+    lang: &str,
+    easy: bool,
+    answers: &Answers,
+    problem: Option<&str>,
+    heading: bool,
+) -> Markup {
+    let text = item.text_in(lang, easy).or_else(|| item.text_in(&instrument.languages()[0], easy)).unwrap_or(&item.id);
+    let current = current_value(answers, item);
+    let error_id = format!("q-{}-error", item.id);
+    let hint_id = format!("q-{}-hint", item.id);
+    let optional = !item.required;
+    html! {
+        @match &item.kind {
+            ItemKind::Text { max_length } => {
+                div.field.question #{ "q-" (item.id) } {
+                    @if heading {
+                        h1 { label for={ "a-" (item.id) } { (text) } }
+                    } @else {
+                        label for={ "a-" (item.id) } { (text) @if optional { " " span.muted { "(optional)" } } }
+                    }
+                    @if let Some(p) = problem { p.error #(error_id) { (p) } }
+                    textarea #{ "a-" (item.id) } name=(item.id) maxlength=(max_length) rows="4"
+                        aria-describedby=[problem.map(|_| error_id.clone())] { (current.clone().unwrap_or_default()) }
+                }
+            }
+            kind => {
+                fieldset.question #{ "q-" (item.id) }
+                    aria-describedby=[problem.map(|_| error_id.clone()).or_else(|| item.scale().and_then(|s| s.anchors.as_ref()).map(|_| hint_id.clone()))] {
+                    legend {
+                        @if heading { h1 { (text) } } @else { (text) }
+                        @if optional && !heading { " " span.muted { "(optional)" } }
+                    }
+                    @if let Some(p) = problem { p.error #(error_id) { (p) } }
+                    @match kind {
+                        ItemKind::Scale(scale) => {
+                            @if let Some(anchors) = &scale.anchors {
+                                p.anchors #(hint_id) {
+                                    span { (number_text(scale.min)) " = " (anchors.min.get(lang).or_else(|| anchors.min.get("en")).unwrap_or("")) }
+                                    span { (number_text(scale.max)) " = " (anchors.max.get(lang).or_else(|| anchors.max.get("en")).unwrap_or("")) }
+                                }
+                            }
+                            ul.scale {
+                                @for point in scale.points() {
+                                    @let value = number_text(point);
+                                    @let id = format!("a-{}-{}", item.id, value);
+                                    li {
+                                        input type="radio" id=(id) name=(item.id) value=(value)
+                                            checked[current.as_deref() == Some(value.as_str())]
+                                            required[item.required];
+                                        label for=(id) { (value) }
+                                    }
+                                }
+                            }
+                        }
+                        ItemKind::YesNo => {
+                            ul.choices {
+                                @for (value, label) in [("yes", "Yes"), ("no", "No")] {
+                                    @let id = format!("a-{}-{}", item.id, value);
+                                    li {
+                                        label for=(id) {
+                                            input type="radio" id=(id) name=(item.id) value=(value)
+                                                checked[current.as_deref() == Some(value)] required[item.required];
+                                            (label)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        ItemKind::Choice { options } => {
+                            ul.choices {
+                                @for option in options {
+                                    @let id = format!("a-{}-{}", item.id, option.value);
+                                    li {
+                                        label for=(id) {
+                                            input type="radio" id=(id) name=(item.id) value=(option.value)
+                                                checked[current.as_deref() == Some(option.value.as_str())] required[item.required];
+                                            (option.text.get(lang).or_else(|| option.text.get("en")).unwrap_or(&option.value))
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        ItemKind::Text { .. } => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Hidden fields carrying answers from earlier easy-read screens.
+pub fn carried(answers: &Answers, except: &str) -> Markup {
+    html! {
+        @for (id, answer) in &answers.0 {
+            @if id != except {
+                @let value = match answer {
+                    Answer::Number(n) => number_text(*n),
+                    Answer::Bool(b) => if *b { "yes".to_string() } else { "no".to_string() },
+                    Answer::Choice(c) | Answer::Text(c) => c.clone(),
+                };
+                input type="hidden" name=(id) value=(value);
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! A small SMTP server for tests: speaks enough of RFC 5321 over real TCP
+//! for lettre's client, and can refuse with 451 or 550 on demand.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone)]
+pub struct ReceivedMail {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 451: try again later.
+    Transient,
+    /// 550: mailbox unavailable.
+    Permanent,
+}
+
+#[derive(Default)]
+struct Shared {
+    received: Mutex<Vec<ReceivedMail>>,
+    /// Refuse this many messages (at DATA's end) before accepting.
+    refuse_next: AtomicUsize,
+    refusal: Mutex<Option<Refusal>>,
+    refused: AtomicUsize,
+    connections: AtomicUsize,
+}
+
+#[derive(Clone)]
+pub struct SmtpServer {
+    pub port: u16,
+    shared: Arc<Shared>,
+}
+
+impl SmtpServer {
+    pub async fn start() -> SmtpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let shared = Arc::new(Shared::default());
+        let accept_shared = shared.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                accept_shared.connections.fetch_add(1, Ordering::SeqCst);
+                let shared = accept_shared.clone();
+                tokio::spawn(async move {
+                    let _ = session(stream, shared).await;
+                });
+            }
+        });
+        SmtpServer { port, shared }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Refuse the next `n` messages with the given reply, then accept.
+    pub fn refuse(&self, n: usize, refusal: Refusal) {
+        *self.shared.refusal.lock().unwrap() = Some(refusal);
+        self.shared.refuse_next.store(n, Ordering::SeqCst);
+    }
+
+    pub fn received(&self) -> Vec<ReceivedMail> {
+        self.shared.received.lock().unwrap().clone()
+    }
+
+    pub fn refused(&self) -> usize {
+        self.shared.refused.load(Ordering::SeqCst)
+    }
+
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+}
+
+fn address(arg: &str) -> String {
+    arg.split_once(':')
+        .map(|(_, a)| a.trim().trim_start_matches('<').split('>').next().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
+async fn session(stream: tokio::net::TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    write.write_all(b"220 test.invalid ESMTP test server\r\n").await?;
+    let mut from = String::new();
+    let mut to = vec![];
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let command = line.trim_end().to_string();
+        let upper = command.to_ascii_uppercase();
+        if upper.starts_with("EHLO") {
+            write.write_all(b"250-test.invalid\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n").await?;
+        } else if upper.starts_with("HELO") {
+            write.write_all(b"250 test.invalid\r\n").await?;
+        } else if upper.starts_with("MAIL FROM") {
+            from = address(&command);
+            to.clear();
+            write.write_all(b"250 2.1.0 OK\r\n").await?;
+        } else if upper.starts_with("RCPT TO") {
+            to.push(address(&command));
+            write.write_all(b"250 2.1.5 OK\r\n").await?;
+        } else if upper == "DATA" {
+            write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+            let mut data = Vec::new();
+            loop {
+                let mut l = String::new();
+                if reader.read_line(&mut l).await? == 0 {
+                    return Ok(());
+                }
+                if l == ".\r\n" || l == ".\n" {
+                    break;
+                }
+                let l = l.strip_prefix('.').map(str::to_string).unwrap_or(l);
+                data.extend_from_slice(l.as_bytes());
+            }
+            let refuse = shared
+                .refuse_next
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if refuse {
+                shared.refused.fetch_add(1, Ordering::SeqCst);
+                let refusal = *shared.refusal.lock().unwrap();
+                match refusal {
+                    Some(Refusal::Permanent) => {
+                        write.write_all(b"550 5.1.1 Mailbox unavailable: no such user here\r\n").await?
+                    }
+                    _ => write.write_all(b"451 4.3.0 Temporarily unable to accept, try again later\r\n").await?,
+                }
+            } else {
+                shared.received.lock().unwrap().push(ReceivedMail { from: from.clone(), to: to.clone(), data });
+                write.write_all(b"250 2.0.0 OK queued\r\n").await?;
+            }
+        } else if upper == "RSET" {
+            from.clear();
+            to.clear();
+            write.write_all(b"250 2.0.0 OK\r\n").await?;
+        } else if upper == "NOOP" {
+            write.write_all(b"250 2.0.0 OK\r\n").await?;
+        } else if upper == "QUIT" {
+            write.write_all(b"221 2.0.0 Bye\r\n").await?;
+            return Ok(());
+        } else {
+            write.write_all(b"502 5.5.2 Command not recognised\r\n").await?;
+        }
+    }
+}

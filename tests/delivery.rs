@@ -1,0 +1,329 @@
+//! Survey delivery end to end: an appointment over the API, the email over
+//! real SMTP, the link, the answers — on SQLite and PostgreSQL.
+
+mod common;
+
+use chrono::Duration;
+use common::smtp::{Refusal, SmtpServer};
+use common::{Backend, Options, TestApp, spawn_app_with};
+use mail_parser::{MessageParser, MimeHeaders};
+use serde_json::json;
+
+async fn app_with_smtp(backend: Backend, smtp: &SmtpServer) -> Option<TestApp> {
+    spawn_app_with(
+        backend,
+        Options { extra: vec![("SMTP_URL", smtp.url()), ("QUIET_HOURS", "off".into()), ("SMTP_TIMEOUT_SECONDS", "5".into())] },
+    )
+    .await
+}
+
+async fn api_key(app: &TestApp) -> String {
+    let now = app.clock_now();
+    app.db(move |conn| {
+        rapport::store::api_keys::create(
+            conn,
+            "Practice system",
+            &[rapport::store::api_keys::Scope::Read, rapport::store::api_keys::Scope::Write],
+            now,
+        )
+        .map(|(_, secret)| secret)
+    })
+    .await
+}
+
+fn appointment(external_id: &str, client: &str, end: chrono::NaiveDateTime, status: &str) -> serde_json::Value {
+    let start = end - Duration::minutes(50);
+    json!({
+        "source": "pms",
+        "external_id": external_id,
+        "clinician_email": "clinician@example.org",
+        "client": {"external_id": client, "name": format!("Client {client}"), "email": format!("{client}@example.net")},
+        "start": start.and_utc().to_rfc3339(),
+        "end": end.and_utc().to_rfc3339(),
+        "status": status,
+    })
+}
+
+async fn post_appointment(app: &TestApp, key: &str, body: &serde_json::Value) -> reqwest::Response {
+    reqwest::Client::new().post(app.url("/api/v1/appointments")).bearer_auth(key).json(body).send().await.unwrap()
+}
+
+/// The survey and unsubscribe paths in a received message's text part.
+fn links(raw: &[u8]) -> (String, String) {
+    let message = MessageParser::default().parse(raw).unwrap();
+    let text = message.body_text(0).unwrap().to_string();
+    let find = |marker: &str| {
+        let start = text.find(marker).unwrap_or_else(|| panic!("{marker} in {text}"));
+        text[start..].split_whitespace().next().unwrap().to_string()
+    };
+    let path = |url: String| url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap();
+    (path(find("http://127.0.0.1")), path(find("/u/").replace("/u/", "http://x/u/")))
+}
+
+async fn answer(app: &TestApp, path: &str, values: &[(&str, &str)]) -> reqwest::Response {
+    reqwest::Client::new().post(app.url(path)).form(values).send().await.unwrap()
+}
+
+async fn end_to_end(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let Some(app) = app_with_smtp(backend, &smtp).await else { return common::skipped(backend) };
+    app.staff("clinician", "clinician@example.org", Some("Team")).await;
+    let key = api_key(&app).await;
+    let ended = app.clock_now();
+    let response = post_appointment(&app, &key, &appointment("A-1", "c1", ended, "attended")).await;
+    assert_eq!(response.status(), 201);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["outcome"], "created");
+    assert_eq!(body["invitation"]["status"], "scheduled");
+    // Idempotent: the same call again creates nothing new.
+    let again = post_appointment(&app, &key, &appointment("A-1", "c1", ended, "attended")).await;
+    assert_eq!(again.status(), 200);
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(again["outcome"], "unchanged");
+    assert_eq!(again["invitation"]["id"], body["invitation"]["id"]);
+
+    // Nothing goes out before the delay (1 hour after the session).
+    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(pass.mail.sent, 0);
+    app.clock.advance(Duration::minutes(61));
+    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(pass.mail.sent, 1);
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, vec!["c1@example.net".to_string()]);
+
+    // The message: headers, structure, neutral content.
+    let parsed = MessageParser::default().parse(&mails[0].data[..]).unwrap();
+    assert!(parsed.message_id().is_some_and(|id| id.ends_with("@127.0.0.1")));
+    let unsubscribe = parsed.header_raw("List-Unsubscribe").unwrap().trim().to_string();
+    assert!(unsubscribe.starts_with(&format!("<{}/u/", app.address)), "{unsubscribe}");
+    assert_eq!(parsed.header_raw("List-Unsubscribe-Post").unwrap().trim(), "List-Unsubscribe=One-Click");
+    assert!(parsed.content_type().is_some_and(|c| c.c_type == "multipart" && c.subtype() == Some("alternative")));
+    let parts: Vec<String> = parsed
+        .parts
+        .iter()
+        .filter_map(|p| p.content_type().map(|c| format!("{}/{}", c.c_type, c.subtype().unwrap_or(""))))
+        .collect();
+    let text_at = parts.iter().position(|p| p == "text/plain").unwrap();
+    let html_at = parts.iter().position(|p| p == "text/html").unwrap();
+    assert!(text_at < html_at, "plain text first: {parts:?}");
+    let text = parsed.body_text(0).unwrap();
+    assert!(text.contains("Riverside Clinic"));
+    assert!(!text.contains("Test clinician@example.org"), "no clinician name");
+    let (survey_path, _) = links(&mails[0].data);
+    assert!(survey_path.starts_with("/s/") && survey_path.len() > 40);
+
+    // GET shows the questionnaire and changes nothing.
+    let page = reqwest::get(app.url(&survey_path)).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("listened to me"), "the bond question is shown");
+    assert!(html.contains("<fieldset") && html.contains("<legend>"));
+    let client_id = body["client_id"].as_i64().unwrap();
+    let stored = app.db(move |conn| rapport::store::responses::for_client(conn, client_id)).await;
+    assert!(stored.is_empty(), "GET stores nothing");
+
+    // A missing answer is refused kindly and nothing is stored.
+    let partial = answer(&app, &survey_path, &[("bond", "9")]).await;
+    assert_eq!(partial.status(), 400);
+    assert!(partial.text().await.unwrap().contains("Please choose a number"));
+    let out_of_range = answer(&app, &survey_path, &[("bond", "11"), ("goals", "9"), ("approach", "9"), ("overall", "9")]).await;
+    assert_eq!(out_of_range.status(), 400);
+
+    // POST stores the scored response.
+    let values = [("bond", "10"), ("goals", "9"), ("approach", "9"), ("overall", "10"), ("uncomfortable", "no"), ("note", "")];
+    let done = answer(&app, &survey_path, &values).await;
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.unwrap().contains("Thank you"));
+    let stored = app.db(move |conn| rapport::store::responses::for_client(conn, client_id)).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].total, Some(38.0));
+    assert_eq!(stored[0].common_score, Some(95.0));
+    assert_eq!(stored[0].screener_uncomfortable, Some(false));
+
+    // A second POST (double-click) stores nothing and says so kindly.
+    let second = answer(&app, &survey_path, &values).await;
+    assert_eq!(second.status(), 200);
+    assert!(second.text().await.unwrap().contains("We already have your answers"));
+    let stored = app.db(move |conn| rapport::store::responses::for_client(conn, client_id)).await;
+    assert_eq!(stored.len(), 1);
+
+    // The reminder is not sent once answered.
+    app.clock.advance(Duration::hours(49));
+    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(pass.mail.sent, 0);
+    assert_eq!(smtp.received().len(), 1);
+}
+on_both_backends!(appointment_to_scored_response_over_smtp, end_to_end);
+
+async fn transient_refusals(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let Some(app) = app_with_smtp(backend, &smtp).await else { return common::skipped(backend) };
+    app.staff("clinician", "clinician@example.org", None).await;
+    let key = api_key(&app).await;
+    let ended = app.clock_now();
+    for n in 1..=3 {
+        let r = post_appointment(&app, &key, &appointment(&format!("B-{n}"), &format!("c{n}"), ended, "attended")).await;
+        assert_eq!(r.status(), 201);
+    }
+    app.clock.advance(Duration::minutes(61));
+    // The server refuses the first four messages with 451.
+    smtp.refuse(4, Refusal::Transient);
+    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!((pass.mail.sent, pass.mail.retrying), (0, 3));
+    assert!(smtp.received().is_empty());
+    // Backoff: nothing is retried at once.
+    assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().mail.total(), 0);
+    for _ in 0..6 {
+        app.clock.advance(Duration::minutes(10));
+        rapport::jobs::run_once(&app.state).await.unwrap();
+    }
+    let received = smtp.received();
+    assert_eq!(smtp.refused(), 4);
+    assert_eq!(received.len(), 3, "every invitation arrives");
+    let mut recipients: Vec<String> = received.iter().map(|m| m.to[0].clone()).collect();
+    recipients.sort();
+    assert_eq!(recipients, ["c1@example.net", "c2@example.net", "c3@example.net"], "none twice");
+    let ids: std::collections::BTreeSet<String> = received
+        .iter()
+        .map(|m| MessageParser::default().parse(&m.data[..]).unwrap().message_id().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3);
+}
+on_both_backends!(smtp_451_is_retried_until_delivered, transient_refusals);
+
+async fn permanent_refusal(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let Some(app) = app_with_smtp(backend, &smtp).await else { return common::skipped(backend) };
+    app.staff("clinician", "clinician@example.org", None).await;
+    let (_, admin) = app.staff("admin", "admin@example.org", None).await;
+    let key = api_key(&app).await;
+    let ended = app.clock_now();
+    post_appointment(&app, &key, &appointment("C-1", "gone", ended, "attended")).await;
+    app.clock.advance(Duration::minutes(61));
+    smtp.refuse(1, Refusal::Permanent);
+    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(pass.mail.failed, 1);
+    // Never retried.
+    app.clock.advance(Duration::hours(1));
+    assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().mail.total(), 0);
+    assert!(smtp.received().is_empty());
+    // The admin sees it with the server's reason.
+    let page = admin.get(app.url("/admin/email")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("(550)") && html.contains("Mailbox unavailable: no such user here"), "{html}");
+    assert!(html.contains("gone@example.net"));
+}
+on_both_backends!(smtp_550_marks_the_message_failed_for_admins, permanent_refusal);
+
+async fn cancellation_and_unsubscribe(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let Some(app) = app_with_smtp(backend, &smtp).await else { return common::skipped(backend) };
+    app.staff("clinician", "clinician@example.org", None).await;
+    let key = api_key(&app).await;
+    let ended = app.clock_now();
+    // Recorded as attended, then corrected to a no-show: no email.
+    post_appointment(&app, &key, &appointment("D-1", "d1", ended, "attended")).await;
+    let changed = post_appointment(&app, &key, &appointment("D-1", "d1", ended, "no_show")).await;
+    let changed: serde_json::Value = changed.json().await.unwrap();
+    assert_eq!(changed["outcome"], "updated");
+    assert_eq!(changed["invitation"]["status"], "cancelled");
+    // A second client unsubscribes with one click from their first email.
+    post_appointment(&app, &key, &appointment("D-2", "d2", ended, "attended")).await;
+    app.clock.advance(Duration::minutes(61));
+    rapport::jobs::run_once(&app.state).await.unwrap();
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, vec!["d2@example.net".to_string()]);
+    let message = MessageParser::default().parse(&mails[0].data[..]).unwrap();
+    let header = message.header_raw("List-Unsubscribe").unwrap().trim().trim_matches(['<', '>']).to_string();
+    // GET only asks for confirmation.
+    let confirm = reqwest::get(&header).await.unwrap().text().await.unwrap();
+    assert!(confirm.contains("Stop feedback emails?"));
+    // The RFC 8058 one-click POST: no cookie, no login.
+    let one_click = reqwest::Client::new()
+        .post(&header)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one_click.status(), 200);
+    // The reminder is not sent; a new session does not invite; the old link says why.
+    app.clock.advance(Duration::hours(48));
+    rapport::jobs::run_once(&app.state).await.unwrap();
+    let later = app.clock_now();
+    let r = post_appointment(&app, &key, &appointment("D-3", "d2", later, "attended")).await;
+    let r: serde_json::Value = r.json().await.unwrap();
+    assert!(r["invitation"].is_null(), "no invitation after opting out: {r}");
+    app.clock.advance(Duration::hours(2));
+    rapport::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(smtp.received().len(), 1);
+    let (survey_path, _) = links(&mails[0].data);
+    let page = reqwest::get(app.url(&survey_path)).await.unwrap().text().await.unwrap();
+    assert!(page.contains("You have stopped these emails"));
+}
+on_both_backends!(cancelled_sessions_and_one_click_unsubscribe, cancellation_and_unsubscribe);
+
+async fn expiry(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let Some(app) = app_with_smtp(backend, &smtp).await else { return common::skipped(backend) };
+    app.staff("clinician", "clinician@example.org", None).await;
+    let key = api_key(&app).await;
+    post_appointment(&app, &key, &appointment("E-1", "e1", app.clock_now(), "attended")).await;
+    app.clock.advance(Duration::minutes(61));
+    rapport::jobs::run_once(&app.state).await.unwrap();
+    // The reminder after 48 hours, then expiry after 4 days.
+    app.clock.advance(Duration::hours(48));
+    assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().mail.sent, 1);
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 2);
+    let reminder = MessageParser::default().parse(&mails[1].data[..]).unwrap();
+    assert!(reminder.subject().unwrap().starts_with("Reminder"));
+    app.clock.advance(Duration::hours(49));
+    assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().expired, 1);
+    let (survey_path, _) = links(&mails[0].data);
+    let late = reqwest::Client::new()
+        .post(app.url(&survey_path))
+        .form(&[("bond", "9"), ("goals", "9"), ("approach", "9"), ("overall", "9")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), 410);
+    assert!(late.text().await.unwrap().contains("This questionnaire has closed"));
+    // Unknown links get their own calm page.
+    let unknown = reqwest::get(app.url("/s/not-a-real-token")).await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert!(unknown.text().await.unwrap().contains("We could not find this questionnaire"));
+}
+on_both_backends!(reminder_then_expiry, expiry);
+
+async fn api_rejects_bad_input(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, Options::default()).await else { return common::skipped(backend) };
+    app.staff("clinician", "clinician@example.org", None).await;
+    let key = api_key(&app).await;
+    let now = app.clock_now();
+    let no_key = reqwest::Client::new().post(app.url("/api/v1/appointments")).json(&json!({})).send().await.unwrap();
+    assert_eq!(no_key.status(), 401);
+    assert_eq!(no_key.headers()["content-type"], "application/problem+json");
+    let cases = [
+        (json!({"nonsense": true}), "not valid"),
+        ({ let mut a = appointment("X", "x", now, "attended"); a["status"] = json!("maybe"); a }, "unknown status"),
+        ({ let mut a = appointment("X", "x", now, "attended"); a["start"] = json!("yesterday"); a }, "RFC 3339"),
+        ({ let mut a = appointment("X", "x", now, "attended"); a["clinician_email"] = json!("nobody@example.org"); a }, "no active clinician"),
+        ({ let mut a = appointment("X", "x", now, "attended"); a["client"]["email"] = json!("not-an-email"); a }, "not a valid email"),
+        ({ let mut a = appointment("X", "x", now, "attended"); a["client"]["time_zone"] = json!("Mars/Base"); a }, "time zone"),
+    ];
+    for (body, expect) in cases {
+        let r = post_appointment(&app, &key, &body).await;
+        assert_eq!(r.status(), 400, "{body}");
+        let problem: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(problem["status"], 400);
+        assert!(problem["detail"].as_str().unwrap().contains(expect), "{problem} should mention {expect}");
+    }
+    let count = app.db(rapport::store::appointments::count).await;
+    assert_eq!(count, 0, "nothing stored from bad requests");
+}
+on_both_backends!(api_refuses_bad_appointments_with_problem_json, api_rejects_bad_input);
