@@ -9,10 +9,12 @@
 //! - [`simulation`]: the seeded model behind `rapport evaluate`.
 //! - [`schedule`]: when a questionnaire is sent, reminded and expires.
 
+pub mod appointment;
 pub mod engine;
 pub mod history;
 pub mod instrument;
 pub mod schedule;
+pub mod repair;
 pub mod score_table;
 pub mod signals;
 pub mod simulation;

@@ -1,34 +1,77 @@
 //! The job loop: expiry of unanswered invitations (and what the engine
-//! makes of the silence), and the outbox. `rapport serve` runs it beside
-//! the web server; `rapport jobs` runs it alone; several may run at once.
+//! makes of the silence), the clinicians' daily digest, and the outbox.
+//! `rapport serve` runs it beside the web server; `rapport jobs` runs it
+//! alone; several may run at once.
 
 use std::time::Duration;
 
+use chrono::NaiveTime;
 use tokio::sync::watch;
 
 use crate::mail::dispatcher::{self, Round};
-use crate::store::{StoreError, invitations};
+use crate::store::invitations::Mailing;
+use crate::store::{DbConnection, StoreError, alerts, invitations, kv};
 use crate::web::AppState;
+
+/// The digest goes out once a day from this local time (clinic time zone).
+pub const DIGEST_AT: u32 = 8;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pass {
     pub expired: usize,
+    pub digests: usize,
     pub mail: Round,
+}
+
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut DbConnection, &Mailing) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let pool = state.pool.clone();
+    let sealer = state.sealer.clone();
+    let domain = state.message_domain();
+    let clinic_tz = state.settings.time_zone;
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        let mailing = Mailing { sealer: &sealer, message_domain: &domain, clinic_tz };
+        f(&mut conn, &mailing)
+    })
+    .await
+    .map_err(|e| StoreError::Pool(e.to_string()))?
 }
 
 /// One pass over all due work. Tests call this after moving the clock.
 pub async fn run_once(state: &AppState) -> Result<Pass, StoreError> {
     let now = state.now();
-    let pool = state.pool.clone();
-    let expired = tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get()?;
-        invitations::expire_due(&mut conn, now)
+    let expired = blocking(state, move |conn, mailing| {
+        let expired = invitations::expire_due(conn, now)?;
+        // Silence is information: let the engine weigh each non-response.
+        let mut clients: Vec<i64> = expired.iter().filter(|i| i.sent_at.is_some()).map(|i| i.client_id).collect();
+        clients.sort_unstable();
+        clients.dedup();
+        for client_id in clients {
+            conn.write_transaction(|conn| alerts::evaluate_client(conn, client_id, mailing, now))?;
+        }
+        Ok(expired.len())
     })
-    .await
-    .map_err(|e| StoreError::Pool(e.to_string()))??;
+    .await?;
+    let local = now.and_utc().with_timezone(&state.settings.time_zone);
+    let digests = if local.time() >= NaiveTime::from_hms_opt(DIGEST_AT, 0, 0).unwrap_or_default() {
+        let day = local.date_naive().to_string();
+        blocking(state, move |conn, mailing| {
+            if kv::claim_daily(conn, "jobs.last_digest_day", &day, now)? {
+                alerts::send_digests(conn, mailing, now)
+            } else {
+                Ok(0)
+            }
+        })
+        .await?
+    } else {
+        0
+    };
     let mail = dispatcher::dispatch_due(state).await?;
-    Ok(Pass { expired: expired.len(), mail })
+    Ok(Pass { expired, digests, mail })
 }
 
 /// Runs passes every `interval` until `stop` turns true.
@@ -36,8 +79,9 @@ pub async fn run_forever(state: AppState, interval: Duration, mut stop: watch::R
     tracing::info!("job loop started (every {} s)", interval.as_secs());
     loop {
         match run_once(&state).await {
-            Ok(pass) if pass.expired > 0 || pass.mail.total() > 0 => tracing::info!(
+            Ok(pass) if pass.expired > 0 || pass.digests > 0 || pass.mail.total() > 0 => tracing::info!(
                 expired = pass.expired,
+                digests = pass.digests,
                 sent = pass.mail.sent,
                 retrying = pass.mail.retrying,
                 failed = pass.mail.failed,

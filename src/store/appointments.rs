@@ -6,51 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::{appointments, clients};
 use super::{DbConnection, StoreError};
-
-/// Where an appointment stands, in the practice system's words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AppointmentStatus {
-    Booked,
-    Attended,
-    Cancelled,
-    NoShow,
-}
-
-impl AppointmentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AppointmentStatus::Booked => "booked",
-            AppointmentStatus::Attended => "attended",
-            AppointmentStatus::Cancelled => "cancelled",
-            AppointmentStatus::NoShow => "no_show",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            AppointmentStatus::Booked => "Booked",
-            AppointmentStatus::Attended => "Attended",
-            AppointmentStatus::Cancelled => "Cancelled",
-            AppointmentStatus::NoShow => "Did not attend",
-        }
-    }
-}
-
-impl std::str::FromStr for AppointmentStatus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().replace(['-', ' '], "_").as_str() {
-            "booked" => Ok(AppointmentStatus::Booked),
-            "attended" => Ok(AppointmentStatus::Attended),
-            "cancelled" | "canceled" => Ok(AppointmentStatus::Cancelled),
-            "no_show" | "noshow" | "dna" => Ok(AppointmentStatus::NoShow),
-            other => Err(format!(
-                "unknown status \"{other}\": expected attended, cancelled, no_show or booked"
-            )),
-        }
-    }
-}
+pub use crate::domain::appointment::AppointmentStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = appointments)]

@@ -6,34 +6,14 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::appointments::{self, AppointmentStatus, NewAppointment, Upserted};
+use super::appointments::{self, NewAppointment, Upserted};
+pub use crate::domain::appointment::{AppointmentIn, ClientDetails};
 use super::clients::{self, Client};
 use super::invitations::{self, Invitation, Mailing};
 use super::schema::clients as clients_table;
 use super::staff::{self, Role};
 use super::{DbConnection, StoreError};
 use crate::domain::schedule::DeliveryRules;
-
-/// The client as the sending system knows them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClientDetails {
-    pub external_id: String,
-    pub name: String,
-    pub email: Option<String>,
-    pub language: Option<String>,
-    pub time_zone: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct AppointmentIn {
-    pub source: String,
-    pub external_id: String,
-    pub clinician_email: String,
-    pub client: ClientDetails,
-    pub starts_at: NaiveDateTime,
-    pub ends_at: NaiveDateTime,
-    pub status: AppointmentStatus,
-}
 
 #[derive(Debug)]
 pub struct Recorded {
@@ -59,48 +39,6 @@ impl From<diesel::result::Error> for IntakeError {
     }
 }
 
-/// Checks what can be checked without the database.
-pub fn validate(input: &AppointmentIn) -> Result<(), IntakeError> {
-    let invalid = |m: &str| Err(IntakeError::Invalid(m.to_string()));
-    if input.source.trim().is_empty() || input.source.len() > 100 {
-        return invalid("source must be a short non-empty name of the sending system");
-    }
-    if input.external_id.trim().is_empty() || input.external_id.len() > 200 {
-        return invalid("external_id must be non-empty (at most 200 characters)");
-    }
-    if input.client.external_id.trim().is_empty() || input.client.external_id.len() > 200 {
-        return invalid("client.external_id must be non-empty (at most 200 characters)");
-    }
-    if input.client.name.trim().is_empty() || input.client.name.len() > 200 {
-        return invalid("client.name must be non-empty (at most 200 characters)");
-    }
-    if let Some(email) = &input.client.email
-        && !email.trim().is_empty()
-        && email.trim().parse::<lettre::Address>().is_err()
-    {
-        return Err(IntakeError::Invalid(format!("client.email \"{email}\" is not a valid email address")));
-    }
-    if let Some(tz) = &input.client.time_zone
-        && tz.parse::<chrono_tz::Tz>().is_err()
-    {
-        return Err(IntakeError::Invalid(format!(
-            "client.time_zone \"{tz}\" is not an IANA time zone such as Europe/London"
-        )));
-    }
-    if let Some(lang) = &input.client.language
-        && (lang.is_empty() || lang.len() > 20 || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-    {
-        return Err(IntakeError::Invalid(format!("client.language \"{lang}\" is not a language tag such as en")));
-    }
-    if input.ends_at < input.starts_at {
-        return invalid("end must not be before start");
-    }
-    if input.ends_at - input.starts_at > chrono::Duration::hours(12) {
-        return invalid("an appointment longer than 12 hours is not plausible; check start and end");
-    }
-    Ok(())
-}
-
 /// Records one appointment. Call inside a write transaction.
 pub fn record(
     conn: &mut DbConnection,
@@ -109,7 +47,7 @@ pub fn record(
     mailing: &Mailing,
     now: NaiveDateTime,
 ) -> Result<Recorded, IntakeError> {
-    validate(input)?;
+    input.validate().map_err(IntakeError::Invalid)?;
     let clinician = staff::find_by_email(conn, &input.clinician_email)?
         .filter(|m| m.role() == Role::Clinician && m.active)
         .ok_or_else(|| {

@@ -67,3 +67,28 @@ pub fn get_or_insert(
         Err(e) => Err(e),
     }
 }
+
+/// Claims a once-a-day task for `day` (e.g. "2026-03-02"): true for the
+/// first caller of that day, false for every other — across several job
+/// runners too.
+pub fn claim_daily(conn: &mut DbConnection, key: &str, day: &str, now: NaiveDateTime) -> Result<bool, StoreError> {
+    conn.write_transaction(|conn| {
+        let updated = diesel::update(settings::table.find(key).filter(settings::value.ne(day)))
+            .set((settings::value.eq(day), settings::updated_at.eq(now)))
+            .execute(conn)?;
+        if updated == 1 {
+            return Ok(true);
+        }
+        if get(conn, key)?.is_some() {
+            return Ok(false);
+        }
+        let inserted = diesel::insert_into(settings::table)
+            .values((settings::key.eq(key), settings::value.eq(day), settings::updated_at.eq(now)))
+            .execute(conn);
+        match inserted.map_err(StoreError::from) {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e),
+        }
+    })
+}

@@ -1,6 +1,7 @@
 //! Administration: staff accounts, email delivery and the audit log.
 
 mod email;
+mod import;
 
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
@@ -236,5 +237,5 @@ async fn audit_log(state: web::Data<AppState>, staff: Staff<AdminRole>) -> Resul
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(staff_list).service(add_staff).service(audit_log).configure(email::routes);
+    cfg.service(staff_list).service(add_staff).service(audit_log).configure(email::routes).configure(import::routes);
 }

@@ -11,7 +11,12 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     match role {
         Role::Clinician => &[("/clinician", "My clients")],
         Role::Manager => &[("/manager", "Service overview")],
-        Role::Admin => &[("/admin", "Staff"), ("/admin/email", "Email delivery"), ("/admin/audit", "Audit log")],
+        Role::Admin => &[
+            ("/admin", "Staff"),
+            ("/admin/appointments", "Appointments"),
+            ("/admin/email", "Email delivery"),
+            ("/admin/audit", "Audit log"),
+        ],
     }
 }
 

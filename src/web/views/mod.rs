@@ -1,5 +1,6 @@
 //! maud layouts and shared components.
 
+pub mod chart;
 pub mod layout;
 
 use chrono::NaiveDateTime;
