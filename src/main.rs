@@ -18,6 +18,8 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// Parsed once at start-up; boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     Analyse(analyse::AnalyseArgs),
     Evaluate(evaluate::EvaluateArgs),

@@ -324,10 +324,10 @@ fn analyse(args: &AnalyseArgs) -> Result<(), String> {
 }
 
 fn report_problems(table: &ScoreTable, args: &AnalyseArgs) -> Result<(), String> {
-    if args.strict {
-        if let Some(p) = table.problems.first() {
-            return Err(format!("line {} {}.", p.line, p.message));
-        }
+    if args.strict
+        && let Some(p) = table.problems.first()
+    {
+        return Err(format!("line {} {}.", p.line, p.message));
     }
     for p in &table.problems {
         eprintln!("line {}: {}; skipped.", p.line, p.message);

@@ -20,8 +20,7 @@
 //! - the highest severity of its signals (reliable drop, sudden loss and a
 //!   "yes" on the screener are high by themselves);
 //! - medium when two or more different rules agree;
-//! - high when three or more different rules agree;
-//! - high when going quiet comes with a low score, a drop or a reliable drop.
+//! - high when going quiet comes with a low score or a reliable drop.
 //!
 //! **Measured recovery** (the V-shape of Stiles et al. 2004): the total is
 //! back within the reliable-change band of the baseline within
@@ -124,13 +123,8 @@ pub fn combined_severity(signals: &[Signal]) -> Option<Severity> {
     if rules.len() >= 2 {
         severity = severity.max(Severity::Medium);
     }
-    if rules.len() >= 3 {
-        severity = Severity::High;
-    }
     let quiet = rules.contains(&RuleId::GoingQuiet);
-    let low = rules.contains(&RuleId::LowScore)
-        || rules.contains(&RuleId::DropFromLast)
-        || rules.contains(&RuleId::ReliableDrop);
+    let low = rules.contains(&RuleId::LowScore) || rules.contains(&RuleId::ReliableDrop);
     if quiet && low {
         severity = Severity::High;
     }
@@ -161,16 +155,15 @@ pub fn alerts(
 
     for t in 0..series.len() {
         let now = series.session(t);
-        if let Some(ep) = &open {
-            if let Some(c) = closure_for(closed, ep.episode.opened_at_session) {
-                if c.closed_after_session < now {
-                    done.push(finish(
-                        open.take().expect("checked"),
-                        c.closed_after_session,
-                        EpisodeEnd::ClinicianOutcome,
-                    ));
-                }
-            }
+        if let Some(ep) = &open
+            && let Some(c) = closure_for(closed, ep.episode.opened_at_session)
+            && c.closed_after_session < now
+        {
+            done.push(finish(
+                open.take().expect("checked"),
+                c.closed_after_session,
+                EpisodeEnd::ClinicianOutcome,
+            ));
         }
 
         found.clear();
@@ -205,29 +198,29 @@ pub fn alerts(
                     now.saturating_sub(s.known_at_session) <= settings.alerts.hold_sessions
                 });
                 held.extend(new);
-                if let Some(sev) = combined_severity(&held) {
-                    if sev >= settings.alerts.opens_at {
-                        let signals = std::mem::take(&mut held);
-                        let span_start = signals
-                            .iter()
-                            .map(|s| index_of(&series, s.session))
-                            .min()
-                            .unwrap_or(t);
-                        open = Some(OpenEpisode {
-                            episode: AlertEpisode {
-                                opened_at_session: now,
-                                severity: sev,
-                                signals,
-                                lowest_session: None,
-                                recovered_at_session: None,
-                                closed: false,
-                                closed_after_session: None,
-                                ended_by: None,
-                            },
-                            span_start,
-                            last_signal_at: t,
-                        });
-                    }
+                if let Some(sev) = combined_severity(&held)
+                    && sev >= settings.alerts.opens_at
+                {
+                    let signals = std::mem::take(&mut held);
+                    let span_start = signals
+                        .iter()
+                        .map(|s| index_of(&series, s.session))
+                        .min()
+                        .unwrap_or(t);
+                    open = Some(OpenEpisode {
+                        episode: AlertEpisode {
+                            opened_at_session: now,
+                            severity: sev,
+                            signals,
+                            lowest_session: None,
+                            recovered_at_session: None,
+                            closed: false,
+                            closed_after_session: None,
+                            ended_by: None,
+                        },
+                        span_start,
+                        last_signal_at: t,
+                    });
                 }
             }
         }

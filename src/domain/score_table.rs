@@ -246,10 +246,10 @@ fn session_columns(
         if c == client_col {
             continue;
         }
-        if let Some((prefix, n)) = session_name(name) {
-            if n >= 1 {
-                by_prefix.entry(prefix).or_default().push((n, c));
-            }
+        if let Some((prefix, n)) = session_name(name)
+            && n >= 1
+        {
+            by_prefix.entry(prefix).or_default().push((n, c));
         }
     }
     match by_prefix.len() {

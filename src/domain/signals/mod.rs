@@ -340,9 +340,10 @@ impl EngineSettings {
                 }
             }
         }
-        // Item drop: 30% of the item's range (3 points on a 0–10 item).
+        // Item drop: 40% of the item's range (4 points on a 0–10 item),
+        // chosen with `rapport evaluate` (see the engine notes).
         if let Some(widest) = ranges.iter().copied().reduce(f64::max) {
-            item_drop.min_drop = (widest * 0.3).max(1.0);
+            item_drop.min_drop = (widest * 0.4).max(1.0);
         }
         EngineSettings {
             direction: instrument.direction(),
@@ -356,6 +357,32 @@ impl EngineSettings {
             item_drop,
             ..EngineSettings::default()
         }
+    }
+
+    /// These settings with overrides applied: a JSON object naming only
+    /// what changes, merged field by field (JSON merge patch, RFC 7386: a
+    /// `null` puts a field back to its default). This is how the server
+    /// should apply a clinic's stored overrides to an instrument's defaults,
+    /// so that, say, `{"item_drop": {"min_drop": 4}}` keeps the item floors.
+    pub fn with_overrides(&self, overrides: &serde_json::Value) -> Result<Self, SettingsError> {
+        if !overrides.is_object() {
+            return Err(SettingsError {
+                setting: "overrides",
+                problem: "must be a JSON object".into(),
+            });
+        }
+        let mut merged = serde_json::to_value(self).map_err(|e| SettingsError {
+            setting: "overrides",
+            problem: e.to_string(),
+        })?;
+        merge_patch(&mut merged, overrides);
+        let settings: EngineSettings =
+            serde_json::from_value(merged).map_err(|e| SettingsError {
+                setting: "overrides",
+                problem: e.to_string(),
+            })?;
+        settings.validate()?;
+        Ok(settings)
     }
 
     /// The settings with only `rule` running.
@@ -404,10 +431,10 @@ impl EngineSettings {
         if self.baseline_sessions == 0 {
             return bad("baseline_sessions", "must be at least 1");
         }
-        if let Some(c) = self.low_score.cutoff {
-            if !c.is_finite() {
-                return bad("low_score.cutoff", "must be a number");
-            }
+        if let Some(c) = self.low_score.cutoff
+            && !c.is_finite()
+        {
+            return bad("low_score.cutoff", "must be a number");
         }
         let sl = &self.sudden_loss;
         if !(sl.alpha > 0.0 && sl.alpha < 1.0) {
@@ -426,10 +453,10 @@ impl EngineSettings {
         if !(gd.h > 0.0 && gd.h.is_finite()) {
             return bad("gradual_decline.h", "must be above 0");
         }
-        if let CusumSigma::Points(p) = gd.sigma {
-            if !(p > 0.0 && p.is_finite()) {
-                return bad("gradual_decline.sigma", "must be above 0 points");
-            }
+        if let CusumSigma::Points(p) = gd.sigma
+            && !(p > 0.0 && p.is_finite())
+        {
+            return bad("gradual_decline.sigma", "must be above 0 points");
         }
         if !(self.drop_from_last.min_drop > 0.0 && self.drop_from_last.min_drop.is_finite()) {
             return bad("drop_from_last.min_drop", "must be above 0");
@@ -450,6 +477,24 @@ impl EngineSettings {
             );
         }
         Ok(())
+    }
+}
+
+fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    match (target, patch) {
+        (serde_json::Value::Object(t), serde_json::Value::Object(p)) => {
+            for (key, value) in p {
+                if value.is_null() {
+                    t.remove(key);
+                } else {
+                    merge_patch(
+                        t.entry(key.clone()).or_insert(serde_json::Value::Null),
+                        value,
+                    );
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
     }
 }
 
@@ -788,6 +833,33 @@ mod tests {
         let back: EngineSettings =
             serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn overrides_merge_into_the_instrument_defaults() {
+        let base = EngineSettings::default();
+        let s = base
+            .with_overrides(&serde_json::json!({"item_drop": {"min_drop": 4}, "gradual_decline": {"sigma": {"points": 1.5}}}))
+            .unwrap();
+        assert_eq!(s.item_drop.min_drop, 4.0);
+        assert_eq!(s.item_drop.floors["bond"], 8.0, "floors kept");
+        assert_eq!(s.gradual_decline.sigma, CusumSigma::Points(1.5));
+        let back = s
+            .with_overrides(&serde_json::json!({"gradual_decline": {"sigma": null}}))
+            .unwrap();
+        assert_eq!(
+            back.gradual_decline.sigma,
+            CusumSigma::StandardErrorOfMeasurement
+        );
+        let err = base
+            .with_overrides(&serde_json::json!({"sudden_loss": {"alpha": 2}}))
+            .unwrap_err();
+        assert_eq!(err.setting, "sudden_loss.alpha");
+        assert!(
+            base.with_overrides(&serde_json::json!({"sd": "wide"}))
+                .is_err()
+        );
+        assert!(base.with_overrides(&serde_json::json!([1])).is_err());
     }
 
     #[test]

@@ -238,10 +238,10 @@ pub(crate) fn find(view: &View<'_, '_>, out: &mut Vec<Signal>) {
     if view.latest_only {
         // Intervals whose post window gained its newest value at `upto`.
         for n in upto.saturating_sub(2).max(1)..=upto {
-            if let Some((check, pre, post)) = check_at(view, n, upto) {
-                if check.is_sudden_loss() {
-                    out.push(make_signal(view, n, upto, &check, &pre, &post));
-                }
+            if let Some((check, pre, post)) = check_at(view, n, upto)
+                && check.is_sudden_loss()
+            {
+                out.push(make_signal(view, n, upto, &check, &pre, &post));
             }
         }
         return;
