@@ -24,9 +24,10 @@
 //!
 //! **Measured recovery** (the V-shape of Stiles et al. 2004): the total is
 //! back within the reliable-change band of the baseline within
-//! `alerts.recovery_within_sessions` sessions (default 2) of the episode's
-//! lowest point. An episode whose lowest point never left the band counts as
-//! recovered at that point.
+//! `alerts.recovery_within_sessions` answered sessions (default 2) after the
+//! episode's lowest point; sessions without an answer cannot show recovery
+//! and are not counted. An episode whose lowest point never left the band
+//! counts as recovered at that point.
 //!
 //! **When an episode ends.** When a clinician records an outcome
 //! ([`ClosedEpisode`]), signals known after `closed_after_session` start a
@@ -311,9 +312,11 @@ fn track_recovery(
         return;
     };
     ep.episode.lowest_session = Some(series.session(low));
-    let within = settings.alerts.recovery_within_sessions;
+    // The lowest point itself, then the next N answered sessions.
+    let within = settings.alerts.recovery_within_sessions as usize;
     ep.episode.recovered_at_session = (low..=t)
-        .take_while(|&i| series.session(i) - series.session(low) <= within)
+        .filter(|&i| series.totals[i].is_some())
+        .take(within + 1)
         .find(|&i| within_band(series, i, band, settings) == Some(true))
         .map(|i| series.session(i));
 }

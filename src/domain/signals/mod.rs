@@ -230,7 +230,8 @@ pub struct AlertSettings {
     /// How many sessions a held weaker signal waits for company.
     pub hold_sessions: u32,
     /// Measured recovery: the total is back within the reliable-change band
-    /// of the baseline within this many sessions of the episode's lowest point.
+    /// of the baseline within this many answered sessions after the episode's
+    /// lowest point.
     pub recovery_within_sessions: u32,
     /// Without a clinician's outcome, an episode ends by itself after this
     /// many answered sessions within the band, with no new signal, once recovered.
