@@ -8,6 +8,11 @@
 //! never changes an earlier episode's `opened_at_session` nor removes its
 //! signals. The same (rule, session) is reported once.
 //!
+//! A pending invitation (neither answered nor expired) is skipped. The
+//! guarantee above is for sessions appended at the end: if a pending
+//! invitation in the middle is later answered, the decisions after it are
+//! made again with the answer and may differ.
+//!
 //! **When an episode opens.** Each signal has a severity (see the rules);
 //! an episode opens when the signals waiting together reach
 //! `alerts.opens_at` (default medium). Weaker signals (a one-point drop, a
@@ -284,8 +289,8 @@ fn within_band(
     settings: &EngineSettings,
 ) -> Option<bool> {
     let total = series.totals[i]?;
-    let reference = series.reference_before(i)?;
-    Some(settings.direction.worsening(reference.value, total) <= band)
+    let reference = series.reference_value_before(i)?;
+    Some(settings.direction.worsening(reference, total) <= band)
 }
 
 fn track_recovery(

@@ -518,7 +518,12 @@ pub(crate) struct Series<'a> {
     pub totals: Vec<Option<f64>>,
     /// Indices of the first `baseline_sessions` answered sessions.
     pub baseline_members: Vec<usize>,
+    /// Running sums of the baseline members' totals (`[0]` = 0).
+    baseline_sums: Vec<f64>,
     pub baseline_sessions: usize,
+    alpha: f64,
+    /// Critical t values by degrees of freedom, computed once per evaluation.
+    t_critical: [std::cell::OnceCell<Option<f64>>; 8],
 }
 
 impl<'a> Series<'a> {
@@ -528,19 +533,41 @@ impl<'a> Series<'a> {
             .iter()
             .map(|r| r.outcome.total().filter(|t| t.is_finite()))
             .collect();
-        let baseline_members = totals
+        let baseline_members: Vec<usize> = totals
             .iter()
             .enumerate()
             .filter(|(_, t)| t.is_some())
             .map(|(i, _)| i)
             .take(settings.baseline_sessions)
             .collect();
+        let mut baseline_sums = vec![0.0];
+        for &j in &baseline_members {
+            let last = baseline_sums[baseline_sums.len() - 1];
+            baseline_sums.push(last + totals[j].unwrap_or(0.0));
+        }
         Series {
             records,
             totals,
             baseline_members,
+            baseline_sums,
             baseline_sessions: settings.baseline_sessions,
+            alpha: settings.sudden_loss.alpha,
+            t_critical: Default::default(),
         }
+    }
+
+    /// The two-sided critical t value at the settings' alpha.
+    pub fn critical_t(&self, df: usize) -> Option<f64> {
+        match self.t_critical.get(df) {
+            Some(cell) => *cell.get_or_init(|| sudden_loss::critical_t(self.alpha, df)),
+            None => sudden_loss::critical_t(self.alpha, df),
+        }
+    }
+
+    /// The value of [`Self::reference_before`] without the session list.
+    pub fn reference_value_before(&self, i: usize) -> Option<f64> {
+        let count = self.baseline_members.partition_point(|&j| j < i);
+        (count > 0).then(|| self.baseline_sums[count] / count as f64)
     }
 
     pub fn len(&self) -> usize {
@@ -889,5 +916,11 @@ mod tests {
             (38.0, true, vec![1, 3, 4])
         );
         assert_eq!(s.baseline(), Some(38.0));
+        for i in 0..=h.sessions.len() {
+            assert_eq!(
+                s.reference_value_before(i),
+                s.reference_before(i).map(|r| r.value)
+            );
+        }
     }
 }
