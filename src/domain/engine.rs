@@ -619,6 +619,22 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(200))]
 
         #[test]
+        fn odd_session_numbers_never_panic(
+            records in proptest::collection::vec((any::<u32>(), outcome_strategy()), 0..20),
+            settings in settings_strategy(),
+        ) {
+            let history = ClientHistory {
+                sessions: records
+                    .into_iter()
+                    .map(|(session, outcome)| crate::domain::history::SessionRecord { session, outcome })
+                    .collect(),
+            };
+            let e = evaluate(&history, &settings, &[]);
+            let _ = trend(&history, &settings);
+            let _ = serde_json::to_string(&e).unwrap();
+        }
+
+        #[test]
         fn evaluation_is_idempotent(outcomes in proptest::collection::vec(outcome_strategy(), 0..30), settings in settings_strategy()) {
             let history = history_of(outcomes);
             let a = evaluate(&history, &settings, &[]);

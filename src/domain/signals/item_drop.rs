@@ -88,11 +88,12 @@ pub(crate) fn find(view: &View<'_, '_>, out: &mut Vec<Signal>) {
             {
                 let fall = direction.worsening(before, now);
                 if fall >= settings.min_drop - 1e-9 {
-                    let when = if view.series.session(j) + 1 == view.series.session(i) {
-                        "previous session".to_string()
-                    } else {
-                        format!("session {}", view.series.session(j))
-                    };
+                    let when =
+                        if view.series.session(j).checked_add(1) == Some(view.series.session(i)) {
+                            "previous session".to_string()
+                        } else {
+                            format!("session {}", view.series.session(j))
+                        };
                     parts.push(format!(
                         "the {item} item {} from {} to {} ({when})",
                         direction.worse_verb(),

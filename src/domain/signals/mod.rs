@@ -764,7 +764,9 @@ pub fn fmt_sessions(sessions: &[u32]) -> String {
         [] => "no sessions".into(),
         [one] => format!("session {one}"),
         _ => {
-            let consecutive = sessions.windows(2).all(|w| w[1] == w[0] + 1);
+            let consecutive = sessions
+                .windows(2)
+                .all(|w| w[0].checked_add(1) == Some(w[1]));
             if consecutive {
                 format!("sessions {}–{}", sessions[0], sessions[sessions.len() - 1])
             } else {
