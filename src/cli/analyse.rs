@@ -324,10 +324,10 @@ fn analyse(args: &AnalyseArgs) -> Result<(), String> {
 }
 
 fn report_problems(table: &ScoreTable, args: &AnalyseArgs) -> Result<(), String> {
-    if args.strict {
-        if let Some(p) = table.problems.first() {
-            return Err(format!("line {} {}.", p.line, p.message));
-        }
+    if args.strict
+        && let Some(p) = table.problems.first()
+    {
+        return Err(format!("line {} {}.", p.line, p.message));
     }
     for p in &table.problems {
         eprintln!("line {}: {}; skipped.", p.line, p.message);
@@ -463,6 +463,14 @@ fn mean_sd(values: &[f64]) -> Option<(f64, f64)> {
     Some((mean, sd))
 }
 
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 fn summarise(table: &ScoreTable, results: &[ClientResult], settings: &EngineSettings) {
     let shape = match table.shape {
         TableShape::Long => "long table".to_string(),
@@ -477,10 +485,10 @@ fn summarise(table: &ScoreTable, results: &[ClientResult], settings: &EngineSett
     };
     let sessions: usize = table.clients.iter().map(|c| c.history.sessions.len()).sum();
     eprintln!(
-        "read {} clients, {} sessions ({shape}); {} rows skipped; scores treated as {}",
-        table.clients.len(),
-        sessions,
-        table.problems.len(),
+        "read {}, {} ({shape}); {} skipped; scores treated as {}",
+        plural(table.clients.len(), "client"),
+        plural(sessions, "session"),
+        plural(table.problems.len(), "row"),
         settings.direction.as_str().replace('_', "-"),
     );
     for rule in RuleId::ALL.into_iter().filter(|r| settings.is_enabled(*r)) {
@@ -494,9 +502,9 @@ fn summarise(table: &ScoreTable, results: &[ClientResult], settings: &EngineSett
             .filter(|r| r.signals.iter().any(|s| s.rule == rule))
             .count();
         let mut line = format!(
-            "{}: {} signals in {} of {} clients",
+            "{}: {} in {} of {} clients",
             rule.as_str(),
-            signals.len(),
+            plural(signals.len(), "signal"),
             clients,
             results.len()
         );
@@ -531,7 +539,8 @@ fn summarise(table: &ScoreTable, results: &[ClientResult], settings: &EngineSett
     let alert_count: usize = results.iter().map(|r| r.alerts.len()).sum();
     let alert_clients = results.iter().filter(|r| !r.alerts.is_empty()).count();
     eprintln!(
-        "alerts: {alert_count} in {alert_clients} of {} clients",
+        "alerts: {} in {alert_clients} of {} clients",
+        plural(alert_count, "alert"),
         results.len()
     );
 }

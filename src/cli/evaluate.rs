@@ -18,8 +18,9 @@ first alert. The same seed always gives the same table.
 
 THE MODEL. Each client answers the shipped alliance instrument (4 items \
 0–10, total 0–40) after each of 6–20 sessions. Personal baseline near the \
-ceiling: 40 − |N(0, 3)| (median about 38; about one client in six below the \
-cutoff of 36 from the start), rising up to 1.5 points over the first \
+ceiling: a latent total of 44 − |N(0, 5.5)| that may exceed 40, since \
+answers stop at 10 per item (observed totals: median 38, about a fifth at \
+40, a fifth below the cutoff of 36), rising up to 1.5 points over the first \
 sessions. Measurement noise from the instrument: each item gets normal noise \
 with SD SEM/2, SEM = SD·√(1 − r) (2.5 points of total for r .70, SD 4.5); \
 answers are rounded and clipped to 0–10, so totals crowd the ceiling. Half \
@@ -37,8 +38,8 @@ probability .03 (.08), the screener is ticked by chance with probability .02 \
 and a comment written with probability .08.
 
 WHAT COUNTS. A rupture's window runs from its onset to one session after its \
-effect ends; it is detected when an alert opens or gains a signal in the \
-window. A false alert is an alert opened outside every rupture window. \
+effect ends; it is detected when, in the window, an alert opens or an open \
+alert gains a new rule or a higher severity. A false alert is an alert opened outside every rupture window. \
 Single rules run alone and any of their signals may open an alert; the \
 engine runs with its settings (--settings FILE to try others).";
 
@@ -59,7 +60,7 @@ pub struct EvaluateArgs {
     /// Number of simulated clients.
     #[arg(long, default_value_t = 2000)]
     pub clients: usize,
-    /// Engine settings as JSON (only the fields to change), e.g. {"gradual_decline": {"h": 4}}.
+    /// Engine settings to change, as a JSON file merged into the defaults, e.g. {"gradual_decline": {"h": 4}}.
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
     /// Output format.
@@ -90,8 +91,15 @@ fn evaluate(args: &EvaluateArgs) -> Result<(), String> {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 format!("could not read the settings file {}: {e}.", path.display())
             })?;
-            serde_json::from_str::<EngineSettings>(&text)
-                .map_err(|e| format!("the settings file {} is not valid: {e}.", path.display()))?
+            let overrides: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                format!(
+                    "the settings file {} is not valid JSON: {e}.",
+                    path.display()
+                )
+            })?;
+            EngineSettings::default()
+                .with_overrides(&overrides)
+                .map_err(|e| format!("the settings file {} does not work: {e}.", path.display()))?
         }
         None => EngineSettings::default(),
     };

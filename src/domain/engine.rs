@@ -8,6 +8,11 @@
 //! never changes an earlier episode's `opened_at_session` nor removes its
 //! signals. The same (rule, session) is reported once.
 //!
+//! A pending invitation (neither answered nor expired) is skipped. The
+//! guarantee above is for sessions appended at the end: if a pending
+//! invitation in the middle is later answered, the decisions after it are
+//! made again with the answer and may differ.
+//!
 //! **When an episode opens.** Each signal has a severity (see the rules);
 //! an episode opens when the signals waiting together reach
 //! `alerts.opens_at` (default medium). Weaker signals (a one-point drop, a
@@ -20,14 +25,14 @@
 //! - the highest severity of its signals (reliable drop, sudden loss and a
 //!   "yes" on the screener are high by themselves);
 //! - medium when two or more different rules agree;
-//! - high when three or more different rules agree;
-//! - high when going quiet comes with a low score, a drop or a reliable drop.
+//! - high when going quiet comes with a low score or a reliable drop.
 //!
 //! **Measured recovery** (the V-shape of Stiles et al. 2004): the total is
 //! back within the reliable-change band of the baseline within
-//! `alerts.recovery_within_sessions` sessions (default 2) of the episode's
-//! lowest point. An episode whose lowest point never left the band counts as
-//! recovered at that point.
+//! `alerts.recovery_within_sessions` answered sessions (default 2) after the
+//! episode's lowest point; sessions without an answer cannot show recovery
+//! and are not counted. An episode whose lowest point never left the band
+//! counts as recovered at that point.
 //!
 //! **When an episode ends.** When a clinician records an outcome
 //! ([`ClosedEpisode`]), signals known after `closed_after_session` start a
@@ -124,13 +129,8 @@ pub fn combined_severity(signals: &[Signal]) -> Option<Severity> {
     if rules.len() >= 2 {
         severity = severity.max(Severity::Medium);
     }
-    if rules.len() >= 3 {
-        severity = Severity::High;
-    }
     let quiet = rules.contains(&RuleId::GoingQuiet);
-    let low = rules.contains(&RuleId::LowScore)
-        || rules.contains(&RuleId::DropFromLast)
-        || rules.contains(&RuleId::ReliableDrop);
+    let low = rules.contains(&RuleId::LowScore) || rules.contains(&RuleId::ReliableDrop);
     if quiet && low {
         severity = Severity::High;
     }
@@ -161,16 +161,15 @@ pub fn alerts(
 
     for t in 0..series.len() {
         let now = series.session(t);
-        if let Some(ep) = &open {
-            if let Some(c) = closure_for(closed, ep.episode.opened_at_session) {
-                if c.closed_after_session < now {
-                    done.push(finish(
-                        open.take().expect("checked"),
-                        c.closed_after_session,
-                        EpisodeEnd::ClinicianOutcome,
-                    ));
-                }
-            }
+        if let Some(ep) = &open
+            && let Some(c) = closure_for(closed, ep.episode.opened_at_session)
+            && c.closed_after_session < now
+        {
+            done.push(finish(
+                open.take().expect("checked"),
+                c.closed_after_session,
+                EpisodeEnd::ClinicianOutcome,
+            ));
         }
 
         found.clear();
@@ -205,29 +204,29 @@ pub fn alerts(
                     now.saturating_sub(s.known_at_session) <= settings.alerts.hold_sessions
                 });
                 held.extend(new);
-                if let Some(sev) = combined_severity(&held) {
-                    if sev >= settings.alerts.opens_at {
-                        let signals = std::mem::take(&mut held);
-                        let span_start = signals
-                            .iter()
-                            .map(|s| index_of(&series, s.session))
-                            .min()
-                            .unwrap_or(t);
-                        open = Some(OpenEpisode {
-                            episode: AlertEpisode {
-                                opened_at_session: now,
-                                severity: sev,
-                                signals,
-                                lowest_session: None,
-                                recovered_at_session: None,
-                                closed: false,
-                                closed_after_session: None,
-                                ended_by: None,
-                            },
-                            span_start,
-                            last_signal_at: t,
-                        });
-                    }
+                if let Some(sev) = combined_severity(&held)
+                    && sev >= settings.alerts.opens_at
+                {
+                    let signals = std::mem::take(&mut held);
+                    let span_start = signals
+                        .iter()
+                        .map(|s| index_of(&series, s.session))
+                        .min()
+                        .unwrap_or(t);
+                    open = Some(OpenEpisode {
+                        episode: AlertEpisode {
+                            opened_at_session: now,
+                            severity: sev,
+                            signals,
+                            lowest_session: None,
+                            recovered_at_session: None,
+                            closed: false,
+                            closed_after_session: None,
+                            ended_by: None,
+                        },
+                        span_start,
+                        last_signal_at: t,
+                    });
                 }
             }
         }
@@ -290,8 +289,8 @@ fn within_band(
     settings: &EngineSettings,
 ) -> Option<bool> {
     let total = series.totals[i]?;
-    let reference = series.reference_before(i)?;
-    Some(settings.direction.worsening(reference.value, total) <= band)
+    let reference = series.reference_value_before(i)?;
+    Some(settings.direction.worsening(reference, total) <= band)
 }
 
 fn track_recovery(
@@ -318,9 +317,11 @@ fn track_recovery(
         return;
     };
     ep.episode.lowest_session = Some(series.session(low));
-    let within = settings.alerts.recovery_within_sessions;
+    // The lowest point itself, then the next N answered sessions.
+    let within = settings.alerts.recovery_within_sessions as usize;
     ep.episode.recovered_at_session = (low..=t)
-        .take_while(|&i| series.session(i) - series.session(low) <= within)
+        .filter(|&i| series.totals[i].is_some())
+        .take(within + 1)
         .find(|&i| within_band(series, i, band, settings) == Some(true))
         .map(|i| series.session(i));
 }
@@ -616,6 +617,22 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn odd_session_numbers_never_panic(
+            records in proptest::collection::vec((any::<u32>(), outcome_strategy()), 0..20),
+            settings in settings_strategy(),
+        ) {
+            let history = ClientHistory {
+                sessions: records
+                    .into_iter()
+                    .map(|(session, outcome)| crate::domain::history::SessionRecord { session, outcome })
+                    .collect(),
+            };
+            let e = evaluate(&history, &settings, &[]);
+            let _ = trend(&history, &settings);
+            let _ = serde_json::to_string(&e).unwrap();
+        }
 
         #[test]
         fn evaluation_is_idempotent(outcomes in proptest::collection::vec(outcome_strategy(), 0..30), settings in settings_strategy()) {

@@ -174,10 +174,8 @@ pub struct Item {
 impl Item {
     /// The question in `language`, easy-read wording when asked and present.
     pub fn text_in(&self, language: &str, easy_read: bool) -> Option<&str> {
-        if easy_read {
-            if let Some(t) = self.easy_text.get(language) {
-                return Some(t);
-            }
+        if easy_read && let Some(t) = self.easy_text.get(language) {
+            return Some(t);
         }
         self.text.get(language)
     }
@@ -628,10 +626,10 @@ impl InstrumentDefinition {
         for item in &self.items {
             if let (Some(Answer::Number(v)), ItemKind::Scale(s)) =
                 (answers.get(&item.id), &item.kind)
+                && v.is_finite()
+                && s.contains(*v)
             {
-                if v.is_finite() && s.contains(*v) {
-                    keyed.insert(item.id.clone(), self.keyed_value(item, *v));
-                }
+                keyed.insert(item.id.clone(), self.keyed_value(item, *v));
             }
         }
         keyed
@@ -987,15 +985,15 @@ fn convert_item(raw: RawItem, languages: &[String]) -> Result<Item, InstrumentEr
                 check_text(&format!("item {id:?} anchors.min"), &a.min, languages, true)?;
                 check_text(&format!("item {id:?} anchors.max"), &a.max, languages, true)?;
             }
-            if let Some(floor) = raw.alert_below {
-                if !floor.is_finite() || floor < min || floor > max {
-                    return Err(InstrumentError::FloorOutsideScale {
-                        item: id,
-                        value: floor,
-                        min,
-                        max,
-                    });
-                }
+            if let Some(floor) = raw.alert_below
+                && (!floor.is_finite() || floor < min || floor > max)
+            {
+                return Err(InstrumentError::FloorOutsideScale {
+                    item: id,
+                    value: floor,
+                    min,
+                    max,
+                });
             }
             ItemKind::Scale(ScaleSpec {
                 min,
@@ -1143,13 +1141,13 @@ impl TryFrom<RawInstrument> for InstrumentDefinition {
                 return Err(InstrumentError::DuplicateItem(raw_item.id));
             }
             let item = convert_item(raw_item, &languages)?;
-            if let Some(sub) = &item.subscale {
-                if !subscale_ids.contains(sub) {
-                    return Err(InstrumentError::UnknownSubscale {
-                        item: item.id.clone(),
-                        subscale: sub.clone(),
-                    });
-                }
+            if let Some(sub) = &item.subscale
+                && !subscale_ids.contains(sub)
+            {
+                return Err(InstrumentError::UnknownSubscale {
+                    item: item.id.clone(),
+                    subscale: sub.clone(),
+                });
             }
             items.push(item);
         }
@@ -1226,14 +1224,14 @@ impl TryFrom<RawInstrument> for InstrumentDefinition {
         }
 
         let (lo, hi) = range_of(&items, &scoring.items, scoring.method);
-        if let Some(c) = raw.cutoff {
-            if !c.is_finite() || c < lo || c > hi {
-                return Err(InstrumentError::CutoffOutsideRange {
-                    cutoff: c,
-                    min: lo,
-                    max: hi,
-                });
-            }
+        if let Some(c) = raw.cutoff
+            && (!c.is_finite() || c < lo || c > hi)
+        {
+            return Err(InstrumentError::CutoffOutsideRange {
+                cutoff: c,
+                min: lo,
+                max: hi,
+            });
         }
         let norms = raw.norms;
         if !(norms.reliability > 0.0 && norms.reliability < 1.0) {
@@ -1242,14 +1240,14 @@ impl TryFrom<RawInstrument> for InstrumentDefinition {
         if !(norms.sd > 0.0 && norms.sd.is_finite()) {
             return Err(InstrumentError::BadSd(norms.sd));
         }
-        if let Some(m) = norms.mean {
-            if !m.is_finite() || m < lo || m > hi {
-                return Err(InstrumentError::MeanOutsideRange {
-                    mean: m,
-                    min: lo,
-                    max: hi,
-                });
-            }
+        if let Some(m) = norms.mean
+            && (!m.is_finite() || m < lo || m > hi)
+        {
+            return Err(InstrumentError::MeanOutsideRange {
+                mean: m,
+                min: lo,
+                max: hi,
+            });
         }
         if norms.source.trim().is_empty() {
             return Err(InstrumentError::NoNormsSource);

@@ -200,7 +200,11 @@ fn number(cell: &str) -> Result<Option<f64>, String> {
 /// `s<N>` or `<prefix>s<N>` with N ≥ 0: (prefix, N).
 fn session_name(name: &str) -> Option<(String, u32)> {
     let lower = name.to_ascii_lowercase();
-    let digits_start = lower.rfind(|c: char| !c.is_ascii_digit())? + 1;
+    let (last, ch) = lower
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !c.is_ascii_digit())?;
+    let digits_start = last + ch.len_utf8();
     if digits_start >= lower.len() || !lower[..digits_start].ends_with('s') {
         return None;
     }
@@ -246,10 +250,10 @@ fn session_columns(
         if c == client_col {
             continue;
         }
-        if let Some((prefix, n)) = session_name(name) {
-            if n >= 1 {
-                by_prefix.entry(prefix).or_default().push((n, c));
-            }
+        if let Some((prefix, n)) = session_name(name)
+            && n >= 1
+        {
+            by_prefix.entry(prefix).or_default().push((n, c));
         }
     }
     match by_prefix.len() {
@@ -582,10 +586,26 @@ b,1,40,10,,\n";
         );
     }
 
+    #[test]
+    fn headers_with_non_ascii_names_are_handled() {
+        let text = "id,é,bdi_ś1,s1\n1,2,3,4\n";
+        let t = parse_score_table(text, &TableOptions::default()).unwrap();
+        assert_eq!(t.session_columns, vec!["s1"]);
+        assert_eq!(session_name("é"), None);
+        assert_eq!(session_name("wöchs12"), None);
+        assert_eq!(session_name("ö_s12"), Some(("ö_".into(), 12)));
+    }
+
     proptest! {
         #[test]
         fn parsing_never_panics_on_arbitrary_text(text in "\\PC{0,300}") {
             let _ = parse_score_table(&text, &TableOptions::default());
+        }
+
+        #[test]
+        fn session_column_names_never_panic(name in "\\PC{0,12}", n in 0u32..30) {
+            let _ = session_name(&name);
+            let _ = session_name(&format!("{name}s{n}"));
         }
 
         #[test]

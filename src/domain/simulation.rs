@@ -5,11 +5,13 @@
 //! Each simulated client answers the shipped alliance instrument (4 items,
 //! 0–10, total 0–40) after each of 6–20 sessions.
 //!
-//! - **Personal baseline near the ceiling.** The client's true total is
-//!   40 − |N(0, 3)| (median about 38; about one client in six sits below the
-//!   cutoff of 36 from the start), spread over the four items with small
-//!   personal item offsets. The true level rises a little over the first
-//!   sessions (up to 1.5 points by session 5), as alliance often does.
+//! - **Personal baseline near the ceiling.** The client's latent total is
+//!   44 − |N(0, 5.5)|, spread over the four items with small personal item
+//!   offsets; it may lie above 40 because answers stop at 10 per item, which
+//!   is what crowds real totals at the ceiling. Observed totals then have a
+//!   median of 38, about a fifth of answers at 40 and a fifth below the
+//!   cutoff of 36. The latent level rises a little over the first sessions
+//!   (up to 1.5 points by session 5), as alliance often does.
 //! - **Measurement noise from the instrument.** Each item gets independent
 //!   normal noise with SD SEM/2, where SEM = SD·√(1 − r) from the settings
 //!   (2.5 points of total for r .70, SD 4.5), so the total's noise is the
@@ -38,20 +40,21 @@
 //! # What is measured
 //!
 //! A rupture's *window* runs from its onset to one session after its effect
-//! ends. A rupture is *detected* when an alert gains a new signal (opening
-//! or joining an alert) in its window; the *delay* is the sessions from
-//! onset to that first signal. A *false alert* is an alert opened outside
+//! ends. A rupture is *detected* when an alert brings news in its window:
+//! an alert opens, or an open alert gains a rule it did not have or rises
+//! in severity (more signals of a rule already shown are not news). The
+//! *delay* is the sessions from onset to that first news. A *false alert* is an alert opened outside
 //! every rupture window. Single rules are run alone with any signal allowed
 //! to open an alert; the engine runs with its settings; the plain rule
 //! raises an alert at every total below the cutoff, as most products do.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::engine::alerts;
+use super::engine::{alerts, combined_severity};
 use super::history::{ClientHistory, SessionOutcome};
 use super::signals::{EngineSettings, RuleId, Severity};
 
@@ -108,7 +111,8 @@ pub struct SimulatedClient {
 pub struct SimulationModel {
     pub min_sessions: u32,
     pub max_sessions: u32,
-    /// SD of the half-normal distance of the true baseline below 40.
+    /// The latent baseline is `latent_top` − |N(0, `baseline_spread`)|.
+    pub latent_top: f64,
     pub baseline_spread: f64,
     pub rupture_share: f64,
     pub p_unanswered: f64,
@@ -126,7 +130,8 @@ impl Default for SimulationModel {
         SimulationModel {
             min_sessions: 6,
             max_sessions: 20,
-            baseline_spread: 3.0,
+            latent_top: 44.0,
+            baseline_spread: 5.5,
             rupture_share: 0.5,
             p_unanswered: 0.10,
             p_unanswered_in_rupture: 0.25,
@@ -296,7 +301,7 @@ fn simulate_client(
     rng.set_stream(index);
     let sessions =
         rng.random_range(model.min_sessions..=model.max_sessions.max(model.min_sessions));
-    let baseline = 40.0 - (normal(&mut rng) * model.baseline_spread).abs();
+    let baseline = model.latent_top - (normal(&mut rng) * model.baseline_spread).abs();
     let growth = uniform(&mut rng, 0.0, 1.5);
     let mut offsets: [f64; 4] = std::array::from_fn(|_| normal(&mut rng) * 0.5);
     let mean_offset = offsets.iter().sum::<f64>() / 4.0;
@@ -455,20 +460,29 @@ fn events(
     }
 }
 
+/// Opened sessions, and the sessions at which an alert brought news: it
+/// opened, or an open alert gained a rule it did not have or rose in severity.
+/// (A new signal of a rule already in the alert is not news to the clinician.)
 fn alert_events(client: &SimulatedClient, settings: &EngineSettings) -> (Vec<u32>, Vec<u32>) {
     let episodes = alerts(&client.history, settings, &[]);
     let opened = episodes.iter().map(|a| a.opened_at_session).collect();
-    let mut gained: Vec<u32> = episodes
-        .iter()
-        .flat_map(|a| {
-            a.signals
-                .iter()
-                .map(|s| s.known_at_session.max(a.opened_at_session))
-        })
-        .collect();
-    gained.sort_unstable();
-    gained.dedup();
-    (opened, gained)
+    let mut news = Vec::new();
+    for a in &episodes {
+        news.push(a.opened_at_session);
+        let mut rules = BTreeSet::new();
+        let mut severity = None;
+        for (k, s) in a.signals.iter().enumerate() {
+            let now = combined_severity(&a.signals[..=k]);
+            let at = s.known_at_session.max(a.opened_at_session);
+            if (rules.insert(s.rule) || now > severity) && at > a.opened_at_session {
+                news.push(at);
+            }
+            severity = severity.max(now);
+        }
+    }
+    news.sort_unstable();
+    news.dedup();
+    (opened, news)
 }
 
 /// Runs each detector over the clients.

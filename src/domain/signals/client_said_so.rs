@@ -1,6 +1,8 @@
 //! Rule 7, client said so: the screener says something felt uncomfortable
 //! or not right, or the client wrote a comment with a lower score (a total
-//! past the cutoff or a fall from their last answer). Free text is never
+//! past the cutoff, or a fall of 2 points or more from their last answer:
+//! `min_fall`, chosen with `rapport evaluate` because one-point wobbles are
+//! mostly noise). Free text is never
 //! parsed for meaning: the signal only says that there is a comment to read.
 
 use serde::{Deserialize, Serialize};
@@ -30,6 +32,9 @@ pub struct ClientSaidSoSettings {
     pub screener: bool,
     /// A comment together with a lower score raises a signal.
     pub comment_after_lower_score: bool,
+    /// A "lower score" is a total past the cutoff or a fall of at least this
+    /// many points from the answer before.
+    pub min_fall: f64,
 }
 
 impl Default for ClientSaidSoSettings {
@@ -37,6 +42,7 @@ impl Default for ClientSaidSoSettings {
         ClientSaidSoSettings {
             screener: true,
             comment_after_lower_score: true,
+            min_fall: 2.0,
         }
     }
 }
@@ -97,18 +103,18 @@ pub(crate) fn find(view: &View<'_, '_>, out: &mut Vec<Signal>) {
 fn lower_score(view: &View<'_, '_>, i: usize, total: Option<f64>) -> Option<String> {
     let total = total?;
     let direction = view.direction();
-    if let Some(c) = view.settings.low_score.cutoff {
-        if direction.is_past_cutoff(total, c) {
-            return Some(format!(
-                "total {}, past the cutoff of {}",
-                fmt_points(total),
-                fmt_points(c)
-            ));
-        }
+    if let Some(c) = view.settings.low_score.cutoff
+        && direction.is_past_cutoff(total, c)
+    {
+        return Some(format!(
+            "total {}, past the cutoff of {}",
+            fmt_points(total),
+            fmt_points(c)
+        ));
     }
     let p = view.series.previous_answered(i)?;
     let before = view.series.totals[p]?;
-    if direction.worsening(before, total) >= view.settings.drop_from_last.min_drop - 1e-9 {
+    if direction.worsening(before, total) >= view.settings.client_said_so.min_fall - 1e-9 {
         return Some(format!(
             "total {} from {} to {}",
             direction.worse_verb(),

@@ -52,7 +52,7 @@ pub(crate) fn find(view: &View<'_, '_>, out: &mut Vec<Signal>) {
         }
         let session = view.series.session(i);
         let from = view.series.session(p);
-        let when = if from + 1 == session {
+        let when = if from.checked_add(1) == Some(session) {
             "previous session".to_string()
         } else {
             format!("last answer, session {from}")

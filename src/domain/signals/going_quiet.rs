@@ -3,7 +3,8 @@
 //!
 //! - k consecutive invitations without an answer (default 2), once per run;
 //! - one unanswered invitation right after a lower score (a total past the
-//!   cutoff, or a fall from the answer before);
+//!   cutoff, or a fall of 2 points or more from the answer before:
+//!   `min_fall`, chosen with `rapport evaluate`);
 //! - a missed appointment, when the practice system reports one.
 //!
 //! Missed appointments count towards a run of sessions without an answer.
@@ -40,6 +41,9 @@ pub struct GoingQuietSettings {
     pub after_lower_score: bool,
     /// A missed appointment reported by the practice system raises a signal.
     pub missed_appointments: bool,
+    /// A "lower score" is a total past the cutoff or a fall of at least this
+    /// many points from the answer before.
+    pub min_fall: f64,
 }
 
 impl Default for GoingQuietSettings {
@@ -48,6 +52,7 @@ impl Default for GoingQuietSettings {
             consecutive_unanswered: 2,
             after_lower_score: true,
             missed_appointments: true,
+            min_fall: 2.0,
         }
     }
 }
@@ -90,17 +95,18 @@ pub(crate) fn find(view: &View<'_, '_>, out: &mut Vec<Signal>) {
             ));
         }
         let mut lower_total = None;
-        if run.len() == 1 && settings.after_lower_score && !missed {
-            if let Some(j) = before_run {
-                if let Some(reason) = lower_score(view, j) {
-                    sentences.push(format!(
+        if run.len() == 1
+            && settings.after_lower_score
+            && !missed
+            && let Some(j) = before_run
+            && let Some(reason) = lower_score(view, j)
+        {
+            sentences.push(format!(
                         "The invitation after session {} went unanswered, and that session had a lower score ({}).",
                         view.series.session(j),
                         reason
                     ));
-                    lower_total = view.series.totals[j];
-                }
-            }
+            lower_total = view.series.totals[j];
         }
         if sentences.is_empty() {
             continue;
@@ -129,18 +135,18 @@ pub(crate) fn find(view: &View<'_, '_>, out: &mut Vec<Signal>) {
 fn lower_score(view: &View<'_, '_>, j: usize) -> Option<String> {
     let total = view.series.totals[j]?;
     let direction = view.direction();
-    if let Some(c) = view.settings.low_score.cutoff {
-        if direction.is_past_cutoff(total, c) {
-            return Some(format!(
-                "total {}, past the cutoff of {}",
-                fmt_points(total),
-                fmt_points(c)
-            ));
-        }
+    if let Some(c) = view.settings.low_score.cutoff
+        && direction.is_past_cutoff(total, c)
+    {
+        return Some(format!(
+            "total {}, past the cutoff of {}",
+            fmt_points(total),
+            fmt_points(c)
+        ));
     }
     let p = view.series.previous_answered(j)?;
     let before = view.series.totals[p]?;
-    if direction.worsening(before, total) >= view.settings.drop_from_last.min_drop - 1e-9 {
+    if direction.worsening(before, total) >= view.settings.going_quiet.min_fall - 1e-9 {
         return Some(format!(
             "total {} from {} to {}",
             direction.worse_verb(),

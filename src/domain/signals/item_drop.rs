@@ -22,8 +22,8 @@ pub const HAZARD: &str = "\
 Missed alert: a strain in one part of the relationship (often the bond) is \
 hidden by high answers elsewhere and the total stays above the cutoff; \
 items without a floor and falls smaller than the setting pass unnoticed. \
-False alert: single items are noisier than totals, so a 3-point wobble on \
-one item can be chance. \
+False alert: single items are noisier than totals, so a 4-point wobble on \
+one item can still be chance. \
 Mitigation: by default a fall alone is low severity and needs company to \
 open an alert; only a breached floor (set per item in the instrument file, \
 bond below 8 for the shipped instrument) is medium; the explanation names \
@@ -45,7 +45,7 @@ pub struct ItemDropSettings {
 impl Default for ItemDropSettings {
     fn default() -> Self {
         ItemDropSettings {
-            min_drop: 3.0,
+            min_drop: 4.0,
             floors: BTreeMap::new(),
             only_when_total_looks_fine: true,
         }
@@ -83,46 +83,47 @@ pub(crate) fn find(view: &View<'_, '_>, out: &mut Vec<Signal>) {
         let mut floor_breached = false;
         for (item, &now) in items {
             let mut said = false;
-            if let Some((j, before_items)) = previous {
-                if let Some(&before) = before_items.get(item) {
-                    let fall = direction.worsening(before, now);
-                    if fall >= settings.min_drop - 1e-9 {
-                        let when = if view.series.session(j) + 1 == view.series.session(i) {
+            if let Some((j, before_items)) = previous
+                && let Some(&before) = before_items.get(item)
+            {
+                let fall = direction.worsening(before, now);
+                if fall >= settings.min_drop - 1e-9 {
+                    let when =
+                        if view.series.session(j).checked_add(1) == Some(view.series.session(i)) {
                             "previous session".to_string()
                         } else {
                             format!("session {}", view.series.session(j))
                         };
-                        parts.push(format!(
-                            "the {item} item {} from {} to {} ({when})",
-                            direction.worse_verb(),
-                            fmt_points(before),
-                            fmt_points(now)
-                        ));
-                        inputs.push((format!("{item}_before"), before));
-                        said = true;
-                    }
-                }
-            }
-            if let Some(&floor) = settings.floors.get(item) {
-                if direction.is_past_cutoff(now, floor) {
-                    let side = match direction {
-                        Direction::HigherIsBetter => "below",
-                        Direction::LowerIsBetter => "above",
-                    };
-                    if said {
-                        let last = parts.last_mut().expect("just pushed");
-                        last.push_str(&format!(", {side} its floor of {}", fmt_points(floor)));
-                    } else {
-                        parts.push(format!(
-                            "the {item} item is {}, {side} its floor of {}",
-                            fmt_points(now),
-                            fmt_points(floor)
-                        ));
-                    }
-                    inputs.push((format!("{item}_floor"), floor));
-                    floor_breached = true;
+                    parts.push(format!(
+                        "the {item} item {} from {} to {} ({when})",
+                        direction.worse_verb(),
+                        fmt_points(before),
+                        fmt_points(now)
+                    ));
+                    inputs.push((format!("{item}_before"), before));
                     said = true;
                 }
+            }
+            if let Some(&floor) = settings.floors.get(item)
+                && direction.is_past_cutoff(now, floor)
+            {
+                let side = match direction {
+                    Direction::HigherIsBetter => "below",
+                    Direction::LowerIsBetter => "above",
+                };
+                if said {
+                    let last = parts.last_mut().expect("just pushed");
+                    last.push_str(&format!(", {side} its floor of {}", fmt_points(floor)));
+                } else {
+                    parts.push(format!(
+                        "the {item} item is {}, {side} its floor of {}",
+                        fmt_points(now),
+                        fmt_points(floor)
+                    ));
+                }
+                inputs.push((format!("{item}_floor"), floor));
+                floor_breached = true;
+                said = true;
             }
             if said {
                 inputs.push((format!("{item}_now"), now));
@@ -199,7 +200,7 @@ mod tests {
             ("overall", 10.0),
         ]));
         h.push(answered(&[
-            ("bond", 7.0),
+            ("bond", 6.0),
             ("goals", 10.0),
             ("approach", 10.0),
             ("overall", 10.0),
@@ -208,7 +209,7 @@ mod tests {
         assert_eq!(s.len(), 1);
         assert_eq!(
             s[0].explanation,
-            "The bond item fell from 10 to 7 (previous session), below its floor of 8. The total, 37, still looks fine against the cutoff of 36."
+            "The bond item fell from 10 to 6 (previous session), below its floor of 8. The total, 36, still looks fine against the cutoff of 36."
         );
         assert_eq!(s[0].severity, Severity::Medium);
         assert_eq!(s[0].inputs["bond_before"], 10.0);
@@ -225,13 +226,13 @@ mod tests {
         ]));
         h.push(answered(&[
             ("bond", 10.0),
-            ("goals", 7.0),
+            ("goals", 6.0),
             ("approach", 10.0),
             ("overall", 10.0),
         ]));
         h.push(answered(&[
             ("bond", 5.0),
-            ("goals", 7.0),
+            ("goals", 6.0),
             ("approach", 10.0),
             ("overall", 10.0),
         ]));
@@ -241,7 +242,7 @@ mod tests {
         assert_eq!(s[0].severity, Severity::Low);
         assert!(
             s[0].explanation
-                .starts_with("The goals item fell from 10 to 7")
+                .starts_with("The goals item fell from 10 to 6")
         );
     }
 }

@@ -230,7 +230,8 @@ pub struct AlertSettings {
     /// How many sessions a held weaker signal waits for company.
     pub hold_sessions: u32,
     /// Measured recovery: the total is back within the reliable-change band
-    /// of the baseline within this many sessions of the episode's lowest point.
+    /// of the baseline within this many answered sessions after the episode's
+    /// lowest point.
     pub recovery_within_sessions: u32,
     /// Without a clinician's outcome, an episode ends by itself after this
     /// many answered sessions within the band, with no new signal, once recovered.
@@ -340,9 +341,10 @@ impl EngineSettings {
                 }
             }
         }
-        // Item drop: 30% of the item's range (3 points on a 0–10 item).
+        // Item drop: 40% of the item's range (4 points on a 0–10 item),
+        // chosen with `rapport evaluate` (see the engine notes).
         if let Some(widest) = ranges.iter().copied().reduce(f64::max) {
-            item_drop.min_drop = (widest * 0.3).max(1.0);
+            item_drop.min_drop = (widest * 0.4).max(1.0);
         }
         EngineSettings {
             direction: instrument.direction(),
@@ -356,6 +358,32 @@ impl EngineSettings {
             item_drop,
             ..EngineSettings::default()
         }
+    }
+
+    /// These settings with overrides applied: a JSON object naming only
+    /// what changes, merged field by field (JSON merge patch, RFC 7386: a
+    /// `null` puts a field back to its default). This is how the server
+    /// should apply a clinic's stored overrides to an instrument's defaults,
+    /// so that, say, `{"item_drop": {"min_drop": 4}}` keeps the item floors.
+    pub fn with_overrides(&self, overrides: &serde_json::Value) -> Result<Self, SettingsError> {
+        if !overrides.is_object() {
+            return Err(SettingsError {
+                setting: "overrides",
+                problem: "must be a JSON object".into(),
+            });
+        }
+        let mut merged = serde_json::to_value(self).map_err(|e| SettingsError {
+            setting: "overrides",
+            problem: e.to_string(),
+        })?;
+        merge_patch(&mut merged, overrides);
+        let settings: EngineSettings =
+            serde_json::from_value(merged).map_err(|e| SettingsError {
+                setting: "overrides",
+                problem: e.to_string(),
+            })?;
+        settings.validate()?;
+        Ok(settings)
     }
 
     /// The settings with only `rule` running.
@@ -404,10 +432,10 @@ impl EngineSettings {
         if self.baseline_sessions == 0 {
             return bad("baseline_sessions", "must be at least 1");
         }
-        if let Some(c) = self.low_score.cutoff {
-            if !c.is_finite() {
-                return bad("low_score.cutoff", "must be a number");
-            }
+        if let Some(c) = self.low_score.cutoff
+            && !c.is_finite()
+        {
+            return bad("low_score.cutoff", "must be a number");
         }
         let sl = &self.sudden_loss;
         if !(sl.alpha > 0.0 && sl.alpha < 1.0) {
@@ -426,10 +454,10 @@ impl EngineSettings {
         if !(gd.h > 0.0 && gd.h.is_finite()) {
             return bad("gradual_decline.h", "must be above 0");
         }
-        if let CusumSigma::Points(p) = gd.sigma {
-            if !(p > 0.0 && p.is_finite()) {
-                return bad("gradual_decline.sigma", "must be above 0 points");
-            }
+        if let CusumSigma::Points(p) = gd.sigma
+            && !(p > 0.0 && p.is_finite())
+        {
+            return bad("gradual_decline.sigma", "must be above 0 points");
         }
         if !(self.drop_from_last.min_drop > 0.0 && self.drop_from_last.min_drop.is_finite()) {
             return bad("drop_from_last.min_drop", "must be above 0");
@@ -453,6 +481,24 @@ impl EngineSettings {
     }
 }
 
+fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    match (target, patch) {
+        (serde_json::Value::Object(t), serde_json::Value::Object(p)) => {
+            for (key, value) in p {
+                if value.is_null() {
+                    t.remove(key);
+                } else {
+                    merge_patch(
+                        t.entry(key.clone()).or_insert(serde_json::Value::Null),
+                        value,
+                    );
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // What the rules share: a prepared view of the series.
 
@@ -472,7 +518,12 @@ pub(crate) struct Series<'a> {
     pub totals: Vec<Option<f64>>,
     /// Indices of the first `baseline_sessions` answered sessions.
     pub baseline_members: Vec<usize>,
+    /// Running sums of the baseline members' totals (`[0]` = 0).
+    baseline_sums: Vec<f64>,
     pub baseline_sessions: usize,
+    alpha: f64,
+    /// Critical t values by degrees of freedom, computed once per evaluation.
+    t_critical: [std::cell::OnceCell<Option<f64>>; 8],
 }
 
 impl<'a> Series<'a> {
@@ -482,19 +533,41 @@ impl<'a> Series<'a> {
             .iter()
             .map(|r| r.outcome.total().filter(|t| t.is_finite()))
             .collect();
-        let baseline_members = totals
+        let baseline_members: Vec<usize> = totals
             .iter()
             .enumerate()
             .filter(|(_, t)| t.is_some())
             .map(|(i, _)| i)
             .take(settings.baseline_sessions)
             .collect();
+        let mut baseline_sums = vec![0.0];
+        for &j in &baseline_members {
+            let last = baseline_sums[baseline_sums.len() - 1];
+            baseline_sums.push(last + totals[j].unwrap_or(0.0));
+        }
         Series {
             records,
             totals,
             baseline_members,
+            baseline_sums,
             baseline_sessions: settings.baseline_sessions,
+            alpha: settings.sudden_loss.alpha,
+            t_critical: Default::default(),
         }
+    }
+
+    /// The two-sided critical t value at the settings' alpha.
+    pub fn critical_t(&self, df: usize) -> Option<f64> {
+        match self.t_critical.get(df) {
+            Some(cell) => *cell.get_or_init(|| sudden_loss::critical_t(self.alpha, df)),
+            None => sudden_loss::critical_t(self.alpha, df),
+        }
+    }
+
+    /// The value of [`Self::reference_before`] without the session list.
+    pub fn reference_value_before(&self, i: usize) -> Option<f64> {
+        let count = self.baseline_members.partition_point(|&j| j < i);
+        (count > 0).then(|| self.baseline_sums[count] / count as f64)
     }
 
     pub fn len(&self) -> usize {
@@ -691,7 +764,9 @@ pub fn fmt_sessions(sessions: &[u32]) -> String {
         [] => "no sessions".into(),
         [one] => format!("session {one}"),
         _ => {
-            let consecutive = sessions.windows(2).all(|w| w[1] == w[0] + 1);
+            let consecutive = sessions
+                .windows(2)
+                .all(|w| w[0].checked_add(1) == Some(w[1]));
             if consecutive {
                 format!("sessions {}–{}", sessions[0], sessions[sessions.len() - 1])
             } else {
@@ -791,6 +866,33 @@ mod tests {
     }
 
     #[test]
+    fn overrides_merge_into_the_instrument_defaults() {
+        let base = EngineSettings::default();
+        let s = base
+            .with_overrides(&serde_json::json!({"item_drop": {"min_drop": 4}, "gradual_decline": {"sigma": {"points": 1.5}}}))
+            .unwrap();
+        assert_eq!(s.item_drop.min_drop, 4.0);
+        assert_eq!(s.item_drop.floors["bond"], 8.0, "floors kept");
+        assert_eq!(s.gradual_decline.sigma, CusumSigma::Points(1.5));
+        let back = s
+            .with_overrides(&serde_json::json!({"gradual_decline": {"sigma": null}}))
+            .unwrap();
+        assert_eq!(
+            back.gradual_decline.sigma,
+            CusumSigma::StandardErrorOfMeasurement
+        );
+        let err = base
+            .with_overrides(&serde_json::json!({"sudden_loss": {"alpha": 2}}))
+            .unwrap_err();
+        assert_eq!(err.setting, "sudden_loss.alpha");
+        assert!(
+            base.with_overrides(&serde_json::json!({"sd": "wide"}))
+                .is_err()
+        );
+        assert!(base.with_overrides(&serde_json::json!([1])).is_err());
+    }
+
+    #[test]
     fn wording_helpers() {
         assert_eq!(fmt_points(38.0), "38");
         assert_eq!(fmt_points(5.747681), "5.7");
@@ -816,5 +918,11 @@ mod tests {
             (38.0, true, vec![1, 3, 4])
         );
         assert_eq!(s.baseline(), Some(38.0));
+        for i in 0..=h.sessions.len() {
+            assert_eq!(
+                s.reference_value_before(i),
+                s.reference_before(i).map(|r| r.value)
+            );
+        }
     }
 }

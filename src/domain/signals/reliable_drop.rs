@@ -63,13 +63,16 @@ pub(crate) fn find(view: &View<'_, '_>, out: &mut Vec<Signal>) {
         let Some(now) = view.series.totals[i] else {
             continue;
         };
-        let Some(reference) = view.series.reference_before(i) else {
+        let Some(value) = view.series.reference_value_before(i) else {
             continue;
         };
-        let fall = direction.worsening(reference.value, now);
+        let fall = direction.worsening(value, now);
         if fall <= threshold {
             continue;
         }
+        let Some(reference) = view.series.reference_before(i) else {
+            continue;
+        };
         let explanation = format!(
             "Total {} from {} to {}, measured from {}: a {} of {} points. {}",
             direction.worse_verb(),

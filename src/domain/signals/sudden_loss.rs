@@ -151,6 +151,30 @@ pub fn check_interval(
     settings: &SuddenLossSettings,
     direction: Direction,
 ) -> IntervalCheck {
+    check_interval_with(
+        before,
+        after,
+        pre,
+        post,
+        cutoff,
+        settings,
+        direction,
+        &|df| critical_t(settings.alpha, df),
+    )
+}
+
+/// [`check_interval`] with the critical values supplied (so a caller can cache them).
+#[allow(clippy::too_many_arguments)]
+fn check_interval_with(
+    before: f64,
+    after: f64,
+    pre: &[f64],
+    post: &[f64],
+    cutoff: f64,
+    settings: &SuddenLossSettings,
+    direction: Direction,
+    t_for: &dyn Fn(usize) -> Option<f64>,
+) -> IntervalCheck {
     let size = direction.worsening(before, after);
     let size_met = size >= cutoff - 1e-9;
     let proportion_met = size >= settings.proportion * before - 1e-9;
@@ -159,7 +183,7 @@ pub fn check_interval(
     let (mut t_critical, mut pooled_sd, mut stable) = (None, None, None);
     if pre_stats.n >= 2 && post_stats.n >= 2 {
         let df = pre_stats.n + post_stats.n - 2;
-        let t = critical_t(settings.alpha, if settings.missing_adjust { df } else { 4 });
+        let t = t_for(if settings.missing_adjust { df } else { 4 });
         let pooled = (((pre_stats.n - 1) as f64 * pre_stats.sd.powi(2)
             + (post_stats.n - 1) as f64 * post_stats.sd.powi(2))
             / df as f64)
@@ -221,7 +245,7 @@ fn check_at(
     let n = n as isize;
     let (pre, pre_sessions) = window(view.series, n - 3, n - 1);
     let (post, post_sessions) = window(view.series, n, (n + 2).min(upto as isize));
-    let check = check_interval(
+    let check = check_interval_with(
         before,
         after,
         &pre,
@@ -229,8 +253,19 @@ fn check_at(
         effective_cutoff(view),
         &view.settings.sudden_loss,
         view.direction(),
+        &|df| view.series.critical_t(df),
     );
     Some((check, pre_sessions, post_sessions))
+}
+
+/// Criteria 1 and 2 for the interval ending at index `n` (cheap; checked first).
+fn size_and_proportion_met(view: &View<'_, '_>, n: usize) -> bool {
+    let (Some(before), Some(after)) = (view.series.totals[n - 1], view.series.totals[n]) else {
+        return false;
+    };
+    let size = view.direction().worsening(before, after);
+    size >= effective_cutoff(view) - 1e-9
+        && size >= view.settings.sudden_loss.proportion * before - 1e-9
 }
 
 pub(crate) fn find(view: &View<'_, '_>, out: &mut Vec<Signal>) {
@@ -238,15 +273,21 @@ pub(crate) fn find(view: &View<'_, '_>, out: &mut Vec<Signal>) {
     if view.latest_only {
         // Intervals whose post window gained its newest value at `upto`.
         for n in upto.saturating_sub(2).max(1)..=upto {
-            if let Some((check, pre, post)) = check_at(view, n, upto) {
-                if check.is_sudden_loss() {
-                    out.push(make_signal(view, n, upto, &check, &pre, &post));
-                }
+            if !size_and_proportion_met(view, n) {
+                continue;
+            }
+            if let Some((check, pre, post)) = check_at(view, n, upto)
+                && check.is_sudden_loss()
+            {
+                out.push(make_signal(view, n, upto, &check, &pre, &post));
             }
         }
         return;
     }
     for n in 1..=upto {
+        if !size_and_proportion_met(view, n) {
+            continue;
+        }
         let Some((check, pre, post)) = check_at(view, n, upto) else {
             continue;
         };
