@@ -55,16 +55,16 @@ pub fn engine_settings(conn: &mut DbConnection, instrument: &InstrumentDefinitio
     let Some(stored) = kv::get(conn, &format!("engine.{}", instrument.id()))? else {
         return Ok(defaults);
     };
-    // Overrides name only what they change.
-    let mut merged = serde_json::to_value(&defaults).unwrap_or_default();
-    if let (Some(base), Ok(serde_json::Value::Object(over))) =
-        (merged.as_object_mut(), serde_json::from_str::<serde_json::Value>(&stored))
-    {
-        for (k, v) in over {
-            base.insert(k, v);
+    // Overrides name only what they change; a stored override that no longer
+    // fits is ignored (and logged) rather than stopping alerts.
+    let overrides: serde_json::Value = serde_json::from_str(&stored).unwrap_or(serde_json::Value::Null);
+    match defaults.with_overrides(&overrides) {
+        Ok(settings) => Ok(settings),
+        Err(e) => {
+            tracing::warn!(instrument = instrument.id(), "stored engine settings ignored: {e}");
+            Ok(defaults)
         }
     }
-    Ok(serde_json::from_value(merged).unwrap_or(defaults))
 }
 
 /// The client's sessions: attended appointments (each with its invitation)
