@@ -18,6 +18,7 @@ pub mod repair;
 pub mod score_table;
 pub mod signals;
 pub mod simulation;
+pub mod trends;
 
 pub use engine::{
     AlertEpisode, ClosedEpisode, EpisodeEnd, Evaluation, Trend, alerts, baseline, evaluate,
