@@ -254,3 +254,62 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     sign_in_failures,
 );
+
+// Manager insights: pre-aggregated trend cells and the queue of instants
+// whose periods need recomputing (migration 2026-11-29-000001_insights).
+// Never joined with other tables, so not in the list above.
+
+diesel::table! {
+    insight_dirty (id) {
+        id -> BigInt,
+        at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    insight_cells (period_kind, breakdown, period_start, group_id) {
+        period_kind -> Text,
+        breakdown -> Text,
+        period_start -> Date,
+        group_id -> BigInt,
+        invitations_sent -> BigInt,
+        invitation_clients -> BigInt,
+        invitations_closed -> BigInt,
+        invitations_answered -> BigInt,
+        closed_clients -> BigInt,
+        scored -> BigInt,
+        scored_clients -> BigInt,
+        total_sum -> Double,
+        common_sum -> Double,
+        native_instrument_id -> Nullable<BigInt>,
+        cutoff_scored -> BigInt,
+        low_scores -> BigInt,
+        cutoff_clients -> BigInt,
+        sessions -> BigInt,
+        session_clients -> BigInt,
+        alerts -> BigInt,
+        alert_clients -> BigInt,
+        recovered -> BigInt,
+        acknowledged -> BigInt,
+        acknowledged_clients -> BigInt,
+        median_hours_to_acknowledge -> Nullable<Double>,
+        with_outcome -> BigInt,
+        repaired -> BigInt,
+        outcome_clients -> BigInt,
+    }
+}
+
+diesel::table! {
+    insight_rule_cells (period_kind, breakdown, period_start, group_id, rule) {
+        period_kind -> Text,
+        breakdown -> Text,
+        period_start -> Date,
+        group_id -> BigInt,
+        rule -> Text,
+        alerts -> BigInt,
+        alert_clients -> BigInt,
+        with_outcome -> BigInt,
+        not_a_rupture -> BigInt,
+        outcome_clients -> BigInt,
+    }
+}

@@ -1,0 +1,26 @@
+-- Undo the manager insights migration (SQLite).
+DROP TRIGGER IF EXISTS insight_appointments_insert;
+DROP TRIGGER IF EXISTS insight_appointments_update;
+DROP TRIGGER IF EXISTS insight_appointments_delete;
+DROP TRIGGER IF EXISTS insight_invitations_insert;
+DROP TRIGGER IF EXISTS insight_invitations_update;
+DROP TRIGGER IF EXISTS insight_invitations_delete;
+DROP TRIGGER IF EXISTS insight_responses_insert;
+DROP TRIGGER IF EXISTS insight_responses_update;
+DROP TRIGGER IF EXISTS insight_responses_delete;
+DROP TRIGGER IF EXISTS insight_alerts_insert;
+DROP TRIGGER IF EXISTS insight_alerts_update;
+DROP TRIGGER IF EXISTS insight_alerts_delete;
+DROP TRIGGER IF EXISTS insight_alert_signals_insert;
+DROP TRIGGER IF EXISTS insight_alert_signals_delete;
+DROP TRIGGER IF EXISTS insight_alert_events_insert;
+DROP TRIGGER IF EXISTS insight_alert_events_delete;
+DROP TRIGGER IF EXISTS insight_staff_team;
+DROP INDEX IF EXISTS insight_appointments_starts;
+DROP INDEX IF EXISTS insight_invitations_sent;
+DROP INDEX IF EXISTS insight_responses_submitted;
+DROP INDEX IF EXISTS insight_alerts_opened;
+DROP INDEX IF EXISTS insight_alert_events_kind;
+DROP TABLE IF EXISTS insight_rule_cells;
+DROP TABLE IF EXISTS insight_cells;
+DROP TABLE IF EXISTS insight_dirty;
