@@ -10,7 +10,7 @@ use crate::web::auth::CurrentStaff;
 fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     match role {
         Role::Clinician => &[("/clinician", "My clients")],
-        Role::Manager => &[("/manager", "Service overview")],
+        Role::Manager => &[("/manager", "Service overview"), ("/manager/exports", "Exports")],
         Role::Admin => &[
             ("/admin", "Staff"),
             ("/admin/appointments", "Appointments"),

@@ -1,0 +1,308 @@
+//! The dashboard's charts: server-rendered SVG built with maud, like
+//! `views::chart`. Each chart is an image with a title and a description
+//! pointing to the table beside it, which holds the same figures. Lines
+//! differ by colour, dash and marker shape, so colour is never the only
+//! cue; every point names its group, period and value on hover.
+
+use maud::{Markup, html};
+
+use crate::domain::trends::{Spread, Unit};
+
+use super::figures::display;
+use crate::domain::trends::CellValue;
+
+/// Colours with at least 3:1 contrast against white (WCAG 1.4.11).
+const COLOURS: [&str; 8] = [
+    "#1f5f8b", "#b35c00", "#1e6b3a", "#8e3b8e", "#a4161a", "#00617f", "#5b5b00", "#6b4f2a",
+];
+const DASHES: [&str; 4] = ["", "6 3", "2 3", "9 3 2 3"];
+
+/// The most lines a chart draws; beyond that it shows the spread instead.
+pub const MAX_LINES: usize = 8;
+
+const W: f64 = 640.0;
+const H: f64 = 280.0;
+const LEFT: f64 = 52.0;
+const RIGHT: f64 = 16.0;
+const TOP: f64 = 16.0;
+const BOTTOM: f64 = 40.0;
+
+fn fmt(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+fn colour(i: usize) -> &'static str {
+    COLOURS[i % COLOURS.len()]
+}
+
+fn dash(i: usize) -> &'static str {
+    DASHES[(i / COLOURS.len() + i) % DASHES.len()]
+}
+
+/// A marker shape centred on (x, y): circle, square, triangle, diamond.
+fn marker(i: usize, x: f64, y: f64, fill: &str, label: &str) -> Markup {
+    let r = 4.0;
+    match i % 4 {
+        0 => html! { circle cx=(fmt(x)) cy=(fmt(y)) r=(fmt(r)) fill=(fill) { title { (label) } } },
+        1 => {
+            html! { rect x=(fmt(x - r)) y=(fmt(y - r)) width=(fmt(2.0 * r)) height=(fmt(2.0 * r)) fill=(fill) { title { (label) } } }
+        }
+        2 => html! {
+            path d=(format!("M{},{} L{},{} L{},{} Z", fmt(x), fmt(y - r - 1.0), fmt(x + r + 1.0), fmt(y + r), fmt(x - r - 1.0), fmt(y + r)))
+                fill=(fill) { title { (label) } }
+        },
+        _ => html! {
+            path d=(format!("M{},{} L{},{} L{},{} L{},{} Z", fmt(x), fmt(y - r - 1.0), fmt(x + r + 1.0), fmt(y), fmt(x), fmt(y + r + 1.0), fmt(x - r - 1.0), fmt(y)))
+                fill=(fill) { title { (label) } }
+        },
+    }
+}
+
+/// The value axis: fixed 0–100 for shares and scores, otherwise from 0 to
+/// a round number above the largest value.
+fn value_axis(unit: Unit, largest: f64) -> (f64, Vec<f64>) {
+    match unit {
+        Unit::Share => (1.0, vec![0.0, 0.25, 0.5, 0.75, 1.0]),
+        Unit::Score100 => (100.0, vec![0.0, 25.0, 50.0, 75.0, 100.0]),
+        _ => {
+            let top = largest.max(1.0);
+            let raw = top / 4.0;
+            let magnitude = 10f64.powf(raw.log10().floor());
+            let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+                .iter()
+                .map(|m| m * magnitude)
+                .find(|s| *s >= raw)
+                .unwrap_or(raw);
+            let max = (top / step).ceil() * step;
+            let ticks = (0..=((max / step).round() as usize)).map(|i| i as f64 * step).collect();
+            (max, ticks)
+        }
+    }
+}
+
+fn tick_label(unit: Unit, v: f64) -> String {
+    match unit {
+        Unit::Share => format!("{:.0}%", v * 100.0),
+        _ if v.fract() == 0.0 => format!("{v:.0}"),
+        _ => format!("{v:.1}"),
+    }
+}
+
+fn frame(id: &str, title: &str, height: f64, body: Markup) -> Markup {
+    let title_id = format!("{id}-title");
+    let desc_id = format!("{id}-desc");
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (W) " " (fmt(height)) } role="img"
+            aria-labelledby=(title_id) aria-describedby=(desc_id) {
+            title #(title_id) { (title) }
+            desc #(desc_id) { "The same figures are in the table beside the chart. Periods with fewer than 5 clients are left as gaps." }
+            (body)
+        }
+    }
+}
+
+/// Horizontal grid lines and labels of the value axis, for a plot between
+/// `top` and `bottom`.
+fn y_axis(unit: Unit, max: f64, ticks: &[f64], top: f64, bottom: f64) -> Markup {
+    let y = |v: f64| bottom - (v / max) * (bottom - top);
+    html! {
+        @for t in ticks {
+            line x1=(fmt(LEFT)) x2=(fmt(W - RIGHT)) y1=(fmt(y(*t))) y2=(fmt(y(*t))) stroke="#dde3e8" stroke-width="1" {}
+            text x=(fmt(LEFT - 6.0)) y=(fmt(y(*t) + 4.0)) text-anchor="end" font-size="12" fill="#1b2733" { (tick_label(unit, *t)) }
+        }
+        line x1=(fmt(LEFT)) x2=(fmt(LEFT)) y1=(fmt(top)) y2=(fmt(bottom)) stroke="#4a5866" {}
+        line x1=(fmt(LEFT)) x2=(fmt(W - RIGHT)) y1=(fmt(bottom)) y2=(fmt(bottom)) stroke="#4a5866" {}
+    }
+}
+
+fn x_positions(n: usize) -> Vec<f64> {
+    let width = W - LEFT - RIGHT - 16.0;
+    match n {
+        0 => vec![],
+        1 => vec![LEFT + 8.0 + width / 2.0],
+        _ => (0..n).map(|i| LEFT + 8.0 + width * i as f64 / (n - 1) as f64).collect(),
+    }
+}
+
+fn x_labels(labels: &[String], xs: &[f64]) -> Markup {
+    let step = labels.len().div_ceil(8).max(1);
+    html! {
+        @for (i, (label, x)) in labels.iter().zip(xs).enumerate() {
+            @if i % step == 0 {
+                text x=(fmt(*x)) y=(fmt(H - BOTTOM + 18.0)) text-anchor="middle" font-size="12" fill="#1b2733" { (label) }
+            }
+        }
+    }
+}
+
+/// One line per group over the periods; gaps where there is no figure.
+pub fn line_chart(id: &str, title: &str, unit: Unit, labels: &[String], series: &[(String, Vec<CellValue>)]) -> Markup {
+    let largest = series
+        .iter()
+        .flat_map(|(_, v)| v.iter().filter_map(|c| c.number()))
+        .fold(0.0, f64::max);
+    let (max, ticks) = value_axis(unit, largest);
+    let bottom = H - BOTTOM;
+    let y = |v: f64| bottom - (v.clamp(0.0, max) / max) * (bottom - TOP);
+    let xs = x_positions(labels.len());
+    let body = html! {
+        (y_axis(unit, max, &ticks, TOP, bottom))
+        (x_labels(labels, &xs))
+        @for (i, (name, values)) in series.iter().enumerate() {
+            @for segment in segments(values, &xs, &y) {
+                @if segment.len() > 1 {
+                    path d=(path_of(&segment)) fill="none" stroke=(colour(i)) stroke-width="2.5" stroke-dasharray=(dash(i)) {}
+                }
+            }
+            @for (j, value) in values.iter().enumerate() {
+                @if let (Some(v), Some(x)) = (value.number(), xs.get(j)) {
+                    (marker(i, *x, y(v), colour(i), &format!("{name}, {}: {}", labels[j], display(*value, unit))))
+                }
+            }
+        }
+    };
+    frame(id, title, H, body)
+}
+
+fn segments(values: &[CellValue], xs: &[f64], y: &impl Fn(f64) -> f64) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = vec![vec![]];
+    for (value, x) in values.iter().zip(xs) {
+        match value.number() {
+            Some(v) => {
+                if let Some(last) = out.last_mut() {
+                    last.push((*x, y(v)));
+                }
+            }
+            None => out.push(vec![]),
+        }
+    }
+    out
+}
+
+fn path_of(points: &[(f64, f64)]) -> String {
+    points
+        .iter()
+        .enumerate()
+        .map(|(i, (x, y))| format!("{}{},{}", if i == 0 { "M" } else { "L" }, fmt(*x), fmt(*y)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Lowest to highest as a bar per period, the middle value as a dot.
+pub fn spread_chart(id: &str, title: &str, unit: Unit, labels: &[String], spreads: &[Option<Spread>]) -> Markup {
+    let largest = spreads.iter().flatten().map(|s| s.highest).fold(0.0, f64::max);
+    let (max, ticks) = value_axis(unit, largest);
+    let bottom = H - BOTTOM;
+    let y = |v: f64| bottom - (v.clamp(0.0, max) / max) * (bottom - TOP);
+    let xs = x_positions(labels.len());
+    let show = |v: f64| display(CellValue::Value(v), unit);
+    let body = html! {
+        (y_axis(unit, max, &ticks, TOP, bottom))
+        (x_labels(labels, &xs))
+        @for ((s, x), label) in spreads.iter().zip(&xs).zip(labels) {
+            @if let Some(s) = s {
+                @let tip = format!("{label}: {} groups, lowest {}, middle {}, highest {}", s.clinicians, show(s.lowest), show(s.median), show(s.highest));
+                g {
+                    title { (tip) }
+                    line x1=(fmt(*x)) x2=(fmt(*x)) y1=(fmt(y(s.lowest))) y2=(fmt(y(s.highest))) stroke="#5b7a99" stroke-width="6" stroke-linecap="round" {}
+                    circle cx=(fmt(*x)) cy=(fmt(y(s.median))) r="5" fill="#1f5f8b" stroke="#ffffff" stroke-width="1.5" {}
+                }
+            }
+        }
+    };
+    frame(id, title, H, body)
+}
+
+/// Rules down the side, one bar per group.
+pub fn bar_chart(id: &str, title: &str, unit: Unit, rules: &[String], series: &[(String, Vec<CellValue>)]) -> Markup {
+    const LABELS: f64 = 150.0;
+    const BAR: f64 = 10.0;
+    const GAP: f64 = 12.0;
+    let groups = series.len().max(1) as f64;
+    let band = groups * BAR + GAP;
+    let height = TOP + band * rules.len().max(1) as f64 + BOTTOM;
+    let largest = series
+        .iter()
+        .flat_map(|(_, v)| v.iter().filter_map(|c| c.number()))
+        .fold(0.0, f64::max);
+    let (max, ticks) = value_axis(unit, largest);
+    let x = |v: f64| LABELS + (v.clamp(0.0, max) / max) * (W - LABELS - RIGHT);
+    let axis_y = height - BOTTOM;
+    let body = html! {
+        @for t in &ticks {
+            line x1=(fmt(x(*t))) x2=(fmt(x(*t))) y1=(fmt(TOP)) y2=(fmt(axis_y)) stroke="#dde3e8" stroke-width="1" {}
+            text x=(fmt(x(*t))) y=(fmt(axis_y + 16.0)) text-anchor="middle" font-size="12" fill="#1b2733" { (tick_label(unit, *t)) }
+        }
+        line x1=(fmt(LABELS)) x2=(fmt(LABELS)) y1=(fmt(TOP)) y2=(fmt(axis_y)) stroke="#4a5866" {}
+        @for (r, rule) in rules.iter().enumerate() {
+            @let top = TOP + band * r as f64;
+            text x=(fmt(LABELS - 8.0)) y=(fmt(top + (groups * BAR) / 2.0 + 4.0)) text-anchor="end" font-size="12" fill="#1b2733" { (rule) }
+            @for (i, (name, values)) in series.iter().enumerate() {
+                @if let Some(value) = values.get(r) {
+                    @if let Some(v) = value.number() {
+                        rect x=(fmt(LABELS)) y=(fmt(top + i as f64 * BAR)) width=(fmt((x(v) - LABELS).max(1.0))) height=(fmt(BAR - 1.0)) fill=(colour(i)) {
+                            title { (name) ", " (rule) ": " (display(*value, unit)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    frame(id, title, height, body)
+}
+
+/// The key to a chart's lines (or bars), as a list beside it.
+pub fn legend(names: &[String], bars: bool) -> Markup {
+    html! {
+        ul.legend {
+            @for (i, name) in names.iter().enumerate() {
+                li {
+                    svg xmlns="http://www.w3.org/2000/svg" width="30" height="12" viewBox="0 0 30 12" aria-hidden="true" focusable="false" {
+                        @if bars {
+                            rect x="2" y="2" width="26" height="8" fill=(colour(i)) {}
+                        } @else {
+                            line x1="1" x2="29" y1="6" y2="6" stroke=(colour(i)) stroke-width="2.5" stroke-dasharray=(dash(i)) {}
+                            (marker(i, 15.0, 6.0, colour(i), name))
+                        }
+                    }
+                    (name)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_break_lines_and_points_say_what_they_are() {
+        let labels: Vec<String> = ["Jan 2026", "Feb 2026", "Mar 2026", "Apr 2026"]
+            .map(String::from)
+            .to_vec();
+        let values = vec![
+            CellValue::Value(0.5),
+            CellValue::Value(0.6),
+            CellValue::Suppressed,
+            CellValue::Value(0.7),
+        ];
+        let svg = line_chart("c", "Response rate", Unit::Share, &labels, &[("North".into(), values)]).into_string();
+        assert!(svg.contains("role=\"img\"") && svg.contains("<title id=\"c-title\">Response rate</title>"));
+        assert_eq!(
+            svg.matches("<path d=\"M").count(),
+            1,
+            "one segment before the gap; a single point has no line"
+        );
+        assert!(svg.contains("North, Feb 2026: 60.0%"));
+        assert!(!svg.contains("Mar 2026: "), "no point for a suppressed cell");
+        assert!(!svg.contains("style="), "no inline styles (CSP)");
+    }
+
+    #[test]
+    fn axes_are_round() {
+        assert_eq!(value_axis(Unit::Count, 37.0), (40.0, vec![0.0, 10.0, 20.0, 30.0, 40.0]));
+        assert_eq!(value_axis(Unit::Hours, 0.0).0, 1.0);
+        assert_eq!(value_axis(Unit::Share, 0.3).0, 1.0);
+    }
+}

@@ -1,0 +1,423 @@
+//! Exports for managers: the dashboard's tables as CSV, and a
+//! pseudonymised answer-level CSV for research. Every export is written
+//! to the audit log.
+
+use std::collections::{BTreeMap, HashMap};
+
+use actix_web::{HttpResponse, get, web};
+use chrono::{NaiveDate, NaiveDateTime};
+use maud::html;
+use serde::Deserialize;
+
+use super::figures::{self, Trends, csv_cells};
+use super::page::{TrendsQuery, load_trends, query_string, today};
+use crate::domain::instrument::{Answers, InstrumentDefinition};
+use crate::domain::trends::research::{PseudonymKey, answer_cell, item_columns, number};
+use crate::domain::trends::{CellValue, Figure, Period, RuleFigure, Unit, local_midnight_utc};
+use crate::store::audit::{self, AuditEntry};
+use crate::store::{history, instruments, trends};
+use crate::web::auth::{ManagerRole, Staff};
+use crate::web::error::AppError;
+use crate::web::state::AppState;
+use crate::web::views::layout::staff_page;
+
+#[get("/manager/exports")]
+async fn exports_page(state: web::Data<AppState>, staff: Staff<ManagerRole>) -> Result<HttpResponse, AppError> {
+    let default = TrendsQuery::default().selection(&state)?;
+    let body = html! {
+        section aria-labelledby="h-trend-tables" {
+            h2 #h-trend-tables { "Trend tables" }
+            p {
+                "Every table on the " a href="/manager" { "Service overview" } " page can be downloaded on its own, for the range, grouping and breakdown shown there. "
+                "One file holds them all, one row per figure, period and group; figures behind fewer than 5 clients are left empty and marked “" (figures::SUPPRESSED) "”."
+            }
+            p { a.button href={ "/manager/export.csv?" (query_string(&default)) } { "Download the last twelve months (CSV)" } }
+        }
+        section aria-labelledby="h-research" {
+            h2 #h-research { "Answers for research (pseudonymised)" }
+            p {
+                "One row per answered questionnaire, with no names, email addresses or free text. "
+                "Each client appears under a pseudonym made for this download only: the same client has the same pseudonym throughout one file, "
+                "but two downloads cannot be linked to each other or to the client."
+            }
+            form.stack method="get" action="/manager/export/responses.csv" {
+                div.row {
+                    div.field {
+                        label for="r-from" { "Answers from (optional)" }
+                        input #r-from type="date" name="from";
+                    }
+                    div.field {
+                        label for="r-to" { "Up to and including (optional)" }
+                        input #r-to type="date" name="to";
+                    }
+                }
+                div.field {
+                    label {
+                        input type="checkbox" name="shift_dates" value="1";
+                        " Shift each client's dates by a random number of days (1–365, earlier or later), the same for all of that client's rows"
+                    }
+                }
+                button.primary type="submit" { "Download answers (CSV)" }
+            }
+            h3 { "Columns" }
+            dl.columns {
+                dt { "pseudonym" } dd { "The client, as “p-” and 16 hex digits, for this file only." }
+                dt { "questionnaire, questionnaire_version" } dd { "Which questionnaire and which published version was answered." }
+                dt { "session_number" } dd { "The client's nth attended session (appointments marked attended, in order)." }
+                dt { "date" } dd { "The day the answers were submitted, in the clinic's time zone (shifted if asked)." }
+                dt { "days_since_first_answer" } dd { "Days since the client's first answer in this file." }
+                dt { "one column per question" } dd { "Numbers as answered, yes/no, or the code of a choice. Free-text questions are never included." }
+                dt { "total, score_0_100" } dd { "The questionnaire's total and the same total on the common 0–100 scale." }
+            }
+            p.hint { "Every download is recorded in the audit log with who made it." }
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(staff_page(&staff, &state.settings.clinic_name, "/manager/exports", "Exports", body).into_string()))
+}
+
+/// Which of the dashboard's tables a CSV holds.
+#[derive(Debug, Clone, PartialEq)]
+enum Only {
+    All,
+    Figure(Figure),
+    Rule(RuleFigure),
+    Spread(Figure),
+}
+
+fn only(figure: Option<&str>) -> Result<Only, AppError> {
+    let Some(slug) = figure.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(Only::All);
+    };
+    if let Some(f) = Figure::parse(slug) {
+        return Ok(Only::Figure(f));
+    }
+    if let Some(f) = RuleFigure::parse(slug) {
+        return Ok(Only::Rule(f));
+    }
+    if let Some(f) = figures::SPREAD_FIGURES
+        .into_iter()
+        .find(|f| format!("{}_spread_across_clinicians", f.slug()) == slug)
+    {
+        return Ok(Only::Spread(f));
+    }
+    Err(AppError::BadRequest(format!(
+        "There is no table called “{slug}”. Leave “figure” out for every table, or use one of: {}.",
+        Figure::ALL
+            .iter()
+            .map(|f| f.slug().to_string())
+            .chain(RuleFigure::ALL.iter().map(|f| f.slug().to_string()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
+/// A spreadsheet must never read a name as a formula.
+fn text(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+fn csv_error(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(format!("writing CSV: {e}"))
+}
+
+fn trends_csv_bytes(trends: &Trends, which: &Only) -> Result<(Vec<u8>, usize), AppError> {
+    let mut out = csv::Writer::from_writer(vec![]);
+    out.write_record([
+        "figure",
+        "rule",
+        "period",
+        "period_start",
+        "period_end",
+        "breakdown",
+        "group",
+        "value",
+        "unit",
+        "note",
+    ])
+    .map_err(csv_error)?;
+    let selection = &trends.selection;
+    let breakdown = selection.breakdown.as_str();
+    let range = ("whole range".to_string(), selection.first_day(), selection.last_day());
+    let mut rows = 0;
+    let mut write = |figure: &str,
+                     rule: &str,
+                     period: &(String, NaiveDate, NaiveDate),
+                     group: &str,
+                     cells: (String, &str, &str)| {
+        rows += 1;
+        out.write_record([
+            figure,
+            rule,
+            &period.0,
+            &period.1.to_string(),
+            &period.2.to_string(),
+            breakdown,
+            &text(group),
+            &cells.0,
+            cells.1,
+            cells.2,
+        ])
+    };
+    let of_period = |p: &Period| (p.label(), p.start, p.last_day());
+    for table in &trends.figures {
+        if !matches!(which, Only::All) && *which != Only::Figure(table.figure) {
+            continue;
+        }
+        let unit = table.figure.unit();
+        for (period, values) in &table.rows {
+            for (series, value) in trends.series.iter().zip(values) {
+                write(
+                    table.figure.slug(),
+                    "",
+                    &of_period(period),
+                    &series.name,
+                    csv_cells(*value, unit),
+                )
+                .map_err(csv_error)?;
+            }
+        }
+        for (series, value) in trends.series.iter().zip(table.total.iter().flatten()) {
+            write(table.figure.slug(), "", &range, &series.name, csv_cells(*value, unit)).map_err(csv_error)?;
+        }
+    }
+    for table in &trends.rules {
+        if !matches!(which, Only::All) && *which != Only::Rule(table.figure) {
+            continue;
+        }
+        for (rule, _, values) in &table.rows {
+            for (series, value) in trends.series.iter().zip(values) {
+                write(
+                    table.figure.slug(),
+                    rule,
+                    &range,
+                    &series.name,
+                    csv_cells(*value, table.figure.unit()),
+                )
+                .map_err(csv_error)?;
+            }
+        }
+    }
+    for table in &trends.spreads {
+        if !matches!(which, Only::All) && *which != Only::Spread(table.figure) {
+            continue;
+        }
+        let unit = table.figure.unit();
+        for (period, spread) in &table.rows {
+            let parts: [(&str, CellValue, bool); 4] = match spread {
+                Some(s) => [
+                    ("clinicians", CellValue::Value(s.clinicians as f64), true),
+                    ("lowest", CellValue::Value(s.lowest), false),
+                    ("middle", CellValue::Value(s.median), false),
+                    ("highest", CellValue::Value(s.highest), false),
+                ],
+                None => [
+                    ("clinicians", CellValue::Suppressed, true),
+                    ("lowest", CellValue::Suppressed, false),
+                    ("middle", CellValue::Suppressed, false),
+                    ("highest", CellValue::Suppressed, false),
+                ],
+            };
+            for (group, value, is_count) in parts {
+                let mut cells = csv_cells(value, if is_count { Unit::Count } else { unit });
+                if value == CellValue::Suppressed {
+                    cells.2 = "fewer than 3 clinicians with 5 or more clients";
+                }
+                write(&table.slug(), "", &of_period(period), group, cells).map_err(csv_error)?;
+            }
+        }
+    }
+    Ok((out.into_inner().map_err(csv_error)?, rows))
+}
+
+fn attachment(bytes: Vec<u8>, filename: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{filename}\"")))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(bytes)
+}
+
+async fn record_export(state: &AppState, staff_id: i64, action: &'static str, detail: String) -> Result<(), AppError> {
+    let now = state.now();
+    state
+        .db(move |conn| {
+            audit::record(
+                conn,
+                &AuditEntry {
+                    staff_id: Some(staff_id),
+                    action,
+                    detail: Some(&detail),
+                    ..AuditEntry::default()
+                },
+                now,
+            )
+        })
+        .await
+}
+
+#[get("/manager/export.csv")]
+async fn trends_csv(
+    state: web::Data<AppState>,
+    staff: Staff<ManagerRole>,
+    query: web::Query<TrendsQuery>,
+) -> Result<HttpResponse, AppError> {
+    let selection = query.selection(&state)?;
+    let which = only(query.figure.as_deref())?;
+    let (_, dashboard) = load_trends(&state, selection).await?;
+    let trends = figures::build(&selection, &dashboard);
+    let (bytes, rows) = trends_csv_bytes(&trends, &which)?;
+    let table = match &which {
+        Only::All => "every table".to_string(),
+        Only::Figure(f) => f.slug().to_string(),
+        Only::Rule(f) => f.slug().to_string(),
+        Only::Spread(f) => format!("{}_spread_across_clinicians", f.slug()),
+    };
+    let detail = format!(
+        "trend tables ({table}): {} to {}, {}, {}; {rows} rows",
+        selection.first_day(),
+        selection.last_day(),
+        selection.grouping.as_str(),
+        selection.breakdown.as_str()
+    );
+    record_export(&state, staff.id(), "export_trends_csv", detail).await?;
+    let filename = format!("rapport-trends-{}-{}.csv", selection.first_day(), selection.last_day());
+    Ok(attachment(bytes, &filename))
+}
+
+#[derive(Deserialize)]
+struct ResearchQuery {
+    from: Option<String>,
+    to: Option<String>,
+    shift_dates: Option<String>,
+}
+
+fn optional_date(label: &str, value: Option<&str>) -> Result<Option<NaiveDate>, AppError> {
+    match value.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| AppError::BadRequest(format!("“{label}” must be a date written like 2026-03-31, not “{v}”."))),
+    }
+}
+
+fn yes_no(value: Option<&str>) -> Result<bool, AppError> {
+    match value.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") | Some("0") | Some("no") | Some("false") | Some("off") => Ok(false),
+        Some("1") | Some("yes") | Some("true") | Some("on") => Ok(true),
+        Some(other) => Err(AppError::BadRequest(format!(
+            "“shift_dates” must be 1 or 0, not “{other}”."
+        ))),
+    }
+}
+
+#[get("/manager/export/responses.csv")]
+async fn responses_csv(
+    state: web::Data<AppState>,
+    staff: Staff<ManagerRole>,
+    query: web::Query<ResearchQuery>,
+) -> Result<HttpResponse, AppError> {
+    let tz = state.settings.time_zone;
+    let from = optional_date("From", query.from.as_deref())?;
+    let to = optional_date("To", query.to.as_deref())?;
+    let shift = yes_no(query.shift_dates.as_deref())?;
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(AppError::BadRequest("“From” must be on or before “To”.".into()));
+    }
+    let since = from.map(|d| local_midnight_utc(d, tz));
+    let until = to.map(|d| local_midnight_utc(d + chrono::Duration::days(1), tz));
+    let (rows, definitions) = state
+        .db(move |conn| {
+            let rows = trends::research_rows(conn, since, until)?;
+            let mut definitions: BTreeMap<i64, (String, i32, InstrumentDefinition)> = BTreeMap::new();
+            for row in instruments::list(conn)? {
+                let definition = history::instrument(conn, row.id)?;
+                definitions.insert(row.id, (row.slug, row.version, definition));
+            }
+            Ok((rows, definitions))
+        })
+        .await?;
+    let key = PseudonymKey::from_bytes(rand::random());
+    let used: Vec<&InstrumentDefinition> = definitions
+        .iter()
+        .filter(|(id, _)| rows.iter().any(|r| r.instrument_id == **id))
+        .map(|(_, (_, _, d))| d)
+        .collect();
+    let items = item_columns(used);
+    let mut first_answer: HashMap<i64, NaiveDate> = HashMap::new();
+    let local_date = |t: NaiveDateTime| t.and_utc().with_timezone(&tz).date_naive();
+    for row in &rows {
+        first_answer
+            .entry(row.client_id)
+            .or_insert_with(|| local_date(row.submitted_at));
+    }
+    let mut out = csv::Writer::from_writer(vec![]);
+    let mut header: Vec<String> = [
+        "pseudonym",
+        "questionnaire",
+        "questionnaire_version",
+        "session_number",
+        "date",
+        "days_since_first_answer",
+    ]
+    .map(String::from)
+    .to_vec();
+    header.extend(items.iter().cloned());
+    header.extend(["total".to_string(), "score_0_100".to_string()]);
+    out.write_record(&header).map_err(csv_error)?;
+    for row in &rows {
+        let (slug, version) = definitions
+            .get(&row.instrument_id)
+            .map_or(("unknown".to_string(), 0), |(slug, version, _)| {
+                (slug.clone(), *version)
+            });
+        let date = local_date(row.submitted_at);
+        let shown = if shift { key.shifted(row.client_id, date) } else { date };
+        let since = first_answer
+            .get(&row.client_id)
+            .map_or(0, |first| (date - *first).num_days());
+        let answers: Answers = serde_json::from_str(&row.answers).unwrap_or_default();
+        let mut record = vec![
+            key.pseudonym(row.client_id),
+            slug,
+            version.to_string(),
+            row.session.map(|s| s.to_string()).unwrap_or_default(),
+            shown.to_string(),
+            since.to_string(),
+        ];
+        record.extend(items.iter().map(|item| {
+            answers
+                .get(item)
+                .and_then(answer_cell)
+                .map(|c| text(&c))
+                .unwrap_or_default()
+        }));
+        record.push(row.total.map(number).unwrap_or_default());
+        record.push(row.common_score.map(number).unwrap_or_default());
+        out.write_record(&record).map_err(csv_error)?;
+    }
+    let bytes = out.into_inner().map_err(csv_error)?;
+    let detail = format!(
+        "research answers: {} rows from {} clients; {}; dates {}",
+        rows.len(),
+        first_answer.len(),
+        match (from, to) {
+            (None, None) => "all dates".to_string(),
+            (f, t) => format!(
+                "{} to {}",
+                f.map_or("the start".to_string(), |d| d.to_string()),
+                t.map_or("today".to_string(), |d| d.to_string())
+            ),
+        },
+        if shift { "shifted per client" } else { "not shifted" }
+    );
+    record_export(&state, staff.id(), "export_research_csv", detail).await?;
+    Ok(attachment(bytes, &format!("rapport-answers-{}.csv", today(&state))))
+}

@@ -1,0 +1,558 @@
+//! The managers' page: the service at a glance, then the trends — each
+//! figure as a chart with a table beside it and its definition — and the
+//! teams with their caseloads.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::NaiveDate;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::InsightsRole;
+use super::charts::{self, MAX_LINES};
+use super::figures::{self, FigureTable, RuleTable, SPREAD_DEFINITION, SpreadTable, Trends, display};
+use crate::domain::trends::{
+    Breakdown, CellValue, Figure, Grouping, Selection, SelectionInput, Spread, Unit, parse_selection, spread,
+};
+use crate::store::audit::{self, AuditEntry};
+use crate::store::staff::{self as staff_store, Role, StaffMember, Team};
+use crate::store::trends::{self, Dashboard};
+use crate::store::{DbConnection, StoreError, appointments, clients};
+use crate::web::auth::{AdminRole, CurrentStaff, Staff, StaffForm};
+use crate::web::error::AppError;
+use crate::web::state::AppState;
+use crate::web::views::layout::{notice, staff_page};
+use crate::web::views::local_time;
+
+/// The dashboard's filters as they arrive in the address.
+#[derive(Deserialize, Default)]
+pub(super) struct TrendsQuery {
+    from: Option<String>,
+    to: Option<String>,
+    group: Option<String>,
+    breakdown: Option<String>,
+    /// One table of the CSV export (all when missing).
+    pub(super) figure: Option<String>,
+    saved: Option<String>,
+}
+
+impl TrendsQuery {
+    pub(super) fn selection(&self, state: &AppState) -> Result<Selection, AppError> {
+        let input = SelectionInput {
+            from: self.from.as_deref(),
+            to: self.to.as_deref(),
+            group: self.group.as_deref(),
+            breakdown: self.breakdown.as_deref(),
+        };
+        parse_selection(&input, today(state)).map_err(AppError::BadRequest)
+    }
+}
+
+/// Today in the clinic's time zone.
+pub(super) fn today(state: &AppState) -> NaiveDate {
+    state
+        .now()
+        .and_utc()
+        .with_timezone(&state.settings.time_zone)
+        .date_naive()
+}
+
+pub(super) const NOT_ALLOWED: &str = "Figures per clinician are not turned on for this clinic. An administrator can allow them on this page; until then the trends show the anonymous spread across clinicians.";
+
+/// The address of the same view (for CSV links and the form).
+pub(super) fn query_string(selection: &Selection) -> String {
+    format!(
+        "from={}&to={}&group={}&breakdown={}",
+        selection.first_day(),
+        selection.last_day(),
+        selection.grouping.as_str(),
+        selection.breakdown.as_str()
+    )
+}
+
+/// Loads the trends for a selection, refusing figures per clinician unless
+/// the clinic allows them. Returns whether they are allowed.
+pub(super) async fn load_trends(state: &AppState, selection: Selection) -> Result<(bool, Dashboard), AppError> {
+    let tz = state.settings.time_zone;
+    let now = state.now();
+    let loaded = state
+        .db(move |conn| {
+            let allowed = trends::clinician_figures_allowed(conn)?;
+            if selection.breakdown == Breakdown::Clinician && !allowed {
+                return Ok(None);
+            }
+            Ok(Some((allowed, trends::dashboard(conn, tz, &selection, now)?)))
+        })
+        .await?;
+    loaded.ok_or_else(|| AppError::Forbidden(NOT_ALLOWED.into()))
+}
+
+/// Teams, staff and caseload counts: the manager's overview.
+struct Overview {
+    teams: Vec<Team>,
+    members: Vec<(StaffMember, Option<String>)>,
+    per_clinician: Vec<(i64, i64)>,
+    clients: i64,
+    appointments: i64,
+}
+
+impl Overview {
+    fn load(conn: &mut DbConnection) -> Result<Overview, StoreError> {
+        Ok(Overview {
+            teams: staff_store::list_teams(conn)?,
+            members: staff_store::list_staff(conn)?,
+            per_clinician: clients::count_by_clinician(conn)?,
+            clients: clients::count(conn)?,
+            appointments: appointments::count(conn)?,
+        })
+    }
+
+    fn clinicians(&self) -> impl Iterator<Item = &StaffMember> {
+        self.members
+            .iter()
+            .map(|(m, _)| m)
+            .filter(|m| m.role() == Role::Clinician)
+    }
+
+    fn clients_of(&self, id: i64) -> i64 {
+        self.per_clinician.iter().find(|(c, _)| *c == id).map_or(0, |(_, n)| *n)
+    }
+}
+
+#[get("/manager")]
+async fn overview(
+    state: web::Data<AppState>,
+    staff: Staff<InsightsRole>,
+    query: web::Query<TrendsQuery>,
+) -> Result<HttpResponse, AppError> {
+    let selection = query.selection(&state)?;
+    let (allowed, dashboard) = load_trends(&state, selection).await?;
+    let overview = state.db(Overview::load).await?;
+    let trends = figures::build(&selection, &dashboard);
+    let saved = query.saved.as_deref() == Some("clinician_figures");
+    let body = html! {
+        @if saved { (notice("Saved: the setting for figures per clinician.")) }
+        (at_a_glance(&overview))
+        (filters(&trends.selection, allowed))
+        (freshness(&state, &dashboard))
+        (summary(&trends))
+        @for table in &trends.figures { (figure_section(&trends, table)) }
+        @for table in &trends.rules { (rule_section(&trends, table)) }
+        @if selection.breakdown != Breakdown::Clinician { (spread_section(&trends)) }
+        (clinician_setting(&staff, allowed))
+        (teams_section(&overview))
+    };
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
+        staff_page(
+            &staff,
+            &state.settings.clinic_name,
+            "/manager",
+            "Service overview",
+            body,
+        )
+        .into_string(),
+    ))
+}
+
+fn at_a_glance(o: &Overview) -> Markup {
+    html! {
+        dl.stats {
+            div { dt { "Teams" } dd { (o.teams.len()) } }
+            div { dt { "Clinicians" } dd { (o.clinicians().count()) } }
+            div { dt { "Clients" } dd { (o.clients) } }
+            div { dt { "Appointments" } dd { (o.appointments) } }
+        }
+    }
+}
+
+fn filters(selection: &Selection, allowed: bool) -> Markup {
+    let breakdowns: Vec<Breakdown> = Breakdown::ALL
+        .into_iter()
+        .filter(|b| *b != Breakdown::Clinician || allowed)
+        .collect();
+    html! {
+        section.trends-filters aria-labelledby="trends-heading" {
+            h2 #trends-heading { "Trends" }
+            p.hint {
+                "Figures are for groups of clients, never individuals. A figure behind fewer than 5 clients is not shown and is marked “" (figures::SUPPRESSED) "”."
+            }
+            form.row.filters method="get" action="/manager" {
+                div.field {
+                    label for="from" { "From" }
+                    input #from type="date" name="from" value=(selection.first_day());
+                }
+                div.field {
+                    label for="to" { "To" }
+                    input #to type="date" name="to" value=(selection.last_day());
+                }
+                div.field {
+                    label for="group" { "Group by" }
+                    select #group name="group" {
+                        @for g in Grouping::ALL {
+                            option value=(g.as_str()) selected[g == selection.grouping] { (g.label()) }
+                        }
+                    }
+                }
+                div.field {
+                    label for="breakdown" { "Show" }
+                    select #breakdown name="breakdown" {
+                        @for b in &breakdowns {
+                            option value=(b.as_str()) selected[*b == selection.breakdown] { (b.label()) }
+                        }
+                    }
+                }
+                button.primary type="submit" { "Show trends" }
+            }
+            p {
+                "Showing " strong { (selection.first.label()) " – " (selection.last.label()) } ", "
+                (selection.grouping.label().to_lowercase()) ", " (selection.breakdown.label().to_lowercase()) ". "
+                "Weeks start on Monday. Ranges are widened to whole " (selection.grouping.as_str()) "s. "
+                a.download href={ "/manager/export.csv?" (query_string(selection)) } { "Download every table (CSV)" }
+            }
+            nav.figures aria-label="Figures on this page" {
+                ul {
+                    li { a href="#summary" { "Summary" } }
+                    @for f in Figure::ALL { li { a href={ "#fig-" (f.slug()) } { (f.title()) } } }
+                    @for f in crate::domain::trends::RuleFigure::ALL { li { a href={ "#fig-" (f.slug()) } { (f.title()) } } }
+                    @if selection.breakdown != Breakdown::Clinician { li { a href="#spread" { "Spread across clinicians" } } }
+                    li { a href="#teams" { "Teams" } }
+                }
+            }
+        }
+    }
+}
+
+fn freshness(state: &AppState, dashboard: &Dashboard) -> Markup {
+    html! {
+        @if dashboard.refreshed.skipped {
+            p.hint role="status" { "The figures are being brought up to date by another request; reload in a moment for the latest." }
+        } @else {
+            p.hint { "Figures include every change up to " (local_time(state.now(), state.settings.time_zone)) " (" (state.settings.time_zone.name()) ")." }
+        }
+    }
+}
+
+fn summary(trends: &Trends) -> Markup {
+    let shown = [
+        Figure::InvitationsSent,
+        Figure::ResponseRate,
+        Figure::MeanAllianceCommon,
+        Figure::LowScoreShare,
+        Figure::AlertsPer100Sessions,
+        Figure::RepairRecorded,
+    ];
+    html! {
+        section #summary aria-labelledby="summary-heading" {
+            h2 #summary-heading { "Whole clinic, whole range" }
+            p.definition { "The same figures as below, for every client over the whole range. Definitions are beside each figure." }
+            dl.stats {
+                @for f in shown {
+                    div {
+                        dt { a href={ "#fig-" (f.slug()) } { (f.title()) } }
+                        dd { (display(trends.summary.value(f), f.unit())) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn labels(trends: &Trends) -> Vec<String> {
+    trends
+        .figures
+        .first()
+        .map(|t| t.rows.iter().map(|(p, _)| p.short_label()).collect())
+        .unwrap_or_default()
+}
+
+fn value_cell(value: CellValue, unit: Unit) -> Markup {
+    html! {
+        @match value {
+            CellValue::Value(_) => td.num { (display(value, unit)) },
+            CellValue::Suppressed => td.suppressed { (display(value, unit)) },
+            _ => td.nodata { (display(value, unit)) },
+        }
+    }
+}
+
+fn csv_link(trends: &Trends, slug: &str, title: &str) -> Markup {
+    html! {
+        p.download {
+            a href={ "/manager/export.csv?" (query_string(&trends.selection)) "&figure=" (slug) } {
+                "Download this table (CSV)" span.visually-hidden { ": " (title) }
+            }
+        }
+    }
+}
+
+fn figure_section(trends: &Trends, table: &FigureTable) -> Markup {
+    let f = table.figure;
+    let slug = f.slug();
+    let names: Vec<String> = trends.series.iter().map(|s| s.name.clone()).collect();
+    let labels = labels(trends);
+    let columns: Vec<(String, Vec<CellValue>)> = trends
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.clone(), table.rows.iter().map(|(_, values)| values[i]).collect()))
+        .collect();
+    let chart_title = format!("{} {}", f.title(), trends.selection.grouping.label().to_lowercase());
+    html! {
+        section.figure #{ "fig-" (slug) } aria-labelledby={ "h-" (slug) } {
+            h2 #{ "h-" (slug) } { (f.title()) }
+            p.definition { (f.definition()) }
+            div.figure-pair {
+                figure.chart {
+                    @if columns.len() <= MAX_LINES {
+                        (charts::line_chart(&format!("chart-{slug}"), &chart_title, f.unit(), &labels, &columns))
+                        (charts::legend(&names, false))
+                    } @else {
+                        @let spreads: Vec<Option<Spread>> = table.rows.iter()
+                            .map(|(_, values)| spread(&values.iter().filter_map(|v| v.number()).collect::<Vec<_>>()))
+                            .collect();
+                        (charts::spread_chart(&format!("chart-{slug}"), &chart_title, f.unit(), &labels, &spreads))
+                        figcaption { "Spread across the " (columns.len()) " groups: the bar runs from the lowest to the highest, the dot marks the middle. Each group is in the table." }
+                    }
+                }
+                div.table-wrap {
+                    table.figures {
+                        caption.visually-hidden { (f.title()) ", table" }
+                        thead { tr {
+                            th scope="col" { "Period" }
+                            @for s in &trends.series { th scope="col" { (s.name) } }
+                        } }
+                        tbody {
+                            @for (period, values) in &table.rows {
+                                tr {
+                                    th scope="row" { (period.label()) }
+                                    @for v in values { (value_cell(*v, f.unit())) }
+                                }
+                            }
+                        }
+                        @if let Some(total) = &table.total {
+                            tfoot { tr {
+                                th scope="row" { "Whole range" }
+                                @for v in total { (value_cell(*v, f.unit())) }
+                            } }
+                        }
+                    }
+                }
+            }
+            @if table.total.is_none() {
+                p.hint { "A median is not added up over the range; each period has its own." }
+            }
+            (csv_link(trends, slug, f.title()))
+        }
+    }
+}
+
+fn rule_section(trends: &Trends, table: &RuleTable) -> Markup {
+    let f = table.figure;
+    let slug = f.slug();
+    let names: Vec<String> = trends.series.iter().map(|s| s.name.clone()).collect();
+    let rules: Vec<String> = table.rows.iter().map(|(_, title, _)| title.clone()).collect();
+    let columns: Vec<(String, Vec<CellValue>)> = trends
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            (
+                s.name.clone(),
+                table.rows.iter().map(|(_, _, values)| values[i]).collect(),
+            )
+        })
+        .collect();
+    html! {
+        section.figure #{ "fig-" (slug) } aria-labelledby={ "h-" (slug) } {
+            h2 #{ "h-" (slug) } { (f.title()) }
+            p.definition { (f.definition()) }
+            @if table.rows.is_empty() {
+                p { "No alerts were opened in this range." }
+            } @else {
+                div.figure-pair {
+                    figure.chart {
+                        @if columns.len() <= MAX_LINES {
+                            (charts::bar_chart(&format!("chart-{slug}"), f.title(), f.unit(), &rules, &columns))
+                            (charts::legend(&names, true))
+                        } @else {
+                            figcaption { "With " (columns.len()) " groups the table says it more clearly than a chart." }
+                        }
+                    }
+                    div.table-wrap {
+                        table.figures {
+                            caption.visually-hidden { (f.title()) ", table" }
+                            thead { tr {
+                                th scope="col" { "Rule" }
+                                @for s in &trends.series { th scope="col" { (s.name) } }
+                            } }
+                            tbody {
+                                @for (_, title, values) in &table.rows {
+                                    tr {
+                                        th scope="row" { (title) }
+                                        @for v in values { (value_cell(*v, f.unit())) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            (csv_link(trends, slug, f.title()))
+        }
+    }
+}
+
+fn spread_section(trends: &Trends) -> Markup {
+    let labels = labels(trends);
+    html! {
+        section.figure #spread aria-labelledby="h-spread" {
+            h2 #h-spread { "Spread across clinicians" }
+            p.definition { (SPREAD_DEFINITION) }
+            @for table in &trends.spreads { (spread_table(trends, table, &labels)) }
+        }
+    }
+}
+
+fn spread_table(trends: &Trends, table: &SpreadTable, labels: &[String]) -> Markup {
+    let unit = table.figure.unit();
+    let slug = table.slug();
+    let spreads: Vec<Option<Spread>> = table.rows.iter().map(|(_, s)| *s).collect();
+    let show = |v: f64| display(CellValue::Value(v), unit);
+    html! {
+        h3 #{ "h-" (slug) } { (table.figure.title()) }
+        div.figure-pair {
+            figure.chart {
+                (charts::spread_chart(&format!("chart-{slug}"), &table.title(), unit, labels, &spreads))
+                figcaption { "The bar runs from the lowest clinician's figure to the highest; the dot marks the middle." }
+            }
+            div.table-wrap {
+                table.figures {
+                    caption.visually-hidden { (table.title()) ", table" }
+                    thead { tr {
+                        th scope="col" { "Period" }
+                        th scope="col" { "Clinicians" }
+                        th scope="col" { "Lowest" }
+                        th scope="col" { "Middle" }
+                        th scope="col" { "Highest" }
+                    } }
+                    tbody {
+                        @for (period, s) in &table.rows {
+                            tr {
+                                th scope="row" { (period.label()) }
+                                @match s {
+                                    Some(s) => {
+                                        td.num { (s.clinicians) }
+                                        td.num { (show(s.lowest)) }
+                                        td.num { (show(s.median)) }
+                                        td.num { (show(s.highest)) }
+                                    },
+                                    None => td.suppressed colspan="4" { "fewer than " (figures::spread_minimum()) " clinicians with 5 or more clients" },
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (csv_link(trends, &slug, &table.title()))
+    }
+}
+
+fn clinician_setting(staff: &CurrentStaff, allowed: bool) -> Markup {
+    html! {
+        section #clinician-figures aria-labelledby="h-clinician-figures" {
+            h2 #h-clinician-figures { "Figures per clinician" }
+            @if staff.role() == Role::Admin {
+                form.stack method="post" action="/manager/clinician-figures" {
+                    input type="hidden" name="csrf" value=(staff.csrf);
+                    fieldset {
+                        legend { "May managers show the trends per clinician?" }
+                        div.field {
+                            label {
+                                input type="radio" name="allowed" value="off" checked[!allowed];
+                                " No: managers see the anonymous spread across clinicians only (the default)"
+                            }
+                        }
+                        div.field {
+                            label {
+                                input type="radio" name="allowed" value="on" checked[allowed];
+                                " Yes: managers may show a column per clinician, in alphabetical order, never ranked"
+                            }
+                        }
+                    }
+                    button.primary type="submit" { "Save" }
+                }
+            } @else if allowed {
+                p { "The clinic allows figures per clinician (choose “Per clinician” above). Clinicians are listed alphabetically, never ranked." }
+            } @else {
+                p { "The clinic shows no figures per clinician; the spread across clinicians above names nobody. An administrator can change this." }
+            }
+        }
+    }
+}
+
+fn teams_section(o: &Overview) -> Markup {
+    html! {
+        section #teams aria-labelledby="h-teams" {
+            h2 #h-teams { "Teams" }
+            table {
+                thead { tr { th scope="col" { "Team" } th scope="col" { "Clinicians" } th scope="col" { "Clients" } } }
+                tbody {
+                    @for team in &o.teams {
+                        @let clinicians: Vec<&StaffMember> = o.clinicians().filter(|m| m.team_id == Some(team.id)).collect();
+                        tr {
+                            td { (team.name) }
+                            td.num { (clinicians.len()) }
+                            td.num { (clinicians.iter().map(|m| o.clients_of(m.id)).sum::<i64>()) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ClinicianFiguresForm {
+    allowed: String,
+}
+
+#[post("/manager/clinician-figures")]
+async fn clinician_figures(
+    state: web::Data<AppState>,
+    form: StaffForm<AdminRole, ClinicianFiguresForm>,
+) -> Result<HttpResponse, AppError> {
+    let allowed = match form.form.allowed.as_str() {
+        "on" => true,
+        "off" => false,
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "“allowed” must be on or off, not “{other}”."
+            )));
+        }
+    };
+    let (staff_id, now) = (form.staff.id(), state.now());
+    state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                trends::set_clinician_figures_allowed(conn, allowed, now)?;
+                let detail = format!(
+                    "figures per clinician: {}",
+                    if allowed { "allowed" } else { "not allowed" }
+                );
+                audit::record(
+                    conn,
+                    &AuditEntry {
+                        staff_id: Some(staff_id),
+                        action: "clinic_setting_changed",
+                        detail: Some(&detail),
+                        ..AuditEntry::default()
+                    },
+                    now,
+                )
+            })
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/manager?saved=clinician_figures#clinician-figures"))
+        .finish())
+}
