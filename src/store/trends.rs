@@ -72,16 +72,27 @@ pub struct Refreshed {
 /// changes are removed only after the periods they name were recomputed.
 pub fn refresh(conn: &mut DbConnection, tz: Tz, now: NaiveDateTime) -> Result<Refreshed, StoreError> {
     match conn {
-        DbConnection::Postgres(_) => conn.write_transaction(|conn| {
-            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")?;
-            if !try_refresh_lock(conn)? {
-                return Ok(Refreshed {
-                    skipped: true,
-                    ..Refreshed::default()
-                });
+        DbConnection::Postgres(_) => {
+            let refreshed = conn.write_transaction(|conn| {
+                conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")?;
+                if !try_refresh_lock(conn)? {
+                    return Ok(Refreshed {
+                        skipped: true,
+                        ..Refreshed::default()
+                    });
+                }
+                refresh_now(conn, tz, now)
+            })?;
+            if refreshed.full {
+                // A full recompute leaves the whole queue as dead rows, which
+                // every later look at the queue would wade through until
+                // autovacuum came by.
+                if let Err(e) = conn.batch_execute("VACUUM ANALYZE insight_dirty, insight_cells, insight_rule_cells") {
+                    tracing::warn!("vacuum after recomputing the trends failed: {e}");
+                }
             }
-            refresh_now(conn, tz, now)
-        }),
+            Ok(refreshed)
+        }
         DbConnection::Sqlite(_) => refresh_now(conn, tz, now),
     }
 }
@@ -143,11 +154,13 @@ fn refresh_now(conn: &mut DbConnection, tz: Tz, now: NaiveDateTime) -> Result<Re
         .filter_map(|(_, at)| *at)
         .flat_map(|at| Grouping::ALL.map(|g| Period::containing(g, at, tz)))
         .collect();
+    // One short write transaction per period, so survey answers never wait
+    // long; the queued changes go only once every period they name is done.
+    for period in &periods {
+        conn.write_transaction(|conn| recompute(conn, *period, tz, &context))?;
+    }
     let ids: Vec<i64> = queued.iter().map(|(id, _)| *id).collect();
     conn.write_transaction(|conn| {
-        for period in &periods {
-            recompute(conn, *period, tz, &context)?;
-        }
         for chunk in ids.chunks(CHUNK) {
             diesel::delete(insight_dirty::table.filter(insight_dirty::id.eq_any(chunk))).execute(conn)?;
         }
@@ -613,14 +626,15 @@ fn remove_other_periods(conn: &mut DbConnection, keep: &[Period]) -> Result<(), 
     Ok(())
 }
 
-/// The stored cells of one breakdown for a range of periods, each with its
-/// per-rule figures: (period, group id, cell).
+/// The stored cells of one breakdown for a range of periods, with their
+/// per-rule figures when `with_rules`: (period, group id, cell).
 pub fn cells(
     conn: &mut DbConnection,
     grouping: Grouping,
     breakdown: Breakdown,
     first: Period,
     last: Period,
+    with_rules: bool,
 ) -> Result<Vec<(Period, i64, Cell)>, StoreError> {
     let rows: Vec<CellRow> = insight_cells::table
         .filter(insight_cells::period_kind.eq(grouping.as_str()))
@@ -630,6 +644,21 @@ pub fn cells(
         .order((insight_cells::period_start, insight_cells::group_id))
         .select(CellRow::as_select())
         .load(conn)?;
+    if !with_rules {
+        return Ok(rows
+            .into_iter()
+            .map(|row| {
+                (
+                    Period {
+                        grouping,
+                        start: row.period_start,
+                    },
+                    row.group_id,
+                    row.cell(),
+                )
+            })
+            .collect());
+    }
     let rule_rows: Vec<RuleCellRow> = insight_rule_cells::table
         .filter(insight_rule_cells::period_kind.eq(grouping.as_str()))
         .filter(insight_rule_cells::breakdown.eq(breakdown.as_str()))
@@ -659,6 +688,17 @@ pub fn cells(
         .into_iter()
         .map(|((start, group), cell)| (Period { grouping, start }, group, cell))
         .collect())
+}
+
+/// Attended sessions over the whole history, from the monthly cells (as
+/// fresh as the last refresh).
+pub fn sessions_recorded(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    let monthly: Vec<i64> = insight_cells::table
+        .filter(insight_cells::period_kind.eq(Grouping::Month.as_str()))
+        .filter(insight_cells::breakdown.eq(Breakdown::Clinic.as_str()))
+        .select(insight_cells::sessions)
+        .load(conn)?;
+    Ok(monthly.into_iter().sum())
 }
 
 /// The names of a breakdown's groups, by id.
@@ -708,15 +748,23 @@ pub fn dashboard(
     now: NaiveDateTime,
 ) -> Result<Dashboard, StoreError> {
     let refreshed = refresh(conn, tz, now)?;
-    let range = |conn: &mut DbConnection, breakdown| {
-        cells(conn, selection.grouping, breakdown, selection.first, selection.last)
+    let range = |conn: &mut DbConnection, breakdown, with_rules| {
+        cells(
+            conn,
+            selection.grouping,
+            breakdown,
+            selection.first,
+            selection.last,
+            with_rules,
+        )
     };
-    let chosen = range(conn, selection.breakdown)?;
-    let clinic = range(conn, Breakdown::Clinic)?
+    let chosen = range(conn, selection.breakdown, true)?;
+    let clinic = range(conn, Breakdown::Clinic, false)?
         .into_iter()
         .map(|(p, _, c)| (p, c))
         .collect();
-    let clinicians = range(conn, Breakdown::Clinician)?
+    // For the anonymous spread only: no rules, no names.
+    let clinicians = range(conn, Breakdown::Clinician, false)?
         .into_iter()
         .map(|(p, _, c)| (p, c))
         .collect();

@@ -36,6 +36,7 @@ DROP INDEX IF EXISTS insight_invitations_sent;
 DROP INDEX IF EXISTS insight_responses_submitted;
 DROP INDEX IF EXISTS insight_alerts_opened;
 DROP INDEX IF EXISTS insight_alert_events_kind;
+DROP INDEX IF EXISTS insight_clients_active;
 DROP TABLE IF EXISTS insight_rule_cells;
 DROP TABLE IF EXISTS insight_cells;
 DROP TABLE IF EXISTS insight_dirty;

@@ -72,6 +72,8 @@ CREATE INDEX insight_invitations_sent ON invitations (sent_at);
 CREATE INDEX insight_responses_submitted ON responses (submitted_at);
 CREATE INDEX insight_alerts_opened ON alerts (opened_at);
 CREATE INDEX insight_alert_events_kind ON alert_events (alert_id, kind, created_at);
+-- The page's caseload per clinician counts current clients only.
+CREATE INDEX insight_clients_active ON clients (clinician_id) WHERE erased_at IS NULL;
 
 -- Appointments: sessions by start; a change of clinician also moves the
 -- invitation and the answer that hang off the appointment.
