@@ -98,7 +98,7 @@ fn only(figure: Option<&str>) -> Result<Only, AppError> {
     }
     if let Some(f) = figures::SPREAD_FIGURES
         .into_iter()
-        .find(|f| format!("{}_spread_across_clinicians", f.slug()) == slug)
+        .find(|f| figures::spread_slug(*f) == slug)
     {
         return Ok(Only::Spread(f));
     }
@@ -108,6 +108,7 @@ fn only(figure: Option<&str>) -> Result<Only, AppError> {
             .iter()
             .map(|f| f.slug().to_string())
             .chain(RuleFigure::ALL.iter().map(|f| f.slug().to_string()))
+            .chain(figures::SPREAD_FIGURES.iter().map(|f| figures::spread_slug(*f)))
             .collect::<Vec<_>>()
             .join(", ")
     )))
@@ -276,7 +277,7 @@ async fn trends_csv(
         Only::All => "every table".to_string(),
         Only::Figure(f) => f.slug().to_string(),
         Only::Rule(f) => f.slug().to_string(),
-        Only::Spread(f) => format!("{}_spread_across_clinicians", f.slug()),
+        Only::Spread(f) => figures::spread_slug(*f),
     };
     let detail = format!(
         "trend tables ({table}): {} to {}, {}, {}; {rows} rows",

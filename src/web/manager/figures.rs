@@ -42,9 +42,14 @@ pub struct SpreadTable {
     pub rows: Vec<(Period, Option<Spread>)>,
 }
 
+/// The name of a spread table (in the CSV and its links).
+pub fn spread_slug(figure: Figure) -> String {
+    format!("{}_spread_across_clinicians", figure.slug())
+}
+
 impl SpreadTable {
     pub fn slug(&self) -> String {
-        format!("{}_spread_across_clinicians", self.figure.slug())
+        spread_slug(self.figure)
     }
 
     pub fn title(&self) -> String {
