@@ -6,10 +6,9 @@
 
 use maud::{Markup, html};
 
-use crate::domain::trends::{Spread, Unit};
-
 use super::figures::display;
-use crate::domain::trends::CellValue;
+use crate::domain::trends::research::number;
+use crate::domain::trends::{CellValue, Period, Spread, Unit};
 
 /// Colours with at least 3:1 contrast against white (WCAG 1.4.11).
 const COLOURS: [&str; 8] = [
@@ -83,8 +82,7 @@ fn value_axis(unit: Unit, largest: f64) -> (f64, Vec<f64>) {
 fn tick_label(unit: Unit, v: f64) -> String {
     match unit {
         Unit::Share => format!("{:.0}%", v * 100.0),
-        _ if v.fract() == 0.0 => format!("{v:.0}"),
-        _ => format!("{v:.1}"),
+        _ => number(v),
     }
 }
 
@@ -124,19 +122,25 @@ fn x_positions(n: usize) -> Vec<f64> {
     }
 }
 
-fn x_labels(labels: &[String], xs: &[f64]) -> Markup {
-    let step = labels.len().div_ceil(8).max(1);
+fn x_labels(periods: &[Period], xs: &[f64]) -> Markup {
+    let step = periods.len().div_ceil(8).max(1);
     html! {
-        @for (i, (label, x)) in labels.iter().zip(xs).enumerate() {
+        @for (i, (period, x)) in periods.iter().zip(xs).enumerate() {
             @if i % step == 0 {
-                text x=(fmt(*x)) y=(fmt(H - BOTTOM + 18.0)) text-anchor="middle" font-size="12" fill="#1b2733" { (label) }
+                text x=(fmt(*x)) y=(fmt(H - BOTTOM + 18.0)) text-anchor="middle" font-size="12" fill="#1b2733" { (period.short_label()) }
             }
         }
     }
 }
 
 /// One line per group over the periods; gaps where there is no figure.
-pub fn line_chart(id: &str, title: &str, unit: Unit, labels: &[String], series: &[(String, Vec<CellValue>)]) -> Markup {
+pub fn line_chart(
+    id: &str,
+    title: &str,
+    unit: Unit,
+    periods: &[Period],
+    series: &[(String, Vec<CellValue>)],
+) -> Markup {
     let largest = series
         .iter()
         .flat_map(|(_, v)| v.iter().filter_map(|c| c.number()))
@@ -144,10 +148,10 @@ pub fn line_chart(id: &str, title: &str, unit: Unit, labels: &[String], series: 
     let (max, ticks) = value_axis(unit, largest);
     let bottom = H - BOTTOM;
     let y = |v: f64| bottom - (v.clamp(0.0, max) / max) * (bottom - TOP);
-    let xs = x_positions(labels.len());
+    let xs = x_positions(periods.len());
     let body = html! {
         (y_axis(unit, max, &ticks, TOP, bottom))
-        (x_labels(labels, &xs))
+        (x_labels(periods, &xs))
         @for (i, (name, values)) in series.iter().enumerate() {
             @for segment in segments(values, &xs, &y) {
                 @if segment.len() > 1 {
@@ -156,7 +160,7 @@ pub fn line_chart(id: &str, title: &str, unit: Unit, labels: &[String], series: 
             }
             @for (j, value) in values.iter().enumerate() {
                 @if let (Some(v), Some(x)) = (value.number(), xs.get(j)) {
-                    (marker(i, *x, y(v), colour(i), &format!("{name}, {}: {}", labels[j], display(*value, unit))))
+                    (marker(i, *x, y(v), colour(i), &format!("{name}, {}: {}", periods[j].label(), display(*value, unit))))
                 }
             }
         }
@@ -189,19 +193,19 @@ fn path_of(points: &[(f64, f64)]) -> String {
 }
 
 /// Lowest to highest as a bar per period, the middle value as a dot.
-pub fn spread_chart(id: &str, title: &str, unit: Unit, labels: &[String], spreads: &[Option<Spread>]) -> Markup {
+pub fn spread_chart(id: &str, title: &str, unit: Unit, periods: &[Period], spreads: &[Option<Spread>]) -> Markup {
     let largest = spreads.iter().flatten().map(|s| s.highest).fold(0.0, f64::max);
     let (max, ticks) = value_axis(unit, largest);
     let bottom = H - BOTTOM;
     let y = |v: f64| bottom - (v.clamp(0.0, max) / max) * (bottom - TOP);
-    let xs = x_positions(labels.len());
+    let xs = x_positions(periods.len());
     let show = |v: f64| display(CellValue::Value(v), unit);
     let body = html! {
         (y_axis(unit, max, &ticks, TOP, bottom))
-        (x_labels(labels, &xs))
-        @for ((s, x), label) in spreads.iter().zip(&xs).zip(labels) {
+        (x_labels(periods, &xs))
+        @for ((s, x), period) in spreads.iter().zip(&xs).zip(periods) {
             @if let Some(s) = s {
-                @let tip = format!("{label}: {} groups, lowest {}, middle {}, highest {}", s.clinicians, show(s.lowest), show(s.median), show(s.highest));
+                @let tip = format!("{}: {} groups, lowest {}, middle {}, highest {}", period.label(), s.clinicians, show(s.lowest), show(s.median), show(s.highest));
                 g {
                     title { (tip) }
                     line x1=(fmt(*x)) x2=(fmt(*x)) y1=(fmt(y(s.lowest))) y2=(fmt(y(s.highest))) stroke="#5b7a99" stroke-width="6" stroke-linecap="round" {}
@@ -278,16 +282,18 @@ mod tests {
 
     #[test]
     fn gaps_break_lines_and_points_say_what_they_are() {
-        let labels: Vec<String> = ["Jan 2026", "Feb 2026", "Mar 2026", "Apr 2026"]
-            .map(String::from)
-            .to_vec();
+        let first = Period::of_date(
+            crate::domain::trends::Grouping::Month,
+            chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        );
+        let periods = [first, first.next(), first.next().next(), first.next().next().next()];
         let values = vec![
             CellValue::Value(0.5),
             CellValue::Value(0.6),
             CellValue::Suppressed,
             CellValue::Value(0.7),
         ];
-        let svg = line_chart("c", "Response rate", Unit::Share, &labels, &[("North".into(), values)]).into_string();
+        let svg = line_chart("c", "Response rate", Unit::Share, &periods, &[("North".into(), values)]).into_string();
         assert!(svg.contains("role=\"img\"") && svg.contains("<title id=\"c-title\">Response rate</title>"));
         assert_eq!(
             svg.matches("<path d=\"M").count(),
@@ -304,5 +310,7 @@ mod tests {
         assert_eq!(value_axis(Unit::Count, 37.0), (40.0, vec![0.0, 10.0, 20.0, 30.0, 40.0]));
         assert_eq!(value_axis(Unit::Hours, 0.0).0, 1.0);
         assert_eq!(value_axis(Unit::Share, 0.3).0, 1.0);
+        assert_eq!(tick_label(Unit::Hours, 0.25), "0.25");
+        assert_eq!(tick_label(Unit::Share, 0.25), "25%");
     }
 }

@@ -11,7 +11,7 @@ use super::InsightsRole;
 use super::charts::{self, MAX_LINES};
 use super::figures::{self, FigureTable, RuleTable, SPREAD_DEFINITION, SpreadTable, Trends, display};
 use crate::domain::trends::{
-    Breakdown, CellValue, Figure, Grouping, Selection, SelectionInput, Spread, Unit, parse_selection, spread,
+    Breakdown, CellValue, Figure, Grouping, Period, Selection, SelectionInput, Spread, Unit, parse_selection, spread,
 };
 use crate::store::audit::{self, AuditEntry};
 use crate::store::staff::{self as staff_store, Role, StaffMember, Team};
@@ -261,12 +261,8 @@ fn summary(trends: &Trends) -> Markup {
     }
 }
 
-fn labels(trends: &Trends) -> Vec<String> {
-    trends
-        .figures
-        .first()
-        .map(|t| t.rows.iter().map(|(p, _)| p.short_label()).collect())
-        .unwrap_or_default()
+fn periods(trends: &Trends) -> Vec<Period> {
+    trends.selection.periods()
 }
 
 fn value_cell(value: CellValue, unit: Unit) -> Markup {
@@ -293,7 +289,7 @@ fn figure_section(trends: &Trends, table: &FigureTable) -> Markup {
     let f = table.figure;
     let slug = f.slug();
     let names: Vec<String> = trends.series.iter().map(|s| s.name.clone()).collect();
-    let labels = labels(trends);
+    let periods = periods(trends);
     let columns: Vec<(String, Vec<CellValue>)> = trends
         .series
         .iter()
@@ -308,13 +304,13 @@ fn figure_section(trends: &Trends, table: &FigureTable) -> Markup {
             div.figure-pair {
                 figure.chart {
                     @if columns.len() <= MAX_LINES {
-                        (charts::line_chart(&format!("chart-{slug}"), &chart_title, f.unit(), &labels, &columns))
+                        (charts::line_chart(&format!("chart-{slug}"), &chart_title, f.unit(), &periods, &columns))
                         (charts::legend(&names, false))
                     } @else {
                         @let spreads: Vec<Option<Spread>> = table.rows.iter()
                             .map(|(_, values)| spread(&values.iter().filter_map(|v| v.number()).collect::<Vec<_>>()))
                             .collect();
-                        (charts::spread_chart(&format!("chart-{slug}"), &chart_title, f.unit(), &labels, &spreads))
+                        (charts::spread_chart(&format!("chart-{slug}"), &chart_title, f.unit(), &periods, &spreads))
                         figcaption { "Spread across the " (columns.len()) " groups: the bar runs from the lowest to the highest, the dot marks the middle. Each group is in the table." }
                     }
                 }
@@ -407,17 +403,17 @@ fn rule_section(trends: &Trends, table: &RuleTable) -> Markup {
 }
 
 fn spread_section(trends: &Trends) -> Markup {
-    let labels = labels(trends);
+    let periods = periods(trends);
     html! {
         section.figure #spread aria-labelledby="h-spread" {
             h2 #h-spread { "Spread across clinicians" }
             p.definition { (SPREAD_DEFINITION) }
-            @for table in &trends.spreads { (spread_table(trends, table, &labels)) }
+            @for table in &trends.spreads { (spread_table(trends, table, &periods)) }
         }
     }
 }
 
-fn spread_table(trends: &Trends, table: &SpreadTable, labels: &[String]) -> Markup {
+fn spread_table(trends: &Trends, table: &SpreadTable, periods: &[Period]) -> Markup {
     let unit = table.figure.unit();
     let slug = table.slug();
     let spreads: Vec<Option<Spread>> = table.rows.iter().map(|(_, s)| *s).collect();
@@ -426,7 +422,7 @@ fn spread_table(trends: &Trends, table: &SpreadTable, labels: &[String]) -> Mark
         h3 #{ "h-" (slug) } { (table.figure.title()) }
         div.figure-pair {
             figure.chart {
-                (charts::spread_chart(&format!("chart-{slug}"), &table.title(), unit, labels, &spreads))
+                (charts::spread_chart(&format!("chart-{slug}"), &table.title(), unit, periods, &spreads))
                 figcaption { "The bar runs from the lowest clinician's figure to the highest; the dot marks the middle." }
             }
             div.table-wrap {
