@@ -132,10 +132,7 @@ fn refresh_now(conn: &mut DbConnection, tz: Tz, now: NaiveDateTime) -> Result<Re
         let last_seen: Option<i64> = insight_dirty::table
             .select(diesel::dsl::max(insight_dirty::id))
             .first(conn)?;
-        let periods = all_periods(conn, tz)?;
-        for period in &periods {
-            conn.write_transaction(|conn| recompute(conn, *period, tz, &context))?;
-        }
+        let periods = recompute_all(conn, tz, &context)?;
         conn.write_transaction(|conn| {
             remove_other_periods(conn, &periods)?;
             if let Some(last) = last_seen {
@@ -213,68 +210,156 @@ impl Context {
     }
 }
 
-/// Every week and month from the earliest to the latest fact.
-fn all_periods(conn: &mut DbConnection, tz: Tz) -> Result<Vec<Period>, StoreError> {
+/// The first and last instant of any fact.
+fn data_extent(conn: &mut DbConnection) -> Result<Option<(NaiveDateTime, NaiveDateTime)>, StoreError> {
     use diesel::dsl::{max, min};
-    let mut bounds: Vec<Option<NaiveDateTime>> = vec![];
-    let attended = appointments::status.eq("attended");
-    let (lo, hi): (Option<NaiveDateTime>, Option<NaiveDateTime>) = appointments::table
-        .filter(attended)
+    type Bounds = (Option<NaiveDateTime>, Option<NaiveDateTime>);
+    let mut known: Vec<Option<NaiveDateTime>> = vec![];
+    let (lo, hi): Bounds = appointments::table
+        .filter(appointments::status.eq("attended"))
         .select((min(appointments::starts_at), max(appointments::starts_at)))
         .first(conn)?;
-    bounds.extend([lo, hi]);
-    let (lo, hi): (Option<NaiveDateTime>, Option<NaiveDateTime>) = invitations::table
+    known.extend([lo, hi]);
+    let (lo, hi): Bounds = invitations::table
         .select((min(invitations::sent_at), max(invitations::sent_at)))
         .first(conn)?;
-    bounds.extend([lo, hi]);
-    let (lo, hi): (Option<NaiveDateTime>, Option<NaiveDateTime>) = responses::table
+    known.extend([lo, hi]);
+    let (lo, hi): Bounds = responses::table
         .select((min(responses::submitted_at), max(responses::submitted_at)))
         .first(conn)?;
-    bounds.extend([lo, hi]);
-    let (lo, hi): (Option<NaiveDateTime>, Option<NaiveDateTime>) = alerts::table
+    known.extend([lo, hi]);
+    let (lo, hi): Bounds = alerts::table
         .select((min(alerts::opened_at), max(alerts::opened_at)))
         .first(conn)?;
-    bounds.extend([lo, hi]);
-    let known: Vec<NaiveDateTime> = bounds.into_iter().flatten().collect();
-    let (Some(first), Some(last)) = (known.iter().min(), known.iter().max()) else {
+    known.extend([lo, hi]);
+    let known: Vec<NaiveDateTime> = known.into_iter().flatten().collect();
+    Ok(known.iter().min().copied().zip(known.iter().max().copied()))
+}
+
+/// Recomputes every week and month from the first fact to the last,
+/// reading each row once: month by month, with the weeks that straddle two
+/// months finished from both. Each period is stored in its own short write
+/// transaction. Returns the periods now stored.
+fn recompute_all(conn: &mut DbConnection, tz: Tz, context: &Context) -> Result<Vec<Period>, StoreError> {
+    let Some((first, last)) = data_extent(conn)? else {
         return Ok(vec![]);
     };
-    let mut periods = vec![];
-    for grouping in Grouping::ALL {
-        let mut p = Period::containing(grouping, *first, tz);
-        let end = Period::containing(grouping, *last, tz);
-        while p <= end {
-            periods.push(p);
-            p = p.next();
+    let mut stored = vec![];
+    let mut week = Period::containing(Grouping::Week, first, tz);
+    let last_week = Period::containing(Grouping::Week, last, tz);
+    let mut month = Period::containing(Grouping::Month, first, tz);
+    let last_month = Period::containing(Grouping::Month, last, tz);
+    // Facts of weeks not finished yet.
+    let mut pending = TimedFacts::default();
+    let mut finish_weeks = |conn: &mut DbConnection, pending: &mut TimedFacts, until: Option<NaiveDateTime>| {
+        while week <= last_week {
+            let (start, end) = week.utc_bounds(tz);
+            if until.is_some_and(|until| end > until) {
+                break;
+            }
+            let cells = aggregate(&pending.within(start, end));
+            conn.write_transaction(|conn| store_period(conn, week, &cells))?;
+            stored.push(week);
+            pending.drop_before(end);
+            week = week.next();
         }
+        Ok::<_, StoreError>(())
+    };
+    while month <= last_month {
+        let (start, end) = month.utc_bounds(tz);
+        let facts = load_timed(conn, start, end, context)?;
+        let cells = aggregate(&facts.within(start, end));
+        conn.write_transaction(|conn| store_period(conn, month, &cells))?;
+        pending.append(facts);
+        finish_weeks(conn, &mut pending, Some(end))?;
+        month = month.next();
     }
-    Ok(periods)
+    // Nothing lies beyond the last month: the last week is complete too.
+    finish_weeks(conn, &mut pending, None)?;
+    let mut months: Vec<Period> = vec![];
+    let mut m = Period::containing(Grouping::Month, first, tz);
+    while m <= last_month {
+        months.push(m);
+        m = m.next();
+    }
+    months.extend(stored);
+    Ok(months)
 }
 
 /// Replaces one period's cells with ones computed from its rows.
 fn recompute(conn: &mut DbConnection, period: Period, tz: Tz, context: &Context) -> Result<(), StoreError> {
-    let facts = load_facts(conn, period, tz, context)?;
-    let cells = aggregate(&facts);
-    store_period(conn, period, &cells)
+    let (start, end) = period.utc_bounds(tz);
+    let facts = load_timed(conn, start, end, context)?;
+    store_period(conn, period, &aggregate(&facts.within(start, end)))
+}
+
+/// Facts with the instant that places each in a period.
+#[derive(Default)]
+struct TimedFacts {
+    sessions: Vec<(NaiveDateTime, SessionFact)>,
+    invitations: Vec<(NaiveDateTime, InvitationFact)>,
+    responses: Vec<(NaiveDateTime, ResponseFact)>,
+    alerts: Vec<(NaiveDateTime, AlertFact)>,
+}
+
+impl TimedFacts {
+    /// The facts from `start` and before `end`.
+    fn within(&self, start: NaiveDateTime, end: NaiveDateTime) -> PeriodFacts {
+        fn pick<T: Clone>(facts: &[(NaiveDateTime, T)], start: NaiveDateTime, end: NaiveDateTime) -> Vec<T> {
+            facts
+                .iter()
+                .filter(|(at, _)| start <= *at && *at < end)
+                .map(|(_, f)| f.clone())
+                .collect()
+        }
+        PeriodFacts {
+            sessions: pick(&self.sessions, start, end),
+            invitations: pick(&self.invitations, start, end),
+            responses: pick(&self.responses, start, end),
+            alerts: pick(&self.alerts, start, end),
+        }
+    }
+
+    fn append(&mut self, mut other: TimedFacts) {
+        self.sessions.append(&mut other.sessions);
+        self.invitations.append(&mut other.invitations);
+        self.responses.append(&mut other.responses);
+        self.alerts.append(&mut other.alerts);
+    }
+
+    fn drop_before(&mut self, t: NaiveDateTime) {
+        self.sessions.retain(|(at, _)| *at >= t);
+        self.invitations.retain(|(at, _)| *at >= t);
+        self.responses.retain(|(at, _)| *at >= t);
+        self.alerts.retain(|(at, _)| *at >= t);
+    }
 }
 
 /// alert, client, clinician, opened, outcome, recovered at session
 type AlertRow = (i64, i64, i64, NaiveDateTime, Option<String>, Option<i32>);
-/// client, clinician, questionnaire, total, 0–100 score
-type AnswerRow = (i64, i64, i64, Option<f64>, Option<f64>);
+/// sent, client, clinician, questionnaire, status
+type SentRow = (Option<NaiveDateTime>, i64, i64, i64, String);
+/// submitted, client, clinician, questionnaire, total, 0–100 score
+type AnswerRow = (NaiveDateTime, i64, i64, i64, Option<f64>, Option<f64>);
 /// client, questionnaire, appointment, submitted, answers, total, 0–100 score
 type ResearchSource = (i64, i64, i64, NaiveDateTime, String, Option<f64>, Option<f64>);
 
-fn load_facts(conn: &mut DbConnection, period: Period, tz: Tz, context: &Context) -> Result<PeriodFacts, StoreError> {
-    let (start, end) = period.utc_bounds(tz);
-    let mut facts = PeriodFacts::default();
+/// Every fact whose instant lies from `start` and before `end`.
+fn load_timed(
+    conn: &mut DbConnection,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    context: &Context,
+) -> Result<TimedFacts, StoreError> {
+    let mut facts = TimedFacts::default();
 
-    let sessions: Vec<(i64, i64, Option<i64>)> = appointments::table
+    let sessions: Vec<(NaiveDateTime, i64, i64, Option<i64>)> = appointments::table
         .left_join(invitations::table)
         .filter(appointments::starts_at.ge(start))
         .filter(appointments::starts_at.lt(end))
         .filter(appointments::status.eq("attended"))
         .select((
+            appointments::starts_at,
             appointments::client_id,
             appointments::clinician_id,
             invitations::instrument_id.nullable(),
@@ -282,16 +367,22 @@ fn load_facts(conn: &mut DbConnection, period: Period, tz: Tz, context: &Context
         .load(conn)?;
     facts.sessions = sessions
         .into_iter()
-        .map(|(client, clinician, instrument)| SessionFact {
-            who: context.who(client, clinician, instrument),
+        .map(|(at, client, clinician, instrument)| {
+            (
+                at,
+                SessionFact {
+                    who: context.who(client, clinician, instrument),
+                },
+            )
         })
         .collect();
 
-    let sent: Vec<(i64, i64, i64, String)> = invitations::table
+    let sent: Vec<SentRow> = invitations::table
         .inner_join(appointments::table)
         .filter(invitations::sent_at.ge(start))
         .filter(invitations::sent_at.lt(end))
         .select((
+            invitations::sent_at,
             invitations::client_id,
             appointments::clinician_id,
             invitations::instrument_id,
@@ -300,13 +391,16 @@ fn load_facts(conn: &mut DbConnection, period: Period, tz: Tz, context: &Context
         .load(conn)?;
     facts.invitations = sent
         .into_iter()
-        .map(|(client, clinician, instrument, status)| InvitationFact {
-            who: context.who(client, clinician, Some(instrument)),
-            state: match status.as_str() {
-                "answered" => InvitationState::Answered,
-                "expired" => InvitationState::Expired,
-                _ => InvitationState::Open,
-            },
+        .filter_map(|(at, client, clinician, instrument, status)| {
+            let fact = InvitationFact {
+                who: context.who(client, clinician, Some(instrument)),
+                state: match status.as_str() {
+                    "answered" => InvitationState::Answered,
+                    "expired" => InvitationState::Expired,
+                    _ => InvitationState::Open,
+                },
+            };
+            at.map(|at| (at, fact))
         })
         .collect();
 
@@ -315,6 +409,7 @@ fn load_facts(conn: &mut DbConnection, period: Period, tz: Tz, context: &Context
         .filter(responses::submitted_at.ge(start))
         .filter(responses::submitted_at.lt(end))
         .select((
+            responses::submitted_at,
             responses::client_id,
             appointments::clinician_id,
             responses::instrument_id,
@@ -324,16 +419,17 @@ fn load_facts(conn: &mut DbConnection, period: Period, tz: Tz, context: &Context
         .load(conn)?;
     facts.responses = answered
         .into_iter()
-        .map(|(client, clinician, instrument, total, common)| {
+        .map(|(at, client, clinician, instrument, total, common)| {
             let cutoff = context.cutoffs.get(&instrument).copied().flatten();
-            ResponseFact {
+            let fact = ResponseFact {
                 who: context.who(client, clinician, Some(instrument)),
                 total,
                 common,
                 low: total
                     .zip(cutoff)
                     .map(|(t, (c, direction))| direction.is_past_cutoff(t, c)),
-            }
+            };
+            (at, fact)
         })
         .collect();
 
@@ -346,7 +442,7 @@ fn load_alerts(
     start: NaiveDateTime,
     end: NaiveDateTime,
     context: &Context,
-) -> Result<Vec<AlertFact>, StoreError> {
+) -> Result<Vec<(NaiveDateTime, AlertFact)>, StoreError> {
     let opened: Vec<AlertRow> = alerts::table
         .filter(alerts::opened_at.ge(start))
         .filter(alerts::opened_at.lt(end))
@@ -411,13 +507,14 @@ fn load_alerts(
             let hours = acknowledged
                 .get(&id)
                 .map(|at| ((*at - opened_at).num_seconds() as f64 / 3600.0).max(0.0));
-            AlertFact {
+            let fact = AlertFact {
                 who: context.who(client, clinician, instrument),
                 rules: rules.remove(&id).unwrap_or_default(),
                 hours_to_acknowledge: hours,
                 outcome: outcome.as_deref().and_then(Outcome::parse),
                 recovered: recovered.is_some(),
-            }
+            };
+            (opened_at, fact)
         })
         .collect())
 }
