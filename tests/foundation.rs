@@ -19,7 +19,7 @@ db_test!(each_role_lands_on_its_page, |app| {
     let (_, manager) = app.staff("manager", "man@example.org", None).await;
     let (_, admin) = app.staff("admin", "adm@example.org", None).await;
     for (browser, home, heading) in [
-        (&clinician, "/clinician", "My clients"),
+        (&clinician, "/clinician", "Alerts"),
         (&manager, "/manager", "Service overview"),
         (&admin, "/admin", "Staff"),
     ] {
@@ -136,7 +136,7 @@ db_test!(clinician_sees_only_own_clients, |app| {
         create(conn, &new(theirs, "Theirs Client"), now)
     })
     .await;
-    let html = me.get(app.url("/clinician")).send().await.unwrap().text().await.unwrap();
+    let html = me.get(app.url("/clinician/clients")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Mine Client"));
     assert!(!html.contains("Theirs Client"));
 });
@@ -164,7 +164,8 @@ db_test!(demo_clinic_loads_once, |app| {
     let browser = app.browser();
     let response = app.sign_in(&browser, "clinician1@demo.rapport.test", rapport::demo::DEMO_PASSWORD).await;
     assert_eq!(response.status(), 303);
+    let html = browser.get(app.url("/clinician/clients")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(html.matches("href=\"/clinician/clients/").count(), 20, "the clinician's 20 clients");
     let html = browser.get(app.url("/clinician")).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("My clients (20)"));
     assert!(html.contains("Upcoming appointments"));
 });

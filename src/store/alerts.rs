@@ -505,3 +505,20 @@ pub fn open_counts(conn: &mut DbConnection, client_ids: &[i64]) -> Result<Vec<(i
         .select((alerts::client_id, diesel::dsl::count_star()))
         .load(conn)?)
 }
+
+/// The first signal of each alert (its headline reason), by alert id.
+pub fn first_signals(
+    conn: &mut DbConnection,
+    alert_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, AlertSignal>, StoreError> {
+    let rows: Vec<AlertSignal> = alert_signals::table
+        .filter(alert_signals::alert_id.eq_any(alert_ids))
+        .order((alert_signals::alert_id, alert_signals::known_at_session, alert_signals::id))
+        .select(AlertSignal::as_select())
+        .load(conn)?;
+    let mut first = std::collections::HashMap::new();
+    for row in rows {
+        first.entry(row.alert_id).or_insert(row);
+    }
+    Ok(first)
+}

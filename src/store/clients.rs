@@ -140,3 +140,55 @@ pub fn set_easy_read(conn: &mut DbConnection, id: i64, easy: bool, now: NaiveDat
         .execute(conn)?;
     Ok(())
 }
+
+/// Whether a client gets questionnaires, as a clinician sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationChoice {
+    /// Invitations go out after each attended session.
+    Active,
+    /// Temporarily not (for example during a crisis), with a reason.
+    Paused,
+    /// Not at all: the client asked to stop (same as unsubscribing).
+    Stopped,
+}
+
+impl Client {
+    pub fn invitation_choice(&self) -> InvitationChoice {
+        if self.opted_out {
+            InvitationChoice::Stopped
+        } else if self.invitations_paused {
+            InvitationChoice::Paused
+        } else {
+            InvitationChoice::Active
+        }
+    }
+}
+
+/// Sets whether a client gets questionnaires; pausing or stopping cancels
+/// what is queued. Call inside a write transaction.
+pub fn set_invitation_choice(
+    conn: &mut DbConnection,
+    id: i64,
+    choice: InvitationChoice,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let (paused, opted_out) = match choice {
+        InvitationChoice::Active => (false, false),
+        InvitationChoice::Paused => (true, false),
+        InvitationChoice::Stopped => (false, true),
+    };
+    diesel::update(clients::table.find(id))
+        .set((
+            clients::invitations_paused.eq(paused),
+            clients::pause_reason.eq(reason),
+            clients::opted_out.eq(opted_out),
+            clients::opted_out_at.eq(opted_out.then_some(now)),
+            clients::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if choice != InvitationChoice::Active {
+        super::invitations::cancel_open_for_client(conn, id, "invitations paused or stopped by the clinician")?;
+    }
+    Ok(())
+}
