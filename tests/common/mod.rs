@@ -186,6 +186,15 @@ impl TestApp {
         (id, browser)
     }
 
+    /// A new browser signed in as an existing member of staff (sessions
+    /// last a working day; tests that move the clock need a fresh one).
+    pub async fn signed_in(&self, email: &str) -> reqwest::Client {
+        let browser = self.browser();
+        let response = self.sign_in(&browser, email, PASSWORD).await;
+        assert_eq!(response.status(), 303, "sign-in as {email} succeeds");
+        browser
+    }
+
     pub async fn sign_in(&self, browser: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
         browser
             .post(self.url("/sign-in"))
@@ -270,4 +279,84 @@ macro_rules! on_both_backends {
             }
         }
     };
+}
+
+/// The survey token of an invitation's first email, read back from the
+/// sealed outbox row (as the dispatcher would).
+pub async fn survey_token(app: &TestApp, invitation_id: i64) -> String {
+    use diesel::prelude::*;
+    use rapport::store::schema::outbox;
+    let sealer = app.state.sealer.clone();
+    app.db(move |conn| {
+        let payload: String = outbox::table
+            .filter(outbox::invitation_id.eq(invitation_id))
+            .filter(outbox::kind.eq("invitation"))
+            .select(outbox::payload)
+            .first(conn)?;
+        let payload: rapport::store::outbox::Payload = serde_json::from_str(&sealer.open(&payload).unwrap()).unwrap();
+        match payload {
+            rapport::store::outbox::Payload::Survey { survey_token, .. } => Ok(survey_token),
+            other => panic!("not a survey payload: {other:?}"),
+        }
+    })
+    .await
+}
+
+/// Records an attended session for a client (creating them on first use)
+/// and answers its questionnaire through the survey page with the four
+/// item values; then moves the clock on a week.
+pub async fn answered_session(app: &TestApp, clinician_email: &str, client: &str, items: [u8; 4]) -> i64 {
+    let invitation_id = attended_session(app, clinician_email, client).await;
+    let token = survey_token(app, invitation_id).await;
+    let values: Vec<(&str, String)> = ["bond", "goals", "approach", "overall"]
+        .iter()
+        .zip(items)
+        .map(|(k, v)| (*k, v.to_string()))
+        .chain([("uncomfortable", "no".to_string())])
+        .collect();
+    let response = reqwest::Client::new().post(app.url(&format!("/s/{token}"))).form(&values).send().await.unwrap();
+    assert_eq!(response.status(), 200, "the survey accepts the answers");
+    app.clock.advance(chrono::Duration::days(7));
+    invitation_id
+}
+
+/// Records an attended session ending now; returns its invitation.
+pub async fn attended_session(app: &TestApp, clinician_email: &str, client: &str) -> i64 {
+    use rapport::domain::appointment::{AppointmentIn, AppointmentStatus, ClientDetails};
+    let now = app.clock_now();
+    let (clinician, client) = (clinician_email.to_string(), client.to_string());
+    let settings = app.state.settings.clone();
+    let sealer = app.state.sealer.clone();
+    app.db(move |conn| {
+        let rules = rapport::store::invitations::delivery_rules(conn, &settings)?;
+        let mailing = rapport::store::invitations::Mailing { sealer: &sealer, message_domain: "test", clinic_tz: chrono_tz::UTC };
+        let input = AppointmentIn {
+            source: "test".into(),
+            external_id: format!("{client}-{}", now.and_utc().timestamp()),
+            clinician_email: clinician,
+            client: ClientDetails {
+                external_id: client.clone(),
+                name: format!("Client {client}"),
+                email: Some(format!("{client}@example.net")),
+                language: None,
+                time_zone: None,
+            },
+            starts_at: now - chrono::Duration::minutes(50),
+            ends_at: now,
+            status: AppointmentStatus::Attended,
+        };
+        let recorded = conn
+            .write_transaction(|conn| rapport::store::intake::record(conn, &input, &rules, &mailing, now))
+            .map_err(|e| rapport::store::StoreError::Conflict(e.to_string()))?;
+        Ok(recorded.invitation.expect("an invitation").id)
+    })
+    .await
+}
+
+/// The client id behind an external id used by the helpers above.
+pub async fn client_id(app: &TestApp, external_id: &str) -> i64 {
+    use diesel::prelude::*;
+    use rapport::store::schema::clients;
+    let external = external_id.to_string();
+    app.db(move |conn| Ok(clients::table.filter(clients::external_id.eq(external)).select(clients::id).first(conn)?)).await
 }
