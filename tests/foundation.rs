@@ -155,11 +155,24 @@ db_test!(unknown_pages_and_bad_forms_are_4xx, |app| {
 
 db_test!(demo_clinic_loads_once, |app| {
     let now = app.clock_now();
-    let summary = app.db(move |conn| conn.write_transaction(|conn| rapport::demo::load(conn, now))).await;
+    let (settings, sealer) = (app.state.settings.clone(), app.state.sealer.clone());
+    let summary = app
+        .db(move |conn| {
+            let mailing = rapport::store::invitations::Mailing { sealer: &sealer, message_domain: "t", clinic_tz: chrono_tz::UTC };
+            conn.write_transaction(|conn| rapport::demo::load(conn, now, &settings, &mailing))
+        })
+        .await;
     assert_eq!(summary.staff, 8);
     assert_eq!(summary.clients, 120);
     assert!(summary.appointments > 120 * 4);
-    let again = app.db(move |conn| Ok(rapport::demo::load(conn, now).is_err())).await;
+    assert!(summary.alerts >= 6 * 4, "each clinician has several alerts: {}", summary.alerts);
+    let (settings, sealer) = (app.state.settings.clone(), app.state.sealer.clone());
+    let again = app
+        .db(move |conn| {
+            let mailing = rapport::store::invitations::Mailing { sealer: &sealer, message_domain: "t", clinic_tz: chrono_tz::UTC };
+            Ok(rapport::demo::load(conn, now, &settings, &mailing).is_err())
+        })
+        .await;
     assert!(again, "the demo never loads over existing data");
     let browser = app.browser();
     let response = app.sign_in(&browser, "clinician1@demo.rapport.test", rapport::demo::DEMO_PASSWORD).await;

@@ -522,3 +522,8 @@ pub fn first_signals(
     }
     Ok(first)
 }
+
+/// Every alert of one clinician (any status).
+pub fn list_for_clinician(conn: &mut DbConnection, clinician_id: i64) -> Result<Vec<Alert>, StoreError> {
+    Ok(alerts::table.filter(alerts::clinician_id.eq(clinician_id)).select(Alert::as_select()).load(conn)?)
+}

@@ -331,3 +331,32 @@ pub fn expire_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<Inv
         Ok(due)
     })
 }
+
+/// Records an invitation that was already settled before it reached the
+/// database (the demo clinic's history): no emails and no links.
+pub fn insert_settled(
+    conn: &mut DbConnection,
+    appointment: &Appointment,
+    instrument_id: i64,
+    sent_at: NaiveDateTime,
+    answered_at: Option<NaiveDateTime>,
+    expires_at: NaiveDateTime,
+) -> Result<Invitation, StoreError> {
+    let status = if answered_at.is_some() { InvitationStatus::Answered } else { InvitationStatus::Expired };
+    let id: i64 = diesel::insert_into(invitations::table)
+        .values((
+            invitations::appointment_id.eq(appointment.id),
+            invitations::client_id.eq(appointment.client_id),
+            invitations::instrument_id.eq(instrument_id),
+            invitations::status.eq(status.as_str()),
+            invitations::send_at.eq(sent_at),
+            invitations::sent_at.eq(Some(sent_at)),
+            invitations::reminder_at.eq(sent_at),
+            invitations::expires_at.eq(expires_at),
+            invitations::answered_at.eq(answered_at),
+            invitations::created_at.eq(sent_at),
+        ))
+        .returning(invitations::id)
+        .get_result(conn)?;
+    find(conn, id)
+}
