@@ -37,7 +37,9 @@ pub fn parse_quiet_hours(s: &str) -> Result<Option<QuietHours>, String> {
     let parse = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| wrong());
     let (start, end) = (parse(a)?, parse(b)?);
     if start == end {
-        return Err(format!("quiet hours start and end are the same ({s}); use off for none"));
+        return Err(format!(
+            "quiet hours start and end are the same ({s}); use off for none"
+        ));
     }
     Ok(Some(QuietHours { start, end }))
 }

@@ -112,7 +112,12 @@ pub fn database_is_empty(conn: &mut DbConnection) -> Result<bool, StoreError> {
 }
 
 /// Loads the demo clinic. `now` anchors the twelve weeks of history.
-pub fn load(conn: &mut DbConnection, now: NaiveDateTime, settings: &Settings, mailing: &Mailing) -> Result<DemoSummary, StoreError> {
+pub fn load(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    settings: &Settings,
+    mailing: &Mailing,
+) -> Result<DemoSummary, StoreError> {
     if !database_is_empty(conn)? {
         return Err(StoreError::Conflict(
             "the database already has staff accounts; the demo clinic loads only into an empty database".into(),
@@ -134,7 +139,13 @@ pub fn load(conn: &mut DbConnection, now: NaiveDateTime, settings: &Settings, ma
         };
         let member = staff::create_staff(
             conn,
-            &NewStaff { email: login.email, name: login.name, role: login.role, team_id, password_hash: &hash },
+            &NewStaff {
+                email: login.email,
+                name: login.name,
+                role: login.role,
+                team_id,
+                password_hash: &hash,
+            },
             now,
         )?;
         summary.staff += 1;
@@ -145,7 +156,11 @@ pub fn load(conn: &mut DbConnection, now: NaiveDateTime, settings: &Settings, ma
         staff::set_notifications(conn, member.id, "digest", "digest")?;
         for slot in 0..CLIENTS_PER_CLINICIAN {
             client_number += 1;
-            let name = format!("{} {}", FIRST[rng.random_range(0..FIRST.len())], LAST[rng.random_range(0..LAST.len())]);
+            let name = format!(
+                "{} {}",
+                FIRST[rng.random_range(0..FIRST.len())],
+                LAST[rng.random_range(0..LAST.len())]
+            );
             let client = clients::create(
                 conn,
                 &NewClient {
@@ -161,7 +176,13 @@ pub fn load(conn: &mut DbConnection, now: NaiveDateTime, settings: &Settings, ma
             )?;
             summary.clients += 1;
             let story = Story::for_slot(slot);
-            let context = Context { instrument_id, instrument: &instrument, rules: &rules, mailing, now };
+            let context = Context {
+                instrument_id,
+                instrument: &instrument,
+                rules: &rules,
+                mailing,
+                now,
+            };
             summary.appointments += load_sessions(conn, &mut rng, &context, member.id, &client, slot, story, today)?;
         }
         summary.alerts += record_repairs(conn, member.id, now)?;
@@ -262,7 +283,8 @@ fn load_sessions(
     let now = context.now;
     let weekday = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri][slot % 5];
     let hour = 9 + (slot / 5) as i64 * 2;
-    let days_back = (today.weekday().num_days_from_monday() as i64 - weekday.num_days_from_monday() as i64).rem_euclid(7);
+    let days_back =
+        (today.weekday().num_days_from_monday() as i64 - weekday.num_days_from_monday() as i64).rem_euclid(7);
     let last_slot = today - Duration::days(days_back) + Duration::hours(hour);
     // Clients started at different times: between 5 and 12 weeks ago.
     let weeks = rng.random_range(5..=WEEKS_OF_HISTORY);
@@ -306,8 +328,14 @@ fn load_sessions(
         let answers = story.answers(answered_index, attended_weeks, rng);
         answered_index += 1;
         let answered_at = answers.map(|_| sent_at + Duration::hours(rng.random_range(1..30)));
-        let invitation =
-            invitations::insert_settled(conn, &appointment, context.instrument_id, sent_at, answered_at, sent_at + context.rules.expires_after)?;
+        let invitation = invitations::insert_settled(
+            conn,
+            &appointment,
+            context.instrument_id,
+            sent_at,
+            answered_at,
+            sent_at + context.rules.expires_after,
+        )?;
         let evaluated_at = match (answers, answered_at) {
             (Some(items), Some(at)) => {
                 let mut given = Answers::new();
@@ -317,9 +345,20 @@ fn load_sessions(
                 let said_so = story == Story::SaidSo && answered_index == attended_weeks.saturating_sub(4);
                 given = given.with("uncomfortable", Answer::Bool(said_so));
                 if said_so {
-                    given = given.with("note", Answer::Text("I felt rushed at the end and didn't get to say what I wanted.".into()));
+                    given = given.with(
+                        "note",
+                        Answer::Text("I felt rushed at the end and didn't get to say what I wanted.".into()),
+                    );
                 }
-                responses::insert(conn, invitation.id, client.id, context.instrument_id, context.instrument, &given, at)?;
+                responses::insert(
+                    conn,
+                    invitation.id,
+                    client.id,
+                    context.instrument_id,
+                    context.instrument,
+                    &given,
+                    at,
+                )?;
                 at
             }
             _ => invitation.expires_at,
@@ -340,13 +379,29 @@ fn record_repairs(conn: &mut DbConnection, clinician_id: i64, now: NaiveDateTime
         let steps: Vec<RepairStep> = match i % 7 {
             0 => vec![],
             1 => vec![RepairStep::Acknowledge],
-            2 => vec![RepairStep::Acknowledge, RepairStep::Discussed { note: "Talked it through at the start of the session.".into() }],
+            2 => vec![
+                RepairStep::Acknowledge,
+                RepairStep::Discussed {
+                    note: "Talked it through at the start of the session.".into(),
+                },
+            ],
             3 => vec![
                 RepairStep::Acknowledge,
-                RepairStep::Discussed { note: "We slowed the pace and agreed the goals again.".into() },
-                RepairStep::Outcome { outcome: RepairOutcome::Repaired, note: Some("Back on track.".into()) },
+                RepairStep::Discussed {
+                    note: "We slowed the pace and agreed the goals again.".into(),
+                },
+                RepairStep::Outcome {
+                    outcome: RepairOutcome::Repaired,
+                    note: Some("Back on track.".into()),
+                },
             ],
-            4 => vec![RepairStep::Acknowledge, RepairStep::Outcome { outcome: RepairOutcome::NotRepaired, note: None }],
+            4 => vec![
+                RepairStep::Acknowledge,
+                RepairStep::Outcome {
+                    outcome: RepairOutcome::NotRepaired,
+                    note: None,
+                },
+            ],
             5 => vec![RepairStep::Outcome {
                 outcome: RepairOutcome::NotARupture,
                 note: Some("A hard week at home, not about our work.".into()),

@@ -32,6 +32,9 @@ enum Command {
     /// Manage API keys for practice systems.
     #[command(subcommand)]
     Apikey(cli::apikey::ApikeyCommand),
+    /// Manage questionnaire definitions.
+    #[command(subcommand)]
+    Instrument(cli::instrument::InstrumentCommand),
     /// Load the demo clinic into an empty database.
     Demo,
     /// Print the effective settings (secrets masked) and check them.
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Apikey(command) => cli::apikey::run(config, command),
         Command::User(command) => cli::staff::run(config, command),
         Command::Demo => cli::serve::demo(config),
+        Command::Instrument(command) => cli::instrument::run(config, command),
         Command::CheckConfig => cli::serve::check_config(config),
         Command::Analyse(args) => cli::analyse::run(args),
         Command::Evaluate(args) => cli::evaluate::run(args),

@@ -3,6 +3,7 @@
 pub mod analyse;
 pub mod apikey;
 pub mod evaluate;
+pub mod instrument;
 pub mod serve;
 pub mod staff;
 

@@ -140,7 +140,11 @@ pub fn jobs(config: Option<&Path>) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
-    tracing::info!("job runner on {}; mail: {}", describe_url(&settings.database_url), describe_mail(&settings));
+    tracing::info!(
+        "job runner on {}; mail: {}",
+        describe_url(&settings.database_url),
+        describe_mail(&settings)
+    );
     runtime.block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let interval = std::time::Duration::from_secs(settings.job_interval_seconds);
@@ -167,9 +171,16 @@ async fn wait_for_shutdown_signal() {
 }
 
 /// Loads the demo clinic in one transaction.
-fn load_demo(state: &crate::web::AppState, conn: &mut store::DbConnection) -> Result<demo::DemoSummary, store::StoreError> {
+fn load_demo(
+    state: &crate::web::AppState,
+    conn: &mut store::DbConnection,
+) -> Result<demo::DemoSummary, store::StoreError> {
     let domain = state.message_domain();
-    let mailing = store::invitations::Mailing { sealer: &state.sealer, message_domain: &domain, clinic_tz: state.settings.time_zone };
+    let mailing = store::invitations::Mailing {
+        sealer: &state.sealer,
+        message_domain: &domain,
+        clinic_tz: state.settings.time_zone,
+    };
     conn.write_transaction(|conn| demo::load(conn, state.now(), &state.settings, &mailing))
 }
 
@@ -214,7 +225,11 @@ pub fn demo(config: Option<&Path>) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let loaded = state.pool.get().map_err(store::StoreError::from).and_then(|mut conn| load_demo(&state, &mut conn));
+    let loaded = state
+        .pool
+        .get()
+        .map_err(store::StoreError::from)
+        .and_then(|mut conn| load_demo(&state, &mut conn));
     match loaded {
         Ok(summary) => {
             println!(

@@ -34,7 +34,11 @@ async fn blocking<T: Send + 'static>(
     let clinic_tz = state.settings.time_zone;
     tokio::task::spawn_blocking(move || {
         let mut conn = pool.get()?;
-        let mailing = Mailing { sealer: &sealer, message_domain: &domain, clinic_tz };
+        let mailing = Mailing {
+            sealer: &sealer,
+            message_domain: &domain,
+            clinic_tz,
+        };
         f(&mut conn, &mailing)
     })
     .await
@@ -47,7 +51,11 @@ pub async fn run_once(state: &AppState) -> Result<Pass, StoreError> {
     let expired = blocking(state, move |conn, mailing| {
         let expired = invitations::expire_due(conn, now)?;
         // Silence is information: let the engine weigh each non-response.
-        let mut clients: Vec<i64> = expired.iter().filter(|i| i.sent_at.is_some()).map(|i| i.client_id).collect();
+        let mut clients: Vec<i64> = expired
+            .iter()
+            .filter(|i| i.sent_at.is_some())
+            .map(|i| i.client_id)
+            .collect();
         clients.sort_unstable();
         clients.dedup();
         for client_id in clients {

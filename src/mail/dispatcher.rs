@@ -173,13 +173,26 @@ async fn deliver(state: &AppState, row: OutboxRow) -> Result<Outcome, StoreError
 }
 
 async fn prepare(state: &AppState, row: &OutboxRow) -> Result<Prepared, StoreError> {
-    let payload: Payload = match state.sealer.open(&row.payload).ok().and_then(|p| serde_json::from_str(&p).ok()) {
+    let payload: Payload = match state
+        .sealer
+        .open(&row.payload)
+        .ok()
+        .and_then(|p| serde_json::from_str(&p).ok())
+    {
         Some(p) => p,
-        None => return Ok(Prepared::Fail("the queued message could not be read (was the secret key changed?)".into())),
+        None => {
+            return Ok(Prepared::Fail(
+                "the queued message could not be read (was the secret key changed?)".into(),
+            ));
+        }
     };
     let clinic = state.settings.clinic_name.clone();
     match payload {
-        Payload::Survey { survey_token, unsubscribe_token, .. } => {
+        Payload::Survey {
+            survey_token,
+            unsubscribe_token,
+            ..
+        } => {
             let Some(invitation_id) = row.invitation_id else {
                 return Ok(Prepared::Fail("a survey email without its invitation".into()));
             };
@@ -202,7 +215,11 @@ async fn prepare(state: &AppState, row: &OutboxRow) -> Result<Prepared, StoreErr
             let Some(to) = client.email.clone().filter(|e| !e.is_empty()) else {
                 return Ok(Prepared::Cancel("the client has no email address"));
             };
-            let tz = client.time_zone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(state.settings.time_zone);
+            let tz = client
+                .time_zone
+                .as_deref()
+                .and_then(|z| z.parse().ok())
+                .unwrap_or(state.settings.time_zone);
             let open_until = local_deadline(invitation.expires_at, tz);
             let rendered = templates::survey(
                 &clinic,
@@ -216,7 +233,10 @@ async fn prepare(state: &AppState, row: &OutboxRow) -> Result<Prepared, StoreErr
         Payload::AlertNotice { alerts } | Payload::AlertDigest { alerts } => {
             let digest = row.kind == Kind::AlertDigest.as_str();
             let rendered = templates::alert_notice(&clinic, &state.settings.link("/sign-in"), alerts, digest);
-            Ok(Prepared::Send { to: row.recipient.clone(), rendered })
+            Ok(Prepared::Send {
+                to: row.recipient.clone(),
+                rendered,
+            })
         }
         Payload::Webhook { .. } => Ok(Prepared::Fail("webhooks are delivered by the webhook sender".into())),
     }

@@ -127,7 +127,11 @@ pub fn count_by_clinician(conn: &mut DbConnection) -> Result<Vec<(i64, i64)>, St
 /// transaction. Returns false when they had already opted out.
 pub fn opt_out(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<bool, StoreError> {
     let updated = diesel::update(clients::table.find(id).filter(clients::opted_out.eq(false)))
-        .set((clients::opted_out.eq(true), clients::opted_out_at.eq(now), clients::updated_at.eq(now)))
+        .set((
+            clients::opted_out.eq(true),
+            clients::opted_out_at.eq(now),
+            clients::updated_at.eq(now),
+        ))
         .execute(conn)?;
     super::invitations::cancel_open_for_client(conn, id, "the client unsubscribed")?;
     Ok(updated == 1)

@@ -29,7 +29,11 @@ pub fn default_id(conn: &mut DbConnection) -> Result<Option<i64>, StoreError> {
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<InstrumentRow, StoreError> {
-    instruments::table.find(id).select(InstrumentRow::as_select()).first(conn).map_err(StoreError::or_not_found)
+    instruments::table
+        .find(id)
+        .select(InstrumentRow::as_select())
+        .first(conn)
+        .map_err(StoreError::or_not_found)
 }
 
 pub fn find_version(conn: &mut DbConnection, slug: &str, version: i32) -> Result<Option<InstrumentRow>, StoreError> {
@@ -99,8 +103,12 @@ pub fn publish(
 pub fn set_default(conn: &mut DbConnection, id: i64) -> Result<(), StoreError> {
     conn.write_transaction(|conn| {
         find(conn, id)?;
-        diesel::update(instruments::table).set(instruments::is_default.eq(false)).execute(conn)?;
-        diesel::update(instruments::table.find(id)).set(instruments::is_default.eq(true)).execute(conn)?;
+        diesel::update(instruments::table)
+            .set(instruments::is_default.eq(false))
+            .execute(conn)?;
+        diesel::update(instruments::table.find(id))
+            .set(instruments::is_default.eq(true))
+            .execute(conn)?;
         Ok(())
     })
 }

@@ -83,7 +83,11 @@ pub fn claim_daily(conn: &mut DbConnection, key: &str, day: &str, now: NaiveDate
             return Ok(false);
         }
         let inserted = diesel::insert_into(settings::table)
-            .values((settings::key.eq(key), settings::value.eq(day), settings::updated_at.eq(now)))
+            .values((
+                settings::key.eq(key),
+                settings::value.eq(day),
+                settings::updated_at.eq(now),
+            ))
             .execute(conn);
         match inserted.map_err(StoreError::from) {
             Ok(_) => Ok(true),

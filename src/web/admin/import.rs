@@ -43,12 +43,21 @@ fn upload_form(csrf: &str) -> Markup {
 }
 
 fn page(state: &AppState, staff: &Staff<AdminRole>, body: Markup) -> String {
-    staff_page(staff, &state.settings.clinic_name, "/admin/appointments", "Appointments", body).into_string()
+    staff_page(
+        staff,
+        &state.settings.clinic_name,
+        "/admin/appointments",
+        "Appointments",
+        body,
+    )
+    .into_string()
 }
 
 #[get("/admin/appointments")]
 async fn import_page(state: web::Data<AppState>, staff: Staff<AdminRole>) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page(&state, &staff, upload_form(&staff.csrf))))
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page(&state, &staff, upload_form(&staff.csrf))))
 }
 
 /// Reads the CSRF field and the file from the upload.
@@ -68,7 +77,10 @@ async fn read_upload(mut form: Multipart) -> Result<(String, Vec<u8>), AppError>
             _ => {}
         }
     }
-    Ok((csrf, file.ok_or_else(|| AppError::BadRequest("choose a CSV file to import".into()))?))
+    Ok((
+        csrf,
+        file.ok_or_else(|| AppError::BadRequest("choose a CSV file to import".into()))?,
+    ))
 }
 
 /// What happened to each row.
@@ -82,17 +94,27 @@ struct Report {
 }
 
 #[post("/admin/appointments/import")]
-async fn import(state: web::Data<AppState>, staff: Staff<AdminRole>, form: Multipart) -> Result<HttpResponse, AppError> {
+async fn import(
+    state: web::Data<AppState>,
+    staff: Staff<AdminRole>,
+    form: Multipart,
+) -> Result<HttpResponse, AppError> {
     let (csrf, bytes) = read_upload(form).await?;
     if !constant_time_eq(csrf.as_bytes(), staff.csrf.as_bytes()) {
-        return Err(AppError::Forbidden("This form has expired. Reload the page and try again.".into()));
+        return Err(AppError::Forbidden(
+            "This form has expired. Reload the page and try again.".into(),
+        ));
     }
     let bad_file = |message: String| {
         let body = html! { (form_error(&message)) (upload_form(&staff.csrf)) };
-        HttpResponse::BadRequest().content_type("text/html; charset=utf-8").body(page(&state, &staff, body))
+        HttpResponse::BadRequest()
+            .content_type("text/html; charset=utf-8")
+            .body(page(&state, &staff, body))
     };
     let Ok(text) = String::from_utf8(bytes) else {
-        return Ok(bad_file("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.".into()));
+        return Ok(bad_file(
+            "The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.".into(),
+        ));
     };
     let rows = match appointment::parse_csv(&text, state.settings.time_zone, "csv") {
         Ok(rows) => rows,
@@ -106,7 +128,11 @@ async fn import(state: web::Data<AppState>, staff: Staff<AdminRole>, form: Multi
     let report = state
         .db(move |conn| {
             let rules = invitations::delivery_rules(conn, &settings)?;
-            let mailing = Mailing { sealer: &sealer, message_domain: &domain, clinic_tz: settings.time_zone };
+            let mailing = Mailing {
+                sealer: &sealer,
+                message_domain: &domain,
+                clinic_tz: settings.time_zone,
+            };
             let mut report = Report::default();
             for row in rows {
                 let appointment = match row.appointment {
@@ -138,7 +164,16 @@ async fn import(state: web::Data<AppState>, staff: Staff<AdminRole>, form: Multi
                 report.unchanged,
                 report.errors.len()
             );
-            audit::record(conn, &AuditEntry { staff_id: Some(admin), action: "appointments.import", detail: Some(&detail), ..Default::default() }, now)?;
+            audit::record(
+                conn,
+                &AuditEntry {
+                    staff_id: Some(admin),
+                    action: "appointments.import",
+                    detail: Some(&detail),
+                    ..Default::default()
+                },
+                now,
+            )?;
             Ok(report)
         })
         .await?;
@@ -163,7 +198,9 @@ async fn import(state: web::Data<AppState>, staff: Staff<AdminRole>, form: Multi
         }
         (upload_form(&staff.csrf))
     };
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page(&state, &staff, body)))
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page(&state, &staff, body)))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

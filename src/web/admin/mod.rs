@@ -237,5 +237,9 @@ async fn audit_log(state: web::Data<AppState>, staff: Staff<AdminRole>) -> Resul
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(staff_list).service(add_staff).service(audit_log).configure(email::routes).configure(import::routes);
+    cfg.service(staff_list)
+        .service(add_staff)
+        .service(audit_log)
+        .configure(email::routes)
+        .configure(import::routes);
 }

@@ -71,7 +71,10 @@ fn parse_time(field: &str, text: &str) -> Result<NaiveDateTime, ApiError> {
 
 impl AppointmentBody {
     fn into_intake(self) -> Result<AppointmentIn, ApiError> {
-        let status: AppointmentStatus = self.status.parse().map_err(|e: String| ApiError(AppError::BadRequest(e)))?;
+        let status: AppointmentStatus = self
+            .status
+            .parse()
+            .map_err(|e: String| ApiError(AppError::BadRequest(e)))?;
         Ok(AppointmentIn {
             source: self.source,
             external_id: self.external_id,
@@ -106,7 +109,11 @@ async fn create_or_update(
     let recorded = state
         .db(move |conn| {
             let rules = invitations::delivery_rules(conn, &settings)?;
-            let mailing = Mailing { sealer: &sealer, message_domain: &domain, clinic_tz: settings.time_zone };
+            let mailing = Mailing {
+                sealer: &sealer,
+                message_domain: &domain,
+                clinic_tz: settings.time_zone,
+            };
             let outcome = conn.write_transaction(|conn| {
                 let recorded = intake::record(conn, &input, &rules, &mailing, now)?;
                 if recorded.outcome != Upserted::Unchanged {
@@ -136,7 +143,11 @@ async fn create_or_update(
     // Report the invitation as it stands (it may predate this call).
     let invitation = match invitation_id {
         Some(_) => recorded.invitation,
-        None => state.db(move |conn| invitations::for_appointment(conn, appointment_id)).await?,
+        None => {
+            state
+                .db(move |conn| invitations::for_appointment(conn, appointment_id))
+                .await?
+        }
     };
     let view = AppointmentView {
         appointment_id,
@@ -154,7 +165,12 @@ async fn create_or_update(
             expires_at: utc_text(i.expires_at),
         }),
     };
-    Ok(if recorded.outcome == Upserted::Created { HttpResponse::Created() } else { HttpResponse::Ok() }.json(view))
+    Ok(if recorded.outcome == Upserted::Created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    }
+    .json(view))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

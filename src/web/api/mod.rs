@@ -23,7 +23,10 @@ impl ApiCaller {
         if self.key.allows(scope) {
             Ok(())
         } else {
-            Err(ApiError(AppError::Forbidden(format!("this API key lacks the \"{}\" scope", scope.as_str()))))
+            Err(ApiError(AppError::Forbidden(format!(
+                "this API key lacks the \"{}\" scope",
+                scope.as_str()
+            ))))
         }
     }
 }
@@ -67,6 +70,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 ApiError(AppError::BadRequest(format!("a query parameter is not valid: {err}"))).into()
             }))
             .configure(appointments::routes)
-            .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError(AppError::NotFound)) })),
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(ApiError(AppError::NotFound))
+            })),
     );
 }

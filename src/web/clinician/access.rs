@@ -30,7 +30,10 @@ pub struct AlertAccess {
 }
 
 fn path_id(req: &HttpRequest, name: &str) -> Result<i64, AppError> {
-    req.match_info().get(name).and_then(|v| v.parse().ok()).ok_or(AppError::NotFound)
+    req.match_info()
+        .get(name)
+        .and_then(|v| v.parse().ok())
+        .ok_or(AppError::NotFound)
 }
 
 /// Loads through `load`, auditing the view or the refused attempt.
@@ -42,7 +45,9 @@ async fn checked<T: Send + 'static>(
     ids: fn(&T) -> (i64, Option<i64>),
 ) -> Result<(Staff<ClinicianRole>, T), AppError> {
     let staff = Staff::<ClinicianRole>::extract(req).await?;
-    let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::Internal("no app state".into()))?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::Internal("no app state".into()))?;
     let viewer = staff.viewer();
     let now = state.now();
     let found = state
@@ -58,7 +63,14 @@ async fn checked<T: Send + 'static>(
             };
             audit::record(
                 conn,
-                &AuditEntry { staff_id: Some(viewer.staff_id), action, client_id, alert_id, detail: detail.as_deref(), ..Default::default() },
+                &AuditEntry {
+                    staff_id: Some(viewer.staff_id),
+                    action,
+                    client_id,
+                    alert_id,
+                    detail: detail.as_deref(),
+                    ..Default::default()
+                },
                 now,
             )?;
             Ok(found)
@@ -75,7 +87,11 @@ impl FromRequest for ClientAccess {
         let req = req.clone();
         Box::pin(async move {
             let id = path_id(&req, "client_id")?;
-            let action = if req.method() == actix_web::http::Method::GET { "client.view" } else { "client.change" };
+            let action = if req.method() == actix_web::http::Method::GET {
+                "client.view"
+            } else {
+                "client.change"
+            };
             let (staff, client) = checked(&req, action, id, clients::find_visible, |c: &Client| (c.id, None)).await?;
             Ok(ClientAccess { staff, client })
         })
@@ -90,9 +106,16 @@ impl FromRequest for AlertAccess {
         let req = req.clone();
         Box::pin(async move {
             let id = path_id(&req, "alert_id")?;
-            let action = if req.method() == actix_web::http::Method::GET { "alert.view" } else { "alert.change" };
+            let action = if req.method() == actix_web::http::Method::GET {
+                "alert.view"
+            } else {
+                "alert.change"
+            };
             let (staff, (alert, client)) =
-                checked(&req, action, id, alerts::find_visible, |(a, c): &(Alert, Client)| (c.id, Some(a.id))).await?;
+                checked(&req, action, id, alerts::find_visible, |(a, c): &(Alert, Client)| {
+                    (c.id, Some(a.id))
+                })
+                .await?;
             Ok(AlertAccess { staff, alert, client })
         })
     }

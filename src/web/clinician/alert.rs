@@ -120,10 +120,23 @@ async fn render(state: &AppState, access: AlertAccess, error: Option<&str>) -> R
             }
         }
     };
-    let status = if error.is_some() { actix_web::http::StatusCode::BAD_REQUEST } else { actix_web::http::StatusCode::OK };
-    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(
-        staff_page(&staff, &state.settings.clinic_name, "/clinician", &format!("Alert for {}", client.name), body).into_string(),
-    ))
+    let status = if error.is_some() {
+        actix_web::http::StatusCode::BAD_REQUEST
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(
+            staff_page(
+                &staff,
+                &state.settings.clinic_name,
+                "/clinician",
+                &format!("Alert for {}", client.name),
+                body,
+            )
+            .into_string(),
+        ))
 }
 
 fn recent_scores(loaded: &history::LoadedHistory, client_alerts: &[alerts::Alert], opened_at: i32) -> Markup {
@@ -135,7 +148,11 @@ fn recent_scores(loaded: &history::LoadedHistory, client_alerts: &[alerts::Alert
     let markers: Vec<Marker> = client_alerts
         .iter()
         .filter(|a| a.opened_at_session == opened_at)
-        .map(|a| Marker { session: a.opened_at_session as u32, kind: MarkerKind::Alert, label: "This alert opened".into() })
+        .map(|a| Marker {
+            session: a.opened_at_session as u32,
+            kind: MarkerKind::Alert,
+            label: "This alert opened".into(),
+        })
         .filter(|m| recent.first().is_some_and(|p| m.session >= p.session))
         .collect();
     html! {
@@ -263,7 +280,11 @@ struct OutcomeForm {
 /// Longest note kept in the log.
 const NOTE_LIMIT: usize = 4000;
 
-async fn record(state: web::Data<AppState>, access: AlertAccess, step: Result<RepairStep, &'static str>) -> Result<HttpResponse, AppError> {
+async fn record(
+    state: web::Data<AppState>,
+    access: AlertAccess,
+    step: Result<RepairStep, &'static str>,
+) -> Result<HttpResponse, AppError> {
     let step = match step {
         Ok(s) => s,
         Err(message) => return render(&state, access, Some(message)).await,
@@ -277,16 +298,26 @@ async fn record(state: web::Data<AppState>, access: AlertAccess, step: Result<Re
             })
         })
         .await?;
-    Ok(HttpResponse::SeeOther().insert_header(("Location", format!("/clinician/alerts/{alert_id}#repair"))).finish())
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/clinician/alerts/{alert_id}#repair")))
+        .finish())
 }
 
 #[post("/clinician/alerts/{alert_id}/acknowledge")]
-async fn record_acknowledgement(state: web::Data<AppState>, access: AlertAccess, _form: StaffForm<ClinicianRole, NoFields>) -> Result<HttpResponse, AppError> {
+async fn record_acknowledgement(
+    state: web::Data<AppState>,
+    access: AlertAccess,
+    _form: StaffForm<ClinicianRole, NoFields>,
+) -> Result<HttpResponse, AppError> {
     record(state, access, Ok(RepairStep::Acknowledge)).await
 }
 
 #[post("/clinician/alerts/{alert_id}/discussed")]
-async fn record_discussion(state: web::Data<AppState>, access: AlertAccess, form: StaffForm<ClinicianRole, NoteForm>) -> Result<HttpResponse, AppError> {
+async fn record_discussion(
+    state: web::Data<AppState>,
+    access: AlertAccess,
+    form: StaffForm<ClinicianRole, NoteForm>,
+) -> Result<HttpResponse, AppError> {
     let note = form.form.note.trim().to_string();
     let step = if note.is_empty() {
         Err("Write a short note about the discussion.")
@@ -299,16 +330,26 @@ async fn record_discussion(state: web::Data<AppState>, access: AlertAccess, form
 }
 
 #[post("/clinician/alerts/{alert_id}/outcome")]
-async fn record_outcome(state: web::Data<AppState>, access: AlertAccess, form: StaffForm<ClinicianRole, OutcomeForm>) -> Result<HttpResponse, AppError> {
+async fn record_outcome(
+    state: web::Data<AppState>,
+    access: AlertAccess,
+    form: StaffForm<ClinicianRole, OutcomeForm>,
+) -> Result<HttpResponse, AppError> {
     let note = form.form.note.trim().to_string();
     let step = match RepairOutcome::parse(&form.form.outcome) {
         None => Err("Choose an outcome: repaired, not repaired, or not a rupture."),
         Some(_) if note.chars().count() > NOTE_LIMIT => Err("The note is too long (at most 4,000 characters)."),
-        Some(outcome) => Ok(RepairStep::Outcome { outcome, note: (!note.is_empty()).then_some(note) }),
+        Some(outcome) => Ok(RepairStep::Outcome {
+            outcome,
+            note: (!note.is_empty()).then_some(note),
+        }),
     };
     record(state, access, step).await
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(show).service(record_acknowledgement).service(record_discussion).service(record_outcome);
+    cfg.service(show)
+        .service(record_acknowledgement)
+        .service(record_discussion)
+        .service(record_outcome);
 }

@@ -37,7 +37,11 @@ struct AppointmentForm {
 }
 
 fn form_page(csrf: &str, clients: &[Client], form: &AppointmentForm) -> Markup {
-    let status = if form.status.is_empty() { "attended" } else { form.status.as_str() };
+    let status = if form.status.is_empty() {
+        "attended"
+    } else {
+        form.status.as_str()
+    };
     html! {
         form.stack method="post" action="/clinician/appointments" {
             input type="hidden" name="csrf" value=(csrf);
@@ -76,15 +80,33 @@ fn form_page(csrf: &str, clients: &[Client], form: &AppointmentForm) -> Markup {
     }
 }
 
-async fn render(state: &AppState, staff: &Staff<ClinicianRole>, form: &AppointmentForm, error: Option<&str>) -> Result<HttpResponse, AppError> {
+async fn render(
+    state: &AppState,
+    staff: &Staff<ClinicianRole>,
+    form: &AppointmentForm,
+    error: Option<&str>,
+) -> Result<HttpResponse, AppError> {
     let viewer = staff.viewer();
     let mine = state.db(move |conn| clients::list_visible(conn, &viewer, None)).await?;
     let mine: Vec<Client> = mine.into_iter().filter(|c| c.clinician_id == viewer.staff_id).collect();
     let body = html! { @if let Some(e) = error { (form_error(e)) } (form_page(&staff.csrf, &mine, form)) };
-    let status = if error.is_some() { actix_web::http::StatusCode::BAD_REQUEST } else { actix_web::http::StatusCode::OK };
+    let status = if error.is_some() {
+        actix_web::http::StatusCode::BAD_REQUEST
+    } else {
+        actix_web::http::StatusCode::OK
+    };
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .body(staff_page(staff, &state.settings.clinic_name, "/clinician/clients", "Record an appointment", body).into_string()))
+        .body(
+            staff_page(
+                staff,
+                &state.settings.clinic_name,
+                "/clinician/clients",
+                "Record an appointment",
+                body,
+            )
+            .into_string(),
+        ))
 }
 
 #[get("/clinician/appointments/new")]
@@ -93,10 +115,21 @@ async fn new_form(state: web::Data<AppState>, staff: Staff<ClinicianRole>) -> Re
 }
 
 /// Builds the appointment from the form, or says what to fix.
-fn read_form(form: &AppointmentForm, staff_email: &str, existing: Option<&Client>, tz: chrono_tz::Tz) -> Result<AppointmentIn, String> {
+fn read_form(
+    form: &AppointmentForm,
+    staff_email: &str,
+    existing: Option<&Client>,
+    tz: chrono_tz::Tz,
+) -> Result<AppointmentIn, String> {
     let starts_at = appointment::parse_time(&format!("{} {}", form.date.trim(), form.time.trim()), tz)
         .map_err(|_| "Enter the date and start time.".to_string())?;
-    let minutes: i64 = form.minutes.trim().parse().ok().filter(|m| (5..=480).contains(m)).ok_or("The length must be 5 to 480 minutes.")?;
+    let minutes: i64 = form
+        .minutes
+        .trim()
+        .parse()
+        .ok()
+        .filter(|m| (5..=480).contains(m))
+        .ok_or("The length must be 5 to 480 minutes.")?;
     let status: AppointmentStatus = form.status.parse()?;
     let client = match existing {
         Some(c) => ClientDetails {
@@ -128,18 +161,31 @@ fn read_form(form: &AppointmentForm, staff_email: &str, existing: Option<&Client
         ends_at: starts_at + chrono::Duration::minutes(minutes),
         status,
     };
-    appointment.validate().map_err(|e| e.replace("client.email", "The email"))?;
+    appointment
+        .validate()
+        .map_err(|e| e.replace("client.email", "The email"))?;
     Ok(appointment)
 }
 
 #[post("/clinician/appointments")]
-async fn create(state: web::Data<AppState>, form: StaffForm<ClinicianRole, AppointmentForm>) -> Result<HttpResponse, AppError> {
+async fn create(
+    state: web::Data<AppState>,
+    form: StaffForm<ClinicianRole, AppointmentForm>,
+) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
     let viewer = staff.viewer();
     let existing = match form.client.parse::<i64>() {
         Ok(id) => match state.db(move |conn| clients::find_visible(conn, &viewer, id)).await {
             Ok(c) if c.clinician_id == viewer.staff_id && c.source.as_deref() == Some(SOURCE) => Some(c),
-            Ok(_) => return render(&state, &staff, &form, Some("Appointments for clients from the practice system are recorded there.")).await,
+            Ok(_) => {
+                return render(
+                    &state,
+                    &staff,
+                    &form,
+                    Some("Appointments for clients from the practice system are recorded there."),
+                )
+                .await;
+            }
             Err(AppError::NotFound) => return render(&state, &staff, &form, Some("Choose one of your clients.")).await,
             Err(e) => return Err(e),
         },
@@ -156,13 +202,20 @@ async fn create(state: web::Data<AppState>, form: StaffForm<ClinicianRole, Appoi
     let recorded = state
         .db(move |conn| {
             let rules = invitations::delivery_rules(conn, &settings)?;
-            let mailing = Mailing { sealer: &sealer, message_domain: &domain, clinic_tz: settings.time_zone };
+            let mailing = Mailing {
+                sealer: &sealer,
+                message_domain: &domain,
+                clinic_tz: settings.time_zone,
+            };
             Ok(conn.write_transaction(|conn| intake::record(conn, &appointment, &rules, &mailing, now)))
         })
         .await?;
     match recorded {
         Ok(r) => Ok(HttpResponse::SeeOther()
-            .insert_header(("Location", format!("/clinician/clients/{}?done=Appointment+saved.", r.client.id)))
+            .insert_header((
+                "Location",
+                format!("/clinician/clients/{}?done=Appointment+saved.", r.client.id),
+            ))
             .finish()),
         Err(IntakeError::Invalid(message)) => render(&state, &staff, &form, Some(&message)).await,
         Err(IntakeError::Store(e)) => Err(e.into()),

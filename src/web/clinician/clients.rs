@@ -34,8 +34,18 @@ pub fn summarise(loaded: &LoadedHistory) -> Summary {
         let total = s.response.as_ref()?.total?;
         Some((total, s.appointment.starts_at))
     });
-    let answered = loaded.history.sessions.iter().filter(|s| matches!(s.outcome, SessionOutcome::Answered { .. })).count();
-    let unanswered = loaded.history.sessions.iter().filter(|s| matches!(s.outcome, SessionOutcome::Unanswered)).count();
+    let answered = loaded
+        .history
+        .sessions
+        .iter()
+        .filter(|s| matches!(s.outcome, SessionOutcome::Answered { .. }))
+        .count();
+    let unanswered = loaded
+        .history
+        .sessions
+        .iter()
+        .filter(|s| matches!(s.outcome, SessionOutcome::Unanswered))
+        .count();
     let closed = answered + unanswered;
     Summary {
         last_total,
@@ -58,7 +68,11 @@ struct ListQuery {
 }
 
 #[get("/clinician/clients")]
-async fn list(state: web::Data<AppState>, staff: Staff<ClinicianRole>, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+async fn list(
+    state: web::Data<AppState>,
+    staff: Staff<ClinicianRole>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     let search = query.into_inner().q.unwrap_or_default();
     if search.chars().count() > 100 {
         return Err(AppError::BadRequest("the search is too long".into()));
@@ -123,9 +137,16 @@ async fn list(state: web::Data<AppState>, staff: Staff<ClinicianRole>, query: we
         }
         p { a href="/clinician/appointments/new" { "Record an appointment" } }
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(staff_page(&staff, &state.settings.clinic_name, "/clinician/clients", "My clients", body).into_string()))
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
+        staff_page(
+            &staff,
+            &state.settings.clinic_name,
+            "/clinician/clients",
+            "My clients",
+            body,
+        )
+        .into_string(),
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -134,11 +155,20 @@ struct ClientQuery {
 }
 
 #[get("/clinician/clients/{client_id}")]
-async fn show(state: web::Data<AppState>, access: ClientAccess, query: web::Query<ClientQuery>) -> Result<HttpResponse, AppError> {
+async fn show(
+    state: web::Data<AppState>,
+    access: ClientAccess,
+    query: web::Query<ClientQuery>,
+) -> Result<HttpResponse, AppError> {
     render(&state, access, query.into_inner().done.as_deref(), None).await
 }
 
-async fn render(state: &AppState, access: ClientAccess, done: Option<&str>, error: Option<&str>) -> Result<HttpResponse, AppError> {
+async fn render(
+    state: &AppState,
+    access: ClientAccess,
+    done: Option<&str>,
+    error: Option<&str>,
+) -> Result<HttpResponse, AppError> {
     let ClientAccess { staff, client } = access;
     let id = client.id;
     let (loaded, invites, appts, client_alerts) = state
@@ -173,10 +203,23 @@ async fn render(state: &AppState, access: ClientAccess, done: Option<&str>, erro
         (appointments_section(&appts, tz))
         (choice_section(&staff.csrf, &client))
     };
-    let status = if error.is_some() { actix_web::http::StatusCode::BAD_REQUEST } else { actix_web::http::StatusCode::OK };
+    let status = if error.is_some() {
+        actix_web::http::StatusCode::BAD_REQUEST
+    } else {
+        actix_web::http::StatusCode::OK
+    };
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .body(staff_page(&staff, &state.settings.clinic_name, "/clinician/clients", &client.name, body).into_string()))
+        .body(
+            staff_page(
+                &staff,
+                &state.settings.clinic_name,
+                "/clinician/clients",
+                &client.name,
+                body,
+            )
+            .into_string(),
+        ))
 }
 
 fn trajectory_section(loaded: &LoadedHistory, client_alerts: &[alerts::Alert]) -> Markup {
@@ -184,11 +227,19 @@ fn trajectory_section(loaded: &LoadedHistory, client_alerts: &[alerts::Alert]) -
     let (min, max) = loaded.instrument.total_range();
     let mut markers: Vec<Marker> = client_alerts
         .iter()
-        .map(|a| Marker { session: a.opened_at_session as u32, kind: MarkerKind::Alert, label: format!("Alert opened ({})", a.severity) })
+        .map(|a| Marker {
+            session: a.opened_at_session as u32,
+            kind: MarkerKind::Alert,
+            label: format!("Alert opened ({})", a.severity),
+        })
         .collect();
     markers.extend(client_alerts.iter().filter_map(|a| {
         let outcome = a.outcome()?;
-        Some(Marker { session: a.closed_after_session? as u32, kind: MarkerKind::Repair, label: format!("Outcome recorded: {}", outcome.label()) })
+        Some(Marker {
+            session: a.closed_after_session? as u32,
+            kind: MarkerKind::Repair,
+            label: format!("Outcome recorded: {}", outcome.label()),
+        })
     }));
     let baseline = engine::baseline(&loaded.history, &loaded.settings);
     let band = engine::reliable_change_band(&loaded.history, &loaded.settings);
@@ -229,7 +280,12 @@ fn items_section(loaded: &LoadedHistory) -> Markup {
     const COLUMNS: usize = 8;
     let answered: Vec<_> = loaded.sessions.iter().filter(|s| s.response.is_some()).collect();
     let recent = &answered[answered.len().saturating_sub(COLUMNS)..];
-    let items: Vec<_> = loaded.instrument.items().iter().filter(|i| !matches!(i.kind, ItemKind::Text { .. })).collect();
+    let items: Vec<_> = loaded
+        .instrument
+        .items()
+        .iter()
+        .filter(|i| !matches!(i.kind, ItemKind::Text { .. }))
+        .collect();
     html! {
         section {
             h2 { "Answers by question" }
@@ -372,7 +428,11 @@ struct ChoiceForm {
 }
 
 #[post("/clinician/clients/{client_id}/invitations")]
-async fn set_choice(state: web::Data<AppState>, access: ClientAccess, form: StaffForm<ClinicianRole, ChoiceForm>) -> Result<HttpResponse, AppError> {
+async fn set_choice(
+    state: web::Data<AppState>,
+    access: ClientAccess,
+    form: StaffForm<ClinicianRole, ChoiceForm>,
+) -> Result<HttpResponse, AppError> {
     let reason = form.form.reason.trim().to_string();
     let choice = match form.form.choice.as_str() {
         "active" => InvitationChoice::Active,
@@ -381,15 +441,33 @@ async fn set_choice(state: web::Data<AppState>, access: ClientAccess, form: Staf
         _ => return render(&state, access, None, Some("Choose whether to send, pause or stop.")).await,
     };
     if choice != InvitationChoice::Active && reason.is_empty() {
-        return render(&state, access, None, Some("Give a short reason for pausing or stopping.")).await;
+        return render(
+            &state,
+            access,
+            None,
+            Some("Give a short reason for pausing or stopping."),
+        )
+        .await;
     }
     if reason.chars().count() > 300 {
-        return render(&state, access, None, Some("The reason is too long (at most 300 characters).")).await;
+        return render(
+            &state,
+            access,
+            None,
+            Some("The reason is too long (at most 300 characters)."),
+        )
+        .await;
     }
     let (id, now) = (access.client.id, state.now());
     let reason = (choice != InvitationChoice::Active).then_some(reason);
-    state.db(move |conn| conn.write_transaction(|conn| clients::set_invitation_choice(conn, id, choice, reason.as_deref(), now))).await?;
-    Ok(HttpResponse::SeeOther().insert_header(("Location", format!("/clinician/clients/{id}?done=Saved.#invitations"))).finish())
+    state
+        .db(move |conn| {
+            conn.write_transaction(|conn| clients::set_invitation_choice(conn, id, choice, reason.as_deref(), now))
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/clinician/clients/{id}?done=Saved.#invitations")))
+        .finish())
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

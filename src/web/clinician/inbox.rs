@@ -20,8 +20,12 @@ struct InboxQuery {
     show: Option<String>,
 }
 
-const FILTERS: [(&str, &str); 4] =
-    [("active", "Needing attention"), ("open", "Not yet acknowledged"), ("closed", "Closed"), ("all", "All")];
+const FILTERS: [(&str, &str); 4] = [
+    ("active", "Needing attention"),
+    ("open", "Not yet acknowledged"),
+    ("closed", "Closed"),
+    ("all", "All"),
+];
 
 /// The first sentence of an explanation, for the list.
 pub fn first_sentence(text: &str) -> &str {
@@ -32,14 +36,22 @@ pub fn first_sentence(text: &str) -> &str {
 }
 
 #[get("/clinician")]
-async fn inbox(state: web::Data<AppState>, staff: Staff<ClinicianRole>, query: web::Query<InboxQuery>) -> Result<HttpResponse, AppError> {
+async fn inbox(
+    state: web::Data<AppState>,
+    staff: Staff<ClinicianRole>,
+    query: web::Query<InboxQuery>,
+) -> Result<HttpResponse, AppError> {
     let show = query.into_inner().show.unwrap_or_else(|| "active".into());
     let filter = match show.as_str() {
         "active" => AlertFilter::Active,
         "open" => AlertFilter::Status(AlertStatus::Open),
         "closed" => AlertFilter::Status(AlertStatus::Closed),
         "all" => AlertFilter::All,
-        other => return Err(AppError::BadRequest(format!("unknown filter \"{other}\": use active, open, closed or all"))),
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "unknown filter \"{other}\": use active, open, closed or all"
+            )));
+        }
     };
     let viewer = staff.viewer();
     let now = state.now();

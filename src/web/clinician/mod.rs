@@ -36,7 +36,11 @@ pub fn status_label(alert: &Alert) -> &'static str {
 }
 
 pub fn number(v: f64) -> String {
-    if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.1}") }
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
 }
 
 /// The client's sessions as chart points: totals, and gaps for sessions
@@ -48,11 +52,21 @@ pub fn trajectory_points(loaded: &LoadedHistory) -> Vec<Point> {
         .iter()
         .filter(|s| !matches!(s.outcome, SessionOutcome::Pending))
         .map(|s| match &s.outcome {
-            SessionOutcome::Answered { total, .. } => {
-                Point { session: s.session, total: *total, gap: total.is_none().then_some("answered, too few items to score") }
-            }
-            SessionOutcome::Missed => Point { session: s.session, total: None, gap: Some("missed appointment") },
-            _ => Point { session: s.session, total: None, gap: Some("no answer") },
+            SessionOutcome::Answered { total, .. } => Point {
+                session: s.session,
+                total: *total,
+                gap: total.is_none().then_some("answered, too few items to score"),
+            },
+            SessionOutcome::Missed => Point {
+                session: s.session,
+                total: None,
+                gap: Some("missed appointment"),
+            },
+            _ => Point {
+                session: s.session,
+                total: None,
+                gap: Some("no answer"),
+            },
         })
         .collect()
 }

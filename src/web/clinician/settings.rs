@@ -10,8 +10,11 @@ use crate::web::error::AppError;
 use crate::web::state::AppState;
 use crate::web::views::layout::{notice, staff_page};
 
-const LABELS: [(&str, &str); 3] =
-    [("immediate", "An email straight away"), ("digest", "In the daily summary (8:00)"), ("off", "No email: I check Rapport myself")];
+const LABELS: [(&str, &str); 3] = [
+    ("immediate", "An email straight away"),
+    ("digest", "In the daily summary (8:00)"),
+    ("off", "No email: I check Rapport myself"),
+];
 
 #[derive(Deserialize, Default)]
 struct Saved {
@@ -19,7 +22,11 @@ struct Saved {
 }
 
 #[get("/clinician/settings")]
-async fn show(state: web::Data<AppState>, me: Staff<ClinicianRole>, saved: web::Query<Saved>) -> Result<HttpResponse, AppError> {
+async fn show(
+    state: web::Data<AppState>,
+    me: Staff<ClinicianRole>,
+    saved: web::Query<Saved>,
+) -> Result<HttpResponse, AppError> {
     let choice = |name: &str, current: &str| {
         html! {
             ul.choices {
@@ -41,9 +48,16 @@ async fn show(state: web::Data<AppState>, me: Staff<ClinicianRole>, saved: web::
             }
         }
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(staff_page(&me, &state.settings.clinic_name, "/clinician/settings", "Alert emails", body).into_string()))
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
+        staff_page(
+            &me,
+            &state.settings.clinic_name,
+            "/clinician/settings",
+            "Alert emails",
+            body,
+        )
+        .into_string(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -55,14 +69,25 @@ struct NotifyForm {
 }
 
 #[post("/clinician/settings")]
-async fn save(state: web::Data<AppState>, form: StaffForm<ClinicianRole, NotifyForm>) -> Result<HttpResponse, AppError> {
+async fn save(
+    state: web::Data<AppState>,
+    form: StaffForm<ClinicianRole, NotifyForm>,
+) -> Result<HttpResponse, AppError> {
     let StaffForm { staff: me, form } = form;
-    if !staff::NOTIFY_CHOICES.contains(&form.notify_high.as_str()) || !staff::NOTIFY_CHOICES.contains(&form.notify_other.as_str()) {
-        return Err(AppError::BadRequest("Choose how to hear about high alerts and about other alerts.".into()));
+    if !staff::NOTIFY_CHOICES.contains(&form.notify_high.as_str())
+        || !staff::NOTIFY_CHOICES.contains(&form.notify_other.as_str())
+    {
+        return Err(AppError::BadRequest(
+            "Choose how to hear about high alerts and about other alerts.".into(),
+        ));
     }
     let id = me.id();
-    state.db(move |conn| staff::set_notifications(conn, id, &form.notify_high, &form.notify_other)).await?;
-    Ok(HttpResponse::SeeOther().insert_header(("Location", "/clinician/settings?saved=1")).finish())
+    state
+        .db(move |conn| staff::set_notifications(conn, id, &form.notify_high, &form.notify_other))
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/clinician/settings?saved=1"))
+        .finish())
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

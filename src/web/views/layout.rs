@@ -9,7 +9,11 @@ use crate::web::auth::CurrentStaff;
 /// Navigation for each role: (path, label).
 fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     match role {
-        Role::Clinician => &[("/clinician", "Alerts"), ("/clinician/clients", "My clients"), ("/clinician/settings", "Alert emails")],
+        Role::Clinician => &[
+            ("/clinician", "Alerts"),
+            ("/clinician/clients", "My clients"),
+            ("/clinician/settings", "Alert emails"),
+        ],
         Role::Manager => &[("/manager", "Service overview")],
         Role::Admin => &[
             ("/admin", "Staff"),
