@@ -704,7 +704,7 @@ pub fn find_signals(history: &ClientHistory, settings: &EngineSettings) -> Vec<S
 
 /// Orders signals by session, then rule, then when they became known.
 pub(crate) fn sort_signals(signals: &mut [Signal]) {
-    signals.sort_by(|a, b| (a.session, a.rule, a.known_at_session).cmp(&(b.session, b.rule, b.known_at_session)));
+    signals.sort_by_key(|s| (s.session, s.rule, s.known_at_session));
 }
 
 // ---------------------------------------------------------------------------
