@@ -610,8 +610,9 @@ pub fn open_counts(conn: &mut DbConnection, client_ids: &[i64]) -> Result<Vec<(i
         .load(conn)?)
 }
 
-/// The first signal of each alert (its headline reason), by alert id.
-pub fn first_signals(
+/// The headline reason of each alert, by alert id: its most severe signal,
+/// the earliest known among equals.
+pub fn headline_signals(
     conn: &mut DbConnection,
     alert_ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, AlertSignal>, StoreError> {
@@ -624,9 +625,12 @@ pub fn first_signals(
         ))
         .select(AlertSignal::as_select())
         .load(conn)?;
-    let mut first = std::collections::HashMap::new();
+    let mut first: std::collections::HashMap<i64, AlertSignal> = std::collections::HashMap::new();
     for row in rows {
-        first.entry(row.alert_id).or_insert(row);
+        let stronger = first.get(&row.alert_id).is_none_or(|kept| severity_of(&row.severity) > severity_of(&kept.severity));
+        if stronger {
+            first.insert(row.alert_id, row);
+        }
     }
     Ok(first)
 }

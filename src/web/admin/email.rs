@@ -52,7 +52,7 @@ async fn email_page(
             @if problems.is_empty() {
                 p.muted { "No failed or retrying messages." }
             } @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label="Problem messages" { table {
                     thead { tr {
                         th scope="col" { "Queued" } th scope="col" { "Kind" } th scope="col" { "To" }
                         th scope="col" { "State" } th scope="col" { "Attempts" } th scope="col" { "Reason given" } th scope="col" { span.visually-hidden { "Action" } }

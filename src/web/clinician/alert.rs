@@ -25,7 +25,7 @@ const RECENT: usize = 12;
 fn event_label(kind: &str, outcome: Option<&str>) -> String {
     match (kind, outcome.and_then(RepairOutcome::parse)) {
         ("opened", _) => "Alert opened by Rapport".into(),
-        ("severity_raised", _) => "Severity raised by Rapport".into(),
+        ("severity_raised", _) => "Severity raised by Rapport (more signals)".into(),
         ("acknowledged", _) => "Acknowledged".into(),
         ("discussed", _) => "Discussed with the client".into(),
         ("outcome", Some(o)) => format!("Outcome: {}", o.label()),

@@ -106,7 +106,7 @@ async fn list(
             @if rows.is_empty() {
                 p { "No clients found." }
             } @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label="My clients" { table {
                     caption.visually-hidden { "My clients" }
                     thead { tr {
                         th scope="col" { "Client" } th scope="col" { "Last total" } th scope="col" { "Trend" }
@@ -292,7 +292,7 @@ fn items_section(loaded: &LoadedHistory) -> Markup {
             @if recent.is_empty() {
                 p.muted { "No answers yet." }
             } @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label="Answers by question" { table {
                     caption { "The last " (recent.len()) " answered sessions" }
                     thead { tr { th scope="col" { "Question" } @for s in recent { th scope="col" { "S" (s.session) } } } }
                     tbody {
@@ -350,7 +350,7 @@ fn invitations_section(invites: &[invitations::Invitation], tz: chrono_tz::Tz) -
             @if invites.is_empty() {
                 p.muted { "None yet." }
             } @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label="Questionnaires sent" { table {
                     thead { tr { th scope="col" { "Sent" } th scope="col" { "Reminded" } th scope="col" { "Answered" } th scope="col" { "Status" } } }
                     tbody {
                         @for i in invites.iter().rev() {

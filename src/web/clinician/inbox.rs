@@ -60,7 +60,7 @@ async fn inbox(
         .db(move |conn| {
             let rows = alerts::list_visible(conn, &viewer, filter)?;
             let ids: Vec<i64> = rows.iter().map(|(a, _)| a.id).collect();
-            let reasons = alerts::first_signals(conn, &ids)?;
+            let reasons = alerts::headline_signals(conn, &ids)?;
             let upcoming = appointments::upcoming_for_clinician(conn, me, now, 8)?;
             Ok((rows, reasons, upcoming))
         })
@@ -86,7 +86,7 @@ async fn inbox(
                             " "
                             a.alert-link href={ "/clinician/alerts/" (alert.id) } { (client.name) }
                             span.muted { " · opened " (local_date(alert.opened_at, tz)) " (session " (alert.opened_at_session) ") · " (status_label(alert)) }
-                            @if alert.recovered_at_session.is_some() { " " span.badge.ok { "recovered (measured)" } }
+                            @if alert.recovered_at_session.is_some() { " " span.badge.ok { "back within usual range (measured)" } }
                             @if let Some(signal) = reasons.get(&alert.id) {
                                 p.reason { (first_sentence(&signal.explanation)) }
                             }
