@@ -469,3 +469,43 @@ async fn api_rejects_bad_input(backend: Backend) {
     assert_eq!(count, 0, "nothing stored from bad requests");
 }
 on_both_backends!(api_refuses_bad_appointments_with_problem_json, api_rejects_bad_input);
+
+async fn clinician_notices(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let Some(app) = app_with_smtp(backend, &smtp).await else { return common::skipped(backend) };
+    app.staff("clinician", "dr@example.org", None).await;
+    let (other, _) = app.staff("clinician", "other@example.org", None).await;
+    // The second clinician prefers the daily summary for high alerts too.
+    app.db(move |conn| rapport::store::staff::set_notifications(conn, other, "digest", "digest")).await;
+    for items in [[10, 10, 9, 9], [10, 9, 10, 9], [9, 10, 10, 9], [7, 8, 8, 8]] {
+        common::answered_session(&app, "dr@example.org", "ann", items).await;
+        common::answered_session(&app, "other@example.org", "bea", items).await;
+    }
+    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(pass.digests, 1, "one daily summary, for the clinician who chose it");
+    let to = |who: &str| -> Vec<mail_parser::Message<'static>> {
+        smtp.received()
+            .into_iter()
+            .filter(|m| m.to == vec![who.to_string()])
+            .map(|m| MessageParser::default().parse(&m.data[..]).unwrap().into_owned())
+            .collect()
+    };
+    let dr_mail = to("dr@example.org");
+    assert_eq!(dr_mail.len(), 1, "an immediate notice for the high alert");
+    let subject = dr_mail[0].subject().unwrap().to_string();
+    assert_eq!(subject, "Rapport: 1 alert needs your attention");
+    let text = dr_mail[0].body_text(0).unwrap().to_string();
+    assert!(text.contains(&format!("{}/sign-in", app.address)));
+    for private in ["ann", "Client", "total", "cutoff", "Reliable", "fell"] {
+        assert!(!text.contains(private), "no client name or clinical detail: {private} in {text}");
+    }
+    let other_mail = to("other@example.org");
+    assert_eq!(other_mail.len(), 1);
+    assert!(other_mail[0].subject().unwrap().starts_with("Rapport daily summary"));
+    // Nothing new, nothing sent again.
+    app.clock.advance(Duration::days(1));
+    rapport::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(to("dr@example.org").len(), 1);
+    assert_eq!(to("other@example.org").len(), 1);
+}
+on_both_backends!(clinicians_are_told_without_client_detail, clinician_notices);
