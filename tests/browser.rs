@@ -20,9 +20,17 @@ fn tools() -> Result<(PathBuf, PathBuf), String> {
     let chromium = std::env::var("RAPPORT_CHROMIUM")
         .ok()
         .map(PathBuf::from)
-        .or_else(|| ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(PathBuf::from).find(|p| p.exists()))
+        .or_else(|| {
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+                .iter()
+                .map(PathBuf::from)
+                .find(|p| p.exists())
+        })
         .ok_or("install Chromium (Debian package chromium) or set RAPPORT_CHROMIUM")?;
-    Command::new("node").arg("--version").output().map_err(|_| "Node.js is not installed")?;
+    Command::new("node")
+        .arg("--version")
+        .output()
+        .map_err(|_| "Node.js is not installed")?;
     Ok((dir, chromium))
 }
 
@@ -32,19 +40,26 @@ async fn pages_in_chromium(backend: Backend) {
         Err(why) if std::env::var("RAPPORT_TEST_REQUIRE_BROWSER").is_ok() => panic!("browser tests required: {why}"),
         Err(why) => return eprintln!("skipped: {why}"),
     };
-    let Some(app) = spawn_app(backend).await else { return common::skipped(backend) };
+    let Some(app) = spawn_app(backend).await else {
+        return common::skipped(backend);
+    };
     // The demo clinic, as a new user would see it.
     let now = app.clock_now();
     let (settings, sealer) = (app.state.settings.clone(), app.state.sealer.clone());
     app.db(move |conn| {
-        let mailing = rapport::store::invitations::Mailing { sealer: &sealer, message_domain: "t", clinic_tz: chrono_tz::UTC };
+        let mailing = rapport::store::invitations::Mailing {
+            sealer: &sealer,
+            message_domain: "t",
+            clinic_tz: chrono_tz::UTC,
+        };
         conn.write_transaction(|conn| rapport::demo::load(conn, now, &settings, &mailing))
     })
     .await;
     // A fresh questionnaire for a demo client.
     let invitation = common::attended_session(&app, "clinician2@demo.rapport.test", "browser-client").await;
     let token = survey_token(&app, invitation).await;
-    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/browser-screenshots/{backend:?}").to_lowercase());
+    let shots =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/browser-screenshots/{backend:?}").to_lowercase());
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg(dir.join("run.mjs"))

@@ -472,11 +472,14 @@ on_both_backends!(api_refuses_bad_appointments_with_problem_json, api_rejects_ba
 
 async fn clinician_notices(backend: Backend) {
     let smtp = SmtpServer::start().await;
-    let Some(app) = app_with_smtp(backend, &smtp).await else { return common::skipped(backend) };
+    let Some(app) = app_with_smtp(backend, &smtp).await else {
+        return common::skipped(backend);
+    };
     app.staff("clinician", "dr@example.org", None).await;
     let (other, _) = app.staff("clinician", "other@example.org", None).await;
     // The second clinician prefers the daily summary for high alerts too.
-    app.db(move |conn| rapport::store::staff::set_notifications(conn, other, "digest", "digest")).await;
+    app.db(move |conn| rapport::store::staff::set_notifications(conn, other, "digest", "digest"))
+        .await;
     for items in [[10, 10, 9, 9], [10, 9, 10, 9], [9, 10, 10, 9], [7, 8, 8, 8]] {
         common::answered_session(&app, "dr@example.org", "ann", items).await;
         common::answered_session(&app, "other@example.org", "bea", items).await;
@@ -497,7 +500,10 @@ async fn clinician_notices(backend: Backend) {
     let text = dr_mail[0].body_text(0).unwrap().to_string();
     assert!(text.contains(&format!("{}/sign-in", app.address)));
     for private in ["ann", "Client", "total", "cutoff", "Reliable", "fell"] {
-        assert!(!text.contains(private), "no client name or clinical detail: {private} in {text}");
+        assert!(
+            !text.contains(private),
+            "no client name or clinical detail: {private} in {text}"
+        );
     }
     let other_mail = to("other@example.org");
     assert_eq!(other_mail.len(), 1);
@@ -509,3 +515,72 @@ async fn clinician_notices(backend: Backend) {
     assert_eq!(to("other@example.org").len(), 1);
 }
 on_both_backends!(clinicians_are_told_without_client_detail, clinician_notices);
+
+async fn crash_mid_send(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let Some(app) = app_with_smtp(backend, &smtp).await else {
+        return common::skipped(backend);
+    };
+    app.staff("clinician", "clinician@example.org", None).await;
+    common::attended_session(&app, "clinician@example.org", "f1").await;
+    common::attended_session(&app, "clinician@example.org", "f2").await;
+    app.clock.advance(Duration::minutes(61));
+    // Runner A claims the due emails and dies before sending.
+    let now = app.clock_now();
+    let claimed = app
+        .db(move |conn| rapport::store::outbox::claim_due(conn, now, 10))
+        .await;
+    assert_eq!(claimed.len(), 2);
+    // Runner B sees nothing to do while A's lease holds: no double send.
+    let again = app
+        .db(move |conn| rapport::store::outbox::claim_due(conn, now, 10))
+        .await;
+    assert!(again.is_empty());
+    assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().mail.sent, 0);
+    // Once the lease runs out, the emails go: nothing was lost.
+    app.clock.advance(Duration::minutes(3));
+    assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().mail.sent, 2);
+    assert_eq!(smtp.received().len(), 2);
+}
+on_both_backends!(a_runner_dying_mid_send_loses_nothing, crash_mid_send);
+
+async fn smtp_server_down(backend: Backend) {
+    // Nothing listens on this port: a network failure, retried later.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let Some(app) = spawn_app_with(
+        backend,
+        Options {
+            extra: vec![
+                ("SMTP_URL", format!("smtp://127.0.0.1:{port}")),
+                ("QUIET_HOURS", "off".into()),
+            ],
+        },
+    )
+    .await
+    else {
+        return common::skipped(backend);
+    };
+    app.staff("clinician", "clinician@example.org", None).await;
+    common::attended_session(&app, "clinician@example.org", "g1").await;
+    app.clock.advance(Duration::minutes(61));
+    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!((pass.mail.sent, pass.mail.retrying, pass.mail.failed), (0, 1, 0));
+    let problems = app.db(|conn| rapport::store::outbox::problems(conn, 10)).await;
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].status, "pending");
+    assert!(
+        problems[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .to_lowercase()
+            .contains("connect"),
+        "{:?}",
+        problems[0].last_error
+    );
+}
+on_both_backends!(an_unreachable_smtp_server_is_retried, smtp_server_down);

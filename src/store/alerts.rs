@@ -627,7 +627,9 @@ pub fn headline_signals(
         .load(conn)?;
     let mut first: std::collections::HashMap<i64, AlertSignal> = std::collections::HashMap::new();
     for row in rows {
-        let stronger = first.get(&row.alert_id).is_none_or(|kept| severity_of(&row.severity) > severity_of(&kept.severity));
+        let stronger = first
+            .get(&row.alert_id)
+            .is_none_or(|kept| severity_of(&row.severity) > severity_of(&kept.severity));
         if stronger {
             first.insert(row.alert_id, row);
         }
