@@ -157,7 +157,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc {
         name: "DKIM_KEY_FILE",
         default: "(unset: no DKIM)",
-        meaning: "PEM RSA or Ed25519 private key to DKIM-sign mail; needs DKIM_SELECTOR and DKIM_DOMAIN",
+        meaning: "RSA private key (PKCS#1 PEM, BEGIN RSA PRIVATE KEY) or base64 Ed25519 key to DKIM-sign mail; needs DKIM_SELECTOR and DKIM_DOMAIN",
     },
     SettingDoc {
         name: "DKIM_SELECTOR",

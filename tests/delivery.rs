@@ -584,3 +584,41 @@ async fn smtp_server_down(backend: Backend) {
     );
 }
 on_both_backends!(an_unreachable_smtp_server_is_retried, smtp_server_down);
+
+async fn dkim_signed(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    // A key made for this test only (tests/fixtures/dkim-test-only.pem).
+    let key = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dkim-test-only.pem");
+    let Some(app) = spawn_app_with(
+        backend,
+        Options {
+            extra: vec![
+                ("SMTP_URL", smtp.url()),
+                ("QUIET_HOURS", "off".into()),
+                ("DKIM_KEY_FILE", key.display().to_string()),
+                ("DKIM_SELECTOR", "rapport2026".into()),
+                ("DKIM_DOMAIN", "clinic.example".into()),
+                ("MAIL_FROM", "Riverside Clinic <feedback@clinic.example>".into()),
+            ],
+        },
+    )
+    .await
+    else {
+        return common::skipped(backend);
+    };
+    app.staff("clinician", "clinician@example.org", None).await;
+    common::attended_session(&app, "clinician@example.org", "h1").await;
+    app.clock.advance(Duration::minutes(61));
+    rapport::jobs::run_once(&app.state).await.unwrap();
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1);
+    let message = MessageParser::default().parse(&mails[0].data[..]).unwrap();
+    let signature = message
+        .header_raw("DKIM-Signature")
+        .expect("the message is DKIM-signed");
+    assert!(
+        signature.contains("d=clinic.example") && signature.contains("s=rapport2026"),
+        "{signature}"
+    );
+}
+on_both_backends!(outgoing_mail_is_dkim_signed_when_a_key_is_configured, dkim_signed);

@@ -16,8 +16,8 @@ use crate::web::AppState;
 
 /// Rows claimed per round.
 pub const BATCH: i64 = 50;
-/// Sends in flight at once (the SMTP pool holds up to 4 connections).
-const CONCURRENCY: usize = 4;
+/// Sends in flight at once: one per pooled SMTP connection.
+const CONCURRENCY: usize = super::SMTP_CONNECTIONS as usize;
 /// Transient failures are retried for about two days, then given up.
 pub const MAX_ATTEMPTS: i32 = 12;
 

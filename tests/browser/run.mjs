@@ -71,6 +71,11 @@ try {
     await fitsWidth(survey, `survey ${width}px`);
     await snapshot(survey, `survey-${width}`);
   }
+  // The smallest phones: nothing needs sideways scrolling at 320 px.
+  await survey.setViewportSize({ width: 320, height: 800 });
+  await survey.goto(surveyUrl);
+  await fitsWidth(survey, 'survey 320px');
+  await snapshot(survey, 'survey-320');
   // Each scale point is a target of at least 44 × 44 px.
   const small = await survey.$$eval('.scale label', (labels) =>
     labels.filter((l) => { const r = l.getBoundingClientRect(); return r.width < 44 || r.height < 44; }).length);

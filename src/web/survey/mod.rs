@@ -364,22 +364,24 @@ async fn submit(
     let settings = state.settings.clone();
     let sealer = state.sealer.clone();
     let domain = state.message_domain();
+    // Read and check first, outside the write lock; the write then takes
+    // the invitation only if it is still open.
     let outcome = state
         .db(move |conn| {
-            conn.write_transaction(|conn| {
-                let link = load_link(conn, &lookup, now)?;
-                let LinkState::Open(survey) = link else {
-                    return Ok(Submitted::NotOpen(link));
-                };
-                let (answers, mut problems) = read_answers(&survey.instrument, &fields);
-                if let Err(errors) = survey.instrument.validate_answers(&answers) {
-                    problems.extend(problems_from(&survey.instrument, &errors));
-                }
-                if !problems.is_empty() {
-                    return Ok(Submitted::Invalid(survey, answers, problems));
-                }
+            let link = load_link(conn, &lookup, now)?;
+            let LinkState::Open(survey) = link else {
+                return Ok(Submitted::NotOpen(link));
+            };
+            let (answers, mut problems) = read_answers(&survey.instrument, &fields);
+            if let Err(errors) = survey.instrument.validate_answers(&answers) {
+                problems.extend(problems_from(&survey.instrument, &errors));
+            }
+            if !problems.is_empty() {
+                return Ok(Submitted::Invalid(survey, answers, problems));
+            }
+            let stored = conn.write_transaction(|conn| {
                 if !invitations::mark_answered(conn, survey.invitation.id, now)? {
-                    return Ok(Submitted::NotOpen(load_link(conn, &lookup, now)?));
+                    return Ok(false);
                 }
                 responses::insert(
                     conn,
@@ -396,8 +398,13 @@ async fn submit(
                     clinic_tz: settings.time_zone,
                 };
                 alerts::evaluate_client(conn, survey.client.id, &mailing, now)?;
+                Ok::<_, StoreError>(true)
+            })?;
+            if stored {
                 Ok(Submitted::Stored)
-            })
+            } else {
+                Ok(Submitted::NotOpen(load_link(conn, &lookup, now)?))
+            }
         })
         .await?;
     match outcome {
