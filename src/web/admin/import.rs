@@ -11,7 +11,7 @@ use crate::domain::appointment::{self, CSV_COLUMNS};
 use crate::store::appointments::Upserted;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::intake::{self, IntakeError};
-use crate::store::invitations::{self, Mailing};
+use crate::store::invitations;
 use crate::web::auth::{AdminRole, Staff, constant_time_eq};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
@@ -122,17 +122,10 @@ async fn import(
     };
     let now = state.now();
     let settings = state.settings.clone();
-    let sealer = state.sealer.clone();
-    let domain = state.message_domain();
     let admin = staff.id();
     let report = state
-        .db(move |conn| {
+        .db_mailing(move |conn, mailing| {
             let rules = invitations::delivery_rules(conn, &settings)?;
-            let mailing = Mailing {
-                sealer: &sealer,
-                message_domain: &domain,
-                clinic_tz: settings.time_zone,
-            };
             let mut report = Report::default();
             for row in rows {
                 let appointment = match row.appointment {
@@ -143,7 +136,7 @@ async fn import(
                     }
                 };
                 // One transaction per row: a bad row never undoes a good one.
-                let recorded = conn.write_transaction(|conn| intake::record(conn, &appointment, &rules, &mailing, now));
+                let recorded = conn.write_transaction(|conn| intake::record(conn, &appointment, &rules, mailing, now));
                 match recorded {
                     Ok(r) => {
                         match r.outcome {

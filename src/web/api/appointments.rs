@@ -9,7 +9,7 @@ use crate::store::api_keys::Scope;
 use crate::store::appointments::{AppointmentStatus, Upserted};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::intake::{self, AppointmentIn, ClientDetails, IntakeError};
-use crate::store::invitations::{self, Mailing};
+use crate::store::invitations;
 use crate::web::error::{ApiError, AppError};
 use crate::web::state::AppState;
 
@@ -103,19 +103,12 @@ async fn create_or_update(
     let input = body.into_inner().into_intake()?;
     let now = state.now();
     let settings = state.settings.clone();
-    let sealer = state.sealer.clone();
-    let domain = state.message_domain();
     let key_id = caller.key.id;
     let recorded = state
-        .db(move |conn| {
+        .db_mailing(move |conn, mailing| {
             let rules = invitations::delivery_rules(conn, &settings)?;
-            let mailing = Mailing {
-                sealer: &sealer,
-                message_domain: &domain,
-                clinic_tz: settings.time_zone,
-            };
             let outcome = conn.write_transaction(|conn| {
-                let recorded = intake::record(conn, &input, &rules, &mailing, now)?;
+                let recorded = intake::record(conn, &input, &rules, mailing, now)?;
                 if recorded.outcome != Upserted::Unchanged {
                     audit::record(
                         conn,

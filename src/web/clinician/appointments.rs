@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::domain::appointment::{self, AppointmentIn, AppointmentStatus, ClientDetails};
 use crate::store::clients::{self, Client};
 use crate::store::intake::{self, IntakeError};
-use crate::store::invitations::{self, Mailing};
+use crate::store::invitations;
 use crate::web::auth::{ClinicianRole, Staff, StaffForm};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
@@ -197,17 +197,10 @@ async fn create(
     };
     let now = state.now();
     let settings = state.settings.clone();
-    let sealer = state.sealer.clone();
-    let domain = state.message_domain();
     let recorded = state
-        .db(move |conn| {
+        .db_mailing(move |conn, mailing| {
             let rules = invitations::delivery_rules(conn, &settings)?;
-            let mailing = Mailing {
-                sealer: &sealer,
-                message_domain: &domain,
-                clinic_tz: settings.time_zone,
-            };
-            Ok(conn.write_transaction(|conn| intake::record(conn, &appointment, &rules, &mailing, now)))
+            Ok(conn.write_transaction(|conn| intake::record(conn, &appointment, &rules, mailing, now)))
         })
         .await?;
     match recorded {

@@ -15,7 +15,7 @@ use super::error::AppError;
 use super::state::AppState;
 use crate::domain::instrument::{Answer, AnswerError, Answers, InstrumentDefinition, ItemKind};
 use crate::store::clients::{self, Client};
-use crate::store::invitations::{self, Invitation, InvitationStatus, Mailing};
+use crate::store::invitations::{self, Invitation, InvitationStatus};
 use crate::store::{DbConnection, StoreError, alerts, history, responses};
 use views::Frame;
 
@@ -361,13 +361,10 @@ async fn submit(
     let token_text = token.into_inner();
     let now = state.now();
     let lookup = token_text.clone();
-    let settings = state.settings.clone();
-    let sealer = state.sealer.clone();
-    let domain = state.message_domain();
     // Read and check first, outside the write lock; the write then takes
     // the invitation only if it is still open.
     let outcome = state
-        .db(move |conn| {
+        .db_mailing(move |conn, mailing| {
             let link = load_link(conn, &lookup, now)?;
             let LinkState::Open(survey) = link else {
                 return Ok(Submitted::NotOpen(link));
@@ -392,12 +389,7 @@ async fn submit(
                     &answers,
                     now,
                 )?;
-                let mailing = Mailing {
-                    sealer: &sealer,
-                    message_domain: &domain,
-                    clinic_tz: settings.time_zone,
-                };
-                alerts::evaluate_client(conn, survey.client.id, &mailing, now)?;
+                alerts::evaluate_client(conn, survey.client.id, mailing, now)?;
                 Ok::<_, StoreError>(true)
             })?;
             if stored {
