@@ -35,6 +35,9 @@ enum Command {
     /// Manage questionnaire definitions.
     #[command(subcommand)]
     Instrument(cli::instrument::InstrumentCommand),
+    /// Manage webhook endpoints for integrations.
+    #[command(subcommand)]
+    Webhook(cli::webhook::WebhookCommand),
     /// Load the demo clinic into an empty database.
     Demo,
     /// Print the effective settings (secrets masked) and check them.
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::User(command) => cli::staff::run(config, command),
         Command::Demo => cli::serve::demo(config),
         Command::Instrument(command) => cli::instrument::run(config, command),
+        Command::Webhook(command) => cli::webhook::run(config, command),
         Command::CheckConfig => cli::serve::check_config(config),
         Command::Analyse(args) => cli::analyse::run(args),
         Command::Evaluate(args) => cli::evaluate::run(args),

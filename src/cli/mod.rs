@@ -6,6 +6,7 @@ pub mod evaluate;
 pub mod instrument;
 pub mod serve;
 pub mod staff;
+pub mod webhook;
 
 use std::path::Path;
 use std::process::ExitCode;

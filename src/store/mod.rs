@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod responses;
 pub mod schema;
 pub mod staff;
+pub mod webhooks;
 
 pub use connection::{DbConnection, DbKind, Pool, PooledConnection, build_pool, establish, run_migrations};
 

@@ -12,6 +12,7 @@ use crate::domain::repair;
 use crate::domain::signals::RuleId;
 use crate::store::alerts::{self, AlertStatus, RepairOutcome, RepairStep};
 use crate::store::history;
+use crate::store::invitations::Mailing;
 use crate::web::auth::{ClinicianRole, StaffForm};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
@@ -290,11 +291,17 @@ async fn record(
         Err(message) => return render(&state, access, Some(message)).await,
     };
     let (alert_id, staff_id, now) = (access.alert.id, access.staff.id(), state.now());
+    let (sealer, domain, clinic_tz) = (state.sealer.clone(), state.message_domain(), state.settings.time_zone);
     state
         .db(move |conn| {
+            let mailing = Mailing {
+                sealer: &sealer,
+                message_domain: &domain,
+                clinic_tz,
+            };
             conn.write_transaction(|conn| {
                 let alert = alerts::find(conn, alert_id)?;
-                alerts::record_step(conn, &alert, &step, staff_id, now)
+                alerts::record_step(conn, &alert, &step, Some(staff_id), &mailing, now)
             })
         })
         .await?;

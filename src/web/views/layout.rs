@@ -19,6 +19,7 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/admin", "Staff"),
             ("/admin/appointments", "Appointments"),
             ("/admin/email", "Email delivery"),
+            ("/admin/webhooks", "Webhooks"),
             ("/admin/audit", "Audit log"),
         ],
     }
