@@ -4,6 +4,7 @@ pub mod analyse;
 pub mod apikey;
 pub mod evaluate;
 pub mod instrument;
+pub mod privacy;
 pub mod serve;
 pub mod staff;
 pub mod webhook;

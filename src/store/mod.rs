@@ -7,6 +7,7 @@ pub mod appointments;
 pub mod audit;
 pub mod clients;
 pub mod connection;
+pub mod erasure;
 pub mod history;
 pub mod instruments;
 pub mod intake;

@@ -2,6 +2,7 @@
 
 mod email;
 mod import;
+mod privacy;
 mod webhooks;
 
 use actix_web::{HttpResponse, get, post, web};
@@ -243,5 +244,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(audit_log)
         .configure(email::routes)
         .configure(import::routes)
-        .configure(webhooks::routes);
+        .configure(webhooks::routes)
+        .configure(privacy::routes);
 }

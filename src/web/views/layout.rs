@@ -20,6 +20,7 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/admin/appointments", "Appointments"),
             ("/admin/email", "Email delivery"),
             ("/admin/webhooks", "Webhooks"),
+            ("/admin/privacy", "Privacy"),
             ("/admin/audit", "Audit log"),
         ],
     }
