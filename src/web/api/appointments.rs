@@ -188,6 +188,7 @@ pub struct AppointmentQuery {
     until: Option<String>,
     /// With `external_id`: the appointment a practice system knows by this id.
     source: Option<String>,
+    /// With `source`: the practice system's id for the appointment.
     external_id: Option<String>,
     /// Return appointments with an id greater than this (the previous page's `next_after`).
     after: Option<i64>,
