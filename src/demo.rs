@@ -185,7 +185,7 @@ pub fn load(
             };
             summary.appointments += load_sessions(conn, &mut rng, &context, member.id, &client, slot, story, today)?;
         }
-        summary.alerts += record_repairs(conn, member.id, now)?;
+        summary.alerts += record_repairs(conn, member.id, mailing, now)?;
     }
     Ok(summary)
 }
@@ -370,7 +370,12 @@ fn load_sessions(
 
 /// Gives each demo clinician's alerts a realistic mix of repair: a few still
 /// open, some acknowledged or discussed, and one closed with each outcome.
-fn record_repairs(conn: &mut DbConnection, clinician_id: i64, now: NaiveDateTime) -> Result<usize, StoreError> {
+fn record_repairs(
+    conn: &mut DbConnection,
+    clinician_id: i64,
+    mailing: &Mailing,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
     let mut mine: Vec<alerts::Alert> = alerts::list_for_clinician(conn, clinician_id)?;
     mine.sort_by_key(|a| (a.opened_at, a.id));
     let count = mine.len();
@@ -410,7 +415,7 @@ fn record_repairs(conn: &mut DbConnection, clinician_id: i64, now: NaiveDateTime
         };
         for (day, step) in steps.iter().enumerate() {
             let current = alerts::find(conn, alert.id)?;
-            alerts::record_step(conn, &current, step, clinician_id, at(day as i64 + 1))?;
+            alerts::record_step(conn, &current, step, Some(clinician_id), mailing, at(day as i64 + 1))?;
         }
     }
     Ok(count)

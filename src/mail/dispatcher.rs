@@ -1,5 +1,6 @@
-//! The outbox dispatcher: claims due rows, renders and sends them, and
-//! records the outcome. Safe with several runners (rows are leased), and
+//! The outbox dispatcher: claims due rows, renders and sends them (email
+//! over the mail transport, webhook events over HTTPS), and records the
+//! outcome. Safe with several runners (rows are leased), and
 //! at-least-once: a crash between send and record means a resend with the
 //! same Message-ID, never a loss.
 
@@ -9,9 +10,9 @@ use chrono::{Duration, NaiveDateTime};
 use futures_util::StreamExt;
 use rand::Rng;
 
-use super::{SendError, templates};
+use super::{SendError, templates, webhook};
 use crate::store::outbox::{self, Kind, OutboxRow, Payload};
-use crate::store::{StoreError, clients, invitations};
+use crate::store::{StoreError, clients, invitations, webhooks};
 use crate::web::AppState;
 
 /// Rows claimed per round.
@@ -101,6 +102,7 @@ async fn blocking<T: Send + 'static>(
 /// What to send for a row, or why not.
 enum Prepared {
     Send { to: String, rendered: templates::Rendered },
+    Post(webhook::Delivery),
     Cancel(&'static str),
     Fail(String),
 }
@@ -108,8 +110,22 @@ enum Prepared {
 async fn deliver(state: &AppState, row: OutboxRow) -> Result<Outcome, StoreError> {
     let id = row.id;
     let prepared = prepare(state, &row).await?;
-    let (to, rendered) = match prepared {
-        Prepared::Send { to, rendered } => (to, rendered),
+    let result = match prepared {
+        Prepared::Send { to, rendered } => {
+            let mut message = match templates::build(&state.settings.mail_from, &to, &row.message_id, &rendered) {
+                Ok(m) => m,
+                Err(reason) => {
+                    blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
+                    return Ok(Outcome::Failed);
+                }
+            };
+            if let Some(dkim) = &state.dkim {
+                dkim.sign(&mut message);
+            }
+            let limit = StdDuration::from_secs(state.settings.smtp_timeout_seconds);
+            state.mailer.send(message, limit).await
+        }
+        Prepared::Post(delivery) => webhook::post(&delivery, state.now().and_utc().timestamp()).await,
         Prepared::Cancel(reason) => {
             blocking(state, move |conn| outbox::mark_cancelled(conn, id, reason)).await?;
             return Ok(Outcome::Cancelled);
@@ -120,18 +136,6 @@ async fn deliver(state: &AppState, row: OutboxRow) -> Result<Outcome, StoreError
             return Ok(Outcome::Failed);
         }
     };
-    let mut message = match templates::build(&state.settings.mail_from, &to, &row.message_id, &rendered) {
-        Ok(m) => m,
-        Err(reason) => {
-            blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
-            return Ok(Outcome::Failed);
-        }
-    };
-    if let Some(dkim) = &state.dkim {
-        dkim.sign(&mut message);
-    }
-    let limit = StdDuration::from_secs(state.settings.smtp_timeout_seconds);
-    let result = state.mailer.send(message, limit).await;
     let now = state.now();
     let kind = Kind::parse(&row.kind);
     let invitation_id = row.invitation_id;
@@ -153,7 +157,7 @@ async fn deliver(state: &AppState, row: OutboxRow) -> Result<Outcome, StoreError
             Ok(Outcome::Sent)
         }
         Err(SendError::Permanent(reason)) => {
-            tracing::warn!(outbox_id = id, kind = %row.kind, "refused by the mail server: {reason}");
+            tracing::warn!(outbox_id = id, kind = %row.kind, "refused by the receiving server: {reason}");
             blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
             Ok(Outcome::Failed)
         }
@@ -238,7 +242,33 @@ async fn prepare(state: &AppState, row: &OutboxRow) -> Result<Prepared, StoreErr
                 rendered,
             })
         }
-        Payload::Webhook { .. } => Ok(Prepared::Fail("webhooks are delivered by the webhook sender".into())),
+        Payload::Webhook {
+            endpoint_id,
+            event,
+            body,
+        } => {
+            let endpoint = match blocking(state, move |conn| webhooks::find(conn, endpoint_id)).await {
+                Ok(e) => e,
+                Err(StoreError::NotFound) => return Ok(Prepared::Cancel("the webhook endpoint was removed")),
+                Err(e) => return Err(e),
+            };
+            if !endpoint.active {
+                return Ok(Prepared::Cancel("the webhook endpoint is disabled"));
+            }
+            let Ok(secret) = endpoint.secret(&state.sealer) else {
+                return Ok(Prepared::Fail(
+                    "the endpoint's signing secret could not be read (was the secret key changed?)".into(),
+                ));
+            };
+            let delivery_id = row.message_id.trim_matches(['<', '>']).to_string();
+            Ok(Prepared::Post(webhook::Delivery {
+                url: endpoint.url,
+                secret,
+                event,
+                delivery_id,
+                body,
+            }))
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod dispatcher;
 pub mod templates;
+pub mod webhook;
 
 use std::time::Duration;
 

@@ -10,6 +10,7 @@ use super::invitations::Mailing;
 use super::outbox::{self, Kind, NewMessage, Payload};
 use super::schema::{alert_events, alert_signals, alerts, staff};
 use super::staff::StaffMember;
+use super::webhooks::{self, AlertChange};
 use super::{DbConnection, StoreError};
 use crate::domain::engine::{self, AlertEpisode, ClosedEpisode};
 use crate::domain::signals::{Severity, Signal};
@@ -200,6 +201,7 @@ pub fn evaluate_client(
             .find(|a| a.opened_at_session as u32 == episode.opened_at_session);
         changes.extend(reconcile_episode(conn, &client, found, episode, now)?);
     }
+    webhooks::announce_evaluation(conn, mailing, &changes, now)?;
     notify_urgent(conn, client.clinician_id, mailing, now)?;
     Ok(changes)
 }
@@ -541,12 +543,16 @@ pub enum RepairStep {
 
 /// Appends a step to the log and moves the alert on. Steps never change
 /// what was written before; an outcome closes the alert (the engine then
-/// starts a new episode for later signals). Call inside a write transaction.
+/// starts a new episode for later signals). `staff_id` is None when an
+/// integration records the step (its API key is named in the audit log).
+/// Integrations subscribed to `alert.changed` are told in the same
+/// transaction. Call inside a write transaction.
 pub fn record_step(
     conn: &mut DbConnection,
     alert: &Alert,
     step: &RepairStep,
-    staff_id: i64,
+    staff_id: Option<i64>,
+    mailing: &Mailing,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
     if alert.status() == AlertStatus::Closed {
@@ -556,13 +562,13 @@ pub fn record_step(
     }
     match step {
         RepairStep::Acknowledge => {
-            append_event(conn, alert.id, "acknowledged", None, None, Some(staff_id), now)?;
+            append_event(conn, alert.id, "acknowledged", None, None, staff_id, now)?;
             if alert.status() == AlertStatus::Open {
                 set_status(conn, alert.id, AlertStatus::Acknowledged, now)?;
             }
         }
         RepairStep::Discussed { note } => {
-            append_event(conn, alert.id, "discussed", None, Some(note), Some(staff_id), now)?;
+            append_event(conn, alert.id, "discussed", None, Some(note), staff_id, now)?;
             if alert.status() == AlertStatus::Open {
                 set_status(conn, alert.id, AlertStatus::Acknowledged, now)?;
             }
@@ -574,7 +580,7 @@ pub fn record_step(
                 "outcome",
                 Some(outcome.as_str()),
                 note.as_deref(),
-                Some(staff_id),
+                staff_id,
                 now,
             )?;
             let last_session = history::load(conn, alert.client_id)?
@@ -590,7 +596,12 @@ pub fn record_step(
                 .execute(conn)?;
         }
     }
-    Ok(())
+    let change = match step {
+        RepairStep::Acknowledge => AlertChange::Acknowledged,
+        RepairStep::Discussed { .. } => AlertChange::Discussed,
+        RepairStep::Outcome { .. } => AlertChange::Outcome,
+    };
+    webhooks::alert_changed(conn, mailing, alert.id, change, now)
 }
 
 fn set_status(conn: &mut DbConnection, id: i64, status: AlertStatus, now: NaiveDateTime) -> Result<(), StoreError> {

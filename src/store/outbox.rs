@@ -25,8 +25,14 @@ pub enum Payload {
     AlertNotice { alerts: u32 },
     /// The daily digest of non-urgent alerts.
     AlertDigest { alerts: u32 },
-    /// A signed event for an integration.
-    Webhook { event: String, body: String },
+    /// A signed event for an integration: the endpoint it goes to, the
+    /// event type and the JSON body (fixed when queued, so every retry
+    /// sends the same bytes).
+    Webhook {
+        endpoint_id: i64,
+        event: String,
+        body: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -254,3 +254,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     sign_in_failures,
 );
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> BigInt,
+        url -> Text,
+        secret -> Text,
+        events -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
+    }
+}

@@ -2,6 +2,8 @@
 
 mod email;
 mod import;
+mod privacy;
+mod webhooks;
 
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
@@ -241,5 +243,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(add_staff)
         .service(audit_log)
         .configure(email::routes)
-        .configure(import::routes);
+        .configure(import::routes)
+        .configure(webhooks::routes)
+        .configure(privacy::routes);
 }

@@ -291,10 +291,10 @@ async fn record(
     };
     let (alert_id, staff_id, now) = (access.alert.id, access.staff.id(), state.now());
     state
-        .db(move |conn| {
+        .db_mailing(move |conn, mailing| {
             conn.write_transaction(|conn| {
                 let alert = alerts::find(conn, alert_id)?;
-                alerts::record_step(conn, &alert, &step, staff_id, now)
+                alerts::record_step(conn, &alert, &step, Some(staff_id), mailing, now)
             })
         })
         .await?;

@@ -16,7 +16,7 @@ use super::state::AppState;
 use crate::domain::instrument::{Answer, AnswerError, Answers, InstrumentDefinition, ItemKind};
 use crate::store::clients::{self, Client};
 use crate::store::invitations::{self, Invitation, InvitationStatus};
-use crate::store::{DbConnection, StoreError, alerts, history, responses};
+use crate::store::{DbConnection, StoreError, alerts, history, responses, webhooks};
 use views::Frame;
 
 /// Everything a survey page needs about one link.
@@ -380,7 +380,7 @@ async fn submit(
                 if !invitations::mark_answered(conn, survey.invitation.id, now)? {
                     return Ok(false);
                 }
-                responses::insert(
+                let response = responses::insert(
                     conn,
                     survey.invitation.id,
                     survey.client.id,
@@ -389,6 +389,7 @@ async fn submit(
                     &answers,
                     now,
                 )?;
+                webhooks::response_received(conn, mailing, &response, now)?;
                 alerts::evaluate_client(conn, survey.client.id, mailing, now)?;
                 Ok::<_, StoreError>(true)
             })?;

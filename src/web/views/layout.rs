@@ -19,6 +19,8 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/admin", "Staff"),
             ("/admin/appointments", "Appointments"),
             ("/admin/email", "Email delivery"),
+            ("/admin/webhooks", "Webhooks"),
+            ("/admin/privacy", "Privacy"),
             ("/admin/audit", "Audit log"),
         ],
     }
