@@ -70,6 +70,22 @@ pub fn publish(
     definition_json: &str,
     now: NaiveDateTime,
 ) -> Result<Published, StoreError> {
+    // Several instances starting at once may race to publish the same
+    // version; the loser sees the winner's row on its second try.
+    match publish_once(conn, slug, version, title, definition_json, now) {
+        Err(e) if e.is_unique_violation() => publish_once(conn, slug, version, title, definition_json, now),
+        other => other,
+    }
+}
+
+fn publish_once(
+    conn: &mut DbConnection,
+    slug: &str,
+    version: i32,
+    title: &str,
+    definition_json: &str,
+    now: NaiveDateTime,
+) -> Result<Published, StoreError> {
     conn.write_transaction(|conn| {
         if let Some(existing) = find_version(conn, slug, version)? {
             let same = serde_json::from_str::<serde_json::Value>(&existing.definition).ok()
