@@ -344,3 +344,97 @@ db_test!(clients_list_shows_figures_and_searches_by_name, |app| {
         .unwrap();
     assert!(html.contains("Client fay") && !html.contains("Client eve"));
 });
+
+db_test!(
+    free_text_reaches_managers_and_admins_only_when_the_clinic_allows,
+    |app| {
+        app.staff("clinician", "dr@example.org", None).await;
+        let invitation = common::attended_session(&app, "dr@example.org", "gil").await;
+        let token = common::survey_token(&app, invitation).await;
+        let words = "I did not feel listened to about my sleep.";
+        let response = reqwest::Client::new()
+            .post(app.url(&format!("/s/{token}")))
+            .form(&[
+                ("bond", "6"),
+                ("goals", "7"),
+                ("approach", "7"),
+                ("overall", "7"),
+                ("uncomfortable", "yes"),
+                ("note", words),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let client = client_id(&app, "gil").await;
+        // The clinician reads the words on the alert.
+        let clinician = app.signed_in("dr@example.org").await;
+        let alert = app
+            .db(move |conn| rapport::store::alerts::for_client(conn, client))
+            .await
+            .remove(0);
+        let html = clinician
+            .get(app.url(&format!("/clinician/alerts/{}", alert.id)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(words));
+        // The admin's record download leaves them out by default…
+        let (_, admin) = app.staff("admin", "admin@example.org", None).await;
+        let record = admin
+            .get(app.url(&format!("/admin/clients/{client}/record.json")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(record.status(), 200);
+        let text = record.text().await.unwrap();
+        assert!(!text.contains(words), "free text withheld");
+        assert!(text.contains("left out"));
+        // …until the clinic allows it.
+        let page = admin
+            .get(app.url("/admin/privacy"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = csrf_from(&page);
+        let set = admin
+            .post(app.url("/admin/privacy/free-text"))
+            .form(&[("csrf", csrf.as_str()), ("allow", "on")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(set.status(), 303);
+        let text = admin
+            .get(app.url(&format!("/admin/clients/{client}/record.json")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains(words));
+        // Clinicians cannot change the setting.
+        let html = clinician
+            .get(app.url("/clinician"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = csrf_from(&html);
+        let refused = clinician
+            .post(app.url("/admin/privacy/free-text"))
+            .form(&[("csrf", csrf.as_str()), ("allow", "off")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403);
+    }
+);

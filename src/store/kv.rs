@@ -96,3 +96,17 @@ pub fn claim_daily(conn: &mut DbConnection, key: &str, day: &str, now: NaiveDate
         }
     })
 }
+
+/// Clinic setting: may managers and admins read clients' free-text answers
+/// (in the record download)? Off unless an admin turns it on; clinicians
+/// always see their own clients' words.
+pub const STAFF_READ_FREE_TEXT: &str = "privacy.staff_read_free_text";
+
+/// A yes/no clinic setting; absent means no.
+pub fn flag(conn: &mut DbConnection, key: &str) -> Result<bool, StoreError> {
+    Ok(get(conn, key)?.as_deref() == Some("on"))
+}
+
+pub fn set_flag(conn: &mut DbConnection, key: &str, on: bool, now: NaiveDateTime) -> Result<(), StoreError> {
+    set(conn, key, if on { "on" } else { "off" }, now)
+}

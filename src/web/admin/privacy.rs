@@ -2,7 +2,7 @@
 //! request), how to erase a client, and what the retention period would
 //! erase now (a dry run: this page changes nothing).
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get, post, web};
 use diesel::prelude::*;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -11,9 +11,9 @@ use crate::store::audit::{self, AuditEntry};
 use crate::store::clients::{self, Client};
 use crate::store::erasure::{self, RetentionDue};
 use crate::store::schema::clients as clients_table;
-use crate::store::{DbConnection, StoreError, record};
+use crate::store::{DbConnection, StoreError, kv, record};
 use crate::web::api::views::ClientRecordView;
-use crate::web::auth::{AdminRole, Staff};
+use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
 use crate::web::views::layout::{form_error, staff_page};
@@ -129,7 +129,7 @@ async fn privacy_page(
     let term = query.into_inner().client.unwrap_or_default();
     let (now, admin, days) = (state.now(), staff.id(), state.settings.retention_days);
     let lookup = term.clone();
-    let (found, responses, due) = state
+    let (found, responses, due, free_text) = state
         .db(move |conn| {
             let found = if lookup.trim().is_empty() {
                 None
@@ -154,13 +154,14 @@ async fn privacy_page(
                 Some(d) => erasure::retention_due(conn, d, now)?,
                 None => vec![],
             };
-            Ok((found, responses, due))
+            Ok((found, responses, due, kv::flag(conn, kv::STAFF_READ_FREE_TEXT)?))
         })
         .await?;
     let tz = state.settings.time_zone;
     let body = html! {
         (lookup_section(&term, found.as_ref(), responses, tz))
         (retention_section(days, &due, tz))
+        (free_text_section(&staff.csrf, free_text))
     };
     let status = if !term.trim().is_empty() && found.is_none() {
         actix_web::http::StatusCode::NOT_FOUND
@@ -170,6 +171,70 @@ async fn privacy_page(
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(staff_page(&staff, &state.settings.clinic_name, PATH, "Privacy", body).into_string()))
+}
+
+fn free_text_section(csrf: &str, allowed: bool) -> Markup {
+    html! {
+        section #free-text {
+            h2 { "Clients' free-text answers" }
+            p {
+                "What clients write for their clinician is read by that clinician. "
+                @if allowed { "Managers and administrators may also read it (in a client's record download)." }
+                @else { "Managers and administrators may not: it is left out of the record download." }
+            }
+            form method="post" action="/admin/privacy/free-text" {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="allow" value=(if allowed { "off" } else { "on" });
+                button type="submit" {
+                    @if allowed { "Stop managers and administrators reading free text" } @else { "Let managers and administrators read free text" }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct FreeTextForm {
+    allow: String,
+}
+
+#[post("/admin/privacy/free-text")]
+async fn set_free_text(
+    state: web::Data<AppState>,
+    form: StaffForm<AdminRole, FreeTextForm>,
+) -> Result<HttpResponse, AppError> {
+    let StaffForm { staff, form } = form;
+    let allow = match form.allow.as_str() {
+        "on" => true,
+        "off" => false,
+        _ => return Err(AppError::BadRequest("choose on or off".into())),
+    };
+    let (now, admin) = (state.now(), staff.id());
+    state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                kv::set_flag(conn, kv::STAFF_READ_FREE_TEXT, allow, now)?;
+                let detail = if allow {
+                    "staff may read free text"
+                } else {
+                    "staff may not read free text"
+                };
+                audit::record(
+                    conn,
+                    &AuditEntry {
+                        staff_id: Some(admin),
+                        action: "settings.privacy",
+                        detail: Some(detail),
+                        ..Default::default()
+                    },
+                    now,
+                )
+            })
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("{PATH}#free-text")))
+        .finish())
 }
 
 #[get("/admin/clients/{id}/record.json")]
@@ -192,7 +257,12 @@ async fn record_download(
                 },
                 now,
             )?;
-            Ok(ClientRecordView::new(&record::load(conn, id)?, now))
+            let view = ClientRecordView::new(&record::load(conn, id)?, now);
+            Ok(if kv::flag(conn, kv::STAFF_READ_FREE_TEXT)? {
+                view
+            } else {
+                view.without_free_text()
+            })
         })
         .await?;
     let body = serde_json::to_string_pretty(&view).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -207,5 +277,7 @@ async fn record_download(
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(privacy_page).service(record_download);
+    cfg.service(privacy_page)
+        .service(record_download)
+        .service(set_free_text);
 }

@@ -372,9 +372,28 @@ pub struct ClientRecordView {
     pub responses: Vec<ResponseView>,
     pub alerts: Vec<AlertView>,
     pub audit: Vec<AuditView>,
+    /// Set when something was left out of this copy, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withheld: Option<String>,
 }
 
 impl ClientRecordView {
+    /// Leaves out the client's free-text answers (for staff who may not read them).
+    pub fn without_free_text(mut self) -> ClientRecordView {
+        let had = self.responses.iter().any(|r| r.comment.is_some());
+        for response in &mut self.responses {
+            response.comment = None;
+        }
+        if had {
+            self.withheld = Some(
+                "The client's free-text answers are left out: the clinic does not let managers and administrators \
+                 read them. Their clinician can see them on the client's page."
+                    .into(),
+            );
+        }
+        self
+    }
+
     pub fn new(r: &ClientRecord, now: NaiveDateTime) -> ClientRecordView {
         let response_of = |invitation_id: i64| {
             r.responses
@@ -398,6 +417,7 @@ impl ClientRecordView {
                 .collect(),
             alerts: r.alerts.iter().map(AlertView::new).collect(),
             audit: r.audit.iter().map(AuditView::new).collect(),
+            withheld: None,
         }
     }
 }
