@@ -45,11 +45,27 @@ pub fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, St
     })
 }
 
+/// One connection for a command-line task, with the schema up to date and
+/// the shipped questionnaires published (as the server would have them).
+pub fn open_database(url: &str, now: chrono::NaiveDateTime) -> Result<store::DbConnection, StoreError> {
+    let mut conn = store::establish(url)?;
+    store::run_migrations(&mut conn)?;
+    publish_shipped_instruments(&mut conn, now)?;
+    Ok(conn)
+}
+
 /// Publishes the instruments that ship with Rapport (a no-op once stored).
 fn publish_shipped_instruments(conn: &mut store::DbConnection, now: chrono::NaiveDateTime) -> Result<(), StoreError> {
     for instrument in crate::domain::instrument::shipped_instruments() {
         let title = instrument.title().get("en").unwrap_or(instrument.id()).to_string();
-        store::instruments::publish(conn, instrument.id(), instrument.version() as i32, &title, &instrument.to_json(), now)?;
+        store::instruments::publish(
+            conn,
+            instrument.id(),
+            instrument.version() as i32,
+            &title,
+            &instrument.to_json(),
+            now,
+        )?;
     }
     Ok(())
 }

@@ -37,7 +37,9 @@ pub fn parse_quiet_hours(s: &str) -> Result<Option<QuietHours>, String> {
     let parse = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| wrong());
     let (start, end) = (parse(a)?, parse(b)?);
     if start == end {
-        return Err(format!("quiet hours start and end are the same ({s}); use off for none"));
+        return Err(format!(
+            "quiet hours start and end are the same ({s}); use off for none"
+        ));
     }
     Ok(Some(QuietHours { start, end }))
 }
@@ -85,6 +87,9 @@ pub struct Settings {
     pub expiry_days: i64,
     pub job_interval_seconds: u64,
     pub log_format: LogFormat,
+    /// Days identifying data is kept after a client's last appointment;
+    /// None keeps it until erased by hand.
+    pub retention_days: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +160,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc {
         name: "DKIM_KEY_FILE",
         default: "(unset: no DKIM)",
-        meaning: "PEM RSA or Ed25519 private key to DKIM-sign mail; needs DKIM_SELECTOR and DKIM_DOMAIN",
+        meaning: "RSA private key (PKCS#1 PEM, BEGIN RSA PRIVATE KEY) or base64 Ed25519 key to DKIM-sign mail; needs DKIM_SELECTOR and DKIM_DOMAIN",
     },
     SettingDoc {
         name: "DKIM_SELECTOR",
@@ -202,7 +207,25 @@ pub const SETTINGS: &[SettingDoc] = &[
         default: "text",
         meaning: "text or json",
     },
+    SettingDoc {
+        name: "RETENTION_DAYS",
+        default: "off",
+        meaning: "erase a client's identifying data and free text this many days (30 or more) after their last appointment, keeping anonymous scores; off keeps it",
+    },
 ];
+
+/// Parses `RAPPORT_RETENTION_DAYS`: `off`, or a number of days from 30.
+pub fn parse_retention_days(text: &str) -> Result<Option<i64>, String> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    match text.parse::<i64>() {
+        Ok(n) if (30..=36_500).contains(&n) => Ok(Some(n)),
+        Ok(n) => Err(format!("must be off or between 30 and 36500 days, got {n}")),
+        Err(_) => Err(format!("expected a number of days such as 730, or off; got \"{text}\"")),
+    }
+}
 
 /// Raw values by setting name (without prefix), before checking.
 pub type RawSettings = BTreeMap<String, String>;
@@ -316,6 +339,8 @@ impl Settings {
             expiry_days: number(&get("EXPIRY_DAYS"), "EXPIRY_DAYS", 4, 1, 60)?,
             job_interval_seconds: number(&get("JOB_INTERVAL_SECONDS"), "JOB_INTERVAL_SECONDS", 15, 1, 3600)? as u64,
             log_format,
+            retention_days: parse_retention_days(&get("RETENTION_DAYS").unwrap_or_default())
+                .map_err(|m| invalid("RAPPORT_RETENTION_DAYS", m))?,
         })
     }
 
@@ -374,6 +399,10 @@ impl Settings {
                 "text"
             }
             .into(),
+        ));
+        out.push((
+            "RAPPORT_RETENTION_DAYS".into(),
+            self.retention_days.map_or_else(|| "off".to_string(), |d| d.to_string()),
         ));
         out
     }
@@ -554,6 +583,9 @@ mod tests {
         assert_eq!(s.mail, MailTransport::Folder("./outbox".into()));
         assert_eq!(s.invite_delay_minutes, 60);
         assert_eq!(s.quiet_hours, parse_quiet_hours("21:00-08:00").unwrap());
+        assert_eq!(s.retention_days, None);
+        let s = Settings::from_raw(&raw(&[("RETENTION_DAYS", "730")])).unwrap();
+        assert_eq!(s.retention_days, Some(730));
     }
 
     #[test]
@@ -567,6 +599,8 @@ mod tests {
             ("DATABASE_URL", "mysql://x", "RAPPORT_DATABASE_URL"),
             ("SMTP_URL", "http://x", "RAPPORT_SMTP_URL"),
             ("SECRET_KEY", "short", "RAPPORT_SECRET_KEY"),
+            ("RETENTION_DAYS", "7", "RAPPORT_RETENTION_DAYS"),
+            ("RETENTION_DAYS", "a year", "RAPPORT_RETENTION_DAYS"),
             ("NOT_A_SETTING", "1", "RAPPORT_NOT_A_SETTING"),
         ] {
             let err = Settings::from_raw(&raw(&[(key, value)])).unwrap_err().to_string();

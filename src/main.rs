@@ -32,6 +32,17 @@ enum Command {
     /// Manage API keys for practice systems.
     #[command(subcommand)]
     Apikey(cli::apikey::ApikeyCommand),
+    /// Manage questionnaire definitions.
+    #[command(subcommand)]
+    Instrument(cli::instrument::InstrumentCommand),
+    /// Manage webhook endpoints for integrations.
+    #[command(subcommand)]
+    Webhook(cli::webhook::WebhookCommand),
+    /// A client's full record, or erasure of their identifying data.
+    #[command(subcommand)]
+    Client(cli::privacy::ClientCommand),
+    /// Erase clients past the retention period (--dry-run lists them first).
+    Retention(cli::privacy::RetentionArgs),
     /// Load the demo clinic into an empty database.
     Demo,
     /// Print the effective settings (secrets masked) and check them.
@@ -51,7 +62,11 @@ fn main() -> ExitCode {
         Command::Migrate => cli::serve::migrate(config),
         Command::Apikey(command) => cli::apikey::run(config, command),
         Command::User(command) => cli::staff::run(config, command),
+        Command::Webhook(command) => cli::webhook::run(config, command),
+        Command::Client(command) => cli::privacy::client(config, command),
+        Command::Retention(args) => cli::privacy::retention(config, args),
         Command::Demo => cli::serve::demo(config),
+        Command::Instrument(command) => cli::instrument::run(config, command),
         Command::CheckConfig => cli::serve::check_config(config),
         Command::Analyse(args) => cli::analyse::run(args),
         Command::Evaluate(args) => cli::evaluate::run(args),

@@ -111,8 +111,13 @@ pub struct UnsealError;
 impl Sealer {
     pub fn new(secret: &str) -> Sealer {
         use aes_gcm::KeyInit;
-        let key = Sha256::new().chain_update(b"rapport sealed data v1\0").chain_update(secret.as_bytes()).finalize();
-        Sealer { cipher: aes_gcm::Aes256Gcm::new(&key) }
+        let key = Sha256::new()
+            .chain_update(b"rapport sealed data v1\0")
+            .chain_update(secret.as_bytes())
+            .finalize();
+        Sealer {
+            cipher: aes_gcm::Aes256Gcm::new(&key),
+        }
     }
 
     pub fn seal(&self, plain: &str) -> String {
@@ -129,12 +134,17 @@ impl Sealer {
 
     pub fn open(&self, sealed: &str) -> Result<String, UnsealError> {
         use aes_gcm::aead::Aead;
-        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD.decode(sealed).map_err(|_| UnsealError)?;
+        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(sealed)
+            .map_err(|_| UnsealError)?;
         if bytes.len() < 12 {
             return Err(UnsealError);
         }
         let (nonce, data) = bytes.split_at(12);
-        let plain = self.cipher.decrypt(aes_gcm::Nonce::from_slice(nonce), data).map_err(|_| UnsealError)?;
+        let plain = self
+            .cipher
+            .decrypt(aes_gcm::Nonce::from_slice(nonce), data)
+            .map_err(|_| UnsealError)?;
         String::from_utf8(plain).map_err(|_| UnsealError)
     }
 }

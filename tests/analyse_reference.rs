@@ -44,10 +44,7 @@ fn analyse_reference(extra: &[&str]) -> (Value, String) {
     let out = rapport(&args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "analyse failed: {stderr}");
-    (
-        serde_json::from_slice(&out.stdout).expect("JSON output"),
-        stderr,
-    )
+    (serde_json::from_slice(&out.stdout).expect("JSON output"), stderr)
 }
 
 /// (client, pre-change session, post-change session) of every sudden fall.
@@ -122,15 +119,12 @@ fn reference_sudden_falls_match_the_published_results() {
         .map(|s| s["inputs"]["size"].as_f64().unwrap())
         .collect();
     let mean = sizes.iter().sum::<f64>() / sizes.len() as f64;
-    let sd =
-        (sizes.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (sizes.len() - 1) as f64).sqrt();
+    let sd = (sizes.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (sizes.len() - 1) as f64).sqrt();
     assert!((mean - 11.0).abs() < 1e-9, "mean size {mean}");
     assert!((sd - 3.43).abs() < 0.005, "SD of size {sd}");
 
     assert!(
-        stderr.contains(
-            "sudden_loss: 24 signals in 15 of 43 clients, sudden falls of mean size 11 (SD 3.43)"
-        ),
+        stderr.contains("sudden_loss: 24 signals in 15 of 43 clients, sudden falls of mean size 11 (SD 3.43)"),
         "{stderr}"
     );
     assert!(stderr.contains("sessions bdi_s1..bdi_s12"), "{stderr}");
@@ -149,12 +143,7 @@ fn mirrored_direction_finds_the_three_sudden_rises() {
     assert_eq!(found, vec![(4, 9, 10), (34, 7, 8), (35, 7, 8)]);
     assert!(stderr.contains("sudden rises"), "{stderr}");
     for s in json["signals"].as_array().unwrap() {
-        assert!(
-            s["explanation"]
-                .as_str()
-                .unwrap()
-                .starts_with("Total rose from")
-        );
+        assert!(s["explanation"].as_str().unwrap().starts_with("Total rose from"));
     }
 }
 
@@ -286,10 +275,7 @@ fn bad_input_and_flags_fail_with_one_sentence() {
             "unknown rule \"sudden_gain\"",
         ),
         (vec!["analyse", "-", "--alpha", "1.5"], "sudden_loss.alpha"),
-        (
-            vec!["analyse", "-", "--reliability", "1"],
-            "setting reliability",
-        ),
+        (vec!["analyse", "-", "--reliability", "1"], "setting reliability"),
     ];
     for (args, expected) in cases {
         let out = rapport(&args);
@@ -311,11 +297,7 @@ fn bad_input_and_flags_fail_with_one_sentence() {
 fn evaluate_runs_and_is_reproducible() {
     let run = |seed: &str| {
         let out = rapport(&["evaluate", "--seed", seed, "--clients", "150"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
     let a = run("1");

@@ -26,7 +26,10 @@ fn assert_one_clear_failure(output: &Output, expect: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "exits non-zero; stderr: {stderr}");
     assert!(stderr.contains(expect), "stderr names {expect}: {stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "no panic: {stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "no panic: {stderr}"
+    );
     assert_eq!(stderr.trim().lines().count(), 1, "one sentence: {stderr}");
 }
 
@@ -74,7 +77,10 @@ fn unreachable_postgres_names_the_host() {
     let output = rapport(dir.path())
         .arg("serve")
         .env("RAPPORT_BIND", format!("127.0.0.1:{}", free_port()))
-        .env("RAPPORT_DATABASE_URL", format!("postgres://rapport@127.0.0.1:{port}/rapport"))
+        .env(
+            "RAPPORT_DATABASE_URL",
+            format!("postgres://rapport@127.0.0.1:{port}/rapport"),
+        )
         .output()
         .unwrap();
     assert_one_clear_failure(&output, &format!("127.0.0.1:{port}"));
@@ -97,7 +103,10 @@ fn check_config_masks_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let output = rapport(dir.path())
         .arg("check-config")
-        .env("RAPPORT_SMTP_URL", "smtp://mailer:hunter2secret@mail.example.org:587?tls=required")
+        .env(
+            "RAPPORT_SMTP_URL",
+            "smtp://mailer:hunter2secret@mail.example.org:587?tls=required",
+        )
         .output()
         .unwrap();
     assert!(output.status.success());
@@ -112,13 +121,27 @@ fn user_add_reads_the_password_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let add = |password: &str| {
         let mut child = rapport(dir.path())
-            .args(["user", "add", "--role", "admin", "--email", "boss@example.org", "--name", "The Boss"])
+            .args([
+                "user",
+                "add",
+                "--role",
+                "admin",
+                "--email",
+                "boss@example.org",
+                "--name",
+                "The Boss",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     };
     let short = add("short");
@@ -129,7 +152,16 @@ fn user_add_reads_the_password_from_stdin() {
     let again = add("a sufficiently long password");
     assert_one_clear_failure(&again, "already exists");
     let bad_role = rapport(dir.path())
-        .args(["user", "add", "--role", "wizard", "--email", "x@example.org", "--name", "X"])
+        .args([
+            "user",
+            "add",
+            "--role",
+            "wizard",
+            "--email",
+            "x@example.org",
+            "--name",
+            "X",
+        ])
         .output()
         .unwrap();
     assert!(!bad_role.status.success());
@@ -149,7 +181,10 @@ async fn serve_with_defaults_creates_sqlite_and_stops_on_sigterm() {
     let mut running = Running(child);
     assert!(wait_ready(port).await, "the default server becomes ready");
     assert!(dir.path().join("rapport.db").exists(), "SQLite file created on the fly");
-    let status = Command::new("kill").args(["-TERM", &running.0.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &running.0.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
@@ -190,4 +225,39 @@ async fn two_instances_start_together_on_one_empty_postgres() {
         assert!(wait_ready(port).await, "instance on {port} comes up");
     }
     drop(instances);
+}
+
+#[test]
+fn instrument_import_publishes_once_and_never_changes_a_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/instruments/twelve-item-three-subscales.toml");
+    let import = |path: &std::path::Path| {
+        rapport(dir.path())
+            .args(["instrument", "import"])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let first = import(&fixture);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("published"));
+    let again = import(&fixture);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing changed"));
+    // The same version with other content is refused.
+    let changed = dir.path().join("changed.toml");
+    let text = std::fs::read_to_string(&fixture)
+        .unwrap()
+        .replacen("Placeholder item 1", "Placeholder item one", 1);
+    std::fs::write(&changed, text).unwrap();
+    assert_one_clear_failure(&import(&changed), "new version number");
+    // An invalid file is refused before anything is stored.
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "id = \"x\"\nversion = 0\n").unwrap();
+    assert_one_clear_failure(&import(&broken), "is not a valid instrument");
+    let list = rapport(dir.path()).args(["instrument", "list"]).output().unwrap();
+    let listing = String::from_utf8_lossy(&list.stdout);
+    assert!(listing.contains("rapport-alliance") && listing.contains("(default)"));
+    assert_eq!(listing.lines().count(), 2, "{listing}");
 }

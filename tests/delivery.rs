@@ -12,7 +12,13 @@ use serde_json::json;
 async fn app_with_smtp(backend: Backend, smtp: &SmtpServer) -> Option<TestApp> {
     spawn_app_with(
         backend,
-        Options { extra: vec![("SMTP_URL", smtp.url()), ("QUIET_HOURS", "off".into()), ("SMTP_TIMEOUT_SECONDS", "5".into())] },
+        Options {
+            extra: vec![
+                ("SMTP_URL", smtp.url()),
+                ("QUIET_HOURS", "off".into()),
+                ("SMTP_TIMEOUT_SECONDS", "5".into()),
+            ],
+        },
     )
     .await
 }
@@ -23,7 +29,10 @@ async fn api_key(app: &TestApp) -> String {
         rapport::store::api_keys::create(
             conn,
             "Practice system",
-            &[rapport::store::api_keys::Scope::Read, rapport::store::api_keys::Scope::Write],
+            &[
+                rapport::store::api_keys::Scope::Read,
+                rapport::store::api_keys::Scope::Write,
+            ],
             now,
         )
         .map(|(_, secret)| secret)
@@ -45,7 +54,13 @@ fn appointment(external_id: &str, client: &str, end: chrono::NaiveDateTime, stat
 }
 
 async fn post_appointment(app: &TestApp, key: &str, body: &serde_json::Value) -> reqwest::Response {
-    reqwest::Client::new().post(app.url("/api/v1/appointments")).bearer_auth(key).json(body).send().await.unwrap()
+    reqwest::Client::new()
+        .post(app.url("/api/v1/appointments"))
+        .bearer_auth(key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// The survey and unsubscribe paths in a received message's text part.
@@ -57,16 +72,26 @@ fn links(raw: &[u8]) -> (String, String) {
         text[start..].split_whitespace().next().unwrap().to_string()
     };
     let path = |url: String| url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap();
-    (path(find("http://127.0.0.1")), path(find("/u/").replace("/u/", "http://x/u/")))
+    (
+        path(find("http://127.0.0.1")),
+        path(find("/u/").replace("/u/", "http://x/u/")),
+    )
 }
 
 async fn answer(app: &TestApp, path: &str, values: &[(&str, &str)]) -> reqwest::Response {
-    reqwest::Client::new().post(app.url(path)).form(values).send().await.unwrap()
+    reqwest::Client::new()
+        .post(app.url(path))
+        .form(values)
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn end_to_end(backend: Backend) {
     let smtp = SmtpServer::start().await;
-    let Some(app) = app_with_smtp(backend, &smtp).await else { return common::skipped(backend) };
+    let Some(app) = app_with_smtp(backend, &smtp).await else {
+        return common::skipped(backend);
+    };
     app.staff("clinician", "clinician@example.org", Some("Team")).await;
     let key = api_key(&app).await;
     let ended = app.clock_now();
@@ -96,13 +121,26 @@ async fn end_to_end(backend: Backend) {
     let parsed = MessageParser::default().parse(&mails[0].data[..]).unwrap();
     assert!(parsed.message_id().is_some_and(|id| id.ends_with("@127.0.0.1")));
     let unsubscribe = parsed.header_raw("List-Unsubscribe").unwrap().trim().to_string();
-    assert!(unsubscribe.starts_with(&format!("<{}/u/", app.address)), "{unsubscribe}");
-    assert_eq!(parsed.header_raw("List-Unsubscribe-Post").unwrap().trim(), "List-Unsubscribe=One-Click");
-    assert!(parsed.content_type().is_some_and(|c| c.c_type == "multipart" && c.subtype() == Some("alternative")));
+    assert!(
+        unsubscribe.starts_with(&format!("<{}/u/", app.address)),
+        "{unsubscribe}"
+    );
+    assert_eq!(
+        parsed.header_raw("List-Unsubscribe-Post").unwrap().trim(),
+        "List-Unsubscribe=One-Click"
+    );
+    assert!(
+        parsed
+            .content_type()
+            .is_some_and(|c| c.c_type == "multipart" && c.subtype() == Some("alternative"))
+    );
     let parts: Vec<String> = parsed
         .parts
         .iter()
-        .filter_map(|p| p.content_type().map(|c| format!("{}/{}", c.c_type, c.subtype().unwrap_or(""))))
+        .filter_map(|p| {
+            p.content_type()
+                .map(|c| format!("{}/{}", c.c_type, c.subtype().unwrap_or("")))
+        })
         .collect();
     let text_at = parts.iter().position(|p| p == "text/plain").unwrap();
     let html_at = parts.iter().position(|p| p == "text/html").unwrap();
@@ -121,22 +159,38 @@ async fn end_to_end(backend: Backend) {
     assert!(html.contains("listened to me"), "the bond question is shown");
     assert!(html.contains("<fieldset") && html.contains("<legend>"));
     let client_id = body["client_id"].as_i64().unwrap();
-    let stored = app.db(move |conn| rapport::store::responses::for_client(conn, client_id)).await;
+    let stored = app
+        .db(move |conn| rapport::store::responses::for_client(conn, client_id))
+        .await;
     assert!(stored.is_empty(), "GET stores nothing");
 
     // A missing answer is refused kindly and nothing is stored.
     let partial = answer(&app, &survey_path, &[("bond", "9")]).await;
     assert_eq!(partial.status(), 400);
     assert!(partial.text().await.unwrap().contains("Please choose a number"));
-    let out_of_range = answer(&app, &survey_path, &[("bond", "11"), ("goals", "9"), ("approach", "9"), ("overall", "9")]).await;
+    let out_of_range = answer(
+        &app,
+        &survey_path,
+        &[("bond", "11"), ("goals", "9"), ("approach", "9"), ("overall", "9")],
+    )
+    .await;
     assert_eq!(out_of_range.status(), 400);
 
     // POST stores the scored response.
-    let values = [("bond", "10"), ("goals", "9"), ("approach", "9"), ("overall", "10"), ("uncomfortable", "no"), ("note", "")];
+    let values = [
+        ("bond", "10"),
+        ("goals", "9"),
+        ("approach", "9"),
+        ("overall", "10"),
+        ("uncomfortable", "no"),
+        ("note", ""),
+    ];
     let done = answer(&app, &survey_path, &values).await;
     assert_eq!(done.status(), 200);
     assert!(done.text().await.unwrap().contains("Thank you"));
-    let stored = app.db(move |conn| rapport::store::responses::for_client(conn, client_id)).await;
+    let stored = app
+        .db(move |conn| rapport::store::responses::for_client(conn, client_id))
+        .await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].total, Some(38.0));
     assert_eq!(stored[0].common_score, Some(95.0));
@@ -146,7 +200,9 @@ async fn end_to_end(backend: Backend) {
     let second = answer(&app, &survey_path, &values).await;
     assert_eq!(second.status(), 200);
     assert!(second.text().await.unwrap().contains("We already have your answers"));
-    let stored = app.db(move |conn| rapport::store::responses::for_client(conn, client_id)).await;
+    let stored = app
+        .db(move |conn| rapport::store::responses::for_client(conn, client_id))
+        .await;
     assert_eq!(stored.len(), 1);
 
     // The reminder is not sent once answered.
@@ -159,12 +215,19 @@ on_both_backends!(appointment_to_scored_response_over_smtp, end_to_end);
 
 async fn transient_refusals(backend: Backend) {
     let smtp = SmtpServer::start().await;
-    let Some(app) = app_with_smtp(backend, &smtp).await else { return common::skipped(backend) };
+    let Some(app) = app_with_smtp(backend, &smtp).await else {
+        return common::skipped(backend);
+    };
     app.staff("clinician", "clinician@example.org", None).await;
     let key = api_key(&app).await;
     let ended = app.clock_now();
     for n in 1..=3 {
-        let r = post_appointment(&app, &key, &appointment(&format!("B-{n}"), &format!("c{n}"), ended, "attended")).await;
+        let r = post_appointment(
+            &app,
+            &key,
+            &appointment(&format!("B-{n}"), &format!("c{n}"), ended, "attended"),
+        )
+        .await;
         assert_eq!(r.status(), 201);
     }
     app.clock.advance(Duration::minutes(61));
@@ -184,10 +247,21 @@ async fn transient_refusals(backend: Backend) {
     assert_eq!(received.len(), 3, "every invitation arrives");
     let mut recipients: Vec<String> = received.iter().map(|m| m.to[0].clone()).collect();
     recipients.sort();
-    assert_eq!(recipients, ["c1@example.net", "c2@example.net", "c3@example.net"], "none twice");
+    assert_eq!(
+        recipients,
+        ["c1@example.net", "c2@example.net", "c3@example.net"],
+        "none twice"
+    );
     let ids: std::collections::BTreeSet<String> = received
         .iter()
-        .map(|m| MessageParser::default().parse(&m.data[..]).unwrap().message_id().unwrap().to_string())
+        .map(|m| {
+            MessageParser::default()
+                .parse(&m.data[..])
+                .unwrap()
+                .message_id()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(ids.len(), 3);
 }
@@ -195,7 +269,9 @@ on_both_backends!(smtp_451_is_retried_until_delivered, transient_refusals);
 
 async fn permanent_refusal(backend: Backend) {
     let smtp = SmtpServer::start().await;
-    let Some(app) = app_with_smtp(backend, &smtp).await else { return common::skipped(backend) };
+    let Some(app) = app_with_smtp(backend, &smtp).await else {
+        return common::skipped(backend);
+    };
     app.staff("clinician", "clinician@example.org", None).await;
     let (_, admin) = app.staff("admin", "admin@example.org", None).await;
     let key = api_key(&app).await;
@@ -213,14 +289,19 @@ async fn permanent_refusal(backend: Backend) {
     let page = admin.get(app.url("/admin/email")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("(550)") && html.contains("Mailbox unavailable: no such user here"), "{html}");
+    assert!(
+        html.contains("(550)") && html.contains("Mailbox unavailable: no such user here"),
+        "{html}"
+    );
     assert!(html.contains("gone@example.net"));
 }
 on_both_backends!(smtp_550_marks_the_message_failed_for_admins, permanent_refusal);
 
 async fn cancellation_and_unsubscribe(backend: Backend) {
     let smtp = SmtpServer::start().await;
-    let Some(app) = app_with_smtp(backend, &smtp).await else { return common::skipped(backend) };
+    let Some(app) = app_with_smtp(backend, &smtp).await else {
+        return common::skipped(backend);
+    };
     app.staff("clinician", "clinician@example.org", None).await;
     let key = api_key(&app).await;
     let ended = app.clock_now();
@@ -238,7 +319,12 @@ async fn cancellation_and_unsubscribe(backend: Backend) {
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, vec!["d2@example.net".to_string()]);
     let message = MessageParser::default().parse(&mails[0].data[..]).unwrap();
-    let header = message.header_raw("List-Unsubscribe").unwrap().trim().trim_matches(['<', '>']).to_string();
+    let header = message
+        .header_raw("List-Unsubscribe")
+        .unwrap()
+        .trim()
+        .trim_matches(['<', '>'])
+        .to_string();
     // GET only asks for confirmation.
     let confirm = reqwest::get(&header).await.unwrap().text().await.unwrap();
     assert!(confirm.contains("Stop feedback emails?"));
@@ -265,11 +351,16 @@ async fn cancellation_and_unsubscribe(backend: Backend) {
     let page = reqwest::get(app.url(&survey_path)).await.unwrap().text().await.unwrap();
     assert!(page.contains("You have stopped these emails"));
 }
-on_both_backends!(cancelled_sessions_and_one_click_unsubscribe, cancellation_and_unsubscribe);
+on_both_backends!(
+    cancelled_sessions_and_one_click_unsubscribe,
+    cancellation_and_unsubscribe
+);
 
 async fn expiry(backend: Backend) {
     let smtp = SmtpServer::start().await;
-    let Some(app) = app_with_smtp(backend, &smtp).await else { return common::skipped(backend) };
+    let Some(app) = app_with_smtp(backend, &smtp).await else {
+        return common::skipped(backend);
+    };
     app.staff("clinician", "clinician@example.org", None).await;
     let key = api_key(&app).await;
     post_appointment(&app, &key, &appointment("E-1", "e1", app.clock_now(), "attended")).await;
@@ -296,34 +387,238 @@ async fn expiry(backend: Backend) {
     // Unknown links get their own calm page.
     let unknown = reqwest::get(app.url("/s/not-a-real-token")).await.unwrap();
     assert_eq!(unknown.status(), 404);
-    assert!(unknown.text().await.unwrap().contains("We could not find this questionnaire"));
+    assert!(
+        unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("We could not find this questionnaire")
+    );
 }
 on_both_backends!(reminder_then_expiry, expiry);
 
 async fn api_rejects_bad_input(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, Options::default()).await else { return common::skipped(backend) };
+    let Some(app) = spawn_app_with(backend, Options::default()).await else {
+        return common::skipped(backend);
+    };
     app.staff("clinician", "clinician@example.org", None).await;
     let key = api_key(&app).await;
     let now = app.clock_now();
-    let no_key = reqwest::Client::new().post(app.url("/api/v1/appointments")).json(&json!({})).send().await.unwrap();
+    let no_key = reqwest::Client::new()
+        .post(app.url("/api/v1/appointments"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_key.status(), 401);
     assert_eq!(no_key.headers()["content-type"], "application/problem+json");
     let cases = [
         (json!({"nonsense": true}), "not valid"),
-        ({ let mut a = appointment("X", "x", now, "attended"); a["status"] = json!("maybe"); a }, "unknown status"),
-        ({ let mut a = appointment("X", "x", now, "attended"); a["start"] = json!("yesterday"); a }, "RFC 3339"),
-        ({ let mut a = appointment("X", "x", now, "attended"); a["clinician_email"] = json!("nobody@example.org"); a }, "no active clinician"),
-        ({ let mut a = appointment("X", "x", now, "attended"); a["client"]["email"] = json!("not-an-email"); a }, "not a valid email"),
-        ({ let mut a = appointment("X", "x", now, "attended"); a["client"]["time_zone"] = json!("Mars/Base"); a }, "time zone"),
+        (
+            {
+                let mut a = appointment("X", "x", now, "attended");
+                a["status"] = json!("maybe");
+                a
+            },
+            "unknown status",
+        ),
+        (
+            {
+                let mut a = appointment("X", "x", now, "attended");
+                a["start"] = json!("yesterday");
+                a
+            },
+            "RFC 3339",
+        ),
+        (
+            {
+                let mut a = appointment("X", "x", now, "attended");
+                a["clinician_email"] = json!("nobody@example.org");
+                a
+            },
+            "no active clinician",
+        ),
+        (
+            {
+                let mut a = appointment("X", "x", now, "attended");
+                a["client"]["email"] = json!("not-an-email");
+                a
+            },
+            "not a valid email",
+        ),
+        (
+            {
+                let mut a = appointment("X", "x", now, "attended");
+                a["client"]["time_zone"] = json!("Mars/Base");
+                a
+            },
+            "time zone",
+        ),
     ];
     for (body, expect) in cases {
         let r = post_appointment(&app, &key, &body).await;
         assert_eq!(r.status(), 400, "{body}");
         let problem: serde_json::Value = r.json().await.unwrap();
         assert_eq!(problem["status"], 400);
-        assert!(problem["detail"].as_str().unwrap().contains(expect), "{problem} should mention {expect}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(expect),
+            "{problem} should mention {expect}"
+        );
     }
     let count = app.db(rapport::store::appointments::count).await;
     assert_eq!(count, 0, "nothing stored from bad requests");
 }
 on_both_backends!(api_refuses_bad_appointments_with_problem_json, api_rejects_bad_input);
+
+async fn clinician_notices(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let Some(app) = app_with_smtp(backend, &smtp).await else {
+        return common::skipped(backend);
+    };
+    app.staff("clinician", "dr@example.org", None).await;
+    let (other, _) = app.staff("clinician", "other@example.org", None).await;
+    // The second clinician prefers the daily summary for high alerts too.
+    app.db(move |conn| rapport::store::staff::set_notifications(conn, other, "digest", "digest"))
+        .await;
+    for items in [[10, 10, 9, 9], [10, 9, 10, 9], [9, 10, 10, 9], [7, 8, 8, 8]] {
+        common::answered_session(&app, "dr@example.org", "ann", items).await;
+        common::answered_session(&app, "other@example.org", "bea", items).await;
+    }
+    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(pass.digests, 1, "one daily summary, for the clinician who chose it");
+    let to = |who: &str| -> Vec<mail_parser::Message<'static>> {
+        smtp.received()
+            .into_iter()
+            .filter(|m| m.to == vec![who.to_string()])
+            .map(|m| MessageParser::default().parse(&m.data[..]).unwrap().into_owned())
+            .collect()
+    };
+    let dr_mail = to("dr@example.org");
+    assert_eq!(dr_mail.len(), 1, "an immediate notice for the high alert");
+    let subject = dr_mail[0].subject().unwrap().to_string();
+    assert_eq!(subject, "Rapport: 1 alert needs your attention");
+    let text = dr_mail[0].body_text(0).unwrap().to_string();
+    assert!(text.contains(&format!("{}/sign-in", app.address)));
+    for private in ["ann", "Client", "total", "cutoff", "Reliable", "fell"] {
+        assert!(
+            !text.contains(private),
+            "no client name or clinical detail: {private} in {text}"
+        );
+    }
+    let other_mail = to("other@example.org");
+    assert_eq!(other_mail.len(), 1);
+    assert!(other_mail[0].subject().unwrap().starts_with("Rapport daily summary"));
+    // Nothing new, nothing sent again.
+    app.clock.advance(Duration::days(1));
+    rapport::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(to("dr@example.org").len(), 1);
+    assert_eq!(to("other@example.org").len(), 1);
+}
+on_both_backends!(clinicians_are_told_without_client_detail, clinician_notices);
+
+async fn crash_mid_send(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let Some(app) = app_with_smtp(backend, &smtp).await else {
+        return common::skipped(backend);
+    };
+    app.staff("clinician", "clinician@example.org", None).await;
+    common::attended_session(&app, "clinician@example.org", "f1").await;
+    common::attended_session(&app, "clinician@example.org", "f2").await;
+    app.clock.advance(Duration::minutes(61));
+    // Runner A claims the due emails and dies before sending.
+    let now = app.clock_now();
+    let claimed = app
+        .db(move |conn| rapport::store::outbox::claim_due(conn, now, 10))
+        .await;
+    assert_eq!(claimed.len(), 2);
+    // Runner B sees nothing to do while A's lease holds: no double send.
+    let again = app
+        .db(move |conn| rapport::store::outbox::claim_due(conn, now, 10))
+        .await;
+    assert!(again.is_empty());
+    assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().mail.sent, 0);
+    // Once the lease runs out, the emails go: nothing was lost.
+    app.clock.advance(Duration::minutes(3));
+    assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().mail.sent, 2);
+    assert_eq!(smtp.received().len(), 2);
+}
+on_both_backends!(a_runner_dying_mid_send_loses_nothing, crash_mid_send);
+
+async fn smtp_server_down(backend: Backend) {
+    // Nothing listens on this port: a network failure, retried later.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let Some(app) = spawn_app_with(
+        backend,
+        Options {
+            extra: vec![
+                ("SMTP_URL", format!("smtp://127.0.0.1:{port}")),
+                ("QUIET_HOURS", "off".into()),
+            ],
+        },
+    )
+    .await
+    else {
+        return common::skipped(backend);
+    };
+    app.staff("clinician", "clinician@example.org", None).await;
+    common::attended_session(&app, "clinician@example.org", "g1").await;
+    app.clock.advance(Duration::minutes(61));
+    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!((pass.mail.sent, pass.mail.retrying, pass.mail.failed), (0, 1, 0));
+    let problems = app.db(|conn| rapport::store::outbox::problems(conn, 10)).await;
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].status, "pending");
+    assert!(
+        problems[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .to_lowercase()
+            .contains("connect"),
+        "{:?}",
+        problems[0].last_error
+    );
+}
+on_both_backends!(an_unreachable_smtp_server_is_retried, smtp_server_down);
+
+async fn dkim_signed(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    // A key made for this test only (tests/fixtures/dkim-test-only.pem).
+    let key = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dkim-test-only.pem");
+    let Some(app) = spawn_app_with(
+        backend,
+        Options {
+            extra: vec![
+                ("SMTP_URL", smtp.url()),
+                ("QUIET_HOURS", "off".into()),
+                ("DKIM_KEY_FILE", key.display().to_string()),
+                ("DKIM_SELECTOR", "rapport2026".into()),
+                ("DKIM_DOMAIN", "clinic.example".into()),
+                ("MAIL_FROM", "Riverside Clinic <feedback@clinic.example>".into()),
+            ],
+        },
+    )
+    .await
+    else {
+        return common::skipped(backend);
+    };
+    app.staff("clinician", "clinician@example.org", None).await;
+    common::attended_session(&app, "clinician@example.org", "h1").await;
+    app.clock.advance(Duration::minutes(61));
+    rapport::jobs::run_once(&app.state).await.unwrap();
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1);
+    let message = MessageParser::default().parse(&mails[0].data[..]).unwrap();
+    let signature = message
+        .header_raw("DKIM-Signature")
+        .expect("the message is DKIM-signed");
+    assert!(
+        signature.contains("d=clinic.example") && signature.contains("s=rapport2026"),
+        "{signature}"
+    );
+}
+on_both_backends!(outgoing_mail_is_dkim_signed_when_a_key_is_configured, dkim_signed);

@@ -19,7 +19,7 @@ db_test!(each_role_lands_on_its_page, |app| {
     let (_, manager) = app.staff("manager", "man@example.org", None).await;
     let (_, admin) = app.staff("admin", "adm@example.org", None).await;
     for (browser, home, heading) in [
-        (&clinician, "/clinician", "My clients"),
+        (&clinician, "/clinician", "Alerts"),
         (&manager, "/manager", "Service overview"),
         (&admin, "/admin", "Staff"),
     ] {
@@ -35,7 +35,14 @@ db_test!(each_role_lands_on_its_page, |app| {
     let html = admin.get(app.url("/admin")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("cli@example.org") && html.contains("Add a member of staff"));
     // The manager sees the team with its clinician.
-    let html = manager.get(app.url("/manager")).send().await.unwrap().text().await.unwrap();
+    let html = manager
+        .get(app.url("/manager"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("Neuro"));
 });
 
@@ -77,9 +84,21 @@ db_test!(role_guard_and_sign_out, |app| {
         let response = clinician.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 403, "{path}");
     }
-    let html = clinician.get(app.url("/clinician")).send().await.unwrap().text().await.unwrap();
+    let html = clinician
+        .get(app.url("/clinician"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = csrf_from(&html);
-    let out = clinician.post(app.url("/sign-out")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let out = clinician
+        .post(app.url("/sign-out"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status(), 303);
     let after = clinician.get(app.url("/clinician")).send().await.unwrap();
     assert_eq!(after.status(), 303, "signed out");
@@ -103,14 +122,29 @@ db_test!(admin_adds_staff_with_csrf_protection, |app| {
     let csrf = csrf_from(&html);
     let mut with_token = form.to_vec();
     with_token.push(("csrf", &csrf));
-    let response = admin.post(app.url("/admin/staff")).form(&with_token).send().await.unwrap();
+    let response = admin
+        .post(app.url("/admin/staff"))
+        .form(&with_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 303);
     let html = admin.get(app.url("/admin")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("new@example.org") && html.contains("Rehab"));
     let fresh = app.browser();
-    assert_eq!(app.sign_in(&fresh, "new@example.org", "another long password").await.status(), 303);
+    assert_eq!(
+        app.sign_in(&fresh, "new@example.org", "another long password")
+            .await
+            .status(),
+        303
+    );
     // A duplicate email and a bad email get clear messages and a 4xx.
-    let response = admin.post(app.url("/admin/staff")).form(&with_token).send().await.unwrap();
+    let response = admin
+        .post(app.url("/admin/staff"))
+        .form(&with_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 400);
     assert!(response.text().await.unwrap().contains("already exists"));
     let mut bad = with_token.clone();
@@ -136,7 +170,14 @@ db_test!(clinician_sees_only_own_clients, |app| {
         create(conn, &new(theirs, "Theirs Client"), now)
     })
     .await;
-    let html = me.get(app.url("/clinician")).send().await.unwrap().text().await.unwrap();
+    let html = me
+        .get(app.url("/clinician/clients"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("Mine Client"));
     assert!(!html.contains("Theirs Client"));
 });
@@ -150,21 +191,72 @@ db_test!(unknown_pages_and_bad_forms_are_4xx, |app| {
     assert_eq!(response.status(), 400);
     let response = http.get(app.url("/static/rapport.css")).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
 });
 
 db_test!(demo_clinic_loads_once, |app| {
     let now = app.clock_now();
-    let summary = app.db(move |conn| conn.write_transaction(|conn| rapport::demo::load(conn, now))).await;
+    let (settings, sealer) = (app.state.settings.clone(), app.state.sealer.clone());
+    let summary = app
+        .db(move |conn| {
+            let mailing = rapport::store::invitations::Mailing {
+                sealer: &sealer,
+                message_domain: "t",
+                clinic_tz: chrono_tz::UTC,
+            };
+            conn.write_transaction(|conn| rapport::demo::load(conn, now, &settings, &mailing))
+        })
+        .await;
     assert_eq!(summary.staff, 8);
     assert_eq!(summary.clients, 120);
     assert!(summary.appointments > 120 * 4);
-    let again = app.db(move |conn| Ok(rapport::demo::load(conn, now).is_err())).await;
+    assert!(
+        summary.alerts >= 6 * 4,
+        "each clinician has several alerts: {}",
+        summary.alerts
+    );
+    let (settings, sealer) = (app.state.settings.clone(), app.state.sealer.clone());
+    let again = app
+        .db(move |conn| {
+            let mailing = rapport::store::invitations::Mailing {
+                sealer: &sealer,
+                message_domain: "t",
+                clinic_tz: chrono_tz::UTC,
+            };
+            Ok(rapport::demo::load(conn, now, &settings, &mailing).is_err())
+        })
+        .await;
     assert!(again, "the demo never loads over existing data");
     let browser = app.browser();
-    let response = app.sign_in(&browser, "clinician1@demo.rapport.test", rapport::demo::DEMO_PASSWORD).await;
+    let response = app
+        .sign_in(&browser, "clinician1@demo.rapport.test", rapport::demo::DEMO_PASSWORD)
+        .await;
     assert_eq!(response.status(), 303);
-    let html = browser.get(app.url("/clinician")).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("My clients (20)"));
+    let html = browser
+        .get(app.url("/clinician/clients"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        html.matches("href=\"/clinician/clients/").count(),
+        20,
+        "the clinician's 20 clients"
+    );
+    let html = browser
+        .get(app.url("/clinician"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("Upcoming appointments"));
 });

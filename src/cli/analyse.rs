@@ -154,15 +154,10 @@ pub fn run(args: AnalyseArgs) -> ExitCode {
 fn settings_from(args: &AnalyseArgs) -> Result<EngineSettings, String> {
     let mut s = match &args.instrument {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                format!(
-                    "could not read the instrument file {}: {e}.",
-                    path.display()
-                )
-            })?;
-            let def = InstrumentDefinition::from_toml_str(&text).map_err(|e| {
-                format!("the instrument file {} is not valid: {e}.", path.display())
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("could not read the instrument file {}: {e}.", path.display()))?;
+            let def = InstrumentDefinition::from_toml_str(&text)
+                .map_err(|e| format!("the instrument file {} is not valid: {e}.", path.display()))?;
             EngineSettings::for_instrument(&def)
         }
         None => EngineSettings::default(),
@@ -224,8 +219,7 @@ fn read_input(path: &PathBuf) -> Result<String, String> {
             .read_to_end(&mut bytes)
             .map_err(|e| format!("could not read standard input: {e}."))?;
     } else {
-        bytes =
-            std::fs::read(path).map_err(|e| format!("could not read {}: {e}.", path.display()))?;
+        bytes = std::fs::read(path).map_err(|e| format!("could not read {}: {e}.", path.display()))?;
     }
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
@@ -310,8 +304,9 @@ fn analyse(args: &AnalyseArgs) -> Result<(), String> {
         OutputFormat::Csv => render_csv(&results)?,
     };
     match &args.output {
-        Some(path) => std::fs::write(path, rendered)
-            .map_err(|e| format!("could not write {}: {e}.", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, rendered).map_err(|e| format!("could not write {}: {e}.", path.display()))?
+        }
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(rendered.as_bytes())
@@ -377,8 +372,7 @@ fn render_json(results: &[ClientResult]) -> Result<String, String> {
             });
         }
     }
-    let mut text =
-        serde_json::to_string_pretty(&output).map_err(|e| format!("could not write JSON: {e}."))?;
+    let mut text = serde_json::to_string_pretty(&output).map_err(|e| format!("could not write JSON: {e}."))?;
     text.push('\n');
     Ok(text)
 }
@@ -443,9 +437,7 @@ fn render_csv(results: &[ClientResult]) -> Result<String, String> {
             .map_err(fail)?;
         }
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| format!("could not write CSV: {e}."))?;
+    let bytes = w.into_inner().map_err(|e| format!("could not write CSV: {e}."))?;
     String::from_utf8(bytes).map_err(|e| format!("could not write CSV: {e}."))
 }
 
@@ -509,10 +501,7 @@ fn summarise(table: &ScoreTable, results: &[ClientResult], settings: &EngineSett
             results.len()
         );
         if rule == RuleId::SuddenLoss {
-            let sizes: Vec<f64> = signals
-                .iter()
-                .filter_map(|s| s.inputs.get("size").copied())
-                .collect();
+            let sizes: Vec<f64> = signals.iter().filter_map(|s| s.inputs.get("size").copied()).collect();
             if let Some((mean, sd)) = mean_sd(&sizes) {
                 line.push_str(&format!(
                     ", sudden {}s of mean size {} (SD {})",

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use crate::clock::{Clock, SystemClock};
-use crate::store::{self, api_keys};
+use crate::store::api_keys;
 
 use super::{fail, load_settings};
 
@@ -32,14 +32,11 @@ pub fn run(config: Option<&Path>, command: ApikeyCommand) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let mut conn = match store::establish(&settings.database_url).and_then(|mut c| {
-        store::run_migrations(&mut c)?;
-        Ok(c)
-    }) {
+    let now = SystemClock.now();
+    let mut conn = match crate::app::open_database(&settings.database_url, now) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let now = SystemClock.now();
     match command {
         ApikeyCommand::Create { name, scopes } => {
             if name.trim().is_empty() {

@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::domain::signals::{EngineSettings, fmt_2dp};
-use crate::domain::simulation::{
-    DetectorResult, RuptureShape, SimulationModel, compare, simulate, standard_detectors,
-};
+use crate::domain::simulation::{DetectorResult, RuptureShape, SimulationModel, compare, simulate, standard_detectors};
 
 const LONG_ABOUT: &str = "\
 Simulates client series and reports, for each rule alone, for the combined \
@@ -88,15 +86,10 @@ fn evaluate(args: &EvaluateArgs) -> Result<(), String> {
     }
     let settings = match &args.settings {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                format!("could not read the settings file {}: {e}.", path.display())
-            })?;
-            let overrides: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                format!(
-                    "the settings file {} is not valid JSON: {e}.",
-                    path.display()
-                )
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("could not read the settings file {}: {e}.", path.display()))?;
+            let overrides: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| format!("the settings file {} is not valid JSON: {e}.", path.display()))?;
             EngineSettings::default()
                 .with_overrides(&overrides)
                 .map_err(|e| format!("the settings file {} does not work: {e}.", path.display()))?
@@ -109,8 +102,7 @@ fn evaluate(args: &EvaluateArgs) -> Result<(), String> {
     let results = compare(&clients, &settings, &standard_detectors(&settings));
     let text = match args.format {
         EvaluateFormat::Json => {
-            let mut t = serde_json::to_string_pretty(&results)
-                .map_err(|e| format!("could not write JSON: {e}."))?;
+            let mut t = serde_json::to_string_pretty(&results).map_err(|e| format!("could not write JSON: {e}."))?;
             t.push('\n');
             t
         }

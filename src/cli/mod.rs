@@ -3,8 +3,11 @@
 pub mod analyse;
 pub mod apikey;
 pub mod evaluate;
+pub mod instrument;
+pub mod privacy;
 pub mod serve;
 pub mod staff;
+pub mod webhook;
 
 use std::path::Path;
 use std::process::ExitCode;

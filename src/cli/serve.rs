@@ -65,10 +65,9 @@ pub fn run(config: Option<&Path>, args: ServeArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     if args.demo {
-        let pool = state.pool.clone();
-        let loaded = pool.get().map_err(store::StoreError::from).and_then(|mut conn| {
+        let loaded = state.pool.get().map_err(store::StoreError::from).and_then(|mut conn| {
             if demo::database_is_empty(&mut conn)? {
-                conn.write_transaction(|conn| demo::load(conn, clock.now())).map(Some)
+                load_demo(&state, &mut conn).map(Some)
             } else {
                 Ok(None)
             }
@@ -78,6 +77,7 @@ pub fn run(config: Option<&Path>, args: ServeArgs) -> ExitCode {
                 staff = summary.staff,
                 clients = summary.clients,
                 appointments = summary.appointments,
+                alerts = summary.alerts,
                 "loaded the demo clinic"
             ),
             Ok(None) => tracing::info!("the database already has data; the demo clinic was not loaded again"),
@@ -140,7 +140,11 @@ pub fn jobs(config: Option<&Path>) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
-    tracing::info!("job runner on {}; mail: {}", describe_url(&settings.database_url), describe_mail(&settings));
+    tracing::info!(
+        "job runner on {}; mail: {}",
+        describe_url(&settings.database_url),
+        describe_mail(&settings)
+    );
     runtime.block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let interval = std::time::Duration::from_secs(settings.job_interval_seconds);
@@ -164,6 +168,20 @@ async fn wait_for_shutdown_signal() {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
+}
+
+/// Loads the demo clinic in one transaction.
+fn load_demo(
+    state: &crate::web::AppState,
+    conn: &mut store::DbConnection,
+) -> Result<demo::DemoSummary, store::StoreError> {
+    let domain = state.message_domain();
+    let mailing = store::invitations::Mailing {
+        sealer: &state.sealer,
+        message_domain: &domain,
+        clinic_tz: state.settings.time_zone,
+    };
+    conn.write_transaction(|conn| demo::load(conn, state.now(), &state.settings, &mailing))
 }
 
 pub fn print_demo_logins() {
@@ -211,15 +229,16 @@ pub fn demo(config: Option<&Path>) -> ExitCode {
         .pool
         .get()
         .map_err(store::StoreError::from)
-        .and_then(|mut conn| conn.write_transaction(|conn| demo::load(conn, clock.now())));
+        .and_then(|mut conn| load_demo(&state, &mut conn));
     match loaded {
         Ok(summary) => {
             println!(
-                "Loaded the demo clinic into {}: {} staff, {} clients, {} appointments.",
+                "Loaded the demo clinic into {}: {} staff, {} clients, {} appointments, {} alerts.",
                 describe_url(&settings.database_url),
                 summary.staff,
                 summary.clients,
-                summary.appointments
+                summary.appointments,
+                summary.alerts
             );
             print_demo_logins();
             ExitCode::SUCCESS

@@ -8,8 +8,8 @@ use clap::Subcommand;
 
 use crate::clock::{Clock, SystemClock};
 use crate::security;
+use crate::store::StoreError;
 use crate::store::staff::{self, NewStaff, Role};
-use crate::store::{self, StoreError};
 
 use super::{fail, load_settings};
 
@@ -82,8 +82,7 @@ pub fn run(config: Option<&Path>, command: UserCommand) -> ExitCode {
         Err(e) => return fail(e),
     };
     let now = SystemClock.now();
-    let created = store::establish(&settings.database_url).and_then(|mut conn| {
-        store::run_migrations(&mut conn)?;
+    let created = crate::app::open_database(&settings.database_url, now).and_then(|mut conn| {
         conn.write_transaction(|conn| {
             let team_id = match team.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
                 Some(t) => Some(staff::ensure_team(conn, t, now)?.id),

@@ -94,7 +94,9 @@ impl AppointmentIn {
         if let Some(tz) = &self.client.time_zone
             && tz.parse::<chrono_tz::Tz>().is_err()
         {
-            return Err(format!("client.time_zone \"{tz}\" is not an IANA time zone such as Europe/London"));
+            return Err(format!(
+                "client.time_zone \"{tz}\" is not an IANA time zone such as Europe/London"
+            ));
         }
         if let Some(lang) = &self.client.language
             && (lang.is_empty() || lang.len() > 20 || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
@@ -122,8 +124,7 @@ pub struct CsvRow {
 /// `client_id` (client), `client_name`, `clinician_email` (clinician),
 /// `start`, `end`, `status`; optional `client_email`, `appointment_id`,
 /// `language`, `time_zone`.
-pub const CSV_COLUMNS: &str =
-    "client_id, client_name, client_email, clinician_email, start, end, status (optional: appointment_id, language, time_zone)";
+pub const CSV_COLUMNS: &str = "client_id, client_name, client_email, clinician_email, start, end, status (optional: appointment_id, language, time_zone)";
 
 /// Parses an appointments CSV. A wrong header fails the whole file; a wrong
 /// row is reported with its line and the others are kept. Times are RFC 3339
@@ -131,12 +132,19 @@ pub const CSV_COLUMNS: &str =
 /// without an `appointment_id` get one from client and start, so importing
 /// the same file twice changes nothing.
 pub fn parse_csv(text: &str, clinic_tz: chrono_tz::Tz, source: &str) -> Result<Vec<CsvRow>, String> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| format!("line 1: the header row cannot be read ({e})"))?
         .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase().replace([' ', '-'], "_"))
+        .map(|h| {
+            h.trim_start_matches('\u{feff}')
+                .to_ascii_lowercase()
+                .replace([' ', '-'], "_")
+        })
         .collect();
     let column = |names: &[&str]| headers.iter().position(|h| names.contains(&h.as_str()));
     let required = [
@@ -149,37 +157,55 @@ pub fn parse_csv(text: &str, clinic_tz: chrono_tz::Tz, source: &str) -> Result<V
     ];
     let missing: Vec<&str> = required.iter().filter(|(_, c)| c.is_none()).map(|(n, _)| *n).collect();
     if !missing.is_empty() {
-        return Err(format!("line 1: the header lacks {}; expected columns: {CSV_COLUMNS}", missing.join(", ")));
+        return Err(format!(
+            "line 1: the header lacks {}; expected columns: {CSV_COLUMNS}",
+            missing.join(", ")
+        ));
     }
     let at = |i: usize| required[i].1.unwrap_or(0);
-    let (email_col, id_col, lang_col, tz_col) =
-        (column(&["client_email", "email"]), column(&["appointment_id", "external_id"]), column(&["language"]), column(&["time_zone"]));
+    let (email_col, id_col, lang_col, tz_col) = (
+        column(&["client_email", "email"]),
+        column(&["appointment_id", "external_id"]),
+        column(&["language"]),
+        column(&["time_zone"]),
+    );
     let mut rows = vec![];
     for record in reader.records() {
         let (line, record) = match record {
             Ok(r) => (r.position().map_or(0, |p| p.line()), r),
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                rows.push(CsvRow { line, appointment: Err(format!("the row cannot be read ({e})")) });
+                rows.push(CsvRow {
+                    line,
+                    appointment: Err(format!("the row cannot be read ({e})")),
+                });
                 continue;
             }
         };
         if record.iter().all(|f| f.is_empty()) {
             continue;
         }
-        let field = |i: Option<usize>| i.and_then(|i| record.get(i)).map(str::to_string).filter(|s| !s.is_empty());
+        let field = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .map(str::to_string)
+                .filter(|s| !s.is_empty())
+        };
         let appointment = (|| {
             let tz_text = field(tz_col);
             let tz = match &tz_text {
-                Some(t) => t.parse().map_err(|_| format!("time_zone \"{t}\" is not an IANA time zone such as Europe/London"))?,
+                Some(t) => t
+                    .parse()
+                    .map_err(|_| format!("time_zone \"{t}\" is not an IANA time zone such as Europe/London"))?,
                 None => clinic_tz,
             };
             let start_text = field(Some(at(3))).ok_or("start is empty")?;
             let starts_at = parse_time(&start_text, tz).map_err(|e| format!("start: {e}"))?;
-            let ends_at = parse_time(&field(Some(at(4))).ok_or("end is empty")?, tz).map_err(|e| format!("end: {e}"))?;
+            let ends_at =
+                parse_time(&field(Some(at(4))).ok_or("end is empty")?, tz).map_err(|e| format!("end: {e}"))?;
             let client_id = field(Some(at(0))).ok_or("client_id is empty")?;
             let status: AppointmentStatus = field(Some(at(5))).ok_or("status is empty")?.parse()?;
-            let external_id = field(id_col).unwrap_or_else(|| format!("{client_id}@{}", starts_at.format("%Y-%m-%dT%H:%MZ")));
+            let external_id =
+                field(id_col).unwrap_or_else(|| format!("{client_id}@{}", starts_at.format("%Y-%m-%dT%H:%MZ")));
             let appointment = AppointmentIn {
                 source: source.to_string(),
                 external_id,
@@ -209,7 +235,12 @@ pub fn parse_time(text: &str, tz: chrono_tz::Tz) -> Result<NaiveDateTime, String
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(t.naive_utc());
     }
-    for format in ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+    for format in [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
         if let Ok(local) = NaiveDateTime::parse_from_str(text, format) {
             return tz
                 .from_local_datetime(&local)
@@ -218,7 +249,9 @@ pub fn parse_time(text: &str, tz: chrono_tz::Tz) -> Result<NaiveDateTime, String
                 .ok_or_else(|| format!("\"{text}\" does not exist in {tz} (a daylight-saving change)"));
         }
     }
-    Err(format!("\"{text}\" is not a time such as 2026-03-02 14:00 or 2026-03-02T14:00:00Z"))
+    Err(format!(
+        "\"{text}\" is not a time such as 2026-03-02 14:00 or 2026-03-02T14:00:00Z"
+    ))
 }
 
 #[cfg(test)]
@@ -239,10 +272,19 @@ mod tests {
         let rows = parse_csv(&text, chrono_tz::Europe::London, "csv").unwrap();
         assert_eq!(rows.len(), 4);
         let ok = rows[0].appointment.as_ref().unwrap();
-        assert_eq!((rows[0].line, ok.client.name.as_str(), ok.status), (2, "Ann Lee", AppointmentStatus::Attended));
+        assert_eq!(
+            (rows[0].line, ok.client.name.as_str(), ok.status),
+            (2, "Ann Lee", AppointmentStatus::Attended)
+        );
         assert_eq!(ok.external_id, "c1@2026-03-02T10:00Z");
         assert_eq!(rows[1].line, 3);
-        assert!(rows[1].appointment.as_ref().unwrap_err().contains("end must not be before start"));
+        assert!(
+            rows[1]
+                .appointment
+                .as_ref()
+                .unwrap_err()
+                .contains("end must not be before start")
+        );
         assert!(rows[2].appointment.as_ref().unwrap_err().contains("unknown status"));
         assert!(rows[3].appointment.as_ref().unwrap_err().contains("not a valid email"));
     }

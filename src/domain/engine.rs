@@ -46,8 +46,7 @@ use serde::{Deserialize, Serialize};
 
 use super::history::ClientHistory;
 use super::signals::{
-    EngineSettings, RuleId, Series, Severity, Signal, View, find_all, find_signals,
-    reliable_change_threshold,
+    EngineSettings, RuleId, Series, Severity, Signal, View, find_all, find_signals, reliable_change_threshold,
 };
 
 /// A clinician's recorded outcome on an alert: it closes the episode that
@@ -110,11 +109,7 @@ pub struct Evaluation {
 }
 
 /// Evaluates a history: every signal (retrospective) and the alerts (online).
-pub fn evaluate(
-    history: &ClientHistory,
-    settings: &EngineSettings,
-    closed: &[ClosedEpisode],
-) -> Evaluation {
+pub fn evaluate(history: &ClientHistory, settings: &EngineSettings, closed: &[ClosedEpisode]) -> Evaluation {
     Evaluation {
         signals: find_signals(history, settings),
         alerts: alerts(history, settings, closed),
@@ -146,11 +141,7 @@ struct OpenEpisode {
 }
 
 /// The online alerts of a history (see the module docs).
-pub fn alerts(
-    history: &ClientHistory,
-    settings: &EngineSettings,
-    closed: &[ClosedEpisode],
-) -> Vec<AlertEpisode> {
+pub fn alerts(history: &ClientHistory, settings: &EngineSettings, closed: &[ClosedEpisode]) -> Vec<AlertEpisode> {
     let series = Series::new(history, settings);
     let band = settings.reliable_change();
     let mut seen: BTreeSet<(RuleId, u32)> = BTreeSet::new();
@@ -200,19 +191,13 @@ pub fn alerts(
                 }
             }
             None => {
-                held.retain(|s| {
-                    now.saturating_sub(s.known_at_session) <= settings.alerts.hold_sessions
-                });
+                held.retain(|s| now.saturating_sub(s.known_at_session) <= settings.alerts.hold_sessions);
                 held.extend(new);
                 if let Some(sev) = combined_severity(&held)
                     && sev >= settings.alerts.opens_at
                 {
                     let signals = std::mem::take(&mut held);
-                    let span_start = signals
-                        .iter()
-                        .map(|s| index_of(&series, s.session))
-                        .min()
-                        .unwrap_or(t);
+                    let span_start = signals.iter().map(|s| index_of(&series, s.session)).min().unwrap_or(t);
                     open = Some(OpenEpisode {
                         episode: AlertEpisode {
                             opened_at_session: now,
@@ -234,22 +219,14 @@ pub fn alerts(
         if let Some(ep) = &mut open {
             track_recovery(ep, &series, t, band, settings);
             if !had_new && settled(ep, &series, t, band, settings) {
-                done.push(finish(
-                    open.take().expect("checked"),
-                    now,
-                    EpisodeEnd::Settled,
-                ));
+                done.push(finish(open.take().expect("checked"), now, EpisodeEnd::Settled));
             }
         }
     }
 
     if let Some(ep) = open {
         match closure_for(closed, ep.episode.opened_at_session) {
-            Some(c) => done.push(finish(
-                ep,
-                c.closed_after_session,
-                EpisodeEnd::ClinicianOutcome,
-            )),
+            Some(c) => done.push(finish(ep, c.closed_after_session, EpisodeEnd::ClinicianOutcome)),
             None => done.push(ep.episode),
         }
     }
@@ -282,24 +259,13 @@ fn index_of(series: &Series<'_>, session: u32) -> usize {
 }
 
 /// Is the total at `i` within the reliable-change band of the baseline?
-fn within_band(
-    series: &Series<'_>,
-    i: usize,
-    band: f64,
-    settings: &EngineSettings,
-) -> Option<bool> {
+fn within_band(series: &Series<'_>, i: usize, band: f64, settings: &EngineSettings) -> Option<bool> {
     let total = series.totals[i]?;
     let reference = series.reference_value_before(i)?;
     Some(settings.direction.worsening(reference, total) <= band)
 }
 
-fn track_recovery(
-    ep: &mut OpenEpisode,
-    series: &Series<'_>,
-    t: usize,
-    band: f64,
-    settings: &EngineSettings,
-) {
+fn track_recovery(ep: &mut OpenEpisode, series: &Series<'_>, t: usize, band: f64, settings: &EngineSettings) {
     let direction = settings.direction;
     let mut lowest: Option<usize> = None;
     for i in ep.span_start..=t {
@@ -326,13 +292,7 @@ fn track_recovery(
         .map(|i| series.session(i));
 }
 
-fn settled(
-    ep: &OpenEpisode,
-    series: &Series<'_>,
-    t: usize,
-    band: f64,
-    settings: &EngineSettings,
-) -> bool {
+fn settled(ep: &OpenEpisode, series: &Series<'_>, t: usize, band: f64, settings: &EngineSettings) -> bool {
     if ep.episode.recovered_at_session.is_none() {
         return false;
     }
@@ -369,10 +329,7 @@ pub const TREND_WINDOW: usize = 4;
 /// through 4 points is less noisy than one difference, so half the band is
 /// used), otherwise Flat. Fewer than 2 answered totals: Flat.
 pub fn trend(history: &ClientHistory, settings: &EngineSettings) -> Trend {
-    let points: Vec<(f64, f64)> = history
-        .answered_totals()
-        .map(|(s, t)| (f64::from(s), t))
-        .collect();
+    let points: Vec<(f64, f64)> = history.answered_totals().map(|(s, t)| (f64::from(s), t)).collect();
     let points = &points[points.len().saturating_sub(TREND_WINDOW)..];
     if points.len() < 2 {
         return Trend::Flat;
@@ -404,10 +361,7 @@ pub fn baseline(history: &ClientHistory, settings: &EngineSettings) -> Option<f6
 }
 
 /// The reliable-change band around the baseline, (low, high), for charts.
-pub fn reliable_change_band(
-    history: &ClientHistory,
-    settings: &EngineSettings,
-) -> Option<(f64, f64)> {
+pub fn reliable_change_band(history: &ClientHistory, settings: &EngineSettings) -> Option<(f64, f64)> {
     let b = baseline(history, settings)?;
     let w = settings.reliable_change();
     Some((b - w, b + w))
@@ -482,14 +436,7 @@ mod tests {
 
     #[test]
     fn a_clinician_outcome_closes_the_episode() {
-        let history = h(&[
-            Some(38.0),
-            Some(38.0),
-            Some(38.0),
-            Some(30.0),
-            Some(30.0),
-            Some(29.0),
-        ]);
+        let history = h(&[Some(38.0), Some(38.0), Some(38.0), Some(30.0), Some(30.0), Some(29.0)]);
         let settings = EngineSettings::default();
         let before = evaluate(&history, &settings, &[]);
         assert_eq!(before.alerts.len(), 1);
@@ -525,14 +472,7 @@ mod tests {
     fn sudden_loss_is_known_later_and_joins_the_open_alert() {
         let mut settings = EngineSettings::default();
         settings.sudden_loss.cutoff = Some(7.0);
-        let history = h(&[
-            Some(38.0),
-            Some(39.0),
-            Some(38.0),
-            Some(26.0),
-            Some(27.0),
-            Some(26.0),
-        ]);
+        let history = h(&[Some(38.0), Some(39.0), Some(38.0), Some(26.0), Some(27.0), Some(26.0)]);
         let e = evaluate(&history, &settings, &[]);
         assert_eq!(e.alerts.len(), 1);
         let sl: Vec<&Signal> = e.alerts[0]
@@ -562,10 +502,7 @@ mod tests {
         assert_eq!(trend(&h(&[Some(38.0)]), &s), Trend::Flat);
         assert_eq!(baseline(&h(&[Some(38.0), None, Some(36.0)]), &s), None);
         assert_eq!(
-            baseline(
-                &h(&[Some(38.0), None, Some(36.0), Some(40.0), Some(1.0)]),
-                &s
-            ),
+            baseline(&h(&[Some(38.0), None, Some(36.0), Some(40.0), Some(1.0)]), &s),
             Some(38.0)
         );
         let (lo, hi) = reliable_change_band(&h(&[Some(38.0), Some(38.0), Some(38.0)]), &s).unwrap();

@@ -102,10 +102,7 @@ impl ClientHistory {
 
     /// Appends a session numbered after the last one.
     pub fn push(&mut self, outcome: SessionOutcome) {
-        let session = self
-            .sessions
-            .last()
-            .map_or(1, |s| s.session.saturating_add(1));
+        let session = self.sessions.last().map_or(1, |s| s.session.saturating_add(1));
         self.sessions.push(SessionRecord { session, outcome });
     }
 

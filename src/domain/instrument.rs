@@ -247,6 +247,18 @@ pub struct InstrumentDefinition {
 }
 
 /// Why a definition file was refused. Each message names the field or item.
+/// A TOML error on one line: where, and what.
+fn toml_error(text: &str, error: &toml::de::Error) -> String {
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            format!("line {line}: {}", error.message().trim())
+        }
+        None => error.message().trim().to_string(),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum InstrumentError {
     #[error("the definition is not valid TOML: {0}")]
@@ -285,9 +297,7 @@ pub enum InstrumentError {
     },
     #[error("item {item:?}: min ({min}) must be below max ({max})")]
     MinNotBelowMax { item: String, min: f64, max: f64 },
-    #[error(
-        "item {item:?}: step {step} must be positive and divide the range {min}–{max} into whole steps"
-    )]
+    #[error("item {item:?}: step {step} must be positive and divide the range {min}–{max} into whole steps")]
     BadStep {
         item: String,
         min: f64,
@@ -296,9 +306,7 @@ pub enum InstrumentError {
     },
     #[error("item {item:?}: a {kind} item cannot be reverse keyed; only scale items can")]
     ReverseOnNonScale { item: String, kind: &'static str },
-    #[error(
-        "item {item:?} belongs to subscale {subscale:?}, which is not declared under [[subscales]]"
-    )]
+    #[error("item {item:?} belongs to subscale {subscale:?}, which is not declared under [[subscales]]")]
     UnknownSubscale { item: String, subscale: String },
     #[error("item {item:?}: only scale items can belong to a subscale")]
     SubscaleOnNonScale { item: String },
@@ -417,9 +425,7 @@ pub enum AnswerError {
         min: f64,
         max: f64,
     },
-    #[error(
-        "question {item:?}: {value} is not one of the points on the scale (steps of {step} from {min})"
-    )]
+    #[error("question {item:?}: {value} is not one of the points on the scale (steps of {step} from {min})")]
     OffStep {
         item: String,
         value: f64,
@@ -461,15 +467,13 @@ pub const DEFAULT_TEXT_MAX_LENGTH: usize = 4000;
 impl InstrumentDefinition {
     /// Parses and validates a TOML definition.
     pub fn from_toml_str(text: &str) -> Result<Self, InstrumentError> {
-        let raw: RawInstrument =
-            toml::from_str(text).map_err(|e| InstrumentError::Syntax(e.to_string()))?;
+        let raw: RawInstrument = toml::from_str(text).map_err(|e| InstrumentError::Syntax(toml_error(text, &e)))?;
         Self::try_from(raw)
     }
 
     /// Parses and validates a definition stored as JSON (the server's copy).
     pub fn from_json_str(text: &str) -> Result<Self, InstrumentError> {
-        let raw: RawInstrument =
-            serde_json::from_str(text).map_err(|e| InstrumentError::Json(e.to_string()))?;
+        let raw: RawInstrument = serde_json::from_str(text).map_err(|e| InstrumentError::Json(e.to_string()))?;
         Self::try_from(raw)
     }
 
@@ -562,11 +566,7 @@ impl InstrumentDefinition {
                 errors.push(AnswerError::RequiredMissing(item.id.clone()));
             }
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
 
     /// Scores a response. Answers that do not fit their item (unknown item,
@@ -598,13 +598,7 @@ impl InstrumentDefinition {
         }
         scores.common_0_100 = scores.total.map(|t| self.to_common_scale(t));
         for sub in &self.subscales {
-            let g = score_group(
-                &self.items,
-                &sub.items,
-                sub.max_missing,
-                self.scoring.method,
-                &keyed,
-            );
+            let g = score_group(&self.items, &sub.items, sub.max_missing, self.scoring.method, &keyed);
             scores.subscales.insert(sub.id.clone(), g.value);
         }
         if let Some(item) = self.item_with_role(ItemRole::Screener) {
@@ -614,8 +608,7 @@ impl InstrumentDefinition {
             };
         }
         if let Some(item) = self.item_with_role(ItemRole::Comment) {
-            scores.has_comment =
-                matches!(answers.get(&item.id), Some(Answer::Text(t)) if !t.trim().is_empty());
+            scores.has_comment = matches!(answers.get(&item.id), Some(Answer::Text(t)) if !t.trim().is_empty());
         }
         scores
     }
@@ -624,8 +617,7 @@ impl InstrumentDefinition {
     fn keyed_answers(&self, answers: &Answers) -> BTreeMap<String, f64> {
         let mut keyed = BTreeMap::new();
         for item in &self.items {
-            if let (Some(Answer::Number(v)), ItemKind::Scale(s)) =
-                (answers.get(&item.id), &item.kind)
+            if let (Some(Answer::Number(v)), ItemKind::Scale(s)) = (answers.get(&item.id), &item.kind)
                 && v.is_finite()
                 && s.contains(*v)
             {
@@ -742,12 +734,7 @@ fn score_group(
     let share = if span > 0.0 { got / span } else { 0.0 };
     let sum: f64 = scales
         .iter()
-        .map(|(id, s)| {
-            keyed
-                .get(*id)
-                .copied()
-                .unwrap_or(s.min + share * (s.max - s.min))
-        })
+        .map(|(id, s)| keyed.get(*id).copied().unwrap_or(s.min + share * (s.max - s.min)))
         .sum();
     let value = match method {
         ScoringMethod::Sum => sum,
@@ -888,12 +875,7 @@ fn is_slug(s: &str, extra: &[char]) -> bool {
         && !s.contains("--")
 }
 
-fn check_text(
-    field: &str,
-    text: &LocalText,
-    languages: &[String],
-    required: bool,
-) -> Result<(), InstrumentError> {
+fn check_text(field: &str, text: &LocalText, languages: &[String], required: bool) -> Result<(), InstrumentError> {
     for language in text.0.keys() {
         if !languages.contains(language) {
             return Err(InstrumentError::UndeclaredLanguage {
@@ -941,12 +923,7 @@ fn convert_item(raw: RawItem, languages: &[String]) -> Result<Item, InstrumentEr
         kind: kind_name,
     };
     check_text(&format!("item {id:?} text"), &raw.text, languages, true)?;
-    check_text(
-        &format!("item {id:?} easy_text"),
-        &raw.easy_text,
-        languages,
-        false,
-    )?;
+    check_text(&format!("item {id:?} easy_text"), &raw.easy_text, languages, false)?;
     let kind = match raw.kind {
         RawKind::Scale => {
             let missing = |field| InstrumentError::MissingField {
@@ -954,14 +931,8 @@ fn convert_item(raw: RawItem, languages: &[String]) -> Result<Item, InstrumentEr
                 field,
                 kind: kind_name,
             };
-            let min = finite(
-                format!("item {id:?} min"),
-                raw.min.ok_or_else(|| missing("min"))?,
-            )?;
-            let max = finite(
-                format!("item {id:?} max"),
-                raw.max.ok_or_else(|| missing("max"))?,
-            )?;
+            let min = finite(format!("item {id:?} min"), raw.min.ok_or_else(|| missing("min"))?)?;
+            let max = finite(format!("item {id:?} max"), raw.max.ok_or_else(|| missing("max"))?)?;
             let step = finite(format!("item {id:?} step"), raw.step.unwrap_or(1.0))?;
             if min >= max {
                 return Err(InstrumentError::MinNotBelowMax { item: id, min, max });
@@ -1040,12 +1011,7 @@ fn convert_item(raw: RawItem, languages: &[String]) -> Result<Item, InstrumentEr
                                 value: o.value.clone(),
                             });
                         }
-                        check_text(
-                            &format!("item {id:?} option {:?}", o.value),
-                            &o.text,
-                            languages,
-                            true,
-                        )?;
+                        check_text(&format!("item {id:?} option {:?}", o.value), &o.text, languages, true)?;
                     }
                     ItemKind::Choice { options }
                 }
@@ -1126,12 +1092,7 @@ impl TryFrom<RawInstrument> for InstrumentDefinition {
             if !subscale_ids.insert(s.id.clone()) {
                 return Err(InstrumentError::DuplicateSubscale(s.id.clone()));
             }
-            check_text(
-                &format!("subscale {:?} title", s.id),
-                &s.title,
-                &languages,
-                false,
-            )?;
+            check_text(&format!("subscale {:?} title", s.id), &s.title, &languages, false)?;
         }
 
         let mut items: Vec<Item> = Vec::with_capacity(raw.items.len());
@@ -1151,10 +1112,7 @@ impl TryFrom<RawInstrument> for InstrumentDefinition {
             }
             items.push(item);
         }
-        for (role, name) in [
-            (ItemRole::Screener, "screener"),
-            (ItemRole::Comment, "comment"),
-        ] {
+        for (role, name) in [(ItemRole::Screener, "screener"), (ItemRole::Comment, "comment")] {
             if items.iter().filter(|i| i.role == Some(role)).count() > 1 {
                 return Err(InstrumentError::DuplicateRole(name));
             }
@@ -1342,8 +1300,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const WAI_LIKE: &str =
-        include_str!("../../tests/fixtures/instruments/twelve-item-three-subscales.toml");
+    const WAI_LIKE: &str = include_str!("../../tests/fixtures/instruments/twelve-item-three-subscales.toml");
     const FOUR_BY_TEN: &str = include_str!("../../tests/fixtures/instruments/four-by-ten.toml");
 
     fn alliance() -> InstrumentDefinition {
@@ -1369,11 +1326,7 @@ mod tests {
         assert!(def.item_with_role(ItemRole::Screener).is_some());
         assert!(def.item_with_role(ItemRole::Comment).is_some());
         for item in def.items() {
-            assert!(
-                item.text_in("en", true).is_some(),
-                "{} has easy text",
-                item.id
-            );
+            assert!(item.text_in("en", true).is_some(), "{} has easy text", item.id);
             assert!(!item.easy_text.is_empty(), "{} has easy text", item.id);
         }
     }
@@ -1403,9 +1356,7 @@ mod tests {
         assert_eq!(subs["bond"], ids(&[3, 5, 7, 9]));
         assert_eq!(subs["goal"], ids(&[4, 6, 8, 11]));
         assert_eq!(def.total_range(), (12.0, 60.0));
-        let all_fives = (1..=12).fold(Answers::new(), |a, n| {
-            a.with(&format!("item{n}"), Answer::Number(5.0))
-        });
+        let all_fives = (1..=12).fold(Answers::new(), |a, n| a.with(&format!("item{n}"), Answer::Number(5.0)));
         let s = def.score(&all_fives);
         assert_eq!(s.total, Some(60.0));
         assert_eq!(s.subscales["bond"], Some(20.0));
@@ -1416,12 +1367,7 @@ mod tests {
     fn four_by_ten_fixture_scores_zero_to_forty() {
         let def = InstrumentDefinition::from_toml_str(FOUR_BY_TEN).unwrap();
         assert_eq!(def.total_range(), (0.0, 40.0));
-        let s = def.score(&numbers(&[
-            ("q1", 9.0),
-            ("q2", 8.0),
-            ("q3", 10.0),
-            ("q4", 7.0),
-        ]));
+        let s = def.score(&numbers(&[("q1", 9.0), ("q2", 8.0), ("q3", 10.0), ("q4", 7.0)]));
         assert_eq!(s.total, Some(34.0));
         assert!(!s.prorated);
     }
@@ -1446,10 +1392,7 @@ mod tests {
         let text = WAI_LIKE.replace("id = \"item3\"\n", "id = \"item3\"\nreverse = true\n");
         let def = InstrumentDefinition::from_toml_str(&text).unwrap();
         let answers = (1..=12).fold(Answers::new(), |a, n| {
-            a.with(
-                &format!("item{n}"),
-                Answer::Number(if n == 3 { 1.0 } else { 5.0 }),
-            )
+            a.with(&format!("item{n}"), Answer::Number(if n == 3 { 1.0 } else { 5.0 }))
         });
         let s = def.score(&answers);
         assert_eq!(s.total, Some(60.0));
@@ -1472,10 +1415,7 @@ mod tests {
 
     #[test]
     fn common_scale_flips_for_lower_is_better() {
-        let text = FOUR_BY_TEN.replace(
-            "direction = \"higher_is_better\"",
-            "direction = \"lower_is_better\"",
-        );
+        let text = FOUR_BY_TEN.replace("direction = \"higher_is_better\"", "direction = \"lower_is_better\"");
         let def = InstrumentDefinition::from_toml_str(&text).unwrap();
         assert_eq!(def.to_common_scale(0.0), 100.0);
         assert_eq!(def.to_common_scale(10.0), 75.0);
@@ -1493,21 +1433,9 @@ mod tests {
             .with("nonsense", Answer::Number(1.0))
             .with(&screener, Answer::Number(1.0));
         let errors = def.validate_answers(&answers).unwrap_err();
-        assert!(
-            errors
-                .iter()
-                .any(|e| matches!(e, AnswerError::OutOfRange { .. }))
-        );
-        assert!(
-            errors
-                .iter()
-                .any(|e| matches!(e, AnswerError::OffStep { .. }))
-        );
-        assert!(
-            errors
-                .iter()
-                .any(|e| matches!(e, AnswerError::UnknownItem(_)))
-        );
+        assert!(errors.iter().any(|e| matches!(e, AnswerError::OutOfRange { .. })));
+        assert!(errors.iter().any(|e| matches!(e, AnswerError::OffStep { .. })));
+        assert!(errors.iter().any(|e| matches!(e, AnswerError::UnknownItem(_))));
         assert!(
             errors
                 .iter()
@@ -1520,19 +1448,12 @@ mod tests {
                 .iter()
                 .any(|e| matches!(e, AnswerError::RequiredMissing(id) if id == &ids[3]))
         );
-        let good = numbers(&[
-            (&ids[0], 10.0),
-            (&ids[1], 7.0),
-            (&ids[2], 0.0),
-            (&ids[3], 9.0),
-        ]);
+        let good = numbers(&[(&ids[0], 10.0), (&ids[1], 7.0), (&ids[2], 0.0), (&ids[3], 9.0)]);
         assert_eq!(def.validate_answers(&good), Ok(()));
     }
 
     fn refused(text: &str) -> String {
-        InstrumentDefinition::from_toml_str(text)
-            .unwrap_err()
-            .to_string()
+        InstrumentDefinition::from_toml_str(text).unwrap_err().to_string()
     }
 
     #[test]
@@ -1546,31 +1467,19 @@ mod tests {
                 FOUR_BY_TEN.replace("id = \"q2\"", "id = \"q1\""),
                 "\"q1\" is used more than once",
             ),
-            (
-                FOUR_BY_TEN.replace("max = 10", "max = 0"),
-                "must be below max",
-            ),
+            (FOUR_BY_TEN.replace("max = 10", "max = 0"), "must be below max"),
             (FOUR_BY_TEN.replacen("step = 1", "step = 3", 1), "step 3"),
-            (
-                FOUR_BY_TEN.replace("cutoff = 36", "cutoff = 41"),
-                "cutoff 41",
-            ),
+            (FOUR_BY_TEN.replace("cutoff = 36", "cutoff = 41"), "cutoff 41"),
             (
                 FOUR_BY_TEN.replace("max_missing = 1", "max_missing = 4"),
                 "max_missing is 4",
             ),
             (
-                FOUR_BY_TEN.replace(
-                    "items = [\"q1\", \"q2\", \"q3\", \"q4\"]",
-                    "items = [\"q1\", \"zz\"]",
-                ),
+                FOUR_BY_TEN.replace("items = [\"q1\", \"q2\", \"q3\", \"q4\"]", "items = [\"q1\", \"zz\"]"),
                 "\"zz\"",
             ),
             (
-                FOUR_BY_TEN.replace(
-                    "items = [\"q1\", \"q2\", \"q3\", \"q4\"]",
-                    "items = [\"q1\", \"note\"]",
-                ),
+                FOUR_BY_TEN.replace("items = [\"q1\", \"q2\", \"q3\", \"q4\"]", "items = [\"q1\", \"note\"]"),
                 "only scale items can be scored",
             ),
             (
@@ -1598,26 +1507,17 @@ mod tests {
                 "role screener needs a yes_no",
             ),
             (FOUR_BY_TEN.replace("version = 1", "version = 0"), "version"),
-            (
-                FOUR_BY_TEN.replace("[norms]", "[norms]\ncolour = 1"),
-                "colour",
-            ),
+            (FOUR_BY_TEN.replace("[norms]", "[norms]\ncolour = 1"), "colour"),
         ];
         for (text, expected) in cases {
             let message = refused(&text);
-            assert!(
-                message.contains(expected),
-                "expected {expected:?} in {message:?}"
-            );
+            assert!(message.contains(expected), "expected {expected:?} in {message:?}");
         }
     }
 
     #[test]
     fn definition_round_trips_through_json() {
-        for def in [
-            alliance(),
-            InstrumentDefinition::from_toml_str(WAI_LIKE).unwrap(),
-        ] {
+        for def in [alliance(), InstrumentDefinition::from_toml_str(WAI_LIKE).unwrap()] {
             let back = InstrumentDefinition::from_json_str(&def.to_json()).unwrap();
             assert_eq!(back, def);
         }

@@ -13,22 +13,18 @@ pub mod appointment;
 pub mod engine;
 pub mod history;
 pub mod instrument;
-pub mod schedule;
 pub mod repair;
+pub mod schedule;
 pub mod score_table;
 pub mod signals;
 pub mod simulation;
 pub mod trends;
 
 pub use engine::{
-    AlertEpisode, ClosedEpisode, EpisodeEnd, Evaluation, Trend, alerts, baseline, evaluate,
-    reliable_change_band, trend,
+    AlertEpisode, ClosedEpisode, EpisodeEnd, Evaluation, Trend, alerts, baseline, evaluate, reliable_change_band, trend,
 };
 pub use history::{ClientHistory, SessionOutcome, SessionRecord};
 pub use instrument::{
-    Answer, AnswerError, Answers, Direction, InstrumentDefinition, InstrumentError, Scores,
-    shipped_instruments,
+    Answer, AnswerError, Answers, Direction, InstrumentDefinition, InstrumentError, Scores, shipped_instruments,
 };
-pub use signals::{
-    EngineSettings, RuleId, Severity, Signal, find_signals, reliable_change_threshold,
-};
+pub use signals::{EngineSettings, RuleId, Severity, Signal, find_signals, reliable_change_threshold};

@@ -22,7 +22,9 @@ pub fn prompts(rules: &[RuleId]) -> Vec<&'static str> {
             RuleId::GradualDecline => {
                 "A slow slide is easy to miss: review whether the goals still match what the client wants now."
             }
-            RuleId::ItemDrop => "Look at the item that fell: it points to where the strain is (bond, goals or approach).",
+            RuleId::ItemDrop => {
+                "Look at the item that fell: it points to where the strain is (bond, goals or approach)."
+            }
             RuleId::ClientSaidSo => {
                 "The client told you something felt wrong: read their words and thank them for saying it."
             }

@@ -68,12 +68,21 @@ pub fn out_of_quiet_hours(at: NaiveDateTime, quiet: Option<QuietHours>, tz: Tz) 
 /// Schedules the invitation for a session that ended at `session_end`.
 /// The first send is never before `now` (an appointment recorded late
 /// still gets its questionnaire promptly, unless it is already too late).
-pub fn invitation_times(session_end: NaiveDateTime, now: NaiveDateTime, rules: &DeliveryRules, tz: Tz) -> InvitationTimes {
+pub fn invitation_times(
+    session_end: NaiveDateTime,
+    now: NaiveDateTime,
+    rules: &DeliveryRules,
+    tz: Tz,
+) -> InvitationTimes {
     let planned = (session_end + rules.delay).max(now);
     let send_at = out_of_quiet_hours(planned, rules.quiet_hours, tz);
     let reminder_at = out_of_quiet_hours(send_at + rules.reminder_after, rules.quiet_hours, tz);
     let expires_at = send_at + rules.expires_after;
-    InvitationTimes { send_at, reminder_at, expires_at }
+    InvitationTimes {
+        send_at,
+        reminder_at,
+        expires_at,
+    }
 }
 
 /// An invitation is worth sending only while the session is recent: a
@@ -88,11 +97,17 @@ mod tests {
     use chrono::NaiveDate;
 
     fn t(d: u32, h: u32, m: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2026, 3, d).unwrap().and_hms_opt(h, m, 0).unwrap()
+        NaiveDate::from_ymd_opt(2026, 3, d)
+            .unwrap()
+            .and_hms_opt(h, m, 0)
+            .unwrap()
     }
 
     fn quiet() -> Option<QuietHours> {
-        Some(QuietHours { start: NaiveTime::from_hms_opt(21, 0, 0).unwrap(), end: NaiveTime::from_hms_opt(8, 0, 0).unwrap() })
+        Some(QuietHours {
+            start: NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+        })
     }
 
     fn rules() -> DeliveryRules {
@@ -148,7 +163,10 @@ mod tests {
         // Europe/London springs forward 29 March 2026 at 01:00 → 02:00; with
         // quiet hours ending at 01:30 the local end time does not exist.
         let london: Tz = "Europe/London".parse().unwrap();
-        let q = Some(QuietHours { start: NaiveTime::from_hms_opt(23, 0, 0).unwrap(), end: NaiveTime::from_hms_opt(1, 30, 0).unwrap() });
+        let q = Some(QuietHours {
+            start: NaiveTime::from_hms_opt(23, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(1, 30, 0).unwrap(),
+        });
         let send = out_of_quiet_hours(t(29, 0, 30), q, london);
         assert!(send >= t(29, 1, 0), "{send}");
     }

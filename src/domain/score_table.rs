@@ -68,13 +68,9 @@ pub enum TableError {
     NoClientColumn,
     #[error("the long table has no score column: name one `score` or `total`")]
     NoScoreColumn,
-    #[error(
-        "no session columns found: name them s1, s2, … (or bdi_s1, …), or choose them with --sessions"
-    )]
+    #[error("no session columns found: name them s1, s2, … (or bdi_s1, …), or choose them with --sessions")]
     NoSessionColumns,
-    #[error(
-        "session columns with different prefixes ({0}); choose one set with --sessions, e.g. --sessions {1}"
-    )]
+    #[error("session columns with different prefixes ({0}); choose one set with --sessions, e.g. --sessions {1}")]
     AmbiguousSessions(String, String),
     #[error("--sessions names column {0:?}, which is not in the header")]
     UnknownColumn(String),
@@ -129,11 +125,7 @@ pub fn parse_score_table(text: &str, options: &TableOptions) -> Result<ScoreTabl
                 if fields.len() != header.len() {
                     problems.push(RowProblem {
                         line,
-                        message: format!(
-                            "has {} fields but the header has {}",
-                            fields.len(),
-                            header.len()
-                        ),
+                        message: format!("has {} fields but the header has {}", fields.len(), header.len()),
                     });
                     continue;
                 }
@@ -158,15 +150,7 @@ pub fn parse_score_table(text: &str, options: &TableOptions) -> Result<ScoreTabl
     if find(&["session"]).is_some() {
         let score_col = find(&["score", "total"]).ok_or(TableError::NoScoreColumn)?;
         let session_col = find(&["session"]).expect("checked");
-        let table = read_long(
-            &header,
-            &lower,
-            client_col,
-            session_col,
-            score_col,
-            rows,
-            &mut problems,
-        );
+        let table = read_long(&header, &lower, client_col, session_col, score_col, rows, &mut problems);
         problems.sort_by_key(|p| p.line);
         return Ok(ScoreTable {
             shape: TableShape::Long,
@@ -200,10 +184,7 @@ fn number(cell: &str) -> Result<Option<f64>, String> {
 /// `s<N>` or `<prefix>s<N>` with N ≥ 0: (prefix, N).
 fn session_name(name: &str) -> Option<(String, u32)> {
     let lower = name.to_ascii_lowercase();
-    let (last, ch) = lower
-        .char_indices()
-        .rev()
-        .find(|(_, c)| !c.is_ascii_digit())?;
+    let (last, ch) = lower.char_indices().rev().find(|(_, c)| !c.is_ascii_digit())?;
     let digits_start = last + ch.len_utf8();
     if digits_start >= lower.len() || !lower[..digits_start].ends_with('s') {
         return None;
@@ -216,11 +197,7 @@ fn session_name(name: &str) -> Option<(String, u32)> {
     Some((prefix.to_string(), n))
 }
 
-fn session_columns(
-    header: &[String],
-    client_col: usize,
-    chosen: Option<&str>,
-) -> Result<Vec<usize>, TableError> {
+fn session_columns(header: &[String], client_col: usize, chosen: Option<&str>) -> Result<Vec<usize>, TableError> {
     let index = |name: &str| {
         header
             .iter()
@@ -349,9 +326,7 @@ fn read_long(
         comment_col,
         status_col,
     ];
-    let item_cols: Vec<usize> = (0..header.len())
-        .filter(|c| !special.contains(&Some(*c)))
-        .collect();
+    let item_cols: Vec<usize> = (0..header.len()).filter(|c| !special.contains(&Some(*c))).collect();
 
     let mut order: Vec<String> = Vec::new();
     let mut by_client: BTreeMap<String, BTreeMap<u32, (u64, SessionOutcome)>> = BTreeMap::new();
@@ -368,9 +343,7 @@ fn read_long(
                 return Err(format!("session {session} is outside 1–{MAX_SESSION}"));
             }
             let score_cell = fields[score_col].to_ascii_lowercase();
-            let status = status_col
-                .map(|c| fields[c].to_ascii_lowercase())
-                .unwrap_or_default();
+            let status = status_col.map(|c| fields[c].to_ascii_lowercase()).unwrap_or_default();
             let word = if status.is_empty() || status == "answered" {
                 score_cell.as_str()
             } else {
@@ -391,9 +364,7 @@ fn read_long(
                         Some(total) => {
                             let mut items = BTreeMap::new();
                             for &c in &item_cols {
-                                if let Some(v) = number(&fields[c])
-                                    .map_err(|e| format!("column {}: {e}", header[c]))?
-                                {
+                                if let Some(v) = number(&fields[c]).map_err(|e| format!("column {}: {e}", header[c]))? {
                                     items.insert(header[c].clone(), v);
                                 }
                             }
@@ -423,9 +394,7 @@ fn read_long(
                 if let Some((first, _)) = sessions.get(&session) {
                     problems.push(RowProblem {
                         line,
-                        message: format!(
-                            "repeats session {session} of client {client:?} (first on line {first})"
-                        ),
+                        message: format!("repeats session {session} of client {client:?} (first on line {first})"),
                     });
                 } else {
                     sessions.insert(session, (line, outcome));
@@ -471,10 +440,7 @@ mod tests {
         let t = parse_score_table(text, &TableOptions::default()).unwrap();
         assert_eq!(t.shape, TableShape::Wide);
         assert_eq!(t.session_columns, vec!["bdi_s1", "bdi_s2", "bdi_s3"]);
-        assert_eq!(
-            totals(&t.clients[0].history),
-            vec![Some(35.0), None, Some(34.0)]
-        );
+        assert_eq!(totals(&t.clients[0].history), vec![Some(35.0), None, Some(34.0)]);
         assert_eq!(t.clients[1].client, "2");
         assert!(t.problems.is_empty());
     }
@@ -483,10 +449,7 @@ mod tests {
     fn wide_sessions_can_be_chosen() {
         let text = "id,bdi_s0,bdi_s1,bdi_s2,rq_s1\n1,33,35,36,9\n";
         let err = parse_score_table(text, &TableOptions::default()).unwrap_err();
-        assert!(
-            err.to_string().contains("--sessions bdi_s1..bdi_s2"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("--sessions bdi_s1..bdi_s2"), "{err}");
         let t = parse_score_table(
             text,
             &TableOptions {
@@ -494,10 +457,7 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(
-            totals(&t.clients[0].history),
-            vec![Some(33.0), Some(35.0), Some(36.0)]
-        );
+        assert_eq!(totals(&t.clients[0].history), vec![Some(33.0), Some(35.0), Some(36.0)]);
         let t = parse_score_table(
             text,
             &TableOptions {
@@ -550,32 +510,20 @@ b,1,40,10,,\n";
 
     #[test]
     fn bad_rows_are_reported_with_their_line_and_skipped() {
-        let text =
-            "client,session,score\na,1,38\na,x,37\na,2,thirty\na,2,36\na,2,35\nb,1,39,extra\n";
+        let text = "client,session,score\na,1,38\na,x,37\na,2,thirty\na,2,36\na,2,35\nb,1,39,extra\n";
         let t = parse_score_table(text, &TableOptions::default()).unwrap();
         let lines: Vec<u64> = t.problems.iter().map(|p| p.line).collect();
         assert_eq!(lines, vec![3, 4, 6, 7]);
-        assert!(
-            t.problems[0]
-                .message
-                .contains("\"x\" is not a whole number")
-        );
+        assert!(t.problems[0].message.contains("\"x\" is not a whole number"));
         assert!(t.problems[1].message.contains("\"thirty\" is not a number"));
         assert!(t.problems[2].message.contains("repeats session 2"));
-        assert!(
-            t.problems[3]
-                .message
-                .contains("has 4 fields but the header has 3")
-        );
+        assert!(t.problems[3].message.contains("has 4 fields but the header has 3"));
         assert_eq!(totals(&t.clients[0].history), vec![Some(38.0), Some(36.0)]);
     }
 
     #[test]
     fn unusable_tables_say_why() {
-        assert_eq!(
-            parse_score_table("", &TableOptions::default()),
-            Err(TableError::Empty)
-        );
+        assert_eq!(parse_score_table("", &TableOptions::default()), Err(TableError::Empty));
         assert_eq!(
             parse_score_table("name,score\n", &TableOptions::default()),
             Err(TableError::NoClientColumn)

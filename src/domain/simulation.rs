@@ -202,11 +202,7 @@ impl Plan {
                         e.active = true;
                     }
                 } else {
-                    e.total_fall = if k == 0 {
-                        r.depth
-                    } else {
-                        r.depth * self.residual
-                    };
+                    e.total_fall = if k == 0 { r.depth } else { r.depth * self.residual };
                     e.active = k <= 2;
                 }
             }
@@ -216,11 +212,7 @@ impl Plan {
                 e.active = k < self.length + 1;
             }
             RuptureShape::GoingQuiet => {
-                e.total_fall = if k < self.length {
-                    r.depth
-                } else {
-                    r.depth / 2.0
-                };
+                e.total_fall = if k < self.length { r.depth } else { r.depth / 2.0 };
                 if k >= 1 && k <= self.length {
                     e.answer_probability = Some(0.10);
                     e.active = true;
@@ -291,16 +283,10 @@ fn plan_rupture(rng: &mut ChaCha8Rng, sessions: u32) -> Plan {
 }
 
 /// Simulates one client from its own random stream.
-fn simulate_client(
-    model: &SimulationModel,
-    settings: &EngineSettings,
-    seed: u64,
-    index: u64,
-) -> SimulatedClient {
+fn simulate_client(model: &SimulationModel, settings: &EngineSettings, seed: u64, index: u64) -> SimulatedClient {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(index);
-    let sessions =
-        rng.random_range(model.min_sessions..=model.max_sessions.max(model.min_sessions));
+    let sessions = rng.random_range(model.min_sessions..=model.max_sessions.max(model.min_sessions));
     let baseline = model.latent_top - (normal(&mut rng) * model.baseline_spread).abs();
     let growth = uniform(&mut rng, 0.0, 1.5);
     let mut offsets: [f64; 4] = std::array::from_fn(|_| normal(&mut rng) * 0.5);
@@ -330,24 +316,19 @@ fn simulate_client(
             history.push(SessionOutcome::Missed);
             continue;
         }
-        let p_answer = effect
-            .as_ref()
-            .and_then(|e| e.answer_probability)
-            .unwrap_or(
-                1.0 - if active {
-                    model.p_unanswered_in_rupture
-                } else {
-                    model.p_unanswered
-                },
-            );
+        let p_answer = effect.as_ref().and_then(|e| e.answer_probability).unwrap_or(
+            1.0 - if active {
+                model.p_unanswered_in_rupture
+            } else {
+                model.p_unanswered
+            },
+        );
         if !rng.random_bool(p_answer.clamp(0.0, 1.0)) {
             history.push(SessionOutcome::Unanswered);
             continue;
         }
         let level = baseline + growth * (f64::from(session - 1) / 4.0).min(1.0);
-        let (fall, bond_fall) = effect
-            .as_ref()
-            .map_or((0.0, 0.0), |e| (e.total_fall, e.bond_fall));
+        let (fall, bond_fall) = effect.as_ref().map_or((0.0, 0.0), |e| (e.total_fall, e.bond_fall));
         let mut items = BTreeMap::new();
         let mut total = 0.0;
         for (k, name) in ITEMS.iter().enumerate() {
@@ -355,9 +336,7 @@ fn simulate_client(
             if k == 0 {
                 truth -= bond_fall;
             }
-            let answer = (truth + normal(&mut rng) * item_noise)
-                .round()
-                .clamp(0.0, 10.0);
+            let answer = (truth + normal(&mut rng) * item_noise).round().clamp(0.0, 10.0);
             total += answer;
             items.insert((*name).to_string(), answer);
         }
@@ -382,12 +361,7 @@ fn simulate_client(
 }
 
 /// Simulates `clients` clients; the same seed always gives the same clients.
-pub fn simulate(
-    model: &SimulationModel,
-    settings: &EngineSettings,
-    seed: u64,
-    clients: usize,
-) -> Vec<SimulatedClient> {
+pub fn simulate(model: &SimulationModel, settings: &EngineSettings, seed: u64, clients: usize) -> Vec<SimulatedClient> {
     (0..clients as u64)
         .map(|i| simulate_client(model, settings, seed, i))
         .collect()
@@ -435,11 +409,7 @@ pub struct DetectorResult {
 }
 
 /// Alert events of one client: (opened_at sessions, sessions at which an alert gained a signal).
-fn events(
-    detector: &Detector,
-    client: &SimulatedClient,
-    settings: &EngineSettings,
-) -> (Vec<u32>, Vec<u32>) {
+fn events(detector: &Detector, client: &SimulatedClient, settings: &EngineSettings) -> (Vec<u32>, Vec<u32>) {
     match detector {
         Detector::PlainCutoff => {
             let cutoff = settings.low_score.cutoff.unwrap_or(f64::NEG_INFINITY);
@@ -486,11 +456,7 @@ fn alert_events(client: &SimulatedClient, settings: &EngineSettings) -> (Vec<u32
 }
 
 /// Runs each detector over the clients.
-pub fn compare(
-    clients: &[SimulatedClient],
-    settings: &EngineSettings,
-    detectors: &[Detector],
-) -> Vec<DetectorResult> {
+pub fn compare(clients: &[SimulatedClient], settings: &EngineSettings, detectors: &[Detector]) -> Vec<DetectorResult> {
     let sessions: usize = clients.iter().map(|c| c.history.sessions.len()).sum();
     detectors
         .iter()
@@ -509,11 +475,7 @@ pub fn compare(
             let mut delays = Vec::new();
             for client in clients {
                 let (opened, gained) = events(d, client, settings);
-                let in_window = |s: u32| {
-                    client
-                        .rupture
-                        .is_some_and(|r| s >= r.onset && s <= r.window_end)
-                };
+                let in_window = |s: u32| client.rupture.is_some_and(|r| s >= r.onset && s <= r.window_end);
                 result.false_alerts += opened.iter().filter(|&&s| !in_window(s)).count();
                 if let Some(r) = client.rupture {
                     result.ruptures += 1;
@@ -592,12 +554,7 @@ mod tests {
 
     #[test]
     fn clients_look_like_alliance_data() {
-        let clients = simulate(
-            &SimulationModel::default(),
-            &EngineSettings::default(),
-            1,
-            400,
-        );
+        let clients = simulate(&SimulationModel::default(), &EngineSettings::default(), 1, 400);
         let totals: Vec<f64> = clients
             .iter()
             .filter(|c| c.rupture.is_none())

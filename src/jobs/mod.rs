@@ -1,5 +1,6 @@
 //! The job loop: expiry of unanswered invitations (and what the engine
-//! makes of the silence), the clinicians' daily digest, and the outbox.
+//! makes of the silence), the clinicians' daily digest, retention (when
+//! set), and the outbox (email and webhooks).
 //! `rapport serve` runs it beside the web server; `rapport jobs` runs it
 //! alone; several may run at once.
 
@@ -10,7 +11,7 @@ use tokio::sync::watch;
 
 use crate::mail::dispatcher::{self, Round};
 use crate::store::invitations::Mailing;
-use crate::store::{DbConnection, StoreError, alerts, invitations, kv};
+use crate::store::{DbConnection, StoreError, alerts, erasure, invitations, kv};
 use crate::web::AppState;
 
 /// The digest goes out once a day from this local time (clinic time zone).
@@ -21,6 +22,8 @@ pub const DIGEST_AT: u32 = 8;
 pub struct Pass {
     pub expired: usize,
     pub digests: usize,
+    /// Clients erased because the retention period ran out (once a day).
+    pub erased: usize,
     pub mail: Round,
 }
 
@@ -34,7 +37,11 @@ async fn blocking<T: Send + 'static>(
     let clinic_tz = state.settings.time_zone;
     tokio::task::spawn_blocking(move || {
         let mut conn = pool.get()?;
-        let mailing = Mailing { sealer: &sealer, message_domain: &domain, clinic_tz };
+        let mailing = Mailing {
+            sealer: &sealer,
+            message_domain: &domain,
+            clinic_tz,
+        };
         f(&mut conn, &mailing)
     })
     .await
@@ -47,7 +54,11 @@ pub async fn run_once(state: &AppState) -> Result<Pass, StoreError> {
     let expired = blocking(state, move |conn, mailing| {
         let expired = invitations::expire_due(conn, now)?;
         // Silence is information: let the engine weigh each non-response.
-        let mut clients: Vec<i64> = expired.iter().filter(|i| i.sent_at.is_some()).map(|i| i.client_id).collect();
+        let mut clients: Vec<i64> = expired
+            .iter()
+            .filter(|i| i.sent_at.is_some())
+            .map(|i| i.client_id)
+            .collect();
         clients.sort_unstable();
         clients.dedup();
         for client_id in clients {
@@ -70,8 +81,27 @@ pub async fn run_once(state: &AppState) -> Result<Pass, StoreError> {
     } else {
         0
     };
+    let erased = match state.settings.retention_days {
+        Some(days) => {
+            let day = local.date_naive().to_string();
+            blocking(state, move |conn, _| {
+                if kv::claim_daily(conn, "jobs.last_retention_day", &day, now)? {
+                    erasure::apply_retention(conn, days, now)
+                } else {
+                    Ok(0)
+                }
+            })
+            .await?
+        }
+        None => 0,
+    };
     let mail = dispatcher::dispatch_due(state).await?;
-    Ok(Pass { expired, digests, mail })
+    Ok(Pass {
+        expired,
+        digests,
+        erased,
+        mail,
+    })
 }
 
 /// Runs passes every `interval` until `stop` turns true.
@@ -79,15 +109,18 @@ pub async fn run_forever(state: AppState, interval: Duration, mut stop: watch::R
     tracing::info!("job loop started (every {} s)", interval.as_secs());
     loop {
         match run_once(&state).await {
-            Ok(pass) if pass.expired > 0 || pass.digests > 0 || pass.mail.total() > 0 => tracing::info!(
-                expired = pass.expired,
-                digests = pass.digests,
-                sent = pass.mail.sent,
-                retrying = pass.mail.retrying,
-                failed = pass.mail.failed,
-                cancelled = pass.mail.cancelled,
-                "job pass"
-            ),
+            Ok(pass) if pass.expired > 0 || pass.digests > 0 || pass.erased > 0 || pass.mail.total() > 0 => {
+                tracing::info!(
+                    expired = pass.expired,
+                    digests = pass.digests,
+                    erased = pass.erased,
+                    sent = pass.mail.sent,
+                    retrying = pass.mail.retrying,
+                    failed = pass.mail.failed,
+                    cancelled = pass.mail.cancelled,
+                    "job pass"
+                )
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "job pass failed; will try again"),
         }

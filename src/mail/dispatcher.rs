@@ -1,5 +1,6 @@
-//! The outbox dispatcher: claims due rows, renders and sends them, and
-//! records the outcome. Safe with several runners (rows are leased), and
+//! The outbox dispatcher: claims due rows, renders and sends them (email
+//! over the mail transport, webhook events over HTTPS), and records the
+//! outcome. Safe with several runners (rows are leased), and
 //! at-least-once: a crash between send and record means a resend with the
 //! same Message-ID, never a loss.
 
@@ -9,15 +10,15 @@ use chrono::{Duration, NaiveDateTime};
 use futures_util::StreamExt;
 use rand::Rng;
 
-use super::{SendError, templates};
+use super::{SendError, templates, webhook};
 use crate::store::outbox::{self, Kind, OutboxRow, Payload};
-use crate::store::{StoreError, clients, invitations};
+use crate::store::{StoreError, clients, invitations, webhooks};
 use crate::web::AppState;
 
 /// Rows claimed per round.
 pub const BATCH: i64 = 50;
-/// Sends in flight at once (the SMTP pool holds up to 4 connections).
-const CONCURRENCY: usize = 4;
+/// Sends in flight at once: one per pooled SMTP connection.
+const CONCURRENCY: usize = super::SMTP_CONNECTIONS as usize;
 /// Transient failures are retried for about two days, then given up.
 pub const MAX_ATTEMPTS: i32 = 12;
 
@@ -101,6 +102,7 @@ async fn blocking<T: Send + 'static>(
 /// What to send for a row, or why not.
 enum Prepared {
     Send { to: String, rendered: templates::Rendered },
+    Post(webhook::Delivery),
     Cancel(&'static str),
     Fail(String),
 }
@@ -108,8 +110,22 @@ enum Prepared {
 async fn deliver(state: &AppState, row: OutboxRow) -> Result<Outcome, StoreError> {
     let id = row.id;
     let prepared = prepare(state, &row).await?;
-    let (to, rendered) = match prepared {
-        Prepared::Send { to, rendered } => (to, rendered),
+    let result = match prepared {
+        Prepared::Send { to, rendered } => {
+            let mut message = match templates::build(&state.settings.mail_from, &to, &row.message_id, &rendered) {
+                Ok(m) => m,
+                Err(reason) => {
+                    blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
+                    return Ok(Outcome::Failed);
+                }
+            };
+            if let Some(dkim) = &state.dkim {
+                dkim.sign(&mut message);
+            }
+            let limit = StdDuration::from_secs(state.settings.smtp_timeout_seconds);
+            state.mailer.send(message, limit).await
+        }
+        Prepared::Post(delivery) => webhook::post(&delivery, state.now().and_utc().timestamp()).await,
         Prepared::Cancel(reason) => {
             blocking(state, move |conn| outbox::mark_cancelled(conn, id, reason)).await?;
             return Ok(Outcome::Cancelled);
@@ -120,18 +136,6 @@ async fn deliver(state: &AppState, row: OutboxRow) -> Result<Outcome, StoreError
             return Ok(Outcome::Failed);
         }
     };
-    let mut message = match templates::build(&state.settings.mail_from, &to, &row.message_id, &rendered) {
-        Ok(m) => m,
-        Err(reason) => {
-            blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
-            return Ok(Outcome::Failed);
-        }
-    };
-    if let Some(dkim) = &state.dkim {
-        dkim.sign(&mut message);
-    }
-    let limit = StdDuration::from_secs(state.settings.smtp_timeout_seconds);
-    let result = state.mailer.send(message, limit).await;
     let now = state.now();
     let kind = Kind::parse(&row.kind);
     let invitation_id = row.invitation_id;
@@ -153,7 +157,7 @@ async fn deliver(state: &AppState, row: OutboxRow) -> Result<Outcome, StoreError
             Ok(Outcome::Sent)
         }
         Err(SendError::Permanent(reason)) => {
-            tracing::warn!(outbox_id = id, kind = %row.kind, "refused by the mail server: {reason}");
+            tracing::warn!(outbox_id = id, kind = %row.kind, "refused by the receiving server: {reason}");
             blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
             Ok(Outcome::Failed)
         }
@@ -173,13 +177,26 @@ async fn deliver(state: &AppState, row: OutboxRow) -> Result<Outcome, StoreError
 }
 
 async fn prepare(state: &AppState, row: &OutboxRow) -> Result<Prepared, StoreError> {
-    let payload: Payload = match state.sealer.open(&row.payload).ok().and_then(|p| serde_json::from_str(&p).ok()) {
+    let payload: Payload = match state
+        .sealer
+        .open(&row.payload)
+        .ok()
+        .and_then(|p| serde_json::from_str(&p).ok())
+    {
         Some(p) => p,
-        None => return Ok(Prepared::Fail("the queued message could not be read (was the secret key changed?)".into())),
+        None => {
+            return Ok(Prepared::Fail(
+                "the queued message could not be read (was the secret key changed?)".into(),
+            ));
+        }
     };
     let clinic = state.settings.clinic_name.clone();
     match payload {
-        Payload::Survey { survey_token, unsubscribe_token, .. } => {
+        Payload::Survey {
+            survey_token,
+            unsubscribe_token,
+            ..
+        } => {
             let Some(invitation_id) = row.invitation_id else {
                 return Ok(Prepared::Fail("a survey email without its invitation".into()));
             };
@@ -202,7 +219,11 @@ async fn prepare(state: &AppState, row: &OutboxRow) -> Result<Prepared, StoreErr
             let Some(to) = client.email.clone().filter(|e| !e.is_empty()) else {
                 return Ok(Prepared::Cancel("the client has no email address"));
             };
-            let tz = client.time_zone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(state.settings.time_zone);
+            let tz = client
+                .time_zone
+                .as_deref()
+                .and_then(|z| z.parse().ok())
+                .unwrap_or(state.settings.time_zone);
             let open_until = local_deadline(invitation.expires_at, tz);
             let rendered = templates::survey(
                 &clinic,
@@ -216,9 +237,38 @@ async fn prepare(state: &AppState, row: &OutboxRow) -> Result<Prepared, StoreErr
         Payload::AlertNotice { alerts } | Payload::AlertDigest { alerts } => {
             let digest = row.kind == Kind::AlertDigest.as_str();
             let rendered = templates::alert_notice(&clinic, &state.settings.link("/sign-in"), alerts, digest);
-            Ok(Prepared::Send { to: row.recipient.clone(), rendered })
+            Ok(Prepared::Send {
+                to: row.recipient.clone(),
+                rendered,
+            })
         }
-        Payload::Webhook { .. } => Ok(Prepared::Fail("webhooks are delivered by the webhook sender".into())),
+        Payload::Webhook {
+            endpoint_id,
+            event,
+            body,
+        } => {
+            let endpoint = match blocking(state, move |conn| webhooks::find(conn, endpoint_id)).await {
+                Ok(e) => e,
+                Err(StoreError::NotFound) => return Ok(Prepared::Cancel("the webhook endpoint was removed")),
+                Err(e) => return Err(e),
+            };
+            if !endpoint.active {
+                return Ok(Prepared::Cancel("the webhook endpoint is disabled"));
+            }
+            let Ok(secret) = endpoint.secret(&state.sealer) else {
+                return Ok(Prepared::Fail(
+                    "the endpoint's signing secret could not be read (was the secret key changed?)".into(),
+                ));
+            };
+            let delivery_id = row.message_id.trim_matches(['<', '>']).to_string();
+            Ok(Prepared::Post(webhook::Delivery {
+                url: endpoint.url,
+                secret,
+                event,
+                delivery_id,
+                body,
+            }))
+        }
     }
 }
 

@@ -72,12 +72,21 @@ pub fn survey(clinic: &str, survey_link: &str, unsubscribe_link: &str, open_unti
             p { (clinic) }
         },
     );
-    Rendered { subject, text, html, unsubscribe: Some(unsubscribe_link.to_string()) }
+    Rendered {
+        subject,
+        text,
+        html,
+        unsubscribe: Some(unsubscribe_link.to_string()),
+    }
 }
 
 /// Tells a clinician there is something to look at. Nothing about whom.
 pub fn alert_notice(clinic: &str, sign_in_link: &str, alerts: u32, digest: bool) -> Rendered {
-    let what = if alerts == 1 { "1 alert needs".to_string() } else { format!("{alerts} alerts need") };
+    let what = if alerts == 1 {
+        "1 alert needs".to_string()
+    } else {
+        format!("{alerts} alerts need")
+    };
     let subject = if digest {
         format!("Rapport daily summary: {what} a look")
     } else {
@@ -102,13 +111,20 @@ pub fn alert_notice(clinic: &str, sign_in_link: &str, alerts: u32, digest: bool)
             p { (clinic) " · Rapport" }
         },
     );
-    Rendered { subject, text, html, unsubscribe: None }
+    Rendered {
+        subject,
+        text,
+        html,
+        unsubscribe: None,
+    }
 }
 
 /// Builds the MIME message: multipart/alternative, plain text first, then
 /// HTML; a stable Message-ID; RFC 8058 one-click unsubscribe headers.
 pub fn build(from: &Mailbox, to: &str, message_id: &str, rendered: &Rendered) -> Result<Message, String> {
-    let to: Mailbox = to.parse().map_err(|e| format!("the recipient address \"{to}\" is not valid ({e})"))?;
+    let to: Mailbox = to
+        .parse()
+        .map_err(|e| format!("the recipient address \"{to}\" is not valid ({e})"))?;
     let mut builder = Message::builder()
         .from(from.clone())
         .to(to)
@@ -116,7 +132,10 @@ pub fn build(from: &Mailbox, to: &str, message_id: &str, rendered: &Rendered) ->
         .message_id(Some(message_id.to_string()));
     if let Some(link) = &rendered.unsubscribe {
         builder = builder
-            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{link}>")))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{link}>"),
+            ))
             .raw_header(HeaderValue::new(
                 HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
                 "List-Unsubscribe=One-Click".to_string(),
@@ -125,8 +144,16 @@ pub fn build(from: &Mailbox, to: &str, message_id: &str, rendered: &Rendered) ->
     builder
         .multipart(
             MultiPart::alternative()
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(rendered.text.clone()))
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(rendered.html.clone())),
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(rendered.text.clone()),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(rendered.html.clone()),
+                ),
         )
         .map_err(|e| format!("the message could not be built: {e}"))
 }
@@ -137,7 +164,13 @@ mod tests {
 
     #[test]
     fn survey_email_is_neutral_and_carries_both_links() {
-        let r = survey("Riverside Clinic", "https://x/s/TOK", "https://x/u/UNSUB", "Friday 6 March", false);
+        let r = survey(
+            "Riverside Clinic",
+            "https://x/s/TOK",
+            "https://x/u/UNSUB",
+            "Friday 6 March",
+            false,
+        );
         assert!(r.text.contains("https://x/s/TOK") && r.html.contains("https://x/s/TOK"));
         assert!(r.text.contains("https://x/u/UNSUB"));
         assert_eq!(r.unsubscribe.as_deref(), Some("https://x/u/UNSUB"));

@@ -10,6 +10,7 @@ use super::invitations::Mailing;
 use super::outbox::{self, Kind, NewMessage, Payload};
 use super::schema::{alert_events, alert_signals, alerts, staff};
 use super::staff::StaffMember;
+use super::webhooks::{self, AlertChange};
 use super::{DbConnection, StoreError};
 use crate::domain::engine::{self, AlertEpisode, ClosedEpisode};
 use crate::domain::signals::{Severity, Signal};
@@ -50,7 +51,11 @@ pub enum RepairOutcome {
 }
 
 impl RepairOutcome {
-    pub const ALL: [RepairOutcome; 3] = [RepairOutcome::Repaired, RepairOutcome::NotRepaired, RepairOutcome::NotARupture];
+    pub const ALL: [RepairOutcome; 3] = [
+        RepairOutcome::Repaired,
+        RepairOutcome::NotRepaired,
+        RepairOutcome::NotARupture,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -143,10 +148,23 @@ pub struct AlertEvent {
 /// What an evaluation changed, for logs and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
-    Opened { alert_id: i64, severity: Severity },
-    Raised { alert_id: i64, from: Severity, to: Severity },
-    SignalsAdded { alert_id: i64, count: usize },
-    Recovered { alert_id: i64, session: u32 },
+    Opened {
+        alert_id: i64,
+        severity: Severity,
+    },
+    Raised {
+        alert_id: i64,
+        from: Severity,
+        to: Severity,
+    },
+    SignalsAdded {
+        alert_id: i64,
+        count: usize,
+    },
+    Recovered {
+        alert_id: i64,
+        session: u32,
+    },
 }
 
 /// Evaluates a client's whole history and brings their alerts in line
@@ -158,10 +176,14 @@ pub fn evaluate_client(
     mailing: &Mailing,
     now: NaiveDateTime,
 ) -> Result<Vec<Change>, StoreError> {
-    let Some(loaded) = history::load(conn, client_id)? else { return Ok(vec![]) };
+    let Some(loaded) = history::load(conn, client_id)? else {
+        return Ok(vec![]);
+    };
     let client = clients::find(conn, client_id)?;
-    let existing: Vec<Alert> =
-        alerts::table.filter(alerts::client_id.eq(client_id)).select(Alert::as_select()).load(conn)?;
+    let existing: Vec<Alert> = alerts::table
+        .filter(alerts::client_id.eq(client_id))
+        .select(Alert::as_select())
+        .load(conn)?;
     let closed: Vec<ClosedEpisode> = existing
         .iter()
         .filter_map(|a| {
@@ -174,9 +196,12 @@ pub fn evaluate_client(
     let episodes = engine::alerts(&loaded.history, &loaded.settings, &closed);
     let mut changes = vec![];
     for episode in &episodes {
-        let found = existing.iter().find(|a| a.opened_at_session as u32 == episode.opened_at_session);
+        let found = existing
+            .iter()
+            .find(|a| a.opened_at_session as u32 == episode.opened_at_session);
         changes.extend(reconcile_episode(conn, &client, found, episode, now)?);
     }
+    webhooks::announce_evaluation(conn, mailing, &changes, now)?;
     notify_urgent(conn, client.clinician_id, mailing, now)?;
     Ok(changes)
 }
@@ -206,21 +231,44 @@ fn reconcile_episode(
                 .returning(alerts::id)
                 .get_result(conn)?;
             append_event(conn, id, "opened", None, None, None, now)?;
-            changes.push(Change::Opened { alert_id: id, severity: episode.severity });
+            changes.push(Change::Opened {
+                alert_id: id,
+                severity: episode.severity,
+            });
             find(conn, id)?
         }
     };
     if found.is_some() && episode.severity > alert.severity() && alert.status() != AlertStatus::Closed {
         diesel::update(alerts::table.find(alert.id))
-            .set((alerts::severity.eq(episode.severity.as_str()), alerts::updated_at.eq(now)))
+            .set((
+                alerts::severity.eq(episode.severity.as_str()),
+                alerts::updated_at.eq(now),
+            ))
             .execute(conn)?;
-        append_event(conn, alert.id, "severity_raised", None, Some(episode.severity.as_str()), None, now)?;
-        changes.push(Change::Raised { alert_id: alert.id, from: alert.severity(), to: episode.severity });
+        append_event(
+            conn,
+            alert.id,
+            "severity_raised",
+            None,
+            Some(episode.severity.as_str()),
+            None,
+            now,
+        )?;
+        changes.push(Change::Raised {
+            alert_id: alert.id,
+            from: alert.severity(),
+            to: episode.severity,
+        });
     }
     let recovered = episode.recovered_at_session.map(|s| s as i32);
     if recovered.is_some() && alert.recovered_at_session != recovered {
-        diesel::update(alerts::table.find(alert.id)).set(alerts::recovered_at_session.eq(recovered)).execute(conn)?;
-        changes.push(Change::Recovered { alert_id: alert.id, session: episode.recovered_at_session.unwrap_or(0) });
+        diesel::update(alerts::table.find(alert.id))
+            .set(alerts::recovered_at_session.eq(recovered))
+            .execute(conn)?;
+        changes.push(Change::Recovered {
+            alert_id: alert.id,
+            session: episode.recovered_at_session.unwrap_or(0),
+        });
     }
     let known: Vec<(String, i32)> = alert_signals::table
         .filter(alert_signals::alert_id.eq(alert.id))
@@ -228,19 +276,30 @@ fn reconcile_episode(
         .load(conn)?;
     let mut added = 0;
     for signal in &episode.signals {
-        if known.iter().any(|(rule, session)| rule == signal.rule.as_str() && *session == signal.session as i32) {
+        if known
+            .iter()
+            .any(|(rule, session)| rule == signal.rule.as_str() && *session == signal.session as i32)
+        {
             continue;
         }
         insert_signal(conn, alert.id, signal, now)?;
         added += 1;
     }
     if added > 0 && found.is_some() {
-        changes.push(Change::SignalsAdded { alert_id: alert.id, count: added });
+        changes.push(Change::SignalsAdded {
+            alert_id: alert.id,
+            count: added,
+        });
     }
     Ok(changes)
 }
 
-fn insert_signal(conn: &mut DbConnection, alert_id: i64, signal: &Signal, now: NaiveDateTime) -> Result<(), StoreError> {
+fn insert_signal(
+    conn: &mut DbConnection,
+    alert_id: i64,
+    signal: &Signal,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
     diesel::insert_into(alert_signals::table)
         .values((
             alert_signals::alert_id.eq(alert_id),
@@ -283,13 +342,22 @@ fn append_event(
 /// Sends the clinician an immediate notice for high alerts they have not
 /// been told about, if that is their preference. Other alerts wait for the
 /// daily digest.
-fn notify_urgent(conn: &mut DbConnection, clinician_id: i64, mailing: &Mailing, now: NaiveDateTime) -> Result<(), StoreError> {
+fn notify_urgent(
+    conn: &mut DbConnection,
+    clinician_id: i64,
+    mailing: &Mailing,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
     let clinician = super::staff::find(conn, clinician_id)?;
     let pending = unnotified(conn, clinician_id)?;
     let urgent: Vec<&Alert> = pending
         .iter()
         .filter(|a| {
-            let preference = if a.severity() == Severity::High { &clinician.notify_high } else { &clinician.notify_other };
+            let preference = if a.severity() == Severity::High {
+                &clinician.notify_high
+            } else {
+                &clinician.notify_other
+            };
             preference == "immediate"
         })
         .collect();
@@ -305,7 +373,10 @@ fn unnotified(conn: &mut DbConnection, clinician_id: i64) -> Result<Vec<Alert>, 
         .filter(alerts::status.ne(AlertStatus::Closed.as_str()))
         .select(Alert::as_select())
         .load(conn)?;
-    Ok(rows.into_iter().filter(|a| a.notified_severity.as_deref() != Some(a.severity.as_str())).collect())
+    Ok(rows
+        .into_iter()
+        .filter(|a| a.notified_severity.as_deref() != Some(a.severity.as_str()))
+        .collect())
 }
 
 fn send_notice(
@@ -317,16 +388,29 @@ fn send_notice(
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
     let count = alerts_to_tell.len() as u32;
-    let payload = if kind == Kind::AlertDigest { Payload::AlertDigest { alerts: count } } else { Payload::AlertNotice { alerts: count } };
+    let payload = if kind == Kind::AlertDigest {
+        Payload::AlertDigest { alerts: count }
+    } else {
+        Payload::AlertNotice { alerts: count }
+    };
     outbox::enqueue(
         conn,
-        &NewMessage { kind, recipient: &clinician.email, invitation_id: None, staff_id: Some(clinician.id), payload: &payload, send_at: now },
+        &NewMessage {
+            kind,
+            recipient: &clinician.email,
+            invitation_id: None,
+            staff_id: Some(clinician.id),
+            payload: &payload,
+            send_at: now,
+        },
         mailing.sealer,
         mailing.message_domain,
         now,
     )?;
     for alert in alerts_to_tell {
-        diesel::update(alerts::table.find(alert.id)).set(alerts::notified_severity.eq(&alert.severity)).execute(conn)?;
+        diesel::update(alerts::table.find(alert.id))
+            .set(alerts::notified_severity.eq(&alert.severity))
+            .execute(conn)?;
     }
     Ok(())
 }
@@ -346,8 +430,11 @@ pub fn send_digests(conn: &mut DbConnection, mailing: &Mailing, now: NaiveDateTi
             let due: Vec<&Alert> = pending
                 .iter()
                 .filter(|a| {
-                    let preference =
-                        if a.severity() == Severity::High { &clinician.notify_high } else { &clinician.notify_other };
+                    let preference = if a.severity() == Severity::High {
+                        &clinician.notify_high
+                    } else {
+                        &clinician.notify_other
+                    };
                     preference == "digest"
                 })
                 .collect();
@@ -362,7 +449,11 @@ pub fn send_digests(conn: &mut DbConnection, mailing: &Mailing, now: NaiveDateTi
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<Alert, StoreError> {
-    alerts::table.find(id).select(Alert::as_select()).first(conn).map_err(StoreError::or_not_found)
+    alerts::table
+        .find(id)
+        .select(Alert::as_select())
+        .first(conn)
+        .map_err(StoreError::or_not_found)
 }
 
 /// An alert whose client the viewer may see; otherwise `NotFound`.
@@ -441,38 +532,57 @@ pub fn events(conn: &mut DbConnection, alert_id: i64) -> Result<Vec<(AlertEvent,
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RepairStep {
     Acknowledge,
-    Discussed { note: String },
-    Outcome { outcome: RepairOutcome, note: Option<String> },
+    Discussed {
+        note: String,
+    },
+    Outcome {
+        outcome: RepairOutcome,
+        note: Option<String>,
+    },
 }
 
 /// Appends a step to the log and moves the alert on. Steps never change
 /// what was written before; an outcome closes the alert (the engine then
-/// starts a new episode for later signals). Call inside a write transaction.
+/// starts a new episode for later signals). `staff_id` is None when an
+/// integration records the step (its API key is named in the audit log).
+/// Integrations subscribed to `alert.changed` are told in the same
+/// transaction. Call inside a write transaction.
 pub fn record_step(
     conn: &mut DbConnection,
     alert: &Alert,
     step: &RepairStep,
-    staff_id: i64,
+    staff_id: Option<i64>,
+    mailing: &Mailing,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
     if alert.status() == AlertStatus::Closed {
-        return Err(StoreError::Conflict("this alert already has an outcome; its log can no longer change".into()));
+        return Err(StoreError::Conflict(
+            "this alert already has an outcome; its log can no longer change".into(),
+        ));
     }
     match step {
         RepairStep::Acknowledge => {
-            append_event(conn, alert.id, "acknowledged", None, None, Some(staff_id), now)?;
+            append_event(conn, alert.id, "acknowledged", None, None, staff_id, now)?;
             if alert.status() == AlertStatus::Open {
                 set_status(conn, alert.id, AlertStatus::Acknowledged, now)?;
             }
         }
         RepairStep::Discussed { note } => {
-            append_event(conn, alert.id, "discussed", None, Some(note), Some(staff_id), now)?;
+            append_event(conn, alert.id, "discussed", None, Some(note), staff_id, now)?;
             if alert.status() == AlertStatus::Open {
                 set_status(conn, alert.id, AlertStatus::Acknowledged, now)?;
             }
         }
         RepairStep::Outcome { outcome, note } => {
-            append_event(conn, alert.id, "outcome", Some(outcome.as_str()), note.as_deref(), Some(staff_id), now)?;
+            append_event(
+                conn,
+                alert.id,
+                "outcome",
+                Some(outcome.as_str()),
+                note.as_deref(),
+                staff_id,
+                now,
+            )?;
             let last_session = history::load(conn, alert.client_id)?
                 .map(|h| h.history.sessions.iter().map(|s| s.session).max().unwrap_or(0))
                 .unwrap_or(0) as i32;
@@ -486,7 +596,12 @@ pub fn record_step(
                 .execute(conn)?;
         }
     }
-    Ok(())
+    let change = match step {
+        RepairStep::Acknowledge => AlertChange::Acknowledged,
+        RepairStep::Discussed { .. } => AlertChange::Discussed,
+        RepairStep::Outcome { .. } => AlertChange::Outcome,
+    };
+    webhooks::alert_changed(conn, mailing, alert.id, change, now)
 }
 
 fn set_status(conn: &mut DbConnection, id: i64, status: AlertStatus, now: NaiveDateTime) -> Result<(), StoreError> {
@@ -503,5 +618,40 @@ pub fn open_counts(conn: &mut DbConnection, client_ids: &[i64]) -> Result<Vec<(i
         .filter(alerts::status.ne(AlertStatus::Closed.as_str()))
         .group_by(alerts::client_id)
         .select((alerts::client_id, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
+/// The headline reason of each alert, by alert id: its most severe signal,
+/// the earliest known among equals.
+pub fn headline_signals(
+    conn: &mut DbConnection,
+    alert_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, AlertSignal>, StoreError> {
+    let rows: Vec<AlertSignal> = alert_signals::table
+        .filter(alert_signals::alert_id.eq_any(alert_ids))
+        .order((
+            alert_signals::alert_id,
+            alert_signals::known_at_session,
+            alert_signals::id,
+        ))
+        .select(AlertSignal::as_select())
+        .load(conn)?;
+    let mut first: std::collections::HashMap<i64, AlertSignal> = std::collections::HashMap::new();
+    for row in rows {
+        let stronger = first
+            .get(&row.alert_id)
+            .is_none_or(|kept| severity_of(&row.severity) > severity_of(&kept.severity));
+        if stronger {
+            first.insert(row.alert_id, row);
+        }
+    }
+    Ok(first)
+}
+
+/// Every alert of one clinician (any status).
+pub fn list_for_clinician(conn: &mut DbConnection, clinician_id: i64) -> Result<Vec<Alert>, StoreError> {
+    Ok(alerts::table
+        .filter(alerts::clinician_id.eq(clinician_id))
+        .select(Alert::as_select())
         .load(conn)?)
 }

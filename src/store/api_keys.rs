@@ -61,7 +61,12 @@ impl ApiKey {
 }
 
 /// Creates a key and returns it with the secret, which is not stored.
-pub fn create(conn: &mut DbConnection, name: &str, scopes: &[Scope], now: NaiveDateTime) -> Result<(ApiKey, String), StoreError> {
+pub fn create(
+    conn: &mut DbConnection,
+    name: &str,
+    scopes: &[Scope],
+    now: NaiveDateTime,
+) -> Result<(ApiKey, String), StoreError> {
     let secret = format!("rpk_{}", security::new_token());
     let scopes = scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
     let id: i64 = diesel::insert_into(api_keys::table)
@@ -86,18 +91,25 @@ pub fn authenticate(conn: &mut DbConnection, secret: &str, now: NaiveDateTime) -
         .first(conn)
         .optional()?;
     if let Some(k) = &key {
-        diesel::update(api_keys::table.find(k.id)).set(api_keys::last_used_at.eq(now)).execute(conn)?;
+        diesel::update(api_keys::table.find(k.id))
+            .set(api_keys::last_used_at.eq(now))
+            .execute(conn)?;
     }
     Ok(key)
 }
 
 pub fn list(conn: &mut DbConnection) -> Result<Vec<ApiKey>, StoreError> {
-    Ok(api_keys::table.order(api_keys::id).select(ApiKey::as_select()).load(conn)?)
+    Ok(api_keys::table
+        .order(api_keys::id)
+        .select(ApiKey::as_select())
+        .load(conn)?)
 }
 
 pub fn revoke(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<bool, StoreError> {
-    Ok(diesel::update(api_keys::table.find(id).filter(api_keys::revoked_at.is_null()))
-        .set(api_keys::revoked_at.eq(now))
-        .execute(conn)?
-        == 1)
+    Ok(
+        diesel::update(api_keys::table.find(id).filter(api_keys::revoked_at.is_null()))
+            .set(api_keys::revoked_at.eq(now))
+            .execute(conn)?
+            == 1,
+    )
 }

@@ -127,7 +127,11 @@ pub fn count_by_clinician(conn: &mut DbConnection) -> Result<Vec<(i64, i64)>, St
 /// transaction. Returns false when they had already opted out.
 pub fn opt_out(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<bool, StoreError> {
     let updated = diesel::update(clients::table.find(id).filter(clients::opted_out.eq(false)))
-        .set((clients::opted_out.eq(true), clients::opted_out_at.eq(now), clients::updated_at.eq(now)))
+        .set((
+            clients::opted_out.eq(true),
+            clients::opted_out_at.eq(now),
+            clients::updated_at.eq(now),
+        ))
         .execute(conn)?;
     super::invitations::cancel_open_for_client(conn, id, "the client unsubscribed")?;
     Ok(updated == 1)
@@ -138,5 +142,57 @@ pub fn set_easy_read(conn: &mut DbConnection, id: i64, easy: bool, now: NaiveDat
     diesel::update(clients::table.find(id))
         .set((clients::easy_read.eq(easy), clients::updated_at.eq(now)))
         .execute(conn)?;
+    Ok(())
+}
+
+/// Whether a client gets questionnaires, as a clinician sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationChoice {
+    /// Invitations go out after each attended session.
+    Active,
+    /// Temporarily not (for example during a crisis), with a reason.
+    Paused,
+    /// Not at all: the client asked to stop (same as unsubscribing).
+    Stopped,
+}
+
+impl Client {
+    pub fn invitation_choice(&self) -> InvitationChoice {
+        if self.opted_out {
+            InvitationChoice::Stopped
+        } else if self.invitations_paused {
+            InvitationChoice::Paused
+        } else {
+            InvitationChoice::Active
+        }
+    }
+}
+
+/// Sets whether a client gets questionnaires; pausing or stopping cancels
+/// what is queued. Call inside a write transaction.
+pub fn set_invitation_choice(
+    conn: &mut DbConnection,
+    id: i64,
+    choice: InvitationChoice,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let (paused, opted_out) = match choice {
+        InvitationChoice::Active => (false, false),
+        InvitationChoice::Paused => (true, false),
+        InvitationChoice::Stopped => (false, true),
+    };
+    diesel::update(clients::table.find(id))
+        .set((
+            clients::invitations_paused.eq(paused),
+            clients::pause_reason.eq(reason),
+            clients::opted_out.eq(opted_out),
+            clients::opted_out_at.eq(opted_out.then_some(now)),
+            clients::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if choice != InvitationChoice::Active {
+        super::invitations::cancel_open_for_client(conn, id, "invitations paused or stopped by the clinician")?;
+    }
     Ok(())
 }

@@ -180,6 +180,13 @@ impl DbConnection {
         E: From<diesel::result::Error>,
     {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        // SQLite has one writer at a time. Queue writers of this process on a
+        // lock rather than in SQLite's busy handler, which sleeps and retries
+        // (long tails under load); other processes still meet busy_timeout.
+        let _gate = match self {
+            DbConnection::Sqlite(_) if !SQLITE_WRITER.is_held_by_this_thread() => Some(SQLITE_WRITER.enter()),
+            _ => None,
+        };
         match self {
             // Nested: a savepoint inside the outer (already immediate) transaction.
             DbConnection::Sqlite(c) => match AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE") {
@@ -201,5 +208,50 @@ impl DbConnection {
                 Err(e)
             }
         }
+    }
+}
+
+/// The process-wide queue of SQLite writers (see `write_transaction`).
+/// Re-entrant per thread, so nested write transactions do not deadlock.
+static SQLITE_WRITER: WriterGate = WriterGate::new();
+
+struct WriterGate {
+    lock: std::sync::Mutex<()>,
+    holder: std::sync::atomic::AtomicU64,
+}
+
+thread_local! {
+    static THREAD_ID: u64 = {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    };
+}
+
+struct GateGuard {
+    _guard: std::sync::MutexGuard<'static, ()>,
+}
+
+impl Drop for GateGuard {
+    fn drop(&mut self) {
+        SQLITE_WRITER.holder.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl WriterGate {
+    const fn new() -> WriterGate {
+        WriterGate {
+            lock: std::sync::Mutex::new(()),
+            holder: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn is_held_by_this_thread(&'static self) -> bool {
+        THREAD_ID.with(|id| self.holder.load(std::sync::atomic::Ordering::SeqCst) == *id)
+    }
+
+    fn enter(&'static self) -> GateGuard {
+        let guard = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        THREAD_ID.with(|id| self.holder.store(*id, std::sync::atomic::Ordering::SeqCst));
+        GateGuard { _guard: guard }
     }
 }

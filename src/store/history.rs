@@ -44,13 +44,20 @@ impl LoadedHistory {
 /// Loads and parses an instrument version.
 pub fn instrument(conn: &mut DbConnection, id: i64) -> Result<InstrumentDefinition, StoreError> {
     let row = instruments::find(conn, id)?;
-    InstrumentDefinition::from_json_str(&row.definition)
-        .map_err(|e| StoreError::Conflict(format!("stored instrument {} v{} is not valid: {e}", row.slug, row.version)))
+    InstrumentDefinition::from_json_str(&row.definition).map_err(|e| {
+        StoreError::Conflict(format!(
+            "stored instrument {} v{} is not valid: {e}",
+            row.slug, row.version
+        ))
+    })
 }
 
 /// The engine settings for an instrument: its own defaults, then any
 /// overrides an admin stored (`engine.<instrument id>` as JSON).
-pub fn engine_settings(conn: &mut DbConnection, instrument: &InstrumentDefinition) -> Result<EngineSettings, StoreError> {
+pub fn engine_settings(
+    conn: &mut DbConnection,
+    instrument: &InstrumentDefinition,
+) -> Result<EngineSettings, StoreError> {
     let defaults = EngineSettings::for_instrument(instrument);
     let Some(stored) = kv::get(conn, &format!("engine.{}", instrument.id()))? else {
         return Ok(defaults);
@@ -115,9 +122,20 @@ pub fn load(conn: &mut DbConnection, client_id: i64) -> Result<Option<LoadedHist
         let session = history.sessions.len() as u32 + 1;
         history.sessions.push(SessionRecord { session, outcome });
         let response = invitation.as_ref().and_then(|i| by_invitation.remove(&i.id));
-        sessions.push(SessionInfo { session, appointment, invitation, response });
+        sessions.push(SessionInfo {
+            session,
+            appointment,
+            invitation,
+            response,
+        });
     }
-    Ok(Some(LoadedHistory { instrument_id, instrument, settings, history, sessions }))
+    Ok(Some(LoadedHistory {
+        instrument_id,
+        instrument,
+        settings,
+        history,
+        sessions,
+    }))
 }
 
 /// The stored answers with the free text put back under its item.

@@ -29,7 +29,11 @@ pub fn default_id(conn: &mut DbConnection) -> Result<Option<i64>, StoreError> {
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<InstrumentRow, StoreError> {
-    instruments::table.find(id).select(InstrumentRow::as_select()).first(conn).map_err(StoreError::or_not_found)
+    instruments::table
+        .find(id)
+        .select(InstrumentRow::as_select())
+        .first(conn)
+        .map_err(StoreError::or_not_found)
 }
 
 pub fn find_version(conn: &mut DbConnection, slug: &str, version: i32) -> Result<Option<InstrumentRow>, StoreError> {
@@ -59,6 +63,22 @@ pub enum Published {
 /// is a no-op; with a different definition it is refused, since answers
 /// already recorded refer to the published text.
 pub fn publish(
+    conn: &mut DbConnection,
+    slug: &str,
+    version: i32,
+    title: &str,
+    definition_json: &str,
+    now: NaiveDateTime,
+) -> Result<Published, StoreError> {
+    // Several instances starting at once may race to publish the same
+    // version; the loser sees the winner's row on its second try.
+    match publish_once(conn, slug, version, title, definition_json, now) {
+        Err(e) if e.is_unique_violation() => publish_once(conn, slug, version, title, definition_json, now),
+        other => other,
+    }
+}
+
+fn publish_once(
     conn: &mut DbConnection,
     slug: &str,
     version: i32,
@@ -99,8 +119,12 @@ pub fn publish(
 pub fn set_default(conn: &mut DbConnection, id: i64) -> Result<(), StoreError> {
     conn.write_transaction(|conn| {
         find(conn, id)?;
-        diesel::update(instruments::table).set(instruments::is_default.eq(false)).execute(conn)?;
-        diesel::update(instruments::table.find(id)).set(instruments::is_default.eq(true)).execute(conn)?;
+        diesel::update(instruments::table)
+            .set(instruments::is_default.eq(false))
+            .execute(conn)?;
+        diesel::update(instruments::table.find(id))
+            .set(instruments::is_default.eq(true))
+            .execute(conn)?;
         Ok(())
     })
 }

@@ -7,12 +7,12 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::appointments::{self, NewAppointment, Upserted};
-pub use crate::domain::appointment::{AppointmentIn, ClientDetails};
 use super::clients::{self, Client};
 use super::invitations::{self, Invitation, Mailing};
 use super::schema::clients as clients_table;
 use super::staff::{self, Role};
 use super::{DbConnection, StoreError};
+pub use crate::domain::appointment::{AppointmentIn, ClientDetails};
 use crate::domain::schedule::DeliveryRules;
 
 #[derive(Debug)]
@@ -51,7 +51,10 @@ pub fn record(
     let clinician = staff::find_by_email(conn, &input.clinician_email)?
         .filter(|m| m.role() == Role::Clinician && m.active)
         .ok_or_else(|| {
-            IntakeError::Invalid(format!("no active clinician has the email {}", input.clinician_email.trim()))
+            IntakeError::Invalid(format!(
+                "no active clinician has the email {}",
+                input.clinician_email.trim()
+            ))
         })?;
     let (client, client_created) = upsert_client(conn, &input.source, &input.client, clinician.id, now)?;
     let (appointment, outcome) = appointments::upsert(
@@ -68,7 +71,13 @@ pub fn record(
         now,
     )?;
     let invitation = invitations::follow_appointment(conn, &appointment, &client, rules, mailing, now)?;
-    Ok(Recorded { appointment, client, outcome, client_created, invitation })
+    Ok(Recorded {
+        appointment,
+        client,
+        outcome,
+        client_created,
+        invitation,
+    })
 }
 
 /// Finds the client by (source, external id), updating what changed, or
@@ -86,7 +95,12 @@ pub fn upsert_client(
         .select(Client::as_select())
         .first(conn)
         .optional()?;
-    let email = details.email.as_deref().map(str::trim).filter(|e| !e.is_empty()).map(str::to_string);
+    let email = details
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_string);
     match existing {
         Some(client) => {
             let language = details.language.clone().unwrap_or_else(|| client.language.clone());

@@ -75,17 +75,28 @@ impl Invitation {
 
 /// The delivery settings an admin may change in the app; stored values
 /// override the configured ones.
-pub const DELIVERY_KEYS: [&str; 4] = ["invite_delay_minutes", "quiet_hours", "reminder_after_hours", "expiry_days"];
+pub const DELIVERY_KEYS: [&str; 4] = [
+    "invite_delay_minutes",
+    "quiet_hours",
+    "reminder_after_hours",
+    "expiry_days",
+];
 
 pub fn delivery_rules(conn: &mut DbConnection, settings: &Settings) -> Result<DeliveryRules, StoreError> {
     let stored = |conn: &mut DbConnection, key: &str| kv::get(conn, &format!("delivery.{key}"));
-    let minutes = stored(conn, "invite_delay_minutes")?.and_then(|v| v.parse().ok()).unwrap_or(settings.invite_delay_minutes);
+    let minutes = stored(conn, "invite_delay_minutes")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(settings.invite_delay_minutes);
     let quiet = match stored(conn, "quiet_hours")? {
         Some(v) => parse_quiet_hours(&v).unwrap_or(settings.quiet_hours),
         None => settings.quiet_hours,
     };
-    let reminder = stored(conn, "reminder_after_hours")?.and_then(|v| v.parse().ok()).unwrap_or(settings.reminder_after_hours);
-    let expiry = stored(conn, "expiry_days")?.and_then(|v| v.parse().ok()).unwrap_or(settings.expiry_days);
+    let reminder = stored(conn, "reminder_after_hours")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(settings.reminder_after_hours);
+    let expiry = stored(conn, "expiry_days")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(settings.expiry_days);
     Ok(DeliveryRules {
         delay: Duration::minutes(minutes),
         quiet_hours: quiet,
@@ -95,11 +106,35 @@ pub fn delivery_rules(conn: &mut DbConnection, settings: &Settings) -> Result<De
 }
 
 /// Stores delivery rules chosen by an admin.
-pub fn save_delivery_rules(conn: &mut DbConnection, rules: &DeliveryRules, now: NaiveDateTime) -> Result<(), StoreError> {
-    kv::set(conn, "delivery.invite_delay_minutes", &rules.delay.num_minutes().to_string(), now)?;
-    kv::set(conn, "delivery.quiet_hours", &quiet_hours_setting(rules.quiet_hours), now)?;
-    kv::set(conn, "delivery.reminder_after_hours", &rules.reminder_after.num_hours().to_string(), now)?;
-    kv::set(conn, "delivery.expiry_days", &rules.expires_after.num_days().to_string(), now)?;
+pub fn save_delivery_rules(
+    conn: &mut DbConnection,
+    rules: &DeliveryRules,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    kv::set(
+        conn,
+        "delivery.invite_delay_minutes",
+        &rules.delay.num_minutes().to_string(),
+        now,
+    )?;
+    kv::set(
+        conn,
+        "delivery.quiet_hours",
+        &quiet_hours_setting(rules.quiet_hours),
+        now,
+    )?;
+    kv::set(
+        conn,
+        "delivery.reminder_after_hours",
+        &rules.reminder_after.num_hours().to_string(),
+        now,
+    )?;
+    kv::set(
+        conn,
+        "delivery.expiry_days",
+        &rules.expires_after.num_days().to_string(),
+        now,
+    )?;
     Ok(())
 }
 
@@ -122,7 +157,11 @@ pub enum NotInvited {
 }
 
 fn client_tz(client: &Client, clinic_tz: Tz) -> Tz {
-    client.time_zone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(clinic_tz)
+    client
+        .time_zone
+        .as_deref()
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(clinic_tz)
 }
 
 /// Creates the invitation for an attended appointment, with its two
@@ -179,7 +218,14 @@ pub fn invite_after(
         };
         outbox::enqueue(
             conn,
-            &NewMessage { kind, recipient: email, invitation_id: Some(id), staff_id: None, payload: &payload, send_at: at },
+            &NewMessage {
+                kind,
+                recipient: email,
+                invitation_id: Some(id),
+                staff_id: None,
+                payload: &payload,
+                send_at: at,
+            },
             mailing.sealer,
             mailing.message_domain,
             now,
@@ -189,7 +235,12 @@ pub fn invite_after(
 }
 
 /// A new random token for a link; only its hash is stored.
-fn new_link(conn: &mut DbConnection, invitation_id: i64, purpose: &str, now: NaiveDateTime) -> Result<String, StoreError> {
+fn new_link(
+    conn: &mut DbConnection,
+    invitation_id: i64,
+    purpose: &str,
+    now: NaiveDateTime,
+) -> Result<String, StoreError> {
     let token = security::new_token();
     diesel::insert_into(link_tokens::table)
         .values((
@@ -218,7 +269,11 @@ pub fn find_by_token(conn: &mut DbConnection, token: &str, purpose: &str) -> Res
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<Invitation, StoreError> {
-    invitations::table.find(id).select(Invitation::as_select()).first(conn).map_err(StoreError::or_not_found)
+    invitations::table
+        .find(id)
+        .select(Invitation::as_select())
+        .first(conn)
+        .map_err(StoreError::or_not_found)
 }
 
 pub fn for_appointment(conn: &mut DbConnection, appointment_id: i64) -> Result<Option<Invitation>, StoreError> {
@@ -263,7 +318,11 @@ pub fn follow_appointment(
         AppointmentStatus::Attended => Ok(invite_after(conn, appointment, client, rules, mailing, now)?.ok()),
         AppointmentStatus::Cancelled | AppointmentStatus::NoShow | AppointmentStatus::Booked => {
             if let Some(invitation) = for_appointment(conn, appointment.id)? {
-                cancel(conn, &invitation, &format!("appointment now {}", appointment.status().as_str()))?;
+                cancel(
+                    conn,
+                    &invitation,
+                    &format!("appointment now {}", appointment.status().as_str()),
+                )?;
             }
             Ok(None)
         }
@@ -285,14 +344,23 @@ pub fn cancel_open_for_client(conn: &mut DbConnection, client_id: i64, reason: &
 
 /// The invitation's first email went out.
 pub fn mark_sent(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<(), StoreError> {
-    diesel::update(invitations::table.find(id).filter(invitations::status.eq(InvitationStatus::Scheduled.as_str())))
-        .set((invitations::status.eq(InvitationStatus::Sent.as_str()), invitations::sent_at.eq(now)))
-        .execute(conn)?;
+    diesel::update(
+        invitations::table
+            .find(id)
+            .filter(invitations::status.eq(InvitationStatus::Scheduled.as_str())),
+    )
+    .set((
+        invitations::status.eq(InvitationStatus::Sent.as_str()),
+        invitations::sent_at.eq(now),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
 pub fn mark_reminded(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<(), StoreError> {
-    diesel::update(invitations::table.find(id)).set(invitations::reminded_at.eq(now)).execute(conn)?;
+    diesel::update(invitations::table.find(id))
+        .set(invitations::reminded_at.eq(now))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -305,7 +373,10 @@ pub fn mark_answered(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Re
             .filter(invitations::status.eq_any([InvitationStatus::Scheduled.as_str(), InvitationStatus::Sent.as_str()]))
             .filter(invitations::expires_at.gt(now)),
     )
-    .set((invitations::status.eq(InvitationStatus::Answered.as_str()), invitations::answered_at.eq(now)))
+    .set((
+        invitations::status.eq(InvitationStatus::Answered.as_str()),
+        invitations::answered_at.eq(now),
+    ))
     .execute(conn)?;
     if updated == 1 {
         outbox::cancel_for_invitation(conn, id, "answered")?;
@@ -330,4 +401,37 @@ pub fn expire_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<Inv
         }
         Ok(due)
     })
+}
+
+/// Records an invitation that was already settled before it reached the
+/// database (the demo clinic's history): no emails and no links.
+pub fn insert_settled(
+    conn: &mut DbConnection,
+    appointment: &Appointment,
+    instrument_id: i64,
+    sent_at: NaiveDateTime,
+    answered_at: Option<NaiveDateTime>,
+    expires_at: NaiveDateTime,
+) -> Result<Invitation, StoreError> {
+    let status = if answered_at.is_some() {
+        InvitationStatus::Answered
+    } else {
+        InvitationStatus::Expired
+    };
+    let id: i64 = diesel::insert_into(invitations::table)
+        .values((
+            invitations::appointment_id.eq(appointment.id),
+            invitations::client_id.eq(appointment.client_id),
+            invitations::instrument_id.eq(instrument_id),
+            invitations::status.eq(status.as_str()),
+            invitations::send_at.eq(sent_at),
+            invitations::sent_at.eq(Some(sent_at)),
+            invitations::reminder_at.eq(sent_at),
+            invitations::expires_at.eq(expires_at),
+            invitations::answered_at.eq(answered_at),
+            invitations::created_at.eq(sent_at),
+        ))
+        .returning(invitations::id)
+        .get_result(conn)?;
+    find(conn, id)
 }

@@ -83,7 +83,11 @@ pub fn claim_daily(conn: &mut DbConnection, key: &str, day: &str, now: NaiveDate
             return Ok(false);
         }
         let inserted = diesel::insert_into(settings::table)
-            .values((settings::key.eq(key), settings::value.eq(day), settings::updated_at.eq(now)))
+            .values((
+                settings::key.eq(key),
+                settings::value.eq(day),
+                settings::updated_at.eq(now),
+            ))
             .execute(conn);
         match inserted.map_err(StoreError::from) {
             Ok(_) => Ok(true),
@@ -91,4 +95,18 @@ pub fn claim_daily(conn: &mut DbConnection, key: &str, day: &str, now: NaiveDate
             Err(e) => Err(e),
         }
     })
+}
+
+/// Clinic setting: may managers and admins read clients' free-text answers
+/// (in the record download)? Off unless an admin turns it on; clinicians
+/// always see their own clients' words.
+pub const STAFF_READ_FREE_TEXT: &str = "privacy.staff_read_free_text";
+
+/// A yes/no clinic setting; absent means no.
+pub fn flag(conn: &mut DbConnection, key: &str) -> Result<bool, StoreError> {
+    Ok(get(conn, key)?.as_deref() == Some("on"))
+}
+
+pub fn set_flag(conn: &mut DbConnection, key: &str, on: bool, now: NaiveDateTime) -> Result<(), StoreError> {
+    set(conn, key, if on { "on" } else { "off" }, now)
 }

@@ -7,16 +7,20 @@ pub mod appointments;
 pub mod audit;
 pub mod clients;
 pub mod connection;
+pub mod erasure;
+pub mod history;
 pub mod instruments;
 pub mod intake;
 pub mod invitations;
-pub mod history;
 pub mod kv;
+pub mod listing;
 pub mod outbox;
+pub mod record;
 pub mod responses;
 pub mod schema;
 pub mod staff;
 pub mod trends;
+pub mod webhooks;
 
 pub use connection::{DbConnection, DbKind, Pool, PooledConnection, build_pool, establish, run_migrations};
 

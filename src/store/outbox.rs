@@ -16,13 +16,23 @@ use crate::security::Sealer;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Payload {
     /// The questionnaire link after a session (or its reminder).
-    Survey { survey_token: String, unsubscribe_token: String, language: String },
+    Survey {
+        survey_token: String,
+        unsubscribe_token: String,
+        language: String,
+    },
     /// Tells a clinician there is something to look at; no client detail.
     AlertNotice { alerts: u32 },
     /// The daily digest of non-urgent alerts.
     AlertDigest { alerts: u32 },
-    /// A signed event for an integration.
-    Webhook { event: String, body: String },
+    /// A signed event for an integration: the endpoint it goes to, the
+    /// event type and the JSON body (fixed when queued, so every retry
+    /// sends the same bytes).
+    Webhook {
+        endpoint_id: i64,
+        event: String,
+        body: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,9 +56,15 @@ impl Kind {
     }
 
     pub fn parse(s: &str) -> Option<Kind> {
-        [Kind::Invitation, Kind::Reminder, Kind::AlertNotice, Kind::AlertDigest, Kind::Webhook]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Kind::Invitation,
+            Kind::Reminder,
+            Kind::AlertNotice,
+            Kind::AlertDigest,
+            Kind::Webhook,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -219,20 +235,34 @@ pub fn mark_cancelled(conn: &mut DbConnection, id: i64, reason: &str) -> Result<
 /// Cancels the pending messages of an invitation.
 pub fn cancel_for_invitation(conn: &mut DbConnection, invitation_id: i64, reason: &str) -> Result<usize, StoreError> {
     Ok(diesel::update(
-        outbox::table.filter(outbox::invitation_id.eq(invitation_id)).filter(outbox::status.eq("pending")),
+        outbox::table
+            .filter(outbox::invitation_id.eq(invitation_id))
+            .filter(outbox::status.eq("pending")),
     )
-    .set((outbox::status.eq("cancelled"), outbox::payload.eq(""), outbox::last_error.eq(reason)))
+    .set((
+        outbox::status.eq("cancelled"),
+        outbox::payload.eq(""),
+        outbox::last_error.eq(reason),
+    ))
     .execute(conn)?)
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<OutboxRow, StoreError> {
-    outbox::table.find(id).select(OutboxRow::as_select()).first(conn).map_err(StoreError::or_not_found)
+    outbox::table
+        .find(id)
+        .select(OutboxRow::as_select())
+        .first(conn)
+        .map_err(StoreError::or_not_found)
 }
 
 /// Puts a failed message back in the queue (an admin's "retry").
 pub fn retry_failed(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<bool, StoreError> {
     let updated = diesel::update(outbox::table.find(id).filter(outbox::status.eq("failed")))
-        .set((outbox::status.eq("pending"), outbox::next_attempt_at.eq(now), outbox::attempts.eq(0)))
+        .set((
+            outbox::status.eq("pending"),
+            outbox::next_attempt_at.eq(now),
+            outbox::attempts.eq(0),
+        ))
         .execute(conn)?;
     Ok(updated == 1)
 }
@@ -248,7 +278,11 @@ pub fn status_counts(conn: &mut DbConnection) -> Result<Vec<(String, i64)>, Stor
 /// Failed and retrying messages, newest first.
 pub fn problems(conn: &mut DbConnection, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
     Ok(outbox::table
-        .filter(outbox::status.eq("failed").or(outbox::status.eq("pending").and(outbox::last_error.is_not_null())))
+        .filter(
+            outbox::status
+                .eq("failed")
+                .or(outbox::status.eq("pending").and(outbox::last_error.is_not_null())),
+        )
         .order(outbox::id.desc())
         .limit(limit)
         .select(OutboxRow::as_select())

@@ -69,7 +69,11 @@ pub fn insert(
         ))
         .returning(responses::id)
         .get_result(conn)?;
-    responses::table.find(id).select(Response::as_select()).first(conn).map_err(StoreError::from)
+    responses::table
+        .find(id)
+        .select(Response::as_select())
+        .first(conn)
+        .map_err(StoreError::from)
 }
 
 pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Response>, StoreError> {

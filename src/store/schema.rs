@@ -255,6 +255,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     sign_in_failures,
 );
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> BigInt,
+        url -> Text,
+        secret -> Text,
+        events -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
+    }
+}
+
 // Manager insights: pre-aggregated trend cells and the queue of instants
 // whose periods need recomputing (migration 2026-11-29-000001_insights).
 // Never joined with other tables, so not in the list above.

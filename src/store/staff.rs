@@ -218,3 +218,25 @@ pub fn clear_failures(conn: &mut DbConnection, email: &str) -> Result<(), StoreE
     diesel::delete(sign_in_failures::table.filter(sign_in_failures::email.eq(normalise_email(email)))).execute(conn)?;
     Ok(())
 }
+
+/// How a clinician hears about alerts: `immediate`, `digest` or `off`,
+/// separately for high alerts and for the rest.
+pub const NOTIFY_CHOICES: [&str; 3] = ["immediate", "digest", "off"];
+
+pub fn set_notifications(conn: &mut DbConnection, id: i64, high: &str, other: &str) -> Result<(), StoreError> {
+    if !NOTIFY_CHOICES.contains(&high) || !NOTIFY_CHOICES.contains(&other) {
+        return Err(StoreError::Conflict("choose immediate, digest or off".into()));
+    }
+    diesel::update(staff::table.find(id))
+        .set((staff::notify_high.eq(high), staff::notify_other.eq(other)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A manager lets a clinician see their whole team's clients (or not).
+pub fn set_sees_team(conn: &mut DbConnection, id: i64, sees_team: bool) -> Result<(), StoreError> {
+    diesel::update(staff::table.find(id).filter(staff::role.eq(Role::Clinician.as_str())))
+        .set(staff::sees_team.eq(sees_team))
+        .execute(conn)?;
+    Ok(())
+}

@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::mail::{Dkim, Mailer};
 use crate::security::Sealer;
+use crate::store::invitations::Mailing;
 use crate::store::{DbConnection, Pool, StoreError};
 
 #[derive(Clone)]
@@ -39,6 +40,26 @@ impl AppState {
         })
         .await?;
         result.map_err(AppError::from)
+    }
+
+    /// Like [`AppState::db`], for work that may queue emails.
+    pub async fn db_mailing<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection, &Mailing) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (sealer, domain, clinic_tz) = (self.sealer.clone(), self.message_domain(), self.settings.time_zone);
+        self.db(move |conn| {
+            f(
+                conn,
+                &Mailing {
+                    sealer: &sealer,
+                    message_domain: &domain,
+                    clinic_tz,
+                },
+            )
+        })
+        .await
     }
 
     pub fn now(&self) -> chrono::NaiveDateTime {

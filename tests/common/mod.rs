@@ -37,16 +37,29 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("rapport.db").display());
-                Some(TestDb { url, admin_url: None, name, _dir: Some(dir) })
+                Some(TestDb {
+                    url,
+                    admin_url: None,
+                    name,
+                    _dir: Some(dir),
+                })
             }
             Backend::Postgres => {
-                let admin_url = std::env::var("RAPPORT_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty())?;
+                let admin_url = std::env::var("RAPPORT_TEST_POSTGRES_URL")
+                    .ok()
+                    .filter(|s| !s.is_empty())?;
                 let mut conn = diesel::PgConnection::establish(&admin_url)
                     .unwrap_or_else(|e| panic!("RAPPORT_TEST_POSTGRES_URL is set but unreachable: {e}"));
-                conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
                 let mut url = url::Url::parse(&admin_url).expect("RAPPORT_TEST_POSTGRES_URL is a URL");
                 url.set_path(&format!("/{name}"));
-                Some(TestDb { url: url.to_string(), admin_url: Some(admin_url), name, _dir: None })
+                Some(TestDb {
+                    url: url.to_string(),
+                    admin_url: Some(admin_url),
+                    name,
+                    _dir: None,
+                })
             }
         }
     }
@@ -68,7 +81,10 @@ pub fn skipped(backend: Backend) {
 
 /// The moment every test starts at (a Monday, 10:00 UTC).
 pub fn start_time() -> NaiveDateTime {
-    chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap().and_hms_opt(10, 0, 0).unwrap()
+    chrono::NaiveDate::from_ymd_opt(2026, 3, 2)
+        .unwrap()
+        .and_hms_opt(10, 0, 0)
+        .unwrap()
 }
 
 pub struct TestApp {
@@ -80,14 +96,9 @@ pub struct TestApp {
     pub backend: Backend,
 }
 
+#[derive(Default)]
 pub struct Options {
     pub extra: Vec<(&'static str, String)>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { extra: vec![] }
-    }
 }
 
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
@@ -123,7 +134,14 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> Option<TestAp
     let server = rapport::web::serve(state.clone(), listener, Some(2)).expect("server starts");
     let handle = server.handle();
     tokio::spawn(server);
-    Some(TestApp { address, clock, state, db, handle, backend })
+    Some(TestApp {
+        address,
+        clock,
+        state,
+        db,
+        handle,
+        backend,
+    })
 }
 
 impl TestApp {
@@ -186,6 +204,15 @@ impl TestApp {
         (id, browser)
     }
 
+    /// A new browser signed in as an existing member of staff (sessions
+    /// last a working day; tests that move the clock need a fresh one).
+    pub async fn signed_in(&self, email: &str) -> reqwest::Client {
+        let browser = self.browser();
+        let response = self.sign_in(&browser, email, PASSWORD).await;
+        assert_eq!(response.status(), 303, "sign-in as {email} succeeds");
+        browser
+    }
+
     pub async fn sign_in(&self, browser: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
         browser
             .post(self.url("/sign-in"))
@@ -215,7 +242,8 @@ pub const PASSWORD: &str = "a long test password";
 pub fn password_hash() -> String {
     use std::sync::OnceLock;
     static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| rapport::security::hash_password(PASSWORD).unwrap()).clone()
+    HASH.get_or_init(|| rapport::security::hash_password(PASSWORD).unwrap())
+        .clone()
 }
 
 /// The CSRF token from a page's first form.
@@ -270,4 +298,99 @@ macro_rules! on_both_backends {
             }
         }
     };
+}
+
+/// The survey token of an invitation's first email, read back from the
+/// sealed outbox row (as the dispatcher would).
+pub async fn survey_token(app: &TestApp, invitation_id: i64) -> String {
+    use diesel::prelude::*;
+    use rapport::store::schema::outbox;
+    let sealer = app.state.sealer.clone();
+    app.db(move |conn| {
+        let payload: String = outbox::table
+            .filter(outbox::invitation_id.eq(invitation_id))
+            .filter(outbox::kind.eq("invitation"))
+            .select(outbox::payload)
+            .first(conn)?;
+        let payload: rapport::store::outbox::Payload = serde_json::from_str(&sealer.open(&payload).unwrap()).unwrap();
+        match payload {
+            rapport::store::outbox::Payload::Survey { survey_token, .. } => Ok(survey_token),
+            other => panic!("not a survey payload: {other:?}"),
+        }
+    })
+    .await
+}
+
+/// Records an attended session for a client (creating them on first use)
+/// and answers its questionnaire through the survey page with the four
+/// item values; then moves the clock on a week.
+pub async fn answered_session(app: &TestApp, clinician_email: &str, client: &str, items: [u8; 4]) -> i64 {
+    let invitation_id = attended_session(app, clinician_email, client).await;
+    let token = survey_token(app, invitation_id).await;
+    let values: Vec<(&str, String)> = ["bond", "goals", "approach", "overall"]
+        .iter()
+        .zip(items)
+        .map(|(k, v)| (*k, v.to_string()))
+        .chain([("uncomfortable", "no".to_string())])
+        .collect();
+    let response = reqwest::Client::new()
+        .post(app.url(&format!("/s/{token}")))
+        .form(&values)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "the survey accepts the answers");
+    app.clock.advance(chrono::Duration::days(7));
+    invitation_id
+}
+
+/// Records an attended session ending now; returns its invitation.
+pub async fn attended_session(app: &TestApp, clinician_email: &str, client: &str) -> i64 {
+    use rapport::domain::appointment::{AppointmentIn, AppointmentStatus, ClientDetails};
+    let now = app.clock_now();
+    let (clinician, client) = (clinician_email.to_string(), client.to_string());
+    let settings = app.state.settings.clone();
+    let sealer = app.state.sealer.clone();
+    app.db(move |conn| {
+        let rules = rapport::store::invitations::delivery_rules(conn, &settings)?;
+        let mailing = rapport::store::invitations::Mailing {
+            sealer: &sealer,
+            message_domain: "test",
+            clinic_tz: chrono_tz::UTC,
+        };
+        let input = AppointmentIn {
+            source: "test".into(),
+            external_id: format!("{client}-{}", now.and_utc().timestamp()),
+            clinician_email: clinician,
+            client: ClientDetails {
+                external_id: client.clone(),
+                name: format!("Client {client}"),
+                email: Some(format!("{client}@example.net")),
+                language: None,
+                time_zone: None,
+            },
+            starts_at: now - chrono::Duration::minutes(50),
+            ends_at: now,
+            status: AppointmentStatus::Attended,
+        };
+        let recorded = conn
+            .write_transaction(|conn| rapport::store::intake::record(conn, &input, &rules, &mailing, now))
+            .map_err(|e| rapport::store::StoreError::Conflict(e.to_string()))?;
+        Ok(recorded.invitation.expect("an invitation").id)
+    })
+    .await
+}
+
+/// The client id behind an external id used by the helpers above.
+pub async fn client_id(app: &TestApp, external_id: &str) -> i64 {
+    use diesel::prelude::*;
+    use rapport::store::schema::clients;
+    let external = external_id.to_string();
+    app.db(move |conn| {
+        Ok(clients::table
+            .filter(clients::external_id.eq(external))
+            .select(clients::id)
+            .first(conn)?)
+    })
+    .await
 }

@@ -81,11 +81,21 @@ impl SmtpServer {
 
 fn address(arg: &str) -> String {
     arg.split_once(':')
-        .map(|(_, a)| a.trim().trim_start_matches('<').split('>').next().unwrap_or("").to_string())
+        .map(|(_, a)| {
+            a.trim()
+                .trim_start_matches('<')
+                .split('>')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
         .unwrap_or_default()
 }
 
 async fn session(stream: tokio::net::TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
+    // Replies are small writes: without this, Nagle's algorithm and delayed
+    // ACKs would add ~40 ms to every exchange.
+    stream.set_nodelay(true)?;
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     write.write_all(b"220 test.invalid ESMTP test server\r\n").await?;
@@ -100,7 +110,9 @@ async fn session(stream: tokio::net::TcpStream, shared: Arc<Shared>) -> std::io:
         let command = line.trim_end().to_string();
         let upper = command.to_ascii_uppercase();
         if upper.starts_with("EHLO") {
-            write.write_all(b"250-test.invalid\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n").await?;
+            write
+                .write_all(b"250-test.invalid\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+                .await?;
         } else if upper.starts_with("HELO") {
             write.write_all(b"250 test.invalid\r\n").await?;
         } else if upper.starts_with("MAIL FROM") {
@@ -133,12 +145,22 @@ async fn session(stream: tokio::net::TcpStream, shared: Arc<Shared>) -> std::io:
                 let refusal = *shared.refusal.lock().unwrap();
                 match refusal {
                     Some(Refusal::Permanent) => {
-                        write.write_all(b"550 5.1.1 Mailbox unavailable: no such user here\r\n").await?
+                        write
+                            .write_all(b"550 5.1.1 Mailbox unavailable: no such user here\r\n")
+                            .await?
                     }
-                    _ => write.write_all(b"451 4.3.0 Temporarily unable to accept, try again later\r\n").await?,
+                    _ => {
+                        write
+                            .write_all(b"451 4.3.0 Temporarily unable to accept, try again later\r\n")
+                            .await?
+                    }
                 }
             } else {
-                shared.received.lock().unwrap().push(ReceivedMail { from: from.clone(), to: to.clone(), data });
+                shared.received.lock().unwrap().push(ReceivedMail {
+                    from: from.clone(),
+                    to: to.clone(),
+                    data,
+                });
                 write.write_all(b"250 2.0.0 OK queued\r\n").await?;
             }
         } else if upper == "RSET" {

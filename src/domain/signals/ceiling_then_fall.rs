@@ -99,14 +99,7 @@ mod tests {
 
     #[test]
     fn three_perfect_answers_then_any_drop() {
-        let h = ClientHistory::from_totals(&[
-            Some(40.0),
-            Some(40.0),
-            None,
-            Some(40.0),
-            Some(39.0),
-            Some(38.0),
-        ]);
+        let h = ClientHistory::from_totals(&[Some(40.0), Some(40.0), None, Some(40.0), Some(39.0), Some(38.0)]);
         let s = find_signals(&h, &EngineSettings::default().only(RuleId::CeilingThenFall));
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].session, 5);
@@ -120,8 +113,6 @@ An early 'perfect' alliance that slips is the pattern with the worst outcomes in
     #[test]
     fn two_perfect_answers_are_not_enough() {
         let h = ClientHistory::from_totals(&[Some(40.0), Some(40.0), Some(35.0)]);
-        assert!(
-            find_signals(&h, &EngineSettings::default().only(RuleId::CeilingThenFall)).is_empty()
-        );
+        assert!(find_signals(&h, &EngineSettings::default().only(RuleId::CeilingThenFall)).is_empty());
     }
 }

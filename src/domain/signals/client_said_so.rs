@@ -88,11 +88,7 @@ pub(crate) fn find(view: &View<'_, '_>, out: &mut Vec<Signal>) {
         out.push(view.signal(
             RuleId::ClientSaidSo,
             i,
-            if said_yes {
-                Severity::High
-            } else {
-                Severity::Medium
-            },
+            if said_yes { Severity::High } else { Severity::Medium },
             sentences.join(" "),
             &inputs,
         ));

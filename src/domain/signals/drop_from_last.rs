@@ -90,15 +90,9 @@ mod tests {
         let h = ClientHistory::from_totals(&[Some(38.0), Some(37.0), Some(37.5), None, Some(31.0)]);
         let s = find_signals(&h, &EngineSettings::default().only(RuleId::DropFromLast));
         assert_eq!(s.len(), 2);
-        assert_eq!(
-            s[0].explanation,
-            "Total fell from 38 to 37 (previous session)."
-        );
+        assert_eq!(s[0].explanation, "Total fell from 38 to 37 (previous session).");
         assert_eq!(s[0].severity, Severity::Low);
-        assert_eq!(
-            s[1].explanation,
-            "Total fell from 37.5 to 31 (last answer, session 3)."
-        );
+        assert_eq!(s[1].explanation, "Total fell from 37.5 to 31 (last answer, session 3).");
         assert_eq!((s[1].session, s[1].from_session), (5, Some(3)));
     }
 

@@ -82,9 +82,7 @@ pub(crate) fn find(view: &View<'_, '_>, out: &mut Vec<Signal>) {
         let mut sentences = Vec::new();
         let missed = matches!(outcome, SessionOutcome::Missed);
         if missed && settings.missed_appointments {
-            sentences.push(format!(
-                "The practice system reported session {session} as missed."
-            ));
+            sentences.push(format!("The practice system reported session {session} as missed."));
         }
         let k = settings.consecutive_unanswered as usize;
         if run.len() == k || (missed && settings.missed_appointments && run.len() > k) {
@@ -102,10 +100,10 @@ pub(crate) fn find(view: &View<'_, '_>, out: &mut Vec<Signal>) {
             && let Some(reason) = lower_score(view, j)
         {
             sentences.push(format!(
-                        "The invitation after session {} went unanswered, and that session had a lower score ({}).",
-                        view.series.session(j),
-                        reason
-                    ));
+                "The invitation after session {} went unanswered, and that session had a lower score ({}).",
+                view.series.session(j),
+                reason
+            ));
             lower_total = view.series.totals[j];
         }
         if sentences.is_empty() {
@@ -119,13 +117,7 @@ pub(crate) fn find(view: &View<'_, '_>, out: &mut Vec<Signal>) {
         if let Some(t) = lower_total {
             inputs.push(("previous_total", t));
         }
-        let mut signal = view.signal(
-            RuleId::GoingQuiet,
-            i,
-            Severity::Medium,
-            sentences.join(" "),
-            &inputs,
-        );
+        let mut signal = view.signal(RuleId::GoingQuiet, i, Severity::Medium, sentences.join(" "), &inputs);
         signal.from_session = run.first().copied().filter(|&s| s != session);
         out.push(signal);
     }
@@ -204,10 +196,7 @@ mod tests {
         let s = find_signals(&h, &rule());
         let sessions: Vec<u32> = s.iter().map(|s| s.session).collect();
         assert_eq!(sessions, vec![2, 4]);
-        assert_eq!(
-            s[0].explanation,
-            "The practice system reported session 2 as missed."
-        );
+        assert_eq!(s[0].explanation, "The practice system reported session 2 as missed.");
         assert_eq!(
             s[1].explanation,
             "There has been no answer for 2 sessions in a row (sessions 2 and 4)."

@@ -195,21 +195,13 @@ mod tests {
 
     #[test]
     fn lower_is_better_sums_rises() {
-        let path = cusum_path(
-            &SERIES.map(|x| 74.0 - x),
-            37.0,
-            1.5,
-            0.5,
-            Direction::LowerIsBetter,
-        );
+        let path = cusum_path(&SERIES.map(|x| 74.0 - x), 37.0, 1.5, 0.5, Direction::LowerIsBetter);
         assert!((path[7] - 5.8333).abs() < 5e-5);
     }
 
     #[test]
     fn no_signal_before_the_baseline_is_complete() {
         let h = ClientHistory::from_totals(&[Some(40.0), Some(10.0)]);
-        assert!(
-            find_signals(&h, &EngineSettings::default().only(RuleId::GradualDecline)).is_empty()
-        );
+        assert!(find_signals(&h, &EngineSettings::default().only(RuleId::GradualDecline)).is_empty());
     }
 }

@@ -88,12 +88,11 @@ pub(crate) fn find(view: &View<'_, '_>, out: &mut Vec<Signal>) {
             {
                 let fall = direction.worsening(before, now);
                 if fall >= settings.min_drop - 1e-9 {
-                    let when =
-                        if view.series.session(j).checked_add(1) == Some(view.series.session(i)) {
-                            "previous session".to_string()
-                        } else {
-                            format!("session {}", view.series.session(j))
-                        };
+                    let when = if view.series.session(j).checked_add(1) == Some(view.series.session(i)) {
+                        "previous session".to_string()
+                    } else {
+                        format!("session {}", view.series.session(j))
+                    };
                     parts.push(format!(
                         "the {item} item {} from {} to {} ({when})",
                         direction.worse_verb(),
@@ -240,9 +239,6 @@ mod tests {
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].session, 2);
         assert_eq!(s[0].severity, Severity::Low);
-        assert!(
-            s[0].explanation
-                .starts_with("The goals item fell from 10 to 6")
-        );
+        assert!(s[0].explanation.starts_with("The goals item fell from 10 to 6"));
     }
 }

@@ -36,9 +36,7 @@ pub use going_quiet::GoingQuietSettings;
 pub use gradual_decline::{CusumSigma, GradualDeclineSettings};
 pub use item_drop::ItemDropSettings;
 pub use low_score::LowScoreSettings;
-pub use reliable_drop::{
-    ReliableDropSettings, reliable_change_threshold, standard_error_of_difference,
-};
+pub use reliable_drop::{ReliableDropSettings, reliable_change_threshold, standard_error_of_difference};
 pub use sudden_loss::SuddenLossSettings;
 
 /// How urgently a signal or an alert asks for the clinician's attention.
@@ -377,11 +375,10 @@ impl EngineSettings {
             problem: e.to_string(),
         })?;
         merge_patch(&mut merged, overrides);
-        let settings: EngineSettings =
-            serde_json::from_value(merged).map_err(|e| SettingsError {
-                setting: "overrides",
-                problem: e.to_string(),
-            })?;
+        let settings: EngineSettings = serde_json::from_value(merged).map_err(|e| SettingsError {
+            setting: "overrides",
+            problem: e.to_string(),
+        })?;
         settings.validate()?;
         Ok(settings)
     }
@@ -415,13 +412,8 @@ impl EngineSettings {
                 problem: problem.to_string(),
             })
         };
-        if !(self.total_min.is_finite() && self.total_max.is_finite())
-            || self.total_min >= self.total_max
-        {
-            return bad(
-                "total_min/total_max",
-                "the lowest total must be below the highest",
-            );
+        if !(self.total_min.is_finite() && self.total_max.is_finite()) || self.total_min >= self.total_max {
+            return bad("total_min/total_max", "the lowest total must be below the highest");
         }
         if !(self.reliability > 0.0 && self.reliability < 1.0) {
             return bad("reliability", "must be above 0 and below 1");
@@ -472,10 +464,7 @@ impl EngineSettings {
             return bad("going_quiet.consecutive_unanswered", "must be at least 1");
         }
         if self.ceiling_then_fall.sessions_at_ceiling == 0 {
-            return bad(
-                "ceiling_then_fall.sessions_at_ceiling",
-                "must be at least 1",
-            );
+            return bad("ceiling_then_fall.sessions_at_ceiling", "must be at least 1");
         }
         Ok(())
     }
@@ -488,10 +477,7 @@ fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
                 if value.is_null() {
                     t.remove(key);
                 } else {
-                    merge_patch(
-                        t.entry(key.clone()).or_insert(serde_json::Value::Null),
-                        value,
-                    );
+                    merge_patch(t.entry(key.clone()).or_insert(serde_json::Value::Null), value);
                 }
             }
         }
@@ -592,17 +578,11 @@ impl<'a> Series<'a> {
     /// been answered before `i` (a provisional reference, so that a rupture
     /// in the first sessions is not missed).
     pub fn reference_before(&self, i: usize) -> Option<Reference> {
-        let members: Vec<usize> = self
-            .baseline_members
-            .iter()
-            .copied()
-            .filter(|&j| j < i)
-            .collect();
+        let members: Vec<usize> = self.baseline_members.iter().copied().filter(|&j| j < i).collect();
         if members.is_empty() {
             return None;
         }
-        let value =
-            members.iter().filter_map(|&j| self.totals[j]).sum::<f64>() / members.len() as f64;
+        let value = members.iter().filter_map(|&j| self.totals[j]).sum::<f64>() / members.len() as f64;
         Some(Reference {
             value,
             sessions: members.iter().map(|&j| self.session(j)).collect(),
@@ -724,9 +704,7 @@ pub fn find_signals(history: &ClientHistory, settings: &EngineSettings) -> Vec<S
 
 /// Orders signals by session, then rule, then when they became known.
 pub(crate) fn sort_signals(signals: &mut [Signal]) {
-    signals.sort_by(|a, b| {
-        (a.session, a.rule, a.known_at_session).cmp(&(b.session, b.rule, b.known_at_session))
-    });
+    signals.sort_by_key(|s| (s.session, s.rule, s.known_at_session));
 }
 
 // ---------------------------------------------------------------------------
@@ -764,9 +742,7 @@ pub fn fmt_sessions(sessions: &[u32]) -> String {
         [] => "no sessions".into(),
         [one] => format!("session {one}"),
         _ => {
-            let consecutive = sessions
-                .windows(2)
-                .all(|w| w[0].checked_add(1) == Some(w[1]));
+            let consecutive = sessions.windows(2).all(|w| w[0].checked_add(1) == Some(w[1]));
             if consecutive {
                 format!("sessions {}–{}", sessions[0], sessions[sessions.len() - 1])
             } else {
@@ -814,10 +790,7 @@ mod tests {
     fn rule_ids_round_trip_through_their_names() {
         for rule in RuleId::ALL {
             assert_eq!(rule.as_str().parse::<RuleId>().unwrap(), rule);
-            assert_eq!(
-                serde_json::to_string(&rule).unwrap(),
-                format!("\"{}\"", rule.as_str())
-            );
+            assert_eq!(serde_json::to_string(&rule).unwrap(), format!("\"{}\"", rule.as_str()));
             assert!(
                 rule.hazard().contains("Missed"),
                 "{rule} hazard names the missed-alert harm"
@@ -845,23 +818,18 @@ mod tests {
     #[test]
     fn settings_default_equals_the_shipped_instrument() {
         let shipped = crate::domain::instrument::shipped_instruments().remove(0);
-        assert_eq!(
-            EngineSettings::for_instrument(&shipped),
-            EngineSettings::default()
-        );
+        assert_eq!(EngineSettings::for_instrument(&shipped), EngineSettings::default());
         assert_eq!(EngineSettings::default().validate(), Ok(()));
     }
 
     #[test]
     fn settings_accept_partial_json_overrides() {
-        let s: EngineSettings =
-            serde_json::from_str(r#"{"sd": 6.0, "gradual_decline": {"h": 4.0}}"#).unwrap();
+        let s: EngineSettings = serde_json::from_str(r#"{"sd": 6.0, "gradual_decline": {"h": 4.0}}"#).unwrap();
         assert_eq!(s.sd, 6.0);
         assert_eq!(s.gradual_decline.h, 4.0);
         assert_eq!(s.gradual_decline.k, 0.5);
         assert_eq!(s.low_score.cutoff, Some(36.0));
-        let back: EngineSettings =
-            serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        let back: EngineSettings = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(back, s);
     }
 
@@ -869,7 +837,9 @@ mod tests {
     fn overrides_merge_into_the_instrument_defaults() {
         let base = EngineSettings::default();
         let s = base
-            .with_overrides(&serde_json::json!({"item_drop": {"min_drop": 4}, "gradual_decline": {"sigma": {"points": 1.5}}}))
+            .with_overrides(
+                &serde_json::json!({"item_drop": {"min_drop": 4}, "gradual_decline": {"sigma": {"points": 1.5}}}),
+            )
             .unwrap();
         assert_eq!(s.item_drop.min_drop, 4.0);
         assert_eq!(s.item_drop.floors["bond"], 8.0, "floors kept");
@@ -877,18 +847,12 @@ mod tests {
         let back = s
             .with_overrides(&serde_json::json!({"gradual_decline": {"sigma": null}}))
             .unwrap();
-        assert_eq!(
-            back.gradual_decline.sigma,
-            CusumSigma::StandardErrorOfMeasurement
-        );
+        assert_eq!(back.gradual_decline.sigma, CusumSigma::StandardErrorOfMeasurement);
         let err = base
             .with_overrides(&serde_json::json!({"sudden_loss": {"alpha": 2}}))
             .unwrap_err();
         assert_eq!(err.setting, "sudden_loss.alpha");
-        assert!(
-            base.with_overrides(&serde_json::json!({"sd": "wide"}))
-                .is_err()
-        );
+        assert!(base.with_overrides(&serde_json::json!({"sd": "wide"})).is_err());
         assert!(base.with_overrides(&serde_json::json!([1])).is_err());
     }
 
@@ -919,10 +883,7 @@ mod tests {
         );
         assert_eq!(s.baseline(), Some(38.0));
         for i in 0..=h.sessions.len() {
-            assert_eq!(
-                s.reference_value_before(i),
-                s.reference_before(i).map(|r| r.value)
-            );
+            assert_eq!(s.reference_value_before(i), s.reference_before(i).map(|r| r.value));
         }
     }
 }

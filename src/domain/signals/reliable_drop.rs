@@ -126,13 +126,7 @@ mod tests {
         settings.sd = 5.0;
         settings.reliability = 0.80;
         // Baseline 38 (sessions 1–3); 30 is 8 below (reliable), 34 is 4 below (not).
-        let h = ClientHistory::from_totals(&[
-            Some(38.0),
-            Some(37.0),
-            Some(39.0),
-            Some(34.0),
-            Some(30.0),
-        ]);
+        let h = ClientHistory::from_totals(&[Some(38.0), Some(37.0), Some(39.0), Some(34.0), Some(30.0)]);
         let s = find_signals(&h, &settings);
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].session, 5);
@@ -149,10 +143,7 @@ A fall of more than 6.2 points is beyond measurement noise for this instrument (
         let h = ClientHistory::from_totals(&[Some(40.0), Some(31.0)]);
         let s = find_signals(&h, &EngineSettings::default().only(RuleId::ReliableDrop));
         assert_eq!(s.len(), 1);
-        assert!(
-            s[0].explanation
-                .contains("measured from the first answer (session 1)")
-        );
+        assert!(s[0].explanation.contains("measured from the first answer (session 1)"));
         assert!(s[0].explanation.contains("r = .70, SD = 4.5"));
     }
 

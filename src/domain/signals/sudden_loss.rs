@@ -151,16 +151,9 @@ pub fn check_interval(
     settings: &SuddenLossSettings,
     direction: Direction,
 ) -> IntervalCheck {
-    check_interval_with(
-        before,
-        after,
-        pre,
-        post,
-        cutoff,
-        settings,
-        direction,
-        &|df| critical_t(settings.alpha, df),
-    )
+    check_interval_with(before, after, pre, post, cutoff, settings, direction, &|df| {
+        critical_t(settings.alpha, df)
+    })
 }
 
 /// [`check_interval`] with the critical values supplied (so a caller can cache them).
@@ -232,11 +225,7 @@ fn window(series: &Series<'_>, from: isize, to: isize) -> (Vec<f64>, Vec<u32>) {
 }
 
 /// Checks the interval ending at index `n` with data up to index `upto`.
-fn check_at(
-    view: &View<'_, '_>,
-    n: usize,
-    upto: usize,
-) -> Option<(IntervalCheck, Vec<u32>, Vec<u32>)> {
+fn check_at(view: &View<'_, '_>, n: usize, upto: usize) -> Option<(IntervalCheck, Vec<u32>, Vec<u32>)> {
     if n == 0 || n > upto {
         return None;
     }
@@ -264,8 +253,7 @@ fn size_and_proportion_met(view: &View<'_, '_>, n: usize) -> bool {
         return false;
     };
     let size = view.direction().worsening(before, after);
-    size >= effective_cutoff(view) - 1e-9
-        && size >= view.settings.sudden_loss.proportion * before - 1e-9
+    size >= effective_cutoff(view) - 1e-9 && size >= view.settings.sudden_loss.proportion * before - 1e-9
 }
 
 pub(crate) fn find(view: &View<'_, '_>, out: &mut Vec<Signal>) {
@@ -445,10 +433,7 @@ mod tests {
             Direction::HigherIsBetter,
         );
         assert!(c.is_sudden_loss());
-        assert_eq!(
-            (c.pre.mean, c.post.mean, c.pre.sd, c.post.sd),
-            (32.0, 6.0, 1.0, 1.0)
-        );
+        assert_eq!((c.pre.mean, c.post.mean, c.pre.sd, c.post.sd), (32.0, 6.0, 1.0, 1.0));
         assert!(close(c.t_critical.unwrap(), 2.776));
         // Missing values: one on each side → df 2.
         let c = check_interval(
@@ -514,9 +499,7 @@ mod tests {
     #[test]
     fn reference_case_1_falls_at_3_to_4_and_7_to_8() {
         // Case 1 of the reference data, sessions 1–12.
-        let x = [
-            35.0, 37.0, 34.0, 23.0, 24.0, 21.0, 29.0, 17.0, 11.0, 11.0, 10.0, 7.0,
-        ];
+        let x = [35.0, 37.0, 34.0, 23.0, 24.0, 21.0, 29.0, 17.0, 11.0, 11.0, 10.0, 7.0];
         let h = ClientHistory::from_totals(&x.map(Some));
         let s = find_signals(&h, &reference_settings(Direction::HigherIsBetter));
         let found: Vec<(Option<u32>, u32, u32)> = s

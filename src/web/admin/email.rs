@@ -22,10 +22,20 @@ struct Flash {
 }
 
 #[get("/admin/email")]
-async fn email_page(state: web::Data<AppState>, staff: Staff<AdminRole>, flash: web::Query<Flash>) -> Result<HttpResponse, AppError> {
+async fn email_page(
+    state: web::Data<AppState>,
+    staff: Staff<AdminRole>,
+    flash: web::Query<Flash>,
+) -> Result<HttpResponse, AppError> {
     let settings = state.settings.clone();
     let (counts, problems, rules) = state
-        .db(move |conn| Ok((outbox::status_counts(conn)?, outbox::problems(conn, 100)?, invitations::delivery_rules(conn, &settings)?)))
+        .db(move |conn| {
+            Ok((
+                outbox::status_counts(conn)?,
+                outbox::problems(conn, 100)?,
+                invitations::delivery_rules(conn, &settings)?,
+            ))
+        })
         .await?;
     let count = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
     let tz = state.settings.time_zone;
@@ -42,7 +52,7 @@ async fn email_page(state: web::Data<AppState>, staff: Staff<AdminRole>, flash: 
             @if problems.is_empty() {
                 p.muted { "No failed or retrying messages." }
             } @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label="Problem messages" { table {
                     thead { tr {
                         th scope="col" { "Queued" } th scope="col" { "Kind" } th scope="col" { "To" }
                         th scope="col" { "State" } th scope="col" { "Attempts" } th scope="col" { "Reason given" } th scope="col" { span.visually-hidden { "Action" } }
@@ -73,9 +83,16 @@ async fn email_page(state: web::Data<AppState>, staff: Staff<AdminRole>, flash: 
         }
         (delivery_form(&staff.csrf, &rules, None))
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(staff_page(&staff, &state.settings.clinic_name, "/admin/email", "Email delivery", body).into_string()))
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
+        staff_page(
+            &staff,
+            &state.settings.clinic_name,
+            "/admin/email",
+            "Email delivery",
+            body,
+        )
+        .into_string(),
+    ))
 }
 
 fn delivery_form(csrf: &str, rules: &DeliveryRules, error: Option<&str>) -> maud::Markup {
@@ -134,17 +151,31 @@ fn parse_delivery(form: &DeliveryForm) -> Result<DeliveryRules, String> {
 }
 
 #[post("/admin/email/delivery")]
-async fn save_delivery(state: web::Data<AppState>, form: StaffForm<AdminRole, DeliveryForm>) -> Result<HttpResponse, AppError> {
+async fn save_delivery(
+    state: web::Data<AppState>,
+    form: StaffForm<AdminRole, DeliveryForm>,
+) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
     let rules = match parse_delivery(&form) {
         Ok(r) => r,
         Err(message) => {
             let settings = state.settings.clone();
-            let current = state.db(move |conn| invitations::delivery_rules(conn, &settings)).await?;
+            let current = state
+                .db(move |conn| invitations::delivery_rules(conn, &settings))
+                .await?;
             let body = delivery_form(&staff.csrf, &current, Some(&message));
             return Ok(HttpResponse::BadRequest()
                 .content_type("text/html; charset=utf-8")
-                .body(staff_page(&staff, &state.settings.clinic_name, "/admin/email", "Email delivery", body).into_string()));
+                .body(
+                    staff_page(
+                        &staff,
+                        &state.settings.clinic_name,
+                        "/admin/email",
+                        "Email delivery",
+                        body,
+                    )
+                    .into_string(),
+                ));
         }
     };
     let now = state.now();
@@ -153,18 +184,32 @@ async fn save_delivery(state: web::Data<AppState>, form: StaffForm<AdminRole, De
         .db(move |conn| {
             conn.write_transaction(|conn| {
                 invitations::save_delivery_rules(conn, &rules, now)?;
-                audit::record(conn, &AuditEntry { staff_id: Some(admin), action: "settings.delivery", ..Default::default() }, now)
+                audit::record(
+                    conn,
+                    &AuditEntry {
+                        staff_id: Some(admin),
+                        action: "settings.delivery",
+                        ..Default::default()
+                    },
+                    now,
+                )
             })
         })
         .await?;
-    Ok(HttpResponse::SeeOther().insert_header(("Location", "/admin/email?done=Delivery+settings+saved.")).finish())
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/admin/email?done=Delivery+settings+saved."))
+        .finish())
 }
 
 #[derive(Deserialize)]
 struct NoFields {}
 
 #[post("/admin/email/{id}/retry")]
-async fn retry(state: web::Data<AppState>, path: web::Path<i64>, form: StaffForm<AdminRole, NoFields>) -> Result<HttpResponse, AppError> {
+async fn retry(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: StaffForm<AdminRole, NoFields>,
+) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let now = state.now();
     let admin = form.staff.id();
@@ -172,15 +217,28 @@ async fn retry(state: web::Data<AppState>, path: web::Path<i64>, form: StaffForm
         .db(move |conn| {
             let ok = outbox::retry_failed(conn, id, now)?;
             if ok {
-                audit::record(conn, &AuditEntry { staff_id: Some(admin), action: "email.retry", detail: Some(&format!("message #{id}")), ..Default::default() }, now)?;
+                audit::record(
+                    conn,
+                    &AuditEntry {
+                        staff_id: Some(admin),
+                        action: "email.retry",
+                        detail: Some(&format!("message #{id}")),
+                        ..Default::default()
+                    },
+                    now,
+                )?;
             }
             Ok(ok)
         })
         .await?;
     if !retried {
-        return Err(AppError::Conflict("That message is not failed, so there is nothing to retry.".into()));
+        return Err(AppError::Conflict(
+            "That message is not failed, so there is nothing to retry.".into(),
+        ));
     }
-    Ok(HttpResponse::SeeOther().insert_header(("Location", "/admin/email?done=The+message+will+be+sent+again+shortly.")).finish())
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/admin/email?done=The+message+will+be+sent+again+shortly."))
+        .finish())
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -11,7 +11,7 @@ use crate::domain::appointment::{self, CSV_COLUMNS};
 use crate::store::appointments::Upserted;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::intake::{self, IntakeError};
-use crate::store::invitations::{self, Mailing};
+use crate::store::invitations;
 use crate::web::auth::{AdminRole, Staff, constant_time_eq};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
@@ -43,12 +43,21 @@ fn upload_form(csrf: &str) -> Markup {
 }
 
 fn page(state: &AppState, staff: &Staff<AdminRole>, body: Markup) -> String {
-    staff_page(staff, &state.settings.clinic_name, "/admin/appointments", "Appointments", body).into_string()
+    staff_page(
+        staff,
+        &state.settings.clinic_name,
+        "/admin/appointments",
+        "Appointments",
+        body,
+    )
+    .into_string()
 }
 
 #[get("/admin/appointments")]
 async fn import_page(state: web::Data<AppState>, staff: Staff<AdminRole>) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page(&state, &staff, upload_form(&staff.csrf))))
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page(&state, &staff, upload_form(&staff.csrf))))
 }
 
 /// Reads the CSRF field and the file from the upload.
@@ -68,7 +77,10 @@ async fn read_upload(mut form: Multipart) -> Result<(String, Vec<u8>), AppError>
             _ => {}
         }
     }
-    Ok((csrf, file.ok_or_else(|| AppError::BadRequest("choose a CSV file to import".into()))?))
+    Ok((
+        csrf,
+        file.ok_or_else(|| AppError::BadRequest("choose a CSV file to import".into()))?,
+    ))
 }
 
 /// What happened to each row.
@@ -82,17 +94,27 @@ struct Report {
 }
 
 #[post("/admin/appointments/import")]
-async fn import(state: web::Data<AppState>, staff: Staff<AdminRole>, form: Multipart) -> Result<HttpResponse, AppError> {
+async fn import(
+    state: web::Data<AppState>,
+    staff: Staff<AdminRole>,
+    form: Multipart,
+) -> Result<HttpResponse, AppError> {
     let (csrf, bytes) = read_upload(form).await?;
     if !constant_time_eq(csrf.as_bytes(), staff.csrf.as_bytes()) {
-        return Err(AppError::Forbidden("This form has expired. Reload the page and try again.".into()));
+        return Err(AppError::Forbidden(
+            "This form has expired. Reload the page and try again.".into(),
+        ));
     }
     let bad_file = |message: String| {
         let body = html! { (form_error(&message)) (upload_form(&staff.csrf)) };
-        HttpResponse::BadRequest().content_type("text/html; charset=utf-8").body(page(&state, &staff, body))
+        HttpResponse::BadRequest()
+            .content_type("text/html; charset=utf-8")
+            .body(page(&state, &staff, body))
     };
     let Ok(text) = String::from_utf8(bytes) else {
-        return Ok(bad_file("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.".into()));
+        return Ok(bad_file(
+            "The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.".into(),
+        ));
     };
     let rows = match appointment::parse_csv(&text, state.settings.time_zone, "csv") {
         Ok(rows) => rows,
@@ -100,13 +122,10 @@ async fn import(state: web::Data<AppState>, staff: Staff<AdminRole>, form: Multi
     };
     let now = state.now();
     let settings = state.settings.clone();
-    let sealer = state.sealer.clone();
-    let domain = state.message_domain();
     let admin = staff.id();
     let report = state
-        .db(move |conn| {
+        .db_mailing(move |conn, mailing| {
             let rules = invitations::delivery_rules(conn, &settings)?;
-            let mailing = Mailing { sealer: &sealer, message_domain: &domain, clinic_tz: settings.time_zone };
             let mut report = Report::default();
             for row in rows {
                 let appointment = match row.appointment {
@@ -117,7 +136,7 @@ async fn import(state: web::Data<AppState>, staff: Staff<AdminRole>, form: Multi
                     }
                 };
                 // One transaction per row: a bad row never undoes a good one.
-                let recorded = conn.write_transaction(|conn| intake::record(conn, &appointment, &rules, &mailing, now));
+                let recorded = conn.write_transaction(|conn| intake::record(conn, &appointment, &rules, mailing, now));
                 match recorded {
                     Ok(r) => {
                         match r.outcome {
@@ -138,7 +157,16 @@ async fn import(state: web::Data<AppState>, staff: Staff<AdminRole>, form: Multi
                 report.unchanged,
                 report.errors.len()
             );
-            audit::record(conn, &AuditEntry { staff_id: Some(admin), action: "appointments.import", detail: Some(&detail), ..Default::default() }, now)?;
+            audit::record(
+                conn,
+                &AuditEntry {
+                    staff_id: Some(admin),
+                    action: "appointments.import",
+                    detail: Some(&detail),
+                    ..Default::default()
+                },
+                now,
+            )?;
             Ok(report)
         })
         .await?;
@@ -163,7 +191,9 @@ async fn import(state: web::Data<AppState>, staff: Staff<AdminRole>, form: Multi
         }
         (upload_form(&staff.csrf))
     };
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page(&state, &staff, body)))
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page(&state, &staff, body)))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -2,6 +2,8 @@
 
 mod email;
 mod import;
+mod privacy;
+mod webhooks;
 
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
@@ -237,5 +239,11 @@ async fn audit_log(state: web::Data<AppState>, staff: Staff<AdminRole>) -> Resul
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(staff_list).service(add_staff).service(audit_log).configure(email::routes).configure(import::routes);
+    cfg.service(staff_list)
+        .service(add_staff)
+        .service(audit_log)
+        .configure(email::routes)
+        .configure(import::routes)
+        .configure(webhooks::routes)
+        .configure(privacy::routes);
 }

@@ -1,77 +1,76 @@
-//! `POST /api/v1/appointments`: a practice system reports an appointment.
+//! Appointments: a practice system reports them (idempotent on its own id)
+//! and reads them back with the questionnaire each one brought.
 
-use actix_web::{HttpResponse, post, web};
-use chrono::{DateTime, NaiveDateTime};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::ApiCaller;
+use super::views::{AppointmentView, InvitationView, Problem};
+use super::{ApiCaller, audit_read, json_body, page_limit, parse_time, query};
 use crate::store::api_keys::Scope;
-use crate::store::appointments::{AppointmentStatus, Upserted};
+use crate::store::appointments::{self, AppointmentStatus, Upserted};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::intake::{self, AppointmentIn, ClientDetails, IntakeError};
-use crate::store::invitations::{self, Mailing};
+use crate::store::listing::{self, AppointmentFilter};
+use crate::store::{invitations, responses};
 use crate::web::error::{ApiError, AppError};
 use crate::web::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientBody {
+    /// The practice system's id for the client.
     pub external_id: String,
     pub name: String,
     pub email: Option<String>,
+    /// A language tag such as `en` (default `en`).
     pub language: Option<String>,
+    /// An IANA time zone such as `Europe/London` (default: the clinic's).
     pub time_zone: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppointmentBody {
+    /// A short name for the sending system, e.g. `pms`.
+    #[schema(example = "pms")]
     pub source: String,
+    /// The sending system's id for the appointment; together with `source` it makes the call idempotent.
+    #[schema(example = "A-1001")]
     pub external_id: String,
+    /// The clinician's email as known to Rapport.
     pub clinician_email: String,
     pub client: ClientBody,
     /// RFC 3339, e.g. 2026-03-02T14:00:00+01:00.
+    #[schema(example = "2026-03-02T14:00:00Z")]
     pub start: String,
+    #[schema(example = "2026-03-02T14:50:00Z")]
     pub end: String,
     /// attended, cancelled, no_show or booked.
+    #[schema(example = "attended")]
     pub status: String,
 }
 
-#[derive(Debug, Serialize)]
-pub struct InvitationView {
-    pub id: i64,
-    pub status: String,
-    pub send_at: String,
-    pub expires_at: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct AppointmentView {
+/// What recording an appointment did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordedAppointment {
     pub appointment_id: i64,
     pub client_id: i64,
+    #[schema(example = "attended")]
     pub status: String,
     /// created, updated or unchanged.
+    #[schema(example = "created")]
     pub outcome: &'static str,
+    /// The questionnaire for this appointment, as it stands.
     pub invitation: Option<InvitationView>,
-}
-
-pub fn utc_text(t: NaiveDateTime) -> String {
-    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-fn parse_time(field: &str, text: &str) -> Result<NaiveDateTime, ApiError> {
-    DateTime::parse_from_rfc3339(text.trim())
-        .map(|t| crate::store::truncate(t.naive_utc()))
-        .map_err(|_| {
-            ApiError(AppError::BadRequest(format!(
-                "{field} \"{text}\" is not an RFC 3339 time such as 2026-03-02T14:00:00Z"
-            )))
-        })
 }
 
 impl AppointmentBody {
     fn into_intake(self) -> Result<AppointmentIn, ApiError> {
-        let status: AppointmentStatus = self.status.parse().map_err(|e: String| ApiError(AppError::BadRequest(e)))?;
+        let status: AppointmentStatus = self
+            .status
+            .parse()
+            .map_err(|e: String| ApiError(AppError::BadRequest(e)))?;
         Ok(AppointmentIn {
             source: self.source,
             external_id: self.external_id,
@@ -90,25 +89,41 @@ impl AppointmentBody {
     }
 }
 
+/// Record an appointment
+///
+/// Creates or updates the appointment identified by `(source, external_id)`, creating or updating its client
+/// by `(source, client.external_id)`. An attended appointment schedules one questionnaire; a change to
+/// cancelled or no_show cancels a pending one. Sending the same body again changes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/appointments",
+    tag = "appointments",
+    request_body = AppointmentBody,
+    responses(
+        (status = 201, description = "Created", body = RecordedAppointment),
+        (status = 200, description = "Updated, or unchanged", body = RecordedAppointment),
+        (status = 400, description = "The body is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the write scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["write"]))
+)]
 #[post("/appointments")]
 async fn create_or_update(
     state: web::Data<AppState>,
     caller: ApiCaller,
-    body: web::Json<AppointmentBody>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Write)?;
-    let input = body.into_inner().into_intake()?;
+    let input = json_body::<AppointmentBody>(&body)?.into_intake()?;
     let now = state.now();
     let settings = state.settings.clone();
-    let sealer = state.sealer.clone();
-    let domain = state.message_domain();
     let key_id = caller.key.id;
     let recorded = state
-        .db(move |conn| {
+        .db_mailing(move |conn, mailing| {
             let rules = invitations::delivery_rules(conn, &settings)?;
-            let mailing = Mailing { sealer: &sealer, message_domain: &domain, clinic_tz: settings.time_zone };
             let outcome = conn.write_transaction(|conn| {
-                let recorded = intake::record(conn, &input, &rules, &mailing, now)?;
+                let recorded = intake::record(conn, &input, &rules, mailing, now)?;
                 if recorded.outcome != Upserted::Unchanged {
                     audit::record(
                         conn,
@@ -131,14 +146,17 @@ async fn create_or_update(
         IntakeError::Invalid(m) => ApiError(AppError::BadRequest(m)),
         IntakeError::Store(e) => ApiError(e.into()),
     })?;
-    let invitation_id = recorded.invitation.as_ref().map(|i| i.id);
     let appointment_id = recorded.appointment.id;
     // Report the invitation as it stands (it may predate this call).
-    let invitation = match invitation_id {
-        Some(_) => recorded.invitation,
-        None => state.db(move |conn| invitations::for_appointment(conn, appointment_id)).await?,
+    let invitation = match recorded.invitation {
+        Some(i) => Some(i),
+        None => {
+            state
+                .db(move |conn| invitations::for_appointment(conn, appointment_id))
+                .await?
+        }
     };
-    let view = AppointmentView {
+    let view = RecordedAppointment {
         appointment_id,
         client_id: recorded.client.id,
         status: recorded.appointment.status.clone(),
@@ -147,16 +165,145 @@ async fn create_or_update(
             Upserted::Updated => "updated",
             Upserted::Unchanged => "unchanged",
         },
-        invitation: invitation.map(|i| InvitationView {
-            id: i.id,
-            status: i.status.clone(),
-            send_at: utc_text(i.send_at),
-            expires_at: utc_text(i.expires_at),
-        }),
+        invitation: invitation.map(|i| InvitationView::new(&i, None)),
     };
-    Ok(if recorded.outcome == Upserted::Created { HttpResponse::Created() } else { HttpResponse::Ok() }.json(view))
+    Ok(if recorded.outcome == Upserted::Created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    }
+    .json(view))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentQuery {
+    /// Only this client's appointments (Rapport's client id).
+    client: Option<i64>,
+    /// Only appointments starting at or after this RFC 3339 time.
+    since: Option<String>,
+    /// Only appointments starting before this RFC 3339 time.
+    until: Option<String>,
+    /// With `external_id`: the appointment a practice system knows by this id.
+    source: Option<String>,
+    /// With `source`: the practice system's id for the appointment.
+    external_id: Option<String>,
+    /// Return appointments with an id greater than this (the previous page's `next_after`).
+    after: Option<i64>,
+    /// Page size, 1–500 (default 100).
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppointmentPage {
+    pub appointments: Vec<AppointmentView>,
+    /// Pass as `after` for the next page; null when this is the last.
+    pub next_after: Option<i64>,
+}
+
+/// List appointments
+///
+/// In id order, each with its questionnaire's status.
+#[utoipa::path(
+    get,
+    path = "/api/v1/appointments",
+    tag = "appointments",
+    params(AppointmentQuery),
+    responses(
+        (status = 200, description = "A page of appointments", body = AppointmentPage),
+        (status = 400, description = "A query parameter is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the read scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["read"]))
+)]
+#[get("/appointments")]
+async fn list(state: web::Data<AppState>, caller: ApiCaller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Read)?;
+    let q: AppointmentQuery = query(&req)?;
+    let filter = AppointmentFilter {
+        client_id: q.client,
+        since: q.since.as_deref().map(|t| parse_time("since", t)).transpose()?,
+        until: q.until.as_deref().map(|t| parse_time("until", t)).transpose()?,
+        source: q.source,
+        external_id: q.external_id,
+        after: q.after,
+        limit: page_limit(q.limit)?,
+    };
+    let (now, key_id) = (state.now(), caller.key.id);
+    let rows = state
+        .db(move |conn| {
+            let rows = listing::appointments(conn, &filter)?;
+            audit_read(
+                conn,
+                key_id,
+                "api.appointments.list",
+                rows.iter().map(|(a, _)| a.client_id),
+                None,
+                now,
+            )?;
+            let mut views = vec![];
+            for (a, inv) in &rows {
+                let invitation = match inv {
+                    Some(i) => Some(InvitationView::new(
+                        i,
+                        responses::for_invitation(conn, i.id)?.map(|r| r.id),
+                    )),
+                    None => None,
+                };
+                views.push(AppointmentView::new(a, invitation));
+            }
+            Ok((views, filter.limit))
+        })
+        .await?;
+    let (appointments, limit) = rows;
+    let next_after = (appointments.len() as i64 == limit)
+        .then(|| appointments.last().map(|a| a.id))
+        .flatten();
+    Ok(HttpResponse::Ok().json(AppointmentPage {
+        appointments,
+        next_after,
+    }))
+}
+
+/// Read an appointment
+///
+/// With its questionnaire (invitation) and where it stands.
+#[utoipa::path(
+    get,
+    path = "/api/v1/appointments/{id}",
+    tag = "appointments",
+    params(("id" = i64, Path, description = "Rapport's appointment id")),
+    responses(
+        (status = 200, description = "The appointment", body = AppointmentView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the read scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such appointment", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["read"]))
+)]
+#[get("/appointments/{id}")]
+async fn read(state: web::Data<AppState>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Read)?;
+    let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
+    let view = state
+        .db(move |conn| {
+            let a = appointments::find(conn, id)?;
+            audit_read(conn, key_id, "api.appointment.read", [a.client_id], None, now)?;
+            let invitation = match invitations::for_appointment(conn, a.id)? {
+                Some(i) => Some(InvitationView::new(
+                    &i,
+                    responses::for_invitation(conn, i.id)?.map(|r| r.id),
+                )),
+                None => None,
+            };
+            Ok(AppointmentView::new(&a, invitation))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(create_or_update);
+    cfg.service(create_or_update).service(list).service(read);
 }

@@ -1,16 +1,31 @@
 //! The JSON API for practice systems and integrations. API-key auth
-//! (`Authorization: Bearer KEY`), errors as RFC 9457 problem+json.
+//! (`Authorization: Bearer KEY`, scopes read and write), errors as RFC 9457
+//! problem+json, every read of client data in the audit log. The OpenAPI
+//! document is generated from the handlers' annotations ([`ApiDoc`]).
 
+mod alerts;
 mod appointments;
+mod clients;
+mod docs;
+pub mod fhir;
+mod instruments;
+mod invitations;
+pub mod views;
 
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, web};
+use chrono::{DateTime, NaiveDateTime};
+use serde::de::DeserializeOwned;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use super::error::{ApiError, AppError};
 use super::state::AppState;
 use crate::store::api_keys::{self, ApiKey, Scope};
+use crate::store::audit::{self, AuditEntry};
+use crate::store::{DbConnection, StoreError};
 
 /// The integration calling, authenticated by its key.
 #[derive(Debug, Clone)]
@@ -23,7 +38,10 @@ impl ApiCaller {
         if self.key.allows(scope) {
             Ok(())
         } else {
-            Err(ApiError(AppError::Forbidden(format!("this API key lacks the \"{}\" scope", scope.as_str()))))
+            Err(ApiError(AppError::Forbidden(format!(
+                "this API key lacks the \"{}\" scope",
+                scope.as_str()
+            ))))
         }
     }
 }
@@ -56,17 +74,174 @@ impl FromRequest for ApiCaller {
     }
 }
 
+/// Writes one audit entry per client whose data an API key read.
+pub(crate) fn audit_read(
+    conn: &mut DbConnection,
+    key_id: i64,
+    action: &str,
+    client_ids: impl IntoIterator<Item = i64>,
+    alert_id: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let mut ids: Vec<i64> = client_ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    conn.write_transaction(|conn| {
+        for client_id in ids {
+            audit::record(
+                conn,
+                &AuditEntry {
+                    api_key_id: Some(key_id),
+                    action,
+                    client_id: Some(client_id),
+                    alert_id,
+                    ..Default::default()
+                },
+                now,
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// Largest JSON body accepted.
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// Parses a JSON body. Handlers read the body as bytes and parse it after
+/// checking the key and its scope, so a key without the scope is told so
+/// (403) whatever it sent.
+pub(crate) fn json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.len() > BODY_LIMIT {
+        return Err(ApiError(AppError::BadRequest(format!(
+            "the JSON body is larger than {} KiB",
+            BODY_LIMIT / 1024
+        ))));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError(AppError::BadRequest(format!("the JSON body is not valid: {e}"))))
+}
+
+/// Parses the query string (after the key and scope are checked).
+pub(crate) fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(req.query_string())
+        .map_err(|e| ApiError(AppError::BadRequest(format!("a query parameter is not valid: {e}"))))
+}
+
+/// Parses an RFC 3339 time from a body or query field.
+pub(crate) fn parse_time(field: &str, text: &str) -> Result<NaiveDateTime, ApiError> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| crate::store::truncate(t.naive_utc()))
+        .map_err(|_| {
+            ApiError(AppError::BadRequest(format!(
+                "{field} \"{text}\" is not an RFC 3339 time such as 2026-03-02T14:00:00Z"
+            )))
+        })
+}
+
+/// The page size asked for, checked.
+pub(crate) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(100),
+        Some(n) if (1..=crate::store::listing::MAX_LIMIT).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError(AppError::BadRequest(format!(
+            "limit must be between 1 and {}, got {n}",
+            crate::store::listing::MAX_LIMIT
+        )))),
+    }
+}
+
+/// The OpenAPI 3.1 document, generated from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Rapport integration API",
+        description = "Practice systems push appointments and clients; integrations read responses, scores and alerts, \
+acknowledge alerts, and receive signed webhooks. Authenticate with `Authorization: Bearer KEY` \
+(`rapport apikey create --name NAME --scopes read,write`). Every error is an RFC 9457 \
+`application/problem+json` body. Every read of client data is written to the audit log with the key's id. \
+Lists are paged by id: pass the returned `next_after` as `after`.",
+        version = "1"
+    ),
+    paths(
+        appointments::create_or_update,
+        appointments::list,
+        appointments::read,
+        invitations::read,
+        clients::upsert,
+        clients::list,
+        clients::read,
+        clients::opt_out,
+        clients::responses,
+        clients::client_record,
+        alerts::list,
+        alerts::read,
+        alerts::acknowledge,
+        instruments::list,
+        fhir::questionnaire,
+        fhir::questionnaire_responses,
+        fhir::questionnaire_response,
+        docs::openapi_json,
+        docs::reference_page,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "appointments", description = "Appointments from the practice system, and the questionnaire each attended one brings."),
+        (name = "clients", description = "Clients, their answers and scores, opting out, and their full record."),
+        (name = "alerts", description = "Possible ruptures the engine found, with reasons and the repair log."),
+        (name = "fhir", description = "HL7 FHIR R4 Questionnaire and QuestionnaireResponse resources (application/fhir+json)."),
+        (name = "reference", description = "This document and its readable page.")
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API key from `rapport apikey create`, with the read and/or write scope.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document as served: with this server's address.
+pub fn openapi(base_url: &str) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.servers = Some(vec![utoipa::openapi::Server::new(base_url.trim_end_matches('/'))]);
+    doc
+}
+
+fn problem_not_found() -> actix_web::HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError(AppError::NotFound))
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
-            .app_data(web::JsonConfig::default().limit(64 * 1024).error_handler(|err, _| {
-                ApiError(AppError::BadRequest(format!("the JSON body is not valid: {err}"))).into()
-            }))
+            .app_data(web::PayloadConfig::new(4 * BODY_LIMIT))
             .app_data(web::PathConfig::default().error_handler(|_, _| ApiError(AppError::NotFound).into()))
-            .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                ApiError(AppError::BadRequest(format!("a query parameter is not valid: {err}"))).into()
-            }))
             .configure(appointments::routes)
-            .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError(AppError::NotFound)) })),
+            .configure(invitations::routes)
+            .configure(clients::routes)
+            .configure(alerts::routes)
+            .configure(instruments::routes)
+            .configure(fhir::routes)
+            .default_service(web::to(|| async { problem_not_found() })),
+    )
+    .service(
+        web::scope("/api")
+            .configure(docs::routes)
+            .default_service(web::to(|| async { problem_not_found() })),
     );
 }

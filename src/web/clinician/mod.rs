@@ -1,61 +1,80 @@
-//! The clinician's workspace.
+//! The clinician's workspace: the alerts inbox, each alert with its reasons
+//! and repair log, the clients list and client pages, appointments entered
+//! by hand, and how they hear about alerts.
 
-use actix_web::{HttpResponse, get, web};
-use maud::html;
+mod access;
+mod alert;
+mod appointments;
+mod clients;
+mod inbox;
+mod settings;
 
-use super::auth::{ClinicianRole, Staff};
-use super::error::AppError;
-use super::state::AppState;
-use super::views::layout::staff_page;
-use super::views::local_time;
-use crate::store::{appointments, clients};
+use actix_web::web;
+use maud::{Markup, html};
 
-#[get("/clinician")]
-async fn home(state: web::Data<AppState>, staff: Staff<ClinicianRole>) -> Result<HttpResponse, AppError> {
-    let viewer = staff.viewer();
-    let now = state.now();
-    let id = staff.id();
-    let (clients, upcoming) = state
-        .db(move |conn| {
-            Ok((
-                clients::list_visible(conn, &viewer, None)?,
-                appointments::upcoming_for_clinician(conn, id, now, 20)?,
-            ))
-        })
-        .await?;
-    let tz = state.settings.time_zone;
-    let body = html! {
-        section {
-            h2 { "Upcoming appointments" }
-            @if upcoming.is_empty() {
-                p.muted { "No booked appointments." }
-            } @else {
-                table {
-                    thead { tr { th scope="col" { "When" } th scope="col" { "Client" } } }
-                    tbody {
-                        @for (appointment, name) in &upcoming {
-                            tr { td { (local_time(appointment.starts_at, tz)) } td { (name) } }
-                        }
-                    }
-                }
-            }
-        }
-        section {
-            h2 { "My clients (" (clients.len()) ")" }
-            @if clients.is_empty() {
-                p.muted { "You have no clients yet." }
-            } @else {
-                ul.columns {
-                    @for c in &clients { li { (c.name) } }
-                }
-            }
-        }
+use crate::domain::history::SessionOutcome;
+use crate::domain::signals::Severity;
+use crate::store::alerts::{Alert, AlertStatus};
+use crate::store::history::LoadedHistory;
+use crate::web::views::chart::Point;
+
+pub fn severity_badge(severity: Severity) -> Markup {
+    let (class, text) = match severity {
+        Severity::High => ("badge high", "High"),
+        Severity::Medium => ("badge medium", "Medium"),
+        Severity::Low => ("badge low", "Low"),
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(staff_page(&staff, &state.settings.clinic_name, "/clinician", "My clients", body).into_string()))
+    html! { span class=(class) { (text) } }
+}
+
+pub fn status_label(alert: &Alert) -> &'static str {
+    match alert.status() {
+        AlertStatus::Open => "not yet acknowledged",
+        AlertStatus::Acknowledged => "acknowledged",
+        AlertStatus::Closed => "closed",
+    }
+}
+
+pub fn number(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// The client's sessions as chart points: totals, and gaps for sessions
+/// without an answer.
+pub fn trajectory_points(loaded: &LoadedHistory) -> Vec<Point> {
+    loaded
+        .history
+        .sessions
+        .iter()
+        .filter(|s| !matches!(s.outcome, SessionOutcome::Pending))
+        .map(|s| match &s.outcome {
+            SessionOutcome::Answered { total, .. } => Point {
+                session: s.session,
+                total: *total,
+                gap: total.is_none().then_some("answered, too few items to score"),
+            },
+            SessionOutcome::Missed => Point {
+                session: s.session,
+                total: None,
+                gap: Some("missed appointment"),
+            },
+            _ => Point {
+                session: s.session,
+                total: None,
+                gap: Some("no answer"),
+            },
+        })
+        .collect()
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(home);
+    cfg.configure(inbox::routes)
+        .configure(alert::routes)
+        .configure(clients::routes)
+        .configure(appointments::routes)
+        .configure(settings::routes);
 }

@@ -15,8 +15,8 @@ use super::error::AppError;
 use super::state::AppState;
 use crate::domain::instrument::{Answer, AnswerError, Answers, InstrumentDefinition, ItemKind};
 use crate::store::clients::{self, Client};
-use crate::store::invitations::{self, Invitation, InvitationStatus, Mailing};
-use crate::store::{DbConnection, StoreError, alerts, history, responses};
+use crate::store::invitations::{self, Invitation, InvitationStatus};
+use crate::store::{DbConnection, StoreError, alerts, history, responses, webhooks};
 use views::Frame;
 
 /// Everything a survey page needs about one link.
@@ -43,7 +43,11 @@ fn load_link(conn: &mut DbConnection, token: &str, now: chrono::NaiveDateTime) -
     let client = clients::find(conn, invitation.client_id)?;
     let instrument = history::instrument(conn, invitation.instrument_id)?;
     let status = invitation.status();
-    let survey = Box::new(Survey { invitation, client, instrument });
+    let survey = Box::new(Survey {
+        invitation,
+        client,
+        instrument,
+    });
     Ok(match status {
         InvitationStatus::Answered => LinkState::Answered(survey),
         _ if survey.client.opted_out => LinkState::Unsubscribed(survey),
@@ -57,7 +61,7 @@ fn load_link(conn: &mut DbConnection, token: &str, now: chrono::NaiveDateTime) -
 /// The language to show: the client's if the instrument has it.
 fn language(survey: &Survey) -> String {
     let langs = survey.instrument.languages();
-    if langs.iter().any(|l| *l == survey.client.language) {
+    if langs.contains(&survey.client.language) {
         survey.client.language.clone()
     } else {
         langs.first().cloned().unwrap_or_else(|| "en".into())
@@ -82,7 +86,12 @@ fn state_page(state: &AppState, link: &LinkState) -> Option<HttpResponse> {
         }
         LinkState::Open(_) | LinkState::Unknown => false,
     };
-    let frame = |lang: &'static str| Frame { lang, clinic, easy, switch_token: None };
+    let frame = |lang: &'static str| Frame {
+        lang,
+        clinic,
+        easy,
+        switch_token: None,
+    };
     let (status, title, lines): (StatusCode, &str, Vec<&str>) = match link {
         LinkState::Open(_) => return None,
         LinkState::Unknown => (
@@ -96,7 +105,10 @@ fn state_page(state: &AppState, link: &LinkState) -> Option<HttpResponse> {
         LinkState::Answered(_) => (
             StatusCode::OK,
             "We already have your answers",
-            vec!["Thank you. Your answers for this appointment have been received.", "You can close this page."],
+            vec![
+                "Thank you. Your answers for this appointment have been received.",
+                "You can close this page.",
+            ],
         ),
         LinkState::Expired(_) => (
             StatusCode::GONE,
@@ -132,11 +144,19 @@ async fn show(state: web::Data<AppState>, token: web::Path<String>) -> Result<Ht
     if let Some(page) = state_page(&state, &link) {
         return Ok(page);
     }
-    let LinkState::Open(survey) = link else { return Err(AppError::NotFound) };
+    let LinkState::Open(survey) = link else {
+        return Err(AppError::NotFound);
+    };
     Ok(if survey.client.easy_read {
-        html_response(StatusCode::OK, easy_step(&state, &survey, &token_text, 0, &Answers::new(), None))
+        html_response(
+            StatusCode::OK,
+            easy_step(&state, &survey, &token_text, 0, &Answers::new(), None),
+        )
     } else {
-        html_response(StatusCode::OK, full_form(&state, &survey, &token_text, &Answers::new(), &BTreeMap::new()))
+        html_response(
+            StatusCode::OK,
+            full_form(&state, &survey, &token_text, &Answers::new(), &BTreeMap::new()),
+        )
     })
 }
 
@@ -149,8 +169,17 @@ fn full_form(
     problems: &BTreeMap<String, &'static str>,
 ) -> Markup {
     let lang = language(survey);
-    let frame = Frame { lang: &lang, clinic: &state.settings.clinic_name, easy: false, switch_token: Some(token) };
-    let title = survey.instrument.title().get(&lang).unwrap_or("A few questions about your appointment");
+    let frame = Frame {
+        lang: &lang,
+        clinic: &state.settings.clinic_name,
+        easy: false,
+        switch_token: Some(token),
+    };
+    let title = survey
+        .instrument
+        .title()
+        .get(&lang)
+        .unwrap_or("A few questions about your appointment");
     views::page(
         &frame,
         title,
@@ -175,14 +204,31 @@ fn full_form(
 }
 
 fn question_label(survey: &Survey, id: &str, lang: &str) -> String {
-    survey.instrument.item(id).and_then(|i| i.text_in(lang, false)).unwrap_or(id).to_string()
+    survey
+        .instrument
+        .item(id)
+        .and_then(|i| i.text_in(lang, false))
+        .unwrap_or(id)
+        .to_string()
 }
 
 /// One question per screen, larger text, plain words, a progress line and
 /// a back button; earlier answers ride along as hidden fields.
-fn easy_step(state: &AppState, survey: &Survey, token: &str, step: usize, answers: &Answers, problem: Option<&'static str>) -> Markup {
+fn easy_step(
+    state: &AppState,
+    survey: &Survey,
+    token: &str,
+    step: usize,
+    answers: &Answers,
+    problem: Option<&'static str>,
+) -> Markup {
     let lang = language(survey);
-    let frame = Frame { lang: &lang, clinic: &state.settings.clinic_name, easy: true, switch_token: Some(token) };
+    let frame = Frame {
+        lang: &lang,
+        clinic: &state.settings.clinic_name,
+        easy: true,
+        switch_token: Some(token),
+    };
     let items = survey.instrument.items();
     let total = items.len();
     if step >= total {
@@ -234,7 +280,10 @@ fn easy_review(frame: &Frame, survey: &Survey, token: &str, answers: &Answers) -
 
 /// Turns form fields into answers, keeping only the instrument's items.
 /// Returns the answers and, per item, a friendly problem.
-fn read_answers(instrument: &InstrumentDefinition, fields: &[(String, String)]) -> (Answers, BTreeMap<String, &'static str>) {
+fn read_answers(
+    instrument: &InstrumentDefinition,
+    fields: &[(String, String)],
+) -> (Answers, BTreeMap<String, &'static str>) {
     let mut answers = Answers::new();
     let mut problems = BTreeMap::new();
     for (name, value) in fields {
@@ -291,7 +340,8 @@ fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
     if body.len() > FORM_LIMIT {
         return Err(AppError::BadRequest("The answers are too long to send.".into()));
     }
-    serde_urlencoded::from_bytes(body).map_err(|_| AppError::BadRequest("The answers could not be read. Please go back and try again.".into()))
+    serde_urlencoded::from_bytes(body)
+        .map_err(|_| AppError::BadRequest("The answers could not be read. Please go back and try again.".into()))
 }
 
 /// What a submission came to.
@@ -302,30 +352,35 @@ enum Submitted {
 }
 
 #[post("/s/{token}")]
-async fn submit(state: web::Data<AppState>, token: web::Path<String>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn submit(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let fields = parse_form(&body)?;
     let token_text = token.into_inner();
     let now = state.now();
     let lookup = token_text.clone();
-    let settings = state.settings.clone();
-    let sealer = state.sealer.clone();
-    let domain = state.message_domain();
+    // Read and check first, outside the write lock; the write then takes
+    // the invitation only if it is still open.
     let outcome = state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                let link = load_link(conn, &lookup, now)?;
-                let LinkState::Open(survey) = link else { return Ok(Submitted::NotOpen(link)) };
-                let (answers, mut problems) = read_answers(&survey.instrument, &fields);
-                if let Err(errors) = survey.instrument.validate_answers(&answers) {
-                    problems.extend(problems_from(&survey.instrument, &errors));
-                }
-                if !problems.is_empty() {
-                    return Ok(Submitted::Invalid(survey, answers, problems));
-                }
+        .db_mailing(move |conn, mailing| {
+            let link = load_link(conn, &lookup, now)?;
+            let LinkState::Open(survey) = link else {
+                return Ok(Submitted::NotOpen(link));
+            };
+            let (answers, mut problems) = read_answers(&survey.instrument, &fields);
+            if let Err(errors) = survey.instrument.validate_answers(&answers) {
+                problems.extend(problems_from(&survey.instrument, &errors));
+            }
+            if !problems.is_empty() {
+                return Ok(Submitted::Invalid(survey, answers, problems));
+            }
+            let stored = conn.write_transaction(|conn| {
                 if !invitations::mark_answered(conn, survey.invitation.id, now)? {
-                    return Ok(Submitted::NotOpen(load_link(conn, &lookup, now)?));
+                    return Ok(false);
                 }
-                responses::insert(
+                let response = responses::insert(
                     conn,
                     survey.invitation.id,
                     survey.client.id,
@@ -334,21 +389,34 @@ async fn submit(state: web::Data<AppState>, token: web::Path<String>, body: web:
                     &answers,
                     now,
                 )?;
-                let mailing = Mailing { sealer: &sealer, message_domain: &domain, clinic_tz: settings.time_zone };
-                alerts::evaluate_client(conn, survey.client.id, &mailing, now)?;
+                webhooks::response_received(conn, mailing, &response, now)?;
+                alerts::evaluate_client(conn, survey.client.id, mailing, now)?;
+                Ok::<_, StoreError>(true)
+            })?;
+            if stored {
                 Ok(Submitted::Stored)
-            })
+            } else {
+                Ok(Submitted::NotOpen(load_link(conn, &lookup, now)?))
+            }
         })
         .await?;
     match outcome {
         Submitted::Stored => {
-            let frame = Frame { lang: "en", clinic: &state.settings.clinic_name, easy: false, switch_token: None };
+            let frame = Frame {
+                lang: "en",
+                clinic: &state.settings.clinic_name,
+                easy: false,
+                switch_token: None,
+            };
             Ok(html_response(
                 StatusCode::OK,
                 views::message(
                     &frame,
                     "Thank you",
-                    &["Your answers have been sent to your clinic.", "There is nothing else to do. You can close this page."],
+                    &[
+                        "Your answers have been sent to your clinic.",
+                        "There is nothing else to do. You can close this page.",
+                    ],
                 ),
             ))
         }
@@ -356,7 +424,12 @@ async fn submit(state: web::Data<AppState>, token: web::Path<String>, body: web:
         Submitted::Invalid(survey, answers, problems) => {
             let markup = if survey.client.easy_read {
                 // Back to the first question with a problem.
-                let step = survey.instrument.items().iter().position(|i| problems.contains_key(&i.id)).unwrap_or(0);
+                let step = survey
+                    .instrument
+                    .items()
+                    .iter()
+                    .position(|i| problems.contains_key(&i.id))
+                    .unwrap_or(0);
                 let problem = problems.values().next().copied();
                 easy_step(&state, &survey, &token_text, step, &answers, problem)
             } else {
@@ -369,7 +442,11 @@ async fn submit(state: web::Data<AppState>, token: web::Path<String>, body: web:
 
 /// Moves through the easy-read screens. Stores nothing.
 #[post("/s/{token}/step")]
-async fn next_step(state: web::Data<AppState>, token: web::Path<String>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+async fn next_step(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let fields = parse_form(&body)?;
     let token_text = token.into_inner();
     let now = state.now();
@@ -378,32 +455,58 @@ async fn next_step(state: web::Data<AppState>, token: web::Path<String>, body: w
     if let Some(page) = state_page(&state, &link) {
         return Ok(page);
     }
-    let LinkState::Open(survey) = link else { return Err(AppError::NotFound) };
+    let LinkState::Open(survey) = link else {
+        return Err(AppError::NotFound);
+    };
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let count = survey.instrument.items().len();
-    let current: usize = field("_step").and_then(|s| s.parse().ok()).filter(|s| *s <= count).unwrap_or(0);
+    let current: usize = field("_step")
+        .and_then(|s| s.parse().ok())
+        .filter(|s| *s <= count)
+        .unwrap_or(0);
     let (answers, problems) = read_answers(&survey.instrument, &fields);
     let going_back = field("_go") == Some("back");
     if going_back {
-        return Ok(html_response(StatusCode::OK, easy_step(&state, &survey, &token_text, current.saturating_sub(1), &answers, None)));
+        return Ok(html_response(
+            StatusCode::OK,
+            easy_step(&state, &survey, &token_text, current.saturating_sub(1), &answers, None),
+        ));
     }
     if let Some(item) = survey.instrument.items().get(current) {
         let mut problem = problems.get(&item.id).copied();
         if problem.is_none() {
-            let only_this = Answers(answers.0.iter().filter(|(k, _)| **k == item.id).map(|(k, v)| (k.clone(), v.clone())).collect());
+            let only_this = Answers(
+                answers
+                    .0
+                    .iter()
+                    .filter(|(k, _)| **k == item.id)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            );
             let missing = item.required && only_this.0.is_empty();
-            let invalid = survey.instrument.validate_answers(&only_this).err().is_some_and(|errs| {
-                errs.iter().any(|e| !matches!(e, AnswerError::RequiredMissing(id) if *id != item.id))
-            });
+            let invalid = survey
+                .instrument
+                .validate_answers(&only_this)
+                .err()
+                .is_some_and(|errs| {
+                    errs.iter()
+                        .any(|e| !matches!(e, AnswerError::RequiredMissing(id) if *id != item.id))
+                });
             if missing || invalid {
                 problem = Some(views::problem_text(item));
             }
         }
         if problem.is_some() {
-            return Ok(html_response(StatusCode::BAD_REQUEST, easy_step(&state, &survey, &token_text, current, &answers, problem)));
+            return Ok(html_response(
+                StatusCode::BAD_REQUEST,
+                easy_step(&state, &survey, &token_text, current, &answers, problem),
+            ));
         }
     }
-    Ok(html_response(StatusCode::OK, easy_step(&state, &survey, &token_text, current + 1, &answers, None)))
+    Ok(html_response(
+        StatusCode::OK,
+        easy_step(&state, &survey, &token_text, current + 1, &answers, None),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -413,7 +516,11 @@ struct EasyReadForm {
 
 /// Remembers the client's choice of the easy-read questionnaire.
 #[post("/s/{token}/easy-read")]
-async fn easy_read(state: web::Data<AppState>, token: web::Path<String>, form: web::Form<EasyReadForm>) -> Result<HttpResponse, AppError> {
+async fn easy_read(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: web::Form<EasyReadForm>,
+) -> Result<HttpResponse, AppError> {
     let token_text = token.into_inner();
     let easy = form.easy == "on";
     let now = state.now();
@@ -422,10 +529,16 @@ async fn easy_read(state: web::Data<AppState>, token: web::Path<String>, form: w
     if let Some(page) = state_page(&state, &link) {
         return Ok(page);
     }
-    let LinkState::Open(survey) = link else { return Err(AppError::NotFound) };
+    let LinkState::Open(survey) = link else {
+        return Err(AppError::NotFound);
+    };
     let client_id = survey.client.id;
-    state.db(move |conn| clients::set_easy_read(conn, client_id, easy, now)).await?;
-    Ok(HttpResponse::SeeOther().insert_header(("Location", format!("/s/{token_text}"))).finish())
+    state
+        .db(move |conn| clients::set_easy_read(conn, client_id, easy, now))
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/s/{token_text}")))
+        .finish())
 }
 
 /// The client's unsubscribe link: what the invitation's unsubscribe token
@@ -438,10 +551,19 @@ fn load_unsubscribe(conn: &mut DbConnection, token: &str) -> Result<Option<Clien
 }
 
 fn unsubscribe_unknown(state: &AppState) -> HttpResponse {
-    let frame = Frame { lang: "en", clinic: &state.settings.clinic_name, easy: false, switch_token: None };
+    let frame = Frame {
+        lang: "en",
+        clinic: &state.settings.clinic_name,
+        easy: false,
+        switch_token: None,
+    };
     html_response(
         StatusCode::NOT_FOUND,
-        views::message(&frame, "We could not find this link", &["Please check that you copied the whole address from your email, or contact your clinic."]),
+        views::message(
+            &frame,
+            "We could not find this link",
+            &["Please check that you copied the whole address from your email, or contact your clinic."],
+        ),
     )
 }
 
@@ -452,11 +574,22 @@ async fn unsubscribe_confirm(state: web::Data<AppState>, token: web::Path<String
     let Some(client) = state.db(move |conn| load_unsubscribe(conn, &lookup)).await? else {
         return Ok(unsubscribe_unknown(&state));
     };
-    let frame = Frame { lang: "en", clinic: &state.settings.clinic_name, easy: client.easy_read, switch_token: None };
+    let frame = Frame {
+        lang: "en",
+        clinic: &state.settings.clinic_name,
+        easy: client.easy_read,
+        switch_token: None,
+    };
     if client.opted_out {
         return Ok(html_response(
             StatusCode::OK,
-            views::message(&frame, "You have stopped these emails", &["You will not receive feedback questionnaires from us. If you change your mind, please tell your clinic."]),
+            views::message(
+                &frame,
+                "You have stopped these emails",
+                &[
+                    "You will not receive feedback questionnaires from us. If you change your mind, please tell your clinic.",
+                ],
+            ),
         ));
     }
     Ok(html_response(
@@ -484,21 +617,42 @@ async fn unsubscribe(state: web::Data<AppState>, token: web::Path<String>) -> Re
     let done = state
         .db(move |conn| {
             conn.write_transaction(|conn| {
-                let Some(client) = load_unsubscribe(conn, &token_text)? else { return Ok(None) };
+                let Some(client) = load_unsubscribe(conn, &token_text)? else {
+                    return Ok(None);
+                };
                 clients::opt_out(conn, client.id, now)?;
                 Ok(Some(client))
             })
         })
         .await?;
-    let Some(client) = done else { return Ok(unsubscribe_unknown(&state)) };
+    let Some(client) = done else {
+        return Ok(unsubscribe_unknown(&state));
+    };
     tracing::info!("a client unsubscribed from feedback emails");
-    let frame = Frame { lang: "en", clinic: &state.settings.clinic_name, easy: client.easy_read, switch_token: None };
+    let frame = Frame {
+        lang: "en",
+        clinic: &state.settings.clinic_name,
+        easy: client.easy_read,
+        switch_token: None,
+    };
     Ok(html_response(
         StatusCode::OK,
-        views::message(&frame, "You have stopped these emails", &["You will not receive feedback questionnaires from us any more.", "If you change your mind, please tell your clinic."]),
+        views::message(
+            &frame,
+            "You have stopped these emails",
+            &[
+                "You will not receive feedback questionnaires from us any more.",
+                "If you change your mind, please tell your clinic.",
+            ],
+        ),
     ))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(show).service(submit).service(next_step).service(easy_read).service(unsubscribe_confirm).service(unsubscribe);
+    cfg.service(show)
+        .service(submit)
+        .service(next_step)
+        .service(easy_read)
+        .service(unsubscribe_confirm)
+        .service(unsubscribe);
 }

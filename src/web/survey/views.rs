@@ -68,7 +68,11 @@ pub fn problem_text(item: &Item) -> &'static str {
 }
 
 fn number_text(v: f64) -> String {
-    if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v}") }
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v}")
+    }
 }
 
 fn current_value(answers: &Answers, item: &Item) -> Option<String> {
@@ -90,7 +94,10 @@ pub fn question(
     problem: Option<&str>,
     heading: bool,
 ) -> Markup {
-    let text = item.text_in(lang, easy).or_else(|| item.text_in(&instrument.languages()[0], easy)).unwrap_or(&item.id);
+    let text = item
+        .text_in(lang, easy)
+        .or_else(|| item.text_in(&instrument.languages()[0], easy))
+        .unwrap_or(&item.id);
     let current = current_value(answers, item);
     let error_id = format!("q-{}-error", item.id);
     let hint_id = format!("q-{}-hint", item.id);

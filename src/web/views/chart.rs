@@ -53,7 +53,11 @@ fn fmt(v: f64) -> String {
 }
 
 fn number(v: f64) -> String {
-    if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.1}") }
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
 }
 
 pub fn trajectory(chart: &Trajectory) -> Markup {
@@ -142,7 +146,11 @@ fn y_ticks(min: f64, max: f64) -> Vec<f64> {
     let range = max - min;
     let raw = range / 4.0;
     let magnitude = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(raw);
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(raw);
     let mut ticks = vec![];
     let mut t = (min / step).ceil() * step;
     while t <= max + 1e-9 {
@@ -159,13 +167,37 @@ mod tests {
     #[test]
     fn gaps_break_the_line_and_markers_have_titles() {
         let points = vec![
-            Point { session: 1, total: Some(38.0), gap: None },
-            Point { session: 2, total: Some(37.0), gap: None },
-            Point { session: 3, total: None, gap: Some("no answer") },
-            Point { session: 4, total: Some(31.0), gap: None },
-            Point { session: 5, total: Some(33.0), gap: None },
+            Point {
+                session: 1,
+                total: Some(38.0),
+                gap: None,
+            },
+            Point {
+                session: 2,
+                total: Some(37.0),
+                gap: None,
+            },
+            Point {
+                session: 3,
+                total: None,
+                gap: Some("no answer"),
+            },
+            Point {
+                session: 4,
+                total: Some(31.0),
+                gap: None,
+            },
+            Point {
+                session: 5,
+                total: Some(33.0),
+                gap: None,
+            },
         ];
-        let markers = vec![Marker { session: 4, kind: MarkerKind::Alert, label: "Alert opened".into() }];
+        let markers = vec![Marker {
+            session: 4,
+            kind: MarkerKind::Alert,
+            label: "Alert opened".into(),
+        }];
         let svg = trajectory(&Trajectory {
             points: &points,
             min: 0.0,
@@ -178,7 +210,11 @@ mod tests {
             title: "Totals",
         })
         .into_string();
-        assert_eq!(svg.matches("fill=\"none\" stroke=\"#1f5f8b\"").count(), 2, "two segments around the gap");
+        assert_eq!(
+            svg.matches("fill=\"none\" stroke=\"#1f5f8b\"").count(),
+            2,
+            "two segments around the gap"
+        );
         assert!(svg.contains("Session 3: no answer"));
         assert!(svg.contains("cutoff 36"));
         assert!(svg.contains("Alert opened"));

@@ -9,12 +9,18 @@ use crate::web::auth::CurrentStaff;
 /// Navigation for each role: (path, label).
 fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
     match role {
-        Role::Clinician => &[("/clinician", "My clients")],
+        Role::Clinician => &[
+            ("/clinician", "Alerts"),
+            ("/clinician/clients", "My clients"),
+            ("/clinician/settings", "Alert emails"),
+        ],
         Role::Manager => &[("/manager", "Service overview"), ("/manager/exports", "Exports")],
         Role::Admin => &[
             ("/admin", "Staff"),
             ("/admin/appointments", "Appointments"),
             ("/admin/email", "Email delivery"),
+            ("/admin/webhooks", "Webhooks"),
+            ("/admin/privacy", "Privacy"),
             ("/admin/audit", "Audit log"),
         ],
     }

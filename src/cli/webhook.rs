@@ -1,0 +1,99 @@
+//! `rapport webhook add|list|disable`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use crate::clock::{Clock, SystemClock};
+use crate::security::Sealer;
+use crate::store::{self, kv, webhooks};
+
+use super::{fail, load_settings};
+
+#[derive(Subcommand)]
+pub enum WebhookCommand {
+    /// Register an endpoint; its signing secret is printed once.
+    Add {
+        /// Where events are POSTed (http or https).
+        #[arg(long)]
+        url: String,
+        /// alert.opened, alert.changed, response.received (comma-separated), or all.
+        #[arg(long, default_value = "all")]
+        events: String,
+    },
+    /// List endpoints (never their secrets).
+    List,
+    /// Stop sending to an endpoint.
+    Disable { id: i64 },
+}
+
+pub fn run(config: Option<&Path>, command: WebhookCommand) -> ExitCode {
+    let settings = match load_settings(config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let mut conn = match store::establish(&settings.database_url).and_then(|mut c| {
+        store::run_migrations(&mut c)?;
+        Ok(c)
+    }) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let now = SystemClock.now();
+    match command {
+        WebhookCommand::Add { url, events } => {
+            if let Err(e) = webhooks::check_url(&url) {
+                return fail(format!("--url: {e}"));
+            }
+            let events = match webhooks::parse_events(&events) {
+                Ok(e) => e,
+                Err(e) => return fail(format!("--events: {e}")),
+            };
+            // The same key the server seals with (see app::prepare).
+            let secret_key = match &settings.secret_key {
+                Some(k) => k.clone(),
+                None => {
+                    match kv::get_or_insert(&mut conn, "secret_key", || hex::encode(rand::random::<[u8; 64]>()), now) {
+                        Ok(k) => k,
+                        Err(e) => return fail(e),
+                    }
+                }
+            };
+            match webhooks::create(&mut conn, &url, &events, &Sealer::new(&secret_key), now) {
+                Ok((endpoint, secret)) => {
+                    println!("{secret}");
+                    eprintln!(
+                        "Webhook endpoint #{} ({}) added for {}. The signing secret is shown only now.",
+                        endpoint.id, endpoint.url, endpoint.events
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        WebhookCommand::List => match webhooks::list(&mut conn) {
+            Ok(endpoints) => {
+                for e in endpoints {
+                    println!(
+                        "#{:<4} {:<50} {:<50}{}",
+                        e.id,
+                        e.url,
+                        e.events,
+                        if e.active { "" } else { "  (disabled)" }
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        WebhookCommand::Disable { id } => match webhooks::disable(&mut conn, id, now) {
+            Ok(true) => {
+                println!("Webhook endpoint #{id} disabled.");
+                ExitCode::SUCCESS
+            }
+            Ok(false) => fail(format!("there is no active webhook endpoint #{id}")),
+            Err(e) => fail(e),
+        },
+    }
+}

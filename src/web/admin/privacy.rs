@@ -1,0 +1,283 @@
+//! Privacy for admins: a client's full record as JSON (subject access
+//! request), how to erase a client, and what the retention period would
+//! erase now (a dry run: this page changes nothing).
+
+use actix_web::{HttpResponse, get, post, web};
+use diesel::prelude::*;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::store::audit::{self, AuditEntry};
+use crate::store::clients::{self, Client};
+use crate::store::erasure::{self, RetentionDue};
+use crate::store::schema::clients as clients_table;
+use crate::store::{DbConnection, StoreError, kv, record};
+use crate::web::api::views::ClientRecordView;
+use crate::web::auth::{AdminRole, Staff, StaffForm};
+use crate::web::error::AppError;
+use crate::web::state::AppState;
+use crate::web::views::layout::{form_error, staff_page};
+use crate::web::views::{local_date, local_time};
+
+const PATH: &str = "/admin/privacy";
+
+#[derive(Deserialize, Default)]
+struct Lookup {
+    client: Option<String>,
+}
+
+/// A client by number, or by exact email address.
+fn find_client(conn: &mut DbConnection, term: &str) -> Result<Option<Client>, StoreError> {
+    let term = term.trim().trim_start_matches('#');
+    if let Ok(id) = term.parse::<i64>() {
+        return match clients::find(conn, id) {
+            Ok(c) => Ok(Some(c)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        };
+    }
+    Ok(clients_table::table
+        .filter(clients_table::email.eq(term))
+        .order(clients_table::id)
+        .select(Client::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+fn lookup_section(term: &str, found: Option<&Client>, responses: usize, tz: chrono_tz::Tz) -> Markup {
+    html! {
+        section {
+            h2 { "A client's record (subject access request)" }
+            form.stack method="get" action=(PATH) {
+                div.field {
+                    label for="client" { "Client number or email address" }
+                    input #client name="client" value=(term) required autocomplete="off";
+                }
+                button.primary type="submit" { "Find" }
+            }
+            @if !term.is_empty() {
+                @match found {
+                    None => { (form_error(&format!("No client has the number or email address \"{}\".", term.trim()))) }
+                    Some(c) => {
+                        dl.record-summary {
+                            div { dt { "Client" } dd { "#" (c.id) " " (c.name) } }
+                            div { dt { "Added" } dd { (local_date(c.created_at, tz)) } }
+                            div { dt { "Responses" } dd { (responses) } }
+                            @if let Some(at) = c.erased_at { div { dt { "Erased" } dd { (local_time(at, tz)) } } }
+                        }
+                        p {
+                            a.button href={ "/admin/clients/" (c.id) "/record.json" } download { "Download the full record (JSON)" }
+                        }
+                        p.hint {
+                            "The file holds the client's details, appointments, questionnaires, answers with their "
+                            "free text, alerts with their reasons and repair log, and the audit entries about them. "
+                            "Each download is written to the audit log."
+                        }
+                        h3 { "Erasure" }
+                        p {
+                            "To erase this client's identifying data (keeping anonymous scores), run on the server: "
+                            code { "rapport client erase " (c.id) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn retention_section(days: Option<i64>, due: &[RetentionDue], tz: chrono_tz::Tz) -> Markup {
+    html! {
+        section {
+            h2 { "Retention" }
+            @match days {
+                None => {
+                    p { "Retention is off: identifying data is kept until a client is erased by hand." }
+                    p.hint { "Set " code { "RAPPORT_RETENTION_DAYS" } " (30 or more) to erase it that many days after a client's last appointment. Check first with " code { "rapport retention --dry-run --days N" } "." }
+                }
+                Some(d) => {
+                    p { "Identifying data is erased " (d) " days after a client's last appointment, once a day by the job loop. Anonymous scores are kept." }
+                    h3 { "Dry run: what would be erased now" }
+                    @if due.is_empty() {
+                        p.muted { "No client is due." }
+                    } @else {
+                        p { (due.len()) " client(s) would be erased at the next daily run:" }
+                        div.table-wrap { table {
+                            thead { tr { th scope="col" { "Client" } th scope="col" { "Last appointment" } th scope="col" { "Responses (scores kept)" } } }
+                            tbody {
+                                @for c in due.iter().take(500) {
+                                    tr {
+                                        td { "#" (c.client_id) }
+                                        td { (c.last_appointment.map(|t| local_date(t, tz)).unwrap_or_else(|| "none".into())) }
+                                        td.num { (c.responses) }
+                                    }
+                                }
+                            }
+                        } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[get("/admin/privacy")]
+async fn privacy_page(
+    state: web::Data<AppState>,
+    staff: Staff<AdminRole>,
+    query: web::Query<Lookup>,
+) -> Result<HttpResponse, AppError> {
+    let term = query.into_inner().client.unwrap_or_default();
+    let (now, admin, days) = (state.now(), staff.id(), state.settings.retention_days);
+    let lookup = term.clone();
+    let (found, responses, due, free_text) = state
+        .db(move |conn| {
+            let found = if lookup.trim().is_empty() {
+                None
+            } else {
+                find_client(conn, &lookup)?
+            };
+            let mut responses = 0;
+            if let Some(c) = &found {
+                responses = crate::store::responses::for_client(conn, c.id)?.len();
+                audit::record(
+                    conn,
+                    &AuditEntry {
+                        staff_id: Some(admin),
+                        action: "client.lookup",
+                        client_id: Some(c.id),
+                        ..Default::default()
+                    },
+                    now,
+                )?;
+            }
+            let due = match days {
+                Some(d) => erasure::retention_due(conn, d, now)?,
+                None => vec![],
+            };
+            Ok((found, responses, due, kv::flag(conn, kv::STAFF_READ_FREE_TEXT)?))
+        })
+        .await?;
+    let tz = state.settings.time_zone;
+    let body = html! {
+        (lookup_section(&term, found.as_ref(), responses, tz))
+        (retention_section(days, &due, tz))
+        (free_text_section(&staff.csrf, free_text))
+    };
+    let status = if !term.trim().is_empty() && found.is_none() {
+        actix_web::http::StatusCode::NOT_FOUND
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(staff_page(&staff, &state.settings.clinic_name, PATH, "Privacy", body).into_string()))
+}
+
+fn free_text_section(csrf: &str, allowed: bool) -> Markup {
+    html! {
+        section #free-text {
+            h2 { "Clients' free-text answers" }
+            p {
+                "What clients write for their clinician is read by that clinician. "
+                @if allowed { "Managers and administrators may also read it (in a client's record download)." }
+                @else { "Managers and administrators may not: it is left out of the record download." }
+            }
+            form method="post" action="/admin/privacy/free-text" {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="allow" value=(if allowed { "off" } else { "on" });
+                button type="submit" {
+                    @if allowed { "Stop managers and administrators reading free text" } @else { "Let managers and administrators read free text" }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct FreeTextForm {
+    allow: String,
+}
+
+#[post("/admin/privacy/free-text")]
+async fn set_free_text(
+    state: web::Data<AppState>,
+    form: StaffForm<AdminRole, FreeTextForm>,
+) -> Result<HttpResponse, AppError> {
+    let StaffForm { staff, form } = form;
+    let allow = match form.allow.as_str() {
+        "on" => true,
+        "off" => false,
+        _ => return Err(AppError::BadRequest("choose on or off".into())),
+    };
+    let (now, admin) = (state.now(), staff.id());
+    state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                kv::set_flag(conn, kv::STAFF_READ_FREE_TEXT, allow, now)?;
+                let detail = if allow {
+                    "staff may read free text"
+                } else {
+                    "staff may not read free text"
+                };
+                audit::record(
+                    conn,
+                    &AuditEntry {
+                        staff_id: Some(admin),
+                        action: "settings.privacy",
+                        detail: Some(detail),
+                        ..Default::default()
+                    },
+                    now,
+                )
+            })
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("{PATH}#free-text")))
+        .finish())
+}
+
+#[get("/admin/clients/{id}/record.json")]
+async fn record_download(
+    state: web::Data<AppState>,
+    staff: Staff<AdminRole>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (id, now, admin) = (id.into_inner(), state.now(), staff.id());
+    let view = state
+        .db(move |conn| {
+            clients::find(conn, id)?;
+            audit::record(
+                conn,
+                &AuditEntry {
+                    staff_id: Some(admin),
+                    action: "client.record.download",
+                    client_id: Some(id),
+                    ..Default::default()
+                },
+                now,
+            )?;
+            let view = ClientRecordView::new(&record::load(conn, id)?, now);
+            Ok(if kv::flag(conn, kv::STAFF_READ_FREE_TEXT)? {
+                view
+            } else {
+                view.without_free_text()
+            })
+        })
+        .await?;
+    let body = serde_json::to_string_pretty(&view).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"client-{id}-record.json\""),
+        ))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(privacy_page)
+        .service(record_download)
+        .service(set_free_text);
+}

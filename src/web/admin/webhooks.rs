@@ -1,0 +1,292 @@
+//! Webhook endpoints for admins: add one (its signing secret is shown
+//! once), disable one, and see recent deliveries.
+
+use actix_web::{HttpResponse, get, post, web};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::store::audit::{self, AuditEntry};
+use crate::store::webhooks::{self, Endpoint, EventType};
+use crate::store::{StoreError, outbox};
+use crate::web::auth::{AdminRole, Staff, StaffForm};
+use crate::web::error::AppError;
+use crate::web::state::AppState;
+use crate::web::views::layout::{form_error, notice, staff_page};
+use crate::web::views::local_time;
+
+const PATH: &str = "/admin/webhooks";
+
+#[derive(Deserialize, Default)]
+struct Flash {
+    done: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct NewEndpointForm {
+    #[serde(default)]
+    url: String,
+    alert_opened: Option<String>,
+    alert_changed: Option<String>,
+    response_received: Option<String>,
+}
+
+impl NewEndpointForm {
+    fn events(&self) -> Vec<EventType> {
+        [
+            (EventType::AlertOpened, &self.alert_opened),
+            (EventType::AlertChanged, &self.alert_changed),
+            (EventType::ResponseReceived, &self.response_received),
+        ]
+        .into_iter()
+        .filter(|(_, on)| on.is_some())
+        .map(|(e, _)| e)
+        .collect()
+    }
+
+    fn checked(&self, event: EventType) -> bool {
+        self.events().contains(&event) || (self.url.is_empty() && self.events().is_empty())
+    }
+}
+
+fn field_name(event: EventType) -> &'static str {
+    match event {
+        EventType::AlertOpened => "alert_opened",
+        EventType::AlertChanged => "alert_changed",
+        EventType::ResponseReceived => "response_received",
+    }
+}
+
+fn event_meaning(event: EventType) -> &'static str {
+    match event {
+        EventType::AlertOpened => "the engine opened an alert",
+        EventType::AlertChanged => {
+            "an alert's severity rose, or it was acknowledged, discussed or closed with an outcome"
+        }
+        EventType::ResponseReceived => "a client answered a questionnaire",
+    }
+}
+
+fn add_form(csrf: &str, form: &NewEndpointForm, error: Option<&str>) -> Markup {
+    html! {
+        section {
+            h2 #add { "Add an endpoint" }
+            @if let Some(e) = error { (form_error(e)) }
+            form.stack method="post" action=(PATH) {
+                input type="hidden" name="csrf" value=(csrf);
+                div.field {
+                    label for="url" { "Address (https)" }
+                    input #url type="url" name="url" value=(form.url) required autocomplete="off" aria-describedby="url-hint";
+                    p.hint #url-hint { "Rapport POSTs signed JSON here. Bodies hold ids and figures only, never names, email addresses or free text." }
+                }
+                fieldset {
+                    legend { "Events" }
+                    @for event in EventType::ALL {
+                        div.check {
+                            input type="checkbox" id=(field_name(event)) name=(field_name(event)) checked[form.checked(event)];
+                            label for=(field_name(event)) { code { (event.as_str()) } " — " (event_meaning(event)) }
+                        }
+                    }
+                }
+                button.primary type="submit" { "Add endpoint" }
+            }
+        }
+    }
+}
+
+fn endpoints_table(csrf: &str, endpoints: &[Endpoint], tz: chrono_tz::Tz) -> Markup {
+    html! {
+        section {
+            h2 { "Endpoints (" (endpoints.len()) ")" }
+            @if endpoints.is_empty() {
+                p.muted { "No endpoint yet: integrations are not told about anything." }
+            } @else {
+                div.table-wrap { table {
+                    thead { tr {
+                        th scope="col" { "#" } th scope="col" { "Address" } th scope="col" { "Events" }
+                        th scope="col" { "Added" } th scope="col" { "State" } th scope="col" { span.visually-hidden { "Action" } }
+                    } }
+                    tbody {
+                        @for e in endpoints {
+                            tr {
+                                td.num { (e.id) }
+                                td.webhook-url { (e.url) }
+                                td { @for ev in e.event_types() { code { (ev.as_str()) } " " } }
+                                td { (local_time(e.created_at, tz)) }
+                                td { @if e.active { "active" } @else { span.badge { "disabled" } } }
+                                td {
+                                    @if e.active {
+                                        form method="post" action={ (PATH) "/" (e.id) "/disable" } {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            button type="submit" { "Disable" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+fn deliveries_table(rows: &[outbox::OutboxRow], tz: chrono_tz::Tz) -> Markup {
+    html! {
+        section {
+            h2 { "Recent deliveries" }
+            @if rows.is_empty() {
+                p.muted { "Nothing sent yet." }
+            } @else {
+                div.table-wrap { table {
+                    thead { tr {
+                        th scope="col" { "Queued" } th scope="col" { "To" } th scope="col" { "State" }
+                        th scope="col" { "Attempts" } th scope="col" { "Last answer" }
+                    } }
+                    tbody {
+                        @for r in rows {
+                            tr {
+                                td { (local_time(r.created_at, tz)) }
+                                td.webhook-url { (r.recipient) }
+                                td { (r.status) @if r.status == "pending" && r.last_error.is_some() { " (retrying " (local_time(r.next_attempt_at, tz)) ")" } }
+                                td.num { (r.attempts) }
+                                td { (r.last_error.as_deref().unwrap_or("")) }
+                            }
+                        }
+                    }
+                } }
+                p.hint { "Failed deliveries can be retried from " a href="/admin/email" { "Email delivery" } " once the endpoint is fixed." }
+            }
+        }
+    }
+}
+
+async fn render(
+    state: &AppState,
+    staff: &Staff<AdminRole>,
+    top: Option<Markup>,
+    form: &NewEndpointForm,
+    error: Option<&str>,
+) -> Result<HttpResponse, AppError> {
+    let (endpoints, deliveries) = state
+        .db(|conn| Ok((webhooks::list(conn)?, webhooks::recent_deliveries(conn, 30)?)))
+        .await?;
+    let tz = state.settings.time_zone;
+    let body = html! {
+        @if let Some(t) = top { (t) }
+        p { "Endpoints receive signed events as they happen, with retries. How to check the signature: "
+            a href="/api/docs#webhooks" { "API reference" } "." }
+        (endpoints_table(&staff.csrf, &endpoints, tz))
+        (add_form(&staff.csrf, form, error))
+        (deliveries_table(&deliveries, tz))
+    };
+    let status = if error.is_some() {
+        actix_web::http::StatusCode::BAD_REQUEST
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(staff_page(staff, &state.settings.clinic_name, PATH, "Webhooks", body).into_string()))
+}
+
+#[get("/admin/webhooks")]
+async fn webhooks_page(
+    state: web::Data<AppState>,
+    staff: Staff<AdminRole>,
+    flash: web::Query<Flash>,
+) -> Result<HttpResponse, AppError> {
+    let top = flash.into_inner().done.map(|d| notice(&d));
+    render(&state, &staff, top, &NewEndpointForm::default(), None).await
+}
+
+#[post("/admin/webhooks")]
+async fn add_endpoint(
+    state: web::Data<AppState>,
+    form: StaffForm<AdminRole, NewEndpointForm>,
+) -> Result<HttpResponse, AppError> {
+    let StaffForm { staff, form } = form;
+    let events = form.events();
+    let problem = match webhooks::check_url(&form.url) {
+        Err(e) => Some(format!("Address: {e}.")),
+        Ok(_) if events.is_empty() => Some("Choose at least one event.".to_string()),
+        Ok(_) => None,
+    };
+    if let Some(problem) = problem {
+        return render(&state, &staff, None, &form, Some(&problem)).await;
+    }
+    let (now, admin, sealer, url) = (state.now(), staff.id(), state.sealer.clone(), form.url.clone());
+    let (endpoint, secret) = state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                let created = webhooks::create(conn, &url, &events, &sealer, now)?;
+                audit::record(
+                    conn,
+                    &AuditEntry {
+                        staff_id: Some(admin),
+                        action: "webhook.add",
+                        detail: Some(&format!("endpoint #{}", created.0.id)),
+                        ..Default::default()
+                    },
+                    now,
+                )?;
+                Ok::<_, StoreError>(created)
+            })
+        })
+        .await?;
+    // Shown on this response only: it is never displayed again.
+    let top = html! {
+        div.notice.webhook-secret role="status" {
+            p { "Endpoint #" (endpoint.id) " added. Its signing secret, shown only now:" }
+            p { code { (secret) } }
+            p { "Store it in the receiving system; it checks each event's " code { "Rapport-Signature" } " with it." }
+        }
+    };
+    render(&state, &staff, Some(top), &NewEndpointForm::default(), None).await
+}
+
+#[derive(Deserialize)]
+struct NoFields {}
+
+#[post("/admin/webhooks/{id}/disable")]
+async fn disable_endpoint(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: StaffForm<AdminRole, NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let (id, now, admin) = (path.into_inner(), state.now(), form.staff.id());
+    let disabled = state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                webhooks::find(conn, id)?;
+                let done = webhooks::disable(conn, id, now)?;
+                if done {
+                    audit::record(
+                        conn,
+                        &AuditEntry {
+                            staff_id: Some(admin),
+                            action: "webhook.disable",
+                            detail: Some(&format!("endpoint #{id}")),
+                            ..Default::default()
+                        },
+                        now,
+                    )?;
+                }
+                Ok(done)
+            })
+        })
+        .await?;
+    let message = if disabled {
+        "Endpoint+disabled."
+    } else {
+        "That+endpoint+was+already+disabled."
+    };
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("{PATH}?done={message}")))
+        .finish())
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(webhooks_page)
+        .service(add_endpoint)
+        .service(disable_endpoint);
+}

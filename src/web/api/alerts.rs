@@ -1,0 +1,189 @@
+//! Alerts: listed, read with their reasons and repair log, and
+//! acknowledged by an integration (the step is logged with no member of
+//! staff, and the audit log names the API key).
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::views::{AlertView, Problem};
+use super::{ApiCaller, audit_read, page_limit, query};
+use crate::store::alerts::{self, AlertStatus, RepairStep};
+use crate::store::api_keys::Scope;
+use crate::store::audit::{self, AuditEntry};
+use crate::store::listing::{self, AlertFilter, AlertState};
+use crate::store::record;
+use crate::web::error::{ApiError, AppError};
+use crate::web::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AlertQuery {
+    /// Only this client's alerts.
+    client: Option<i64>,
+    /// open, acknowledged, closed, or active (open or acknowledged). Default: all.
+    status: Option<String>,
+    /// Return alerts with an id greater than this (the previous page's `next_after`).
+    after: Option<i64>,
+    /// Page size, 1–500 (default 100).
+    limit: Option<i64>,
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct AlertPage {
+    pub alerts: Vec<AlertView>,
+    /// Pass as `after` for the next page; null when this is the last.
+    pub next_after: Option<i64>,
+}
+
+/// List alerts
+///
+/// In id order, each with its signals and repair log.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts",
+    tag = "alerts",
+    params(AlertQuery),
+    responses(
+        (status = 200, description = "A page of alerts", body = AlertPage),
+        (status = 400, description = "A query parameter is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the read scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["read"]))
+)]
+#[get("/alerts")]
+async fn list(state: web::Data<AppState>, caller: ApiCaller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Read)?;
+    let q: AlertQuery = query(&req)?;
+    let state_filter = match q.status.as_deref().map(str::trim) {
+        None | Some("") | Some("all") => None,
+        Some("active") => Some(AlertState::Active),
+        Some(other) => Some(AlertState::Is(AlertStatus::parse(other).ok_or_else(|| {
+            ApiError(AppError::BadRequest(format!(
+                "status \"{other}\" is not one of open, acknowledged, closed, active, all"
+            )))
+        })?)),
+    };
+    let filter = AlertFilter {
+        client_id: q.client,
+        state: state_filter,
+        after: q.after,
+        limit: page_limit(q.limit)?,
+    };
+    let (now, key_id, limit) = (state.now(), caller.key.id, filter.limit);
+    let alerts = state
+        .db(move |conn| {
+            let rows = listing::alerts(conn, &filter)?;
+            audit_read(
+                conn,
+                key_id,
+                "api.alerts.list",
+                rows.iter().map(|a| a.client_id),
+                None,
+                now,
+            )?;
+            let mut views = Vec::with_capacity(rows.len());
+            for alert in rows {
+                views.push(AlertView::new(&record::alert_with_log(conn, alert)?));
+            }
+            Ok(views)
+        })
+        .await?;
+    let next_after = (alerts.len() as i64 == limit)
+        .then(|| alerts.last().map(|a| a.id))
+        .flatten();
+    Ok(HttpResponse::Ok().json(AlertPage { alerts, next_after }))
+}
+
+/// Read an alert
+///
+/// With every signal's plain-English reason and the repair log.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/{id}",
+    tag = "alerts",
+    params(("id" = i64, Path, description = "Rapport's alert id")),
+    responses(
+        (status = 200, description = "The alert", body = AlertView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the read scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such alert", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["read"]))
+)]
+#[get("/alerts/{id}")]
+async fn read(state: web::Data<AppState>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Read)?;
+    let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
+    let view = state
+        .db(move |conn| {
+            let alert = alerts::find(conn, id)?;
+            audit_read(conn, key_id, "api.alert.read", [alert.client_id], Some(id), now)?;
+            Ok(AlertView::new(&record::alert_with_log(conn, alert)?))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Acknowledge an alert
+///
+/// Records that someone has seen the alert: an `acknowledged` step in its repair log, with no member of staff
+/// (the audit log names this API key), and an `alert.changed` webhook. An alert already acknowledged is
+/// returned unchanged; a closed alert cannot change (409).
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/acknowledge",
+    tag = "alerts",
+    params(("id" = i64, Path, description = "Rapport's alert id")),
+    responses(
+        (status = 200, description = "The alert, acknowledged", body = AlertView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the write scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such alert", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The alert is closed", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["write"]))
+)]
+#[post("/alerts/{id}/acknowledge")]
+async fn acknowledge(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Write)?;
+    let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
+    let view = state
+        .db_mailing(move |conn, mailing| {
+            conn.write_transaction(|conn| {
+                let alert = alerts::find(conn, id)?;
+                if alert.status() == AlertStatus::Open {
+                    alerts::record_step(conn, &alert, &RepairStep::Acknowledge, None, mailing, now)?;
+                    audit::record(
+                        conn,
+                        &AuditEntry {
+                            api_key_id: Some(key_id),
+                            action: "alert.acknowledge",
+                            client_id: Some(alert.client_id),
+                            alert_id: Some(id),
+                            ..Default::default()
+                        },
+                        now,
+                    )?;
+                } else if alert.status() == AlertStatus::Closed {
+                    return Err(crate::store::StoreError::Conflict(
+                        "this alert already has an outcome; its log can no longer change".into(),
+                    ));
+                }
+                let alert = alerts::find(conn, id)?;
+                Ok(AlertView::new(&record::alert_with_log(conn, alert)?))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list).service(read).service(acknowledge);
+}

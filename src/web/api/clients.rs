@@ -1,0 +1,403 @@
+//! Clients: created or updated by the practice system's id, opted out on
+//! request, read with their answers and scores, and their full record for a
+//! subject access request.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::views::{ClientRecordView, ClientView, Problem, ResponseView};
+use super::{ApiCaller, audit_read, json_body, page_limit, query};
+use crate::store::api_keys::Scope;
+use crate::store::audit::{self, AuditEntry};
+use crate::store::clients::{self, Client};
+use crate::store::intake::{self, ClientDetails};
+use crate::store::listing::{self, ClientFilter};
+use crate::store::staff::{self, Role};
+use crate::store::{StoreError, record};
+use crate::web::error::{ApiError, AppError};
+use crate::web::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientUpsert {
+    /// A short name for the sending system, e.g. `pms`.
+    #[schema(example = "pms")]
+    pub source: String,
+    /// The sending system's id for the client; with `source` it identifies them.
+    #[schema(example = "C-2001")]
+    pub external_id: String,
+    /// The email of the client's clinician, as known to Rapport.
+    pub clinician_email: String,
+    pub name: String,
+    pub email: Option<String>,
+    /// A language tag such as `en` (default `en`).
+    pub language: Option<String>,
+    /// An IANA time zone such as `Europe/London` (default: the clinic's).
+    pub time_zone: Option<String>,
+}
+
+impl ClientUpsert {
+    fn check(&self) -> Result<(), String> {
+        if self.source.trim().is_empty() || self.source.len() > 100 {
+            return Err("source must be a short non-empty name of the sending system".into());
+        }
+        if self.external_id.trim().is_empty() || self.external_id.len() > 200 {
+            return Err("external_id must be non-empty (at most 200 characters)".into());
+        }
+        if self.name.trim().is_empty() || self.name.len() > 200 {
+            return Err("name must be non-empty (at most 200 characters)".into());
+        }
+        if let Some(email) = self.email.as_deref().map(str::trim).filter(|e| !e.is_empty())
+            && email.parse::<lettre::Address>().is_err()
+        {
+            return Err(format!("email \"{email}\" is not a valid email address"));
+        }
+        if let Some(tz) = &self.time_zone
+            && tz.parse::<chrono_tz::Tz>().is_err()
+        {
+            return Err(format!(
+                "time_zone \"{tz}\" is not an IANA time zone such as Europe/London"
+            ));
+        }
+        if let Some(lang) = &self.language
+            && (lang.is_empty() || lang.len() > 20 || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        {
+            return Err(format!("language \"{lang}\" is not a language tag such as en"));
+        }
+        Ok(())
+    }
+}
+
+/// What recording a client did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordedClient {
+    /// created, updated or unchanged.
+    #[schema(example = "created")]
+    pub outcome: &'static str,
+    pub client: ClientView,
+}
+
+/// What a practice system can change about a client.
+fn fields(c: &Client) -> (String, Option<String>, String, Option<String>, i64) {
+    (
+        c.name.clone(),
+        c.email.clone(),
+        c.language.clone(),
+        c.time_zone.clone(),
+        c.clinician_id,
+    )
+}
+
+fn view(conn: &mut crate::store::DbConnection, client: &Client) -> Result<ClientView, StoreError> {
+    let email = record::clinician_email(conn, client.clinician_id)?;
+    Ok(ClientView::new(client, &email))
+}
+
+/// Create or update a client
+///
+/// Identified by `(source, external_id)`: an unknown client is created, a known one updated. Sending the same
+/// body again changes nothing. Erased clients are never matched.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients",
+    tag = "clients",
+    request_body = ClientUpsert,
+    responses(
+        (status = 201, description = "Created", body = RecordedClient),
+        (status = 200, description = "Updated, or unchanged", body = RecordedClient),
+        (status = 400, description = "The body is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the write scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["write"]))
+)]
+#[post("/clients")]
+async fn upsert(state: web::Data<AppState>, caller: ApiCaller, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Write)?;
+    let body: ClientUpsert = json_body(&body)?;
+    body.check().map_err(|m| ApiError(AppError::BadRequest(m)))?;
+    let (now, key_id) = (state.now(), caller.key.id);
+    let recorded = state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                let Some(clinician) = staff::find_by_email(conn, &body.clinician_email)?
+                    .filter(|m| m.role() == Role::Clinician && m.active)
+                else {
+                    return Ok(Err(format!(
+                        "no active clinician has the email {}",
+                        body.clinician_email.trim()
+                    )));
+                };
+                let details = ClientDetails {
+                    external_id: body.external_id.clone(),
+                    name: body.name.clone(),
+                    email: body.email.clone(),
+                    language: body.language.clone(),
+                    time_zone: body.time_zone.clone(),
+                };
+                let filter = ClientFilter {
+                    source: Some(body.source.trim().to_string()),
+                    external_id: Some(body.external_id.trim().to_string()),
+                    after: None,
+                    limit: 1,
+                };
+                let before = listing::clients(conn, &filter)?.into_iter().next().map(|c| fields(&c));
+                let (client, created) = intake::upsert_client(conn, &body.source, &details, clinician.id, now)?;
+                let outcome = match (created, before == Some(fields(&client))) {
+                    (true, _) => "created",
+                    (false, false) => "updated",
+                    (false, true) => "unchanged",
+                };
+                if outcome != "unchanged" {
+                    audit::record(
+                        conn,
+                        &AuditEntry {
+                            api_key_id: Some(key_id),
+                            action: "client.record",
+                            client_id: Some(client.id),
+                            ..Default::default()
+                        },
+                        now,
+                    )?;
+                }
+                Ok(Ok(RecordedClient {
+                    outcome,
+                    client: view(conn, &client)?,
+                }))
+            })
+        })
+        .await?
+        .map_err(|m| ApiError(AppError::BadRequest(m)))?;
+    Ok(if recorded.outcome == "created" {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    }
+    .json(recorded))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ClientQuery {
+    /// Only clients from this sending system.
+    source: Option<String>,
+    /// With `source`: the client the sending system knows by this id.
+    external_id: Option<String>,
+    /// Return clients with an id greater than this (the previous page's `next_after`).
+    after: Option<i64>,
+    /// Page size, 1–500 (default 100).
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientPage {
+    pub clients: Vec<ClientView>,
+    /// Pass as `after` for the next page; null when this is the last.
+    pub next_after: Option<i64>,
+}
+
+/// List clients
+///
+/// In id order; filter by `source` and `external_id` to find one client.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients",
+    tag = "clients",
+    params(ClientQuery),
+    responses(
+        (status = 200, description = "A page of clients", body = ClientPage),
+        (status = 400, description = "A query parameter is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the read scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["read"]))
+)]
+#[get("/clients")]
+async fn list(state: web::Data<AppState>, caller: ApiCaller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Read)?;
+    let q: ClientQuery = query(&req)?;
+    let filter = ClientFilter {
+        source: q.source,
+        external_id: q.external_id,
+        after: q.after,
+        limit: page_limit(q.limit)?,
+    };
+    let (now, key_id, limit) = (state.now(), caller.key.id, filter.limit);
+    let clients = state
+        .db(move |conn| {
+            let rows = listing::clients(conn, &filter)?;
+            audit_read(conn, key_id, "api.clients.list", rows.iter().map(|c| c.id), None, now)?;
+            rows.iter().map(|c| view(conn, c)).collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    let next_after = (clients.len() as i64 == limit)
+        .then(|| clients.last().map(|c| c.id))
+        .flatten();
+    Ok(HttpResponse::Ok().json(ClientPage { clients, next_after }))
+}
+
+/// Read a client
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients/{id}",
+    tag = "clients",
+    params(("id" = i64, Path, description = "Rapport's client id")),
+    responses(
+        (status = 200, description = "The client", body = ClientView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the read scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["read"]))
+)]
+#[get("/clients/{id}")]
+async fn read(state: web::Data<AppState>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Read)?;
+    let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
+    let client = state
+        .db(move |conn| {
+            let client = clients::find(conn, id)?;
+            audit_read(conn, key_id, "api.client.read", [id], None, now)?;
+            view(conn, &client)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(client))
+}
+
+/// Opt a client out
+///
+/// The client asked (through the practice) not to receive questionnaires: honoured at once, and every queued
+/// questionnaire email is cancelled. Opting out twice changes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{id}/opt-out",
+    tag = "clients",
+    params(("id" = i64, Path, description = "Rapport's client id")),
+    responses(
+        (status = 200, description = "The client, now opted out", body = ClientView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the write scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["write"]))
+)]
+#[post("/clients/{id}/opt-out")]
+async fn opt_out(state: web::Data<AppState>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Write)?;
+    let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
+    let client = state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                clients::find(conn, id)?;
+                if clients::opt_out(conn, id, now)? {
+                    audit::record(
+                        conn,
+                        &AuditEntry {
+                            api_key_id: Some(key_id),
+                            action: "client.opt_out",
+                            client_id: Some(id),
+                            ..Default::default()
+                        },
+                        now,
+                    )?;
+                }
+                let client = clients::find(conn, id)?;
+                view(conn, &client)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(client))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientResponses {
+    pub client_id: i64,
+    /// Oldest first.
+    pub responses: Vec<ResponseView>,
+}
+
+/// A client's responses and scores
+///
+/// Every answered questionnaire, oldest first, with totals, the common 0–100 score and subscales.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients/{id}/responses",
+    tag = "clients",
+    params(("id" = i64, Path, description = "Rapport's client id")),
+    responses(
+        (status = 200, description = "The client's responses", body = ClientResponses),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the read scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["read"]))
+)]
+#[get("/clients/{id}/responses")]
+async fn responses(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Read)?;
+    let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
+    let body = state
+        .db(move |conn| {
+            clients::find(conn, id)?;
+            audit_read(conn, key_id, "api.responses.read", [id], None, now)?;
+            let rows = record::responses_with_instrument(conn, id)?;
+            Ok(ClientResponses {
+                client_id: id,
+                responses: rows.iter().map(|(r, slug, v)| ResponseView::new(r, slug, *v)).collect(),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// A client's full record
+///
+/// Everything Rapport holds about the client, for a subject access request: details, appointments,
+/// invitations, responses with answers and free text, alerts with their signals and repair log, and the
+/// audit entries about them.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients/{id}/record",
+    tag = "clients",
+    params(("id" = i64, Path, description = "Rapport's client id")),
+    responses(
+        (status = 200, description = "The full record", body = ClientRecordView),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the read scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["read"]))
+)]
+#[get("/clients/{id}/record")]
+async fn client_record(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Read)?;
+    let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
+    let body = state
+        .db(move |conn| {
+            clients::find(conn, id)?;
+            // The entry is written first so the record shows this read too.
+            audit_read(conn, key_id, "api.client.record", [id], None, now)?;
+            Ok(ClientRecordView::new(&record::load(conn, id)?, now))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(upsert)
+        .service(list)
+        .service(read)
+        .service(opt_out)
+        .service(responses)
+        .service(client_record);
+}

@@ -1,0 +1,122 @@
+//! Access to one client's data, the only way clinician pages load it: the
+//! extractor checks the client is the viewer's (404 otherwise, so nobody
+//! learns that another clinician's client exists) and writes every view —
+//! and every refused attempt — to the audit log.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, web};
+
+use crate::store::alerts::{self, Alert};
+use crate::store::audit::{self, AuditEntry};
+use crate::store::clients::{self, Client};
+use crate::store::{DbConnection, StoreError};
+use crate::web::auth::{ClinicianRole, Staff};
+use crate::web::error::AppError;
+use crate::web::state::AppState;
+
+/// A client page: the client, opened by a clinician allowed to see them.
+pub struct ClientAccess {
+    pub staff: Staff<ClinicianRole>,
+    pub client: Client,
+}
+
+/// An alert page: the alert and its client, likewise checked and audited.
+pub struct AlertAccess {
+    pub staff: Staff<ClinicianRole>,
+    pub alert: Alert,
+    pub client: Client,
+}
+
+fn path_id(req: &HttpRequest, name: &str) -> Result<i64, AppError> {
+    req.match_info()
+        .get(name)
+        .and_then(|v| v.parse().ok())
+        .ok_or(AppError::NotFound)
+}
+
+/// Loads through `load`, auditing the view or the refused attempt.
+async fn checked<T: Send + 'static>(
+    req: &HttpRequest,
+    action: &'static str,
+    id: i64,
+    load: fn(&mut DbConnection, &clients::Viewer, i64) -> Result<T, StoreError>,
+    ids: fn(&T) -> (i64, Option<i64>),
+) -> Result<(Staff<ClinicianRole>, T), AppError> {
+    let staff = Staff::<ClinicianRole>::extract(req).await?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::Internal("no app state".into()))?;
+    let viewer = staff.viewer();
+    let now = state.now();
+    let found = state
+        .db(move |conn| {
+            let found = load(conn, &viewer, id);
+            let (action, client_id, alert_id, detail) = match &found {
+                Ok(value) => {
+                    let (client_id, alert_id) = ids(value);
+                    (action, Some(client_id), alert_id, None)
+                }
+                Err(StoreError::NotFound) => ("access.denied", None, None, Some(format!("{action} #{id}"))),
+                Err(_) => return Ok(found),
+            };
+            audit::record(
+                conn,
+                &AuditEntry {
+                    staff_id: Some(viewer.staff_id),
+                    action,
+                    client_id,
+                    alert_id,
+                    detail: detail.as_deref(),
+                    ..Default::default()
+                },
+                now,
+            )?;
+            Ok(found)
+        })
+        .await?;
+    Ok((staff, found?))
+}
+
+impl FromRequest for ClientAccess {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let id = path_id(&req, "client_id")?;
+            let action = if req.method() == actix_web::http::Method::GET {
+                "client.view"
+            } else {
+                "client.change"
+            };
+            let (staff, client) = checked(&req, action, id, clients::find_visible, |c: &Client| (c.id, None)).await?;
+            Ok(ClientAccess { staff, client })
+        })
+    }
+}
+
+impl FromRequest for AlertAccess {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let id = path_id(&req, "alert_id")?;
+            let action = if req.method() == actix_web::http::Method::GET {
+                "alert.view"
+            } else {
+                "alert.change"
+            };
+            let (staff, (alert, client)) =
+                checked(&req, action, id, alerts::find_visible, |(a, c): &(Alert, Client)| {
+                    (c.id, Some(a.id))
+                })
+                .await?;
+            Ok(AlertAccess { staff, alert, client })
+        })
+    }
+}

@@ -1,0 +1,355 @@
+//! One alert: why it opened (every signal's sentence with its numbers), the
+//! recent scores, what the client said, what to consider, and the repair
+//! log with its three steps.
+
+use actix_web::{HttpResponse, get, post, web};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::access::AlertAccess;
+use super::{severity_badge, status_label, trajectory_points};
+use crate::domain::repair;
+use crate::domain::signals::RuleId;
+use crate::store::alerts::{self, AlertStatus, RepairOutcome, RepairStep};
+use crate::store::history;
+use crate::web::auth::{ClinicianRole, StaffForm};
+use crate::web::error::AppError;
+use crate::web::state::AppState;
+use crate::web::views::chart::{self, Marker, MarkerKind, Trajectory};
+use crate::web::views::layout::{form_error, staff_page};
+use crate::web::views::{local_date, local_time};
+
+/// Sessions shown in the alert's small chart.
+const RECENT: usize = 12;
+
+fn event_label(kind: &str, outcome: Option<&str>) -> String {
+    match (kind, outcome.and_then(RepairOutcome::parse)) {
+        ("opened", _) => "Alert opened by Rapport".into(),
+        ("severity_raised", _) => "Severity raised by Rapport (more signals)".into(),
+        ("acknowledged", _) => "Acknowledged".into(),
+        ("discussed", _) => "Discussed with the client".into(),
+        ("outcome", Some(o)) => format!("Outcome: {}", o.label()),
+        (other, _) => other.to_string(),
+    }
+}
+
+#[get("/clinician/alerts/{alert_id}")]
+async fn show(state: web::Data<AppState>, access: AlertAccess) -> Result<HttpResponse, AppError> {
+    render(&state, access, None).await
+}
+
+async fn render(state: &AppState, access: AlertAccess, error: Option<&str>) -> Result<HttpResponse, AppError> {
+    let AlertAccess { staff, alert, client } = access;
+    let (alert_id, client_id) = (alert.id, client.id);
+    let (signals, events, loaded, client_alerts) = state
+        .db(move |conn| {
+            Ok((
+                alerts::signals(conn, alert_id)?,
+                alerts::events(conn, alert_id)?,
+                history::load(conn, client_id)?,
+                alerts::for_client(conn, client_id)?,
+            ))
+        })
+        .await?;
+    let tz = state.settings.time_zone;
+    let rules: Vec<RuleId> = {
+        let mut r: Vec<RuleId> = signals.iter().filter_map(|s| s.rule.parse().ok()).collect();
+        r.sort();
+        r.dedup();
+        r
+    };
+    let closed = alert.status() == AlertStatus::Closed;
+    let body = html! {
+        p {
+            (severity_badge(alert.severity())) " "
+            "Client: " a href={ "/clinician/clients/" (client.id) } { (client.name) }
+            span.muted { " · opened " (local_time(alert.opened_at, tz)) " at session " (alert.opened_at_session) " · " (status_label(&alert)) }
+        }
+        section {
+            h2 { "Why Rapport raised this" }
+            ul.signals {
+                @for s in &signals {
+                    li {
+                        strong { (s.rule.parse::<RuleId>().map(|r| r.title()).unwrap_or("Signal")) }
+                        " (session " (s.session) ", " (s.severity) ") — "
+                        (s.explanation)
+                    }
+                }
+            }
+            p.hint { "Alerts support clinical judgement; they never replace it." }
+        }
+        @if let Some(loaded) = &loaded {
+            (recent_scores(loaded, &client_alerts, alert.opened_at_session))
+            (what_the_client_said(loaded, alert.opened_at_session, tz))
+        }
+        section {
+            h2 { "Measured recovery and your judgement" }
+            p {
+                @match alert.recovered_at_session {
+                    Some(s) => { "Measured: the total came back within the reliable-change band of the client's baseline at session " (s) "." }
+                    None => { "Measured: no recovery to the client's baseline yet." }
+                }
+            }
+            p {
+                @match alert.outcome() {
+                    Some(o) => { "Your judgement: " strong { (o.label()) } "." }
+                    None => { "Your judgement: not recorded yet." }
+                }
+            }
+        }
+        section {
+            h2 { "What to consider next" }
+            ul { @for p in repair::ALWAYS { li { (p) } } @for p in repair::prompts(&rules) { li { (p) } } }
+        }
+        section #repair {
+            h2 { "Repair log" }
+            @if let Some(e) = error { (form_error(e)) }
+            ol.log {
+                @for (event, who) in &events {
+                    li {
+                        strong { (event_label(&event.kind, event.outcome.as_deref())) }
+                        span.muted { " · " (local_time(event.created_at, tz)) @if let Some(w) = who { " · " (w) } }
+                        @if let Some(note) = &event.note { p.note { (note) } }
+                    }
+                }
+            }
+            @if !closed {
+                (repair_forms(&staff.csrf, alert.id, alert.status()))
+            } @else {
+                p.muted { "This alert is closed. Its log cannot change. New signals for this client open a new alert." }
+            }
+        }
+    };
+    let status = if error.is_some() {
+        actix_web::http::StatusCode::BAD_REQUEST
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(
+            staff_page(
+                &staff,
+                &state.settings.clinic_name,
+                "/clinician",
+                &format!("Alert for {}", client.name),
+                body,
+            )
+            .into_string(),
+        ))
+}
+
+fn recent_scores(loaded: &history::LoadedHistory, client_alerts: &[alerts::Alert], opened_at: i32) -> Markup {
+    let points = trajectory_points(loaded);
+    let start = points.len().saturating_sub(RECENT);
+    let recent = &points[start..];
+    let (min, max) = loaded.instrument.total_range();
+    let band = crate::domain::engine::reliable_change_band(&loaded.history, &loaded.settings);
+    let markers: Vec<Marker> = client_alerts
+        .iter()
+        .filter(|a| a.opened_at_session == opened_at)
+        .map(|a| Marker {
+            session: a.opened_at_session as u32,
+            kind: MarkerKind::Alert,
+            label: "This alert opened".into(),
+        })
+        .filter(|m| recent.first().is_some_and(|p| m.session >= p.session))
+        .collect();
+    html! {
+        section {
+            h2 { "Recent scores" }
+            @if recent.is_empty() {
+                p.muted { "No answers yet." }
+            } @else {
+                figure.chart {
+                    (chart::trajectory(&Trajectory {
+                        points: recent,
+                        min,
+                        max,
+                        cutoff: loaded.instrument.cutoff(),
+                        band,
+                        baseline: crate::domain::engine::baseline(&loaded.history, &loaded.settings),
+                        markers: &markers,
+                        id: "recent",
+                        title: "Recent totals",
+                    }))
+                    figcaption { "Totals of the last " (recent.len()) " sessions. Dashed line: cutoff. Shaded: the reliable-change band around the client's baseline. Hollow circles: no answer." }
+                }
+                table {
+                    caption.visually-hidden { "Recent totals" }
+                    thead { tr { th scope="col" { "Session" } th scope="col" { "Total" } } }
+                    tbody {
+                        @for p in recent {
+                            tr { td { (p.session) } td { @match p.total { Some(t) => (super::number(t)), None => (p.gap.unwrap_or("no answer")) } } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The screener answers and free text from the sessions of this episode.
+fn what_the_client_said(loaded: &history::LoadedHistory, opened_at: i32, tz: chrono_tz::Tz) -> Markup {
+    let from = (opened_at - 2).max(1) as u32;
+    let said: Vec<_> = loaded
+        .sessions
+        .iter()
+        .filter(|s| s.session >= from)
+        .filter_map(|s| s.response.as_ref().map(|r| (s, r)))
+        .collect();
+    html! {
+        section {
+            h2 { "What the client said" }
+            @if said.is_empty() {
+                p.muted { "No answers since shortly before this alert." }
+            } @else {
+                ul {
+                    @for (session, response) in &said {
+                        li {
+                            "Session " (session.session) " (" (local_date(session.appointment.starts_at, tz)) "): "
+                            @match response.screener_uncomfortable {
+                                Some(true) => strong { "said something felt uncomfortable or not right." },
+                                Some(false) => "said nothing felt uncomfortable.",
+                                None => "did not answer the comfort question.",
+                            }
+                            @if let Some(comment) = &response.comment {
+                                blockquote { (comment) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn repair_forms(csrf: &str, alert_id: i64, status: AlertStatus) -> Markup {
+    html! {
+        @if status == AlertStatus::Open {
+            form method="post" action={ "/clinician/alerts/" (alert_id) "/acknowledge" } {
+                input type="hidden" name="csrf" value=(csrf);
+                button.primary type="submit" { "Acknowledge" }
+                span.hint { " I have seen this and will consider it." }
+            }
+        }
+        form method="post" action={ "/clinician/alerts/" (alert_id) "/discussed" } {
+            input type="hidden" name="csrf" value=(csrf);
+            div.field {
+                label for="discussed-note" { "Discussed with the client — what happened" }
+                textarea #discussed-note name="note" rows="3" required {}
+            }
+            button type="submit" { "Record the discussion" }
+        }
+        form method="post" action={ "/clinician/alerts/" (alert_id) "/outcome" } {
+            input type="hidden" name="csrf" value=(csrf);
+            fieldset {
+                legend { "Outcome" }
+                ul.choices {
+                    @for o in RepairOutcome::ALL {
+                        li { label { input type="radio" name="outcome" value=(o.as_str()) required; " " (o.label()) } }
+                    }
+                }
+            }
+            div.field {
+                label for="outcome-note" { "Note (optional)" }
+                textarea #outcome-note name="note" rows="2" {}
+            }
+            button type="submit" { "Record the outcome and close the alert" }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct NoFields {}
+
+#[derive(Deserialize)]
+struct NoteForm {
+    #[serde(default)]
+    note: String,
+}
+
+#[derive(Deserialize)]
+struct OutcomeForm {
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Longest note kept in the log.
+const NOTE_LIMIT: usize = 4000;
+
+async fn record(
+    state: web::Data<AppState>,
+    access: AlertAccess,
+    step: Result<RepairStep, &'static str>,
+) -> Result<HttpResponse, AppError> {
+    let step = match step {
+        Ok(s) => s,
+        Err(message) => return render(&state, access, Some(message)).await,
+    };
+    let (alert_id, staff_id, now) = (access.alert.id, access.staff.id(), state.now());
+    state
+        .db_mailing(move |conn, mailing| {
+            conn.write_transaction(|conn| {
+                let alert = alerts::find(conn, alert_id)?;
+                alerts::record_step(conn, &alert, &step, Some(staff_id), mailing, now)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/clinician/alerts/{alert_id}#repair")))
+        .finish())
+}
+
+#[post("/clinician/alerts/{alert_id}/acknowledge")]
+async fn record_acknowledgement(
+    state: web::Data<AppState>,
+    access: AlertAccess,
+    _form: StaffForm<ClinicianRole, NoFields>,
+) -> Result<HttpResponse, AppError> {
+    record(state, access, Ok(RepairStep::Acknowledge)).await
+}
+
+#[post("/clinician/alerts/{alert_id}/discussed")]
+async fn record_discussion(
+    state: web::Data<AppState>,
+    access: AlertAccess,
+    form: StaffForm<ClinicianRole, NoteForm>,
+) -> Result<HttpResponse, AppError> {
+    let note = form.form.note.trim().to_string();
+    let step = if note.is_empty() {
+        Err("Write a short note about the discussion.")
+    } else if note.chars().count() > NOTE_LIMIT {
+        Err("The note is too long (at most 4,000 characters).")
+    } else {
+        Ok(RepairStep::Discussed { note })
+    };
+    record(state, access, step).await
+}
+
+#[post("/clinician/alerts/{alert_id}/outcome")]
+async fn record_outcome(
+    state: web::Data<AppState>,
+    access: AlertAccess,
+    form: StaffForm<ClinicianRole, OutcomeForm>,
+) -> Result<HttpResponse, AppError> {
+    let note = form.form.note.trim().to_string();
+    let step = match RepairOutcome::parse(&form.form.outcome) {
+        None => Err("Choose an outcome: repaired, not repaired, or not a rupture."),
+        Some(_) if note.chars().count() > NOTE_LIMIT => Err("The note is too long (at most 4,000 characters)."),
+        Some(outcome) => Ok(RepairStep::Outcome {
+            outcome,
+            note: (!note.is_empty()).then_some(note),
+        }),
+    };
+    record(state, access, step).await
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(show)
+        .service(record_acknowledgement)
+        .service(record_discussion)
+        .service(record_outcome);
+}

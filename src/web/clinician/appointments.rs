@@ -1,0 +1,220 @@
+//! A clinician records an appointment by hand (when no practice system
+//! sends them): for one of their clients or a new one.
+
+use actix_web::{HttpResponse, get, post, web};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::domain::appointment::{self, AppointmentIn, AppointmentStatus, ClientDetails};
+use crate::store::clients::{self, Client};
+use crate::store::intake::{self, IntakeError};
+use crate::store::invitations;
+use crate::web::auth::{ClinicianRole, Staff, StaffForm};
+use crate::web::error::AppError;
+use crate::web::state::AppState;
+use crate::web::views::layout::{form_error, staff_page};
+
+/// Appointments entered here carry this source; clients created here get a
+/// random external id under it.
+pub const SOURCE: &str = "rapport";
+
+#[derive(Deserialize, Default, Clone)]
+struct AppointmentForm {
+    #[serde(default)]
+    client: String,
+    #[serde(default)]
+    new_name: String,
+    #[serde(default)]
+    new_email: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    time: String,
+    #[serde(default)]
+    minutes: String,
+    #[serde(default)]
+    status: String,
+}
+
+fn form_page(csrf: &str, clients: &[Client], form: &AppointmentForm) -> Markup {
+    let status = if form.status.is_empty() {
+        "attended"
+    } else {
+        form.status.as_str()
+    };
+    html! {
+        form.stack method="post" action="/clinician/appointments" {
+            input type="hidden" name="csrf" value=(csrf);
+            div.field {
+                label for="client" { "Client" }
+                select #client name="client" {
+                    option value="new" selected[form.client == "new" || form.client.is_empty()] { "A new client (enter below)" }
+                    @for c in clients { option value=(c.id) selected[form.client == c.id.to_string()] { (c.name) } }
+                }
+            }
+            fieldset {
+                legend { "New client" }
+                div.field { label for="new_name" { "Name" } input #new_name name="new_name" value=(form.new_name) autocomplete="off"; }
+                div.field {
+                    label for="new_email" { "Email (for the questionnaire)" }
+                    input #new_email type="email" name="new_email" value=(form.new_email) autocomplete="off";
+                }
+            }
+            div.field { label for="date" { "Date" } input #date type="date" name="date" value=(form.date) required; }
+            div.field { label for="time" { "Start time" } input #time type="time" name="time" value=(form.time) required; }
+            div.field {
+                label for="minutes" { "Length in minutes" }
+                input #minutes type="number" name="minutes" min="5" max="480" value=(if form.minutes.is_empty() { "50" } else { form.minutes.as_str() }) required;
+            }
+            div.field {
+                label for="status" { "Status" }
+                select #status name="status" {
+                    @for s in [AppointmentStatus::Attended, AppointmentStatus::Booked, AppointmentStatus::NoShow, AppointmentStatus::Cancelled] {
+                        option value=(s.as_str()) selected[status == s.as_str()] { (s.label()) }
+                    }
+                }
+            }
+            button.primary type="submit" { "Save the appointment" }
+            p.hint { "For an attended session the client is sent the questionnaire after the usual delay, unless they opted out." }
+        }
+    }
+}
+
+async fn render(
+    state: &AppState,
+    staff: &Staff<ClinicianRole>,
+    form: &AppointmentForm,
+    error: Option<&str>,
+) -> Result<HttpResponse, AppError> {
+    let viewer = staff.viewer();
+    let mine = state.db(move |conn| clients::list_visible(conn, &viewer, None)).await?;
+    let mine: Vec<Client> = mine.into_iter().filter(|c| c.clinician_id == viewer.staff_id).collect();
+    let body = html! { @if let Some(e) = error { (form_error(e)) } (form_page(&staff.csrf, &mine, form)) };
+    let status = if error.is_some() {
+        actix_web::http::StatusCode::BAD_REQUEST
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(
+            staff_page(
+                staff,
+                &state.settings.clinic_name,
+                "/clinician/clients",
+                "Record an appointment",
+                body,
+            )
+            .into_string(),
+        ))
+}
+
+#[get("/clinician/appointments/new")]
+async fn new_form(state: web::Data<AppState>, staff: Staff<ClinicianRole>) -> Result<HttpResponse, AppError> {
+    render(&state, &staff, &AppointmentForm::default(), None).await
+}
+
+/// Builds the appointment from the form, or says what to fix.
+fn read_form(
+    form: &AppointmentForm,
+    staff_email: &str,
+    existing: Option<&Client>,
+    tz: chrono_tz::Tz,
+) -> Result<AppointmentIn, String> {
+    let starts_at = appointment::parse_time(&format!("{} {}", form.date.trim(), form.time.trim()), tz)
+        .map_err(|_| "Enter the date and start time.".to_string())?;
+    let minutes: i64 = form
+        .minutes
+        .trim()
+        .parse()
+        .ok()
+        .filter(|m| (5..=480).contains(m))
+        .ok_or("The length must be 5 to 480 minutes.")?;
+    let status: AppointmentStatus = form.status.parse()?;
+    let client = match existing {
+        Some(c) => ClientDetails {
+            external_id: c.external_id.clone().unwrap_or_default(),
+            name: c.name.clone(),
+            email: c.email.clone(),
+            language: Some(c.language.clone()),
+            time_zone: c.time_zone.clone(),
+        },
+        None => {
+            if form.new_name.trim().is_empty() {
+                return Err("Choose a client, or enter the new client's name.".into());
+            }
+            ClientDetails {
+                external_id: crate::security::new_token(),
+                name: form.new_name.trim().into(),
+                email: Some(form.new_email.trim().to_string()).filter(|e| !e.is_empty()),
+                language: None,
+                time_zone: None,
+            }
+        }
+    };
+    let appointment = AppointmentIn {
+        source: SOURCE.into(),
+        external_id: crate::security::new_token(),
+        clinician_email: staff_email.into(),
+        client,
+        starts_at,
+        ends_at: starts_at + chrono::Duration::minutes(minutes),
+        status,
+    };
+    appointment
+        .validate()
+        .map_err(|e| e.replace("client.email", "The email"))?;
+    Ok(appointment)
+}
+
+#[post("/clinician/appointments")]
+async fn create(
+    state: web::Data<AppState>,
+    form: StaffForm<ClinicianRole, AppointmentForm>,
+) -> Result<HttpResponse, AppError> {
+    let StaffForm { staff, form } = form;
+    let viewer = staff.viewer();
+    let existing = match form.client.parse::<i64>() {
+        Ok(id) => match state.db(move |conn| clients::find_visible(conn, &viewer, id)).await {
+            Ok(c) if c.clinician_id == viewer.staff_id && c.source.as_deref() == Some(SOURCE) => Some(c),
+            Ok(_) => {
+                return render(
+                    &state,
+                    &staff,
+                    &form,
+                    Some("Appointments for clients from the practice system are recorded there."),
+                )
+                .await;
+            }
+            Err(AppError::NotFound) => return render(&state, &staff, &form, Some("Choose one of your clients.")).await,
+            Err(e) => return Err(e),
+        },
+        Err(_) => None,
+    };
+    let appointment = match read_form(&form, &staff.member.email, existing.as_ref(), state.settings.time_zone) {
+        Ok(a) => a,
+        Err(message) => return render(&state, &staff, &form, Some(&message)).await,
+    };
+    let now = state.now();
+    let settings = state.settings.clone();
+    let recorded = state
+        .db_mailing(move |conn, mailing| {
+            let rules = invitations::delivery_rules(conn, &settings)?;
+            Ok(conn.write_transaction(|conn| intake::record(conn, &appointment, &rules, mailing, now)))
+        })
+        .await?;
+    match recorded {
+        Ok(r) => Ok(HttpResponse::SeeOther()
+            .insert_header((
+                "Location",
+                format!("/clinician/clients/{}?done=Appointment+saved.", r.client.id),
+            ))
+            .finish()),
+        Err(IntakeError::Invalid(message)) => render(&state, &staff, &form, Some(&message)).await,
+        Err(IntakeError::Store(e)) => Err(e.into()),
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(new_form).service(create);
+}

@@ -1,0 +1,475 @@
+//! The clinician's clients: the list, and each client's page with their
+//! trajectory, answers, invitations, appointments and alerts.
+
+use actix_web::{HttpResponse, get, post, web};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::access::ClientAccess;
+use super::{number, severity_badge, status_label, trajectory_points};
+use crate::domain::engine::{self, Trend};
+use crate::domain::history::SessionOutcome;
+use crate::domain::instrument::ItemKind;
+use crate::store::clients::{self, InvitationChoice};
+use crate::store::history::{self, LoadedHistory};
+use crate::store::invitations::{self, InvitationStatus};
+use crate::store::{alerts, appointments};
+use crate::web::auth::{ClinicianRole, Staff, StaffForm};
+use crate::web::error::AppError;
+use crate::web::state::AppState;
+use crate::web::views::chart::{self, Marker, MarkerKind, Trajectory};
+use crate::web::views::layout::{form_error, notice, staff_page};
+use crate::web::views::{local_date, local_time};
+
+/// The figures of one row of the clients list.
+pub struct Summary {
+    pub last_total: Option<(f64, chrono::NaiveDateTime)>,
+    pub trend: Trend,
+    /// Answered among sessions whose invitation has closed (answered or expired).
+    pub response_rate: Option<f64>,
+}
+
+pub fn summarise(loaded: &LoadedHistory) -> Summary {
+    let last_total = loaded.sessions.iter().rev().find_map(|s| {
+        let total = s.response.as_ref()?.total?;
+        Some((total, s.appointment.starts_at))
+    });
+    let answered = loaded
+        .history
+        .sessions
+        .iter()
+        .filter(|s| matches!(s.outcome, SessionOutcome::Answered { .. }))
+        .count();
+    let unanswered = loaded
+        .history
+        .sessions
+        .iter()
+        .filter(|s| matches!(s.outcome, SessionOutcome::Unanswered))
+        .count();
+    let closed = answered + unanswered;
+    Summary {
+        last_total,
+        trend: engine::trend(&loaded.history, &loaded.settings),
+        response_rate: (closed > 0).then(|| answered as f64 / closed as f64),
+    }
+}
+
+pub fn trend_text(trend: Trend) -> &'static str {
+    match trend {
+        Trend::Up => "↑ improving",
+        Trend::Flat => "→ steady",
+        Trend::Down => "↓ falling",
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    q: Option<String>,
+}
+
+#[get("/clinician/clients")]
+async fn list(
+    state: web::Data<AppState>,
+    staff: Staff<ClinicianRole>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let search = query.into_inner().q.unwrap_or_default();
+    if search.chars().count() > 100 {
+        return Err(AppError::BadRequest("the search is too long".into()));
+    }
+    let viewer = staff.viewer();
+    let term = search.clone();
+    let rows = state
+        .db(move |conn| {
+            let clients = clients::list_visible(conn, &viewer, Some(&term))?;
+            let ids: Vec<i64> = clients.iter().map(|c| c.id).collect();
+            let open = alerts::open_counts(conn, &ids)?;
+            let mut rows = vec![];
+            for client in clients {
+                let summary = history::load(conn, client.id)?.map(|h| summarise(&h));
+                let open_alerts = open.iter().find(|(id, _)| *id == client.id).map_or(0, |(_, n)| *n);
+                rows.push((client, summary, open_alerts));
+            }
+            Ok(rows)
+        })
+        .await?;
+    let tz = state.settings.time_zone;
+    let body = html! {
+        form.row role="search" method="get" action="/clinician/clients" {
+            div.field {
+                label for="q" { "Search by name" }
+                input #q type="search" name="q" value=(search);
+            }
+            button type="submit" { "Search" }
+        }
+        section {
+            @if rows.is_empty() {
+                p { "No clients found." }
+            } @else {
+                div.table-wrap tabindex="0" role="region" aria-label="My clients" { table {
+                    caption.visually-hidden { "My clients" }
+                    thead { tr {
+                        th scope="col" { "Client" } th scope="col" { "Last total" } th scope="col" { "Trend" }
+                        th scope="col" { "Response rate" } th scope="col" { "Alerts" }
+                    } }
+                    tbody {
+                        @for (client, summary, open) in &rows {
+                            tr {
+                                td { a href={ "/clinician/clients/" (client.id) } { (client.name) }
+                                    @match client.invitation_choice() {
+                                        InvitationChoice::Paused => { " " span.badge { "paused" } }
+                                        InvitationChoice::Stopped => { " " span.badge { "no emails" } }
+                                        InvitationChoice::Active => {}
+                                    }
+                                }
+                                td { @match summary.as_ref().and_then(|s| s.last_total) {
+                                    Some((t, at)) => { (number(t)) span.muted { " (" (local_date(at, tz)) ")" } }
+                                    None => span.muted { "—" },
+                                } }
+                                td { @match summary { Some(s) => (trend_text(s.trend)), None => span.muted { "—" } } }
+                                td.num { @match summary.as_ref().and_then(|s| s.response_rate) { Some(r) => { (format!("{:.0}%", r * 100.0)) }, None => span.muted { "—" } } }
+                                td { @if *open > 0 { span.badge.high { (open) " open" } } }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+        p { a href="/clinician/appointments/new" { "Record an appointment" } }
+    };
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
+        staff_page(
+            &staff,
+            &state.settings.clinic_name,
+            "/clinician/clients",
+            "My clients",
+            body,
+        )
+        .into_string(),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+struct ClientQuery {
+    done: Option<String>,
+}
+
+#[get("/clinician/clients/{client_id}")]
+async fn show(
+    state: web::Data<AppState>,
+    access: ClientAccess,
+    query: web::Query<ClientQuery>,
+) -> Result<HttpResponse, AppError> {
+    render(&state, access, query.into_inner().done.as_deref(), None).await
+}
+
+async fn render(
+    state: &AppState,
+    access: ClientAccess,
+    done: Option<&str>,
+    error: Option<&str>,
+) -> Result<HttpResponse, AppError> {
+    let ClientAccess { staff, client } = access;
+    let id = client.id;
+    let (loaded, invites, appts, client_alerts) = state
+        .db(move |conn| {
+            Ok((
+                history::load(conn, id)?,
+                invitations::for_client(conn, id)?,
+                appointments::for_client(conn, id)?,
+                alerts::for_client(conn, id)?,
+            ))
+        })
+        .await?;
+    let tz = state.settings.time_zone;
+    let summary = loaded.as_ref().map(summarise);
+    let body = html! {
+        @if let Some(d) = done { (notice(d)) }
+        @if let Some(e) = error { (form_error(e)) }
+        dl.stats {
+            div { dt { "Last total" } dd { @match summary.as_ref().and_then(|s| s.last_total) { Some((t, _)) => (number(t)), None => "—" } } }
+            div { dt { "Trend" } dd { @match &summary { Some(s) => (trend_text(s.trend)), None => "—" } } }
+            div { dt { "Response rate" } dd { @match summary.as_ref().and_then(|s| s.response_rate) { Some(r) => (format!("{:.0}%", r * 100.0)), None => "—" } } }
+            div { dt { "Open alerts" } dd { (client_alerts.iter().filter(|a| a.status() != alerts::AlertStatus::Closed).count()) } }
+        }
+        @if let Some(loaded) = &loaded {
+            (trajectory_section(loaded, &client_alerts))
+            (items_section(loaded))
+        } @else {
+            section { p.muted { "No questionnaires yet." } }
+        }
+        (alerts_section(&client_alerts, tz))
+        (invitations_section(&invites, tz))
+        (appointments_section(&appts, tz))
+        (choice_section(&staff.csrf, &client))
+    };
+    let status = if error.is_some() {
+        actix_web::http::StatusCode::BAD_REQUEST
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(
+            staff_page(
+                &staff,
+                &state.settings.clinic_name,
+                "/clinician/clients",
+                &client.name,
+                body,
+            )
+            .into_string(),
+        ))
+}
+
+fn trajectory_section(loaded: &LoadedHistory, client_alerts: &[alerts::Alert]) -> Markup {
+    let points = trajectory_points(loaded);
+    let (min, max) = loaded.instrument.total_range();
+    let mut markers: Vec<Marker> = client_alerts
+        .iter()
+        .map(|a| Marker {
+            session: a.opened_at_session as u32,
+            kind: MarkerKind::Alert,
+            label: format!("Alert opened ({})", a.severity),
+        })
+        .collect();
+    markers.extend(client_alerts.iter().filter_map(|a| {
+        let outcome = a.outcome()?;
+        Some(Marker {
+            session: a.closed_after_session? as u32,
+            kind: MarkerKind::Repair,
+            label: format!("Outcome recorded: {}", outcome.label()),
+        })
+    }));
+    let baseline = engine::baseline(&loaded.history, &loaded.settings);
+    let band = engine::reliable_change_band(&loaded.history, &loaded.settings);
+    html! {
+        section {
+            h2 { "Trajectory" }
+            @if points.is_empty() {
+                p.muted { "No sessions yet." }
+            } @else {
+                figure.chart {
+                    (chart::trajectory(&Trajectory {
+                        points: &points, min, max, cutoff: loaded.instrument.cutoff(), band, baseline,
+                        markers: &markers, id: "trajectory", title: "Totals over sessions",
+                    }))
+                    figcaption {
+                        "Totals over sessions. Dashed red line: cutoff"
+                        @if let Some(c) = loaded.instrument.cutoff() { " (" (number(c)) ")" }
+                        ". Shaded band: reliable change around the client's baseline"
+                        @if let Some(b) = baseline { " (" (number(b)) ")" }
+                        ". Red triangles: alerts. Green dots: outcomes recorded. Hollow circles: no answer."
+                    }
+                }
+                details {
+                    summary { "The figures as a table" }
+                    table {
+                        caption.visually-hidden { "Totals over sessions" }
+                        thead { tr { th scope="col" { "Session" } th scope="col" { "Total" } } }
+                        tbody { @for p in &points { tr { td { (p.session) } td { @match p.total { Some(t) => (number(t)), None => (p.gap.unwrap_or("no answer")) } } } } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Item answers of the most recent sessions.
+fn items_section(loaded: &LoadedHistory) -> Markup {
+    const COLUMNS: usize = 8;
+    let answered: Vec<_> = loaded.sessions.iter().filter(|s| s.response.is_some()).collect();
+    let recent = &answered[answered.len().saturating_sub(COLUMNS)..];
+    let items: Vec<_> = loaded
+        .instrument
+        .items()
+        .iter()
+        .filter(|i| !matches!(i.kind, ItemKind::Text { .. }))
+        .collect();
+    html! {
+        section {
+            h2 { "Answers by question" }
+            @if recent.is_empty() {
+                p.muted { "No answers yet." }
+            } @else {
+                div.table-wrap tabindex="0" role="region" aria-label="Answers by question" { table {
+                    caption { "The last " (recent.len()) " answered sessions" }
+                    thead { tr { th scope="col" { "Question" } @for s in recent { th scope="col" { "S" (s.session) } } } }
+                    tbody {
+                        @for item in &items {
+                            tr {
+                                th scope="row" { (item.text_in("en", true).unwrap_or(&item.id)) }
+                                @for s in recent {
+                                    @let answers = s.response.as_ref().map(|r| r.answers()).unwrap_or_default();
+                                    td.num { @match answers.get(&item.id) {
+                                        Some(crate::domain::instrument::Answer::Number(n)) => (number(*n)),
+                                        Some(crate::domain::instrument::Answer::Bool(b)) => (if *b { "yes" } else { "no" }),
+                                        Some(crate::domain::instrument::Answer::Choice(c)) => (c),
+                                        _ => "—",
+                                    } }
+                                }
+                            }
+                        }
+                        tr {
+                            th scope="row" { "Total" }
+                            @for s in recent { td.num { (s.response.as_ref().and_then(|r| r.total).map(number).unwrap_or_else(|| "—".into())) } }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+fn alerts_section(client_alerts: &[alerts::Alert], tz: chrono_tz::Tz) -> Markup {
+    html! {
+        section {
+            h2 { "Alerts" }
+            @if client_alerts.is_empty() {
+                p.muted { "No alerts for this client." }
+            } @else {
+                ul {
+                    @for a in client_alerts.iter().rev() {
+                        li {
+                            (severity_badge(a.severity())) " "
+                            a href={ "/clinician/alerts/" (a.id) } { "Opened " (local_date(a.opened_at, tz)) " at session " (a.opened_at_session) }
+                            span.muted { " · " (status_label(a)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn invitations_section(invites: &[invitations::Invitation], tz: chrono_tz::Tz) -> Markup {
+    let when = |t: Option<chrono::NaiveDateTime>| t.map(|t| local_time(t, tz)).unwrap_or_else(|| "—".into());
+    html! {
+        section {
+            h2 { "Questionnaires sent" }
+            @if invites.is_empty() {
+                p.muted { "None yet." }
+            } @else {
+                div.table-wrap tabindex="0" role="region" aria-label="Questionnaires sent" { table {
+                    thead { tr { th scope="col" { "Sent" } th scope="col" { "Reminded" } th scope="col" { "Answered" } th scope="col" { "Status" } } }
+                    tbody {
+                        @for i in invites.iter().rev() {
+                            tr {
+                                td { @if i.sent_at.is_some() { (when(i.sent_at)) } @else { span.muted { "planned " (local_time(i.send_at, tz)) } } }
+                                td { (when(i.reminded_at)) }
+                                td { (when(i.answered_at)) }
+                                td { (match i.status() {
+                                    InvitationStatus::Scheduled => "scheduled",
+                                    InvitationStatus::Sent => "waiting for an answer",
+                                    InvitationStatus::Answered => "answered",
+                                    InvitationStatus::Expired => if i.sent_at.is_some() { "expired unanswered" } else { "expired (not delivered)" },
+                                    InvitationStatus::Cancelled => "cancelled",
+                                }) }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+fn appointments_section(appts: &[appointments::Appointment], tz: chrono_tz::Tz) -> Markup {
+    html! {
+        section {
+            h2 { "Appointments" }
+            @if appts.is_empty() {
+                p.muted { "None recorded." }
+            } @else {
+                ul.columns { @for a in appts { li { (local_time(a.starts_at, tz)) " — " (a.status().label()) } } }
+            }
+        }
+    }
+}
+
+fn choice_section(csrf: &str, client: &clients::Client) -> Markup {
+    let current = client.invitation_choice();
+    html! {
+        section #invitations {
+            h2 { "Questionnaires for this client" }
+            p {
+                @match current {
+                    InvitationChoice::Active => "They receive a questionnaire after each attended session.",
+                    InvitationChoice::Paused => { "Paused. Reason: " (client.pause_reason.as_deref().unwrap_or("—")) }
+                    InvitationChoice::Stopped => { "Stopped: no questionnaires are sent. " (client.pause_reason.as_deref().map(|r| format!("Reason: {r}")).unwrap_or_else(|| "The client unsubscribed.".into())) }
+                }
+            }
+            form method="post" action={ "/clinician/clients/" (client.id) "/invitations" } {
+                input type="hidden" name="csrf" value=(csrf);
+                fieldset {
+                    legend { "Change" }
+                    ul.choices {
+                        li { label { input type="radio" name="choice" value="active" checked[current == InvitationChoice::Active]; " Send after each session" } }
+                        li { label { input type="radio" name="choice" value="paused" checked[current == InvitationChoice::Paused]; " Pause for now" } }
+                        li { label { input type="radio" name="choice" value="stopped" checked[current == InvitationChoice::Stopped]; " Stop (the client asked)" } }
+                    }
+                }
+                div.field {
+                    label for="reason" { "Reason (needed to pause or stop)" }
+                    input #reason name="reason" maxlength="300" value=(client.pause_reason.clone().unwrap_or_default());
+                }
+                button type="submit" { "Save" }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ChoiceForm {
+    #[serde(default)]
+    choice: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[post("/clinician/clients/{client_id}/invitations")]
+async fn set_choice(
+    state: web::Data<AppState>,
+    access: ClientAccess,
+    form: StaffForm<ClinicianRole, ChoiceForm>,
+) -> Result<HttpResponse, AppError> {
+    let reason = form.form.reason.trim().to_string();
+    let choice = match form.form.choice.as_str() {
+        "active" => InvitationChoice::Active,
+        "paused" => InvitationChoice::Paused,
+        "stopped" => InvitationChoice::Stopped,
+        _ => return render(&state, access, None, Some("Choose whether to send, pause or stop.")).await,
+    };
+    if choice != InvitationChoice::Active && reason.is_empty() {
+        return render(
+            &state,
+            access,
+            None,
+            Some("Give a short reason for pausing or stopping."),
+        )
+        .await;
+    }
+    if reason.chars().count() > 300 {
+        return render(
+            &state,
+            access,
+            None,
+            Some("The reason is too long (at most 300 characters)."),
+        )
+        .await;
+    }
+    let (id, now) = (access.client.id, state.now());
+    let reason = (choice != InvitationChoice::Active).then_some(reason);
+    state
+        .db(move |conn| {
+            conn.write_transaction(|conn| clients::set_invitation_choice(conn, id, choice, reason.as_deref(), now))
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/clinician/clients/{id}?done=Saved.#invitations")))
+        .finish())
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list).service(show).service(set_choice);
+}

@@ -1,0 +1,95 @@
+//! How a clinician hears about alerts.
+
+use actix_web::{HttpResponse, get, post, web};
+use maud::html;
+use serde::Deserialize;
+
+use crate::store::staff;
+use crate::web::auth::{ClinicianRole, Staff, StaffForm};
+use crate::web::error::AppError;
+use crate::web::state::AppState;
+use crate::web::views::layout::{notice, staff_page};
+
+const LABELS: [(&str, &str); 3] = [
+    ("immediate", "An email straight away"),
+    ("digest", "In the daily summary (8:00)"),
+    ("off", "No email: I check Rapport myself"),
+];
+
+#[derive(Deserialize, Default)]
+struct Saved {
+    saved: Option<String>,
+}
+
+#[get("/clinician/settings")]
+async fn show(
+    state: web::Data<AppState>,
+    me: Staff<ClinicianRole>,
+    saved: web::Query<Saved>,
+) -> Result<HttpResponse, AppError> {
+    let choice = |name: &str, current: &str| {
+        html! {
+            ul.choices {
+                @for (value, label) in LABELS {
+                    li { label { input type="radio" name=(name) value=(value) checked[current == value]; " " (label) } }
+                }
+            }
+        }
+    };
+    let body = html! {
+        @if saved.saved.is_some() { (notice("Saved.")) }
+        section {
+            p { "Alert emails never name the client or say anything clinical: they only say there is something to look at." }
+            form method="post" action="/clinician/settings" {
+                input type="hidden" name="csrf" value=(me.csrf);
+                fieldset { legend { "High alerts" } (choice("notify_high", &me.member.notify_high)) }
+                fieldset { legend { "Other alerts" } (choice("notify_other", &me.member.notify_other)) }
+                button.primary type="submit" { "Save" }
+            }
+        }
+    };
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
+        staff_page(
+            &me,
+            &state.settings.clinic_name,
+            "/clinician/settings",
+            "Alert emails",
+            body,
+        )
+        .into_string(),
+    ))
+}
+
+#[derive(Deserialize)]
+struct NotifyForm {
+    #[serde(default)]
+    notify_high: String,
+    #[serde(default)]
+    notify_other: String,
+}
+
+#[post("/clinician/settings")]
+async fn save(
+    state: web::Data<AppState>,
+    form: StaffForm<ClinicianRole, NotifyForm>,
+) -> Result<HttpResponse, AppError> {
+    let StaffForm { staff: me, form } = form;
+    if !staff::NOTIFY_CHOICES.contains(&form.notify_high.as_str())
+        || !staff::NOTIFY_CHOICES.contains(&form.notify_other.as_str())
+    {
+        return Err(AppError::BadRequest(
+            "Choose how to hear about high alerts and about other alerts.".into(),
+        ));
+    }
+    let id = me.id();
+    state
+        .db(move |conn| staff::set_notifications(conn, id, &form.notify_high, &form.notify_other))
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/clinician/settings?saved=1"))
+        .finish())
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(show).service(save);
+}

@@ -1,0 +1,83 @@
+//! Pages in real headless Chromium (tests/browser/run.mjs, playwright-core
+//! with the system's Chromium): the survey and easy-read flow at 375 and
+//! 1280 px, and a demo clinician's repair flow, every page audited with
+//! axe-core (WCAG 2.x A/AA) and screenshotted into
+//! target/browser-screenshots/<backend>/. Runs on both backends.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Backend, spawn_app, survey_token};
+
+/// Where Chromium and the npm tools are, or why the test cannot run here.
+fn tools() -> Result<(PathBuf, PathBuf), String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    if !dir.join("node_modules/playwright-core").exists() || !dir.join("node_modules/axe-core").exists() {
+        return Err("run `npm ci` in tests/browser (playwright-core and axe-core)".into());
+    }
+    let chromium = std::env::var("RAPPORT_CHROMIUM")
+        .ok()
+        .map(PathBuf::from)
+        .or_else(|| {
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+                .iter()
+                .map(PathBuf::from)
+                .find(|p| p.exists())
+        })
+        .ok_or("install Chromium (Debian package chromium) or set RAPPORT_CHROMIUM")?;
+    Command::new("node")
+        .arg("--version")
+        .output()
+        .map_err(|_| "Node.js is not installed")?;
+    Ok((dir, chromium))
+}
+
+async fn pages_in_chromium(backend: Backend) {
+    let (dir, chromium) = match tools() {
+        Ok(t) => t,
+        Err(why) if std::env::var("RAPPORT_TEST_REQUIRE_BROWSER").is_ok() => panic!("browser tests required: {why}"),
+        Err(why) => return eprintln!("skipped: {why}"),
+    };
+    let Some(app) = spawn_app(backend).await else {
+        return common::skipped(backend);
+    };
+    // The demo clinic, as a new user would see it.
+    let now = app.clock_now();
+    let (settings, sealer) = (app.state.settings.clone(), app.state.sealer.clone());
+    app.db(move |conn| {
+        let mailing = rapport::store::invitations::Mailing {
+            sealer: &sealer,
+            message_domain: "t",
+            clinic_tz: chrono_tz::UTC,
+        };
+        conn.write_transaction(|conn| rapport::demo::load(conn, now, &settings, &mailing))
+    })
+    .await;
+    // A fresh questionnaire for a demo client.
+    let invitation = common::attended_session(&app, "clinician2@demo.rapport.test", "browser-client").await;
+    let token = survey_token(&app, invitation).await;
+    let shots =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/browser-screenshots/{backend:?}").to_lowercase());
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(dir.join("run.mjs"))
+            .current_dir(&dir)
+            .env("BASE_URL", &app.address)
+            .env("SURVEY_PATH", format!("/s/{token}"))
+            .env("CLINICIAN_EMAIL", "clinician1@demo.rapport.test")
+            .env("CLINICIAN_PASSWORD", rapport::demo::DEMO_PASSWORD)
+            .env("SCREENSHOTS", &shots)
+            .env("CHROMIUM", chromium)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(output.status.success(), "browser checks failed:\n{stdout}\n{stderr}");
+}
+on_both_backends!(survey_and_repair_flow_pass_axe_in_chromium, pages_in_chromium);

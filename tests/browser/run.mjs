@@ -1,0 +1,179 @@
+// Headless Chromium checks of Rapport's pages, driven by tests/browser.rs:
+// the survey (one page and easy-read) and the clinician's repair flow, each
+// page audited with axe-core (WCAG 2.x A/AA) and screenshotted.
+//
+// Environment: BASE_URL, SURVEY_PATH, CLINICIAN_EMAIL, CLINICIAN_PASSWORD,
+// SCREENSHOTS (folder), CHROMIUM (executable).
+
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const axePath = require.resolve('axe-core/axe.min.js');
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+const base = env('BASE_URL');
+const shots = env('SCREENSHOTS');
+mkdirSync(shots, { recursive: true });
+
+const failures = [];
+const check = (ok, message) => {
+  if (!ok) failures.push(message);
+};
+
+const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+
+async function audit(page, name) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(async (tags) => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { runOnly: { type: 'tag', values: tags } });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
+  }, WCAG);
+  for (const v of result) {
+    failures.push(`axe ${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.join(', ')}`);
+  }
+  console.log(`axe ${name}: ${result.length} violation(s)`);
+}
+
+async function snapshot(page, name) {
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+/// Nothing on the page may need horizontal scrolling.
+async function fitsWidth(page, name) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 1, `${name}: page is ${overflow}px wider than the ${page.viewportSize().width}px screen`);
+}
+
+const browser = await chromium.launch({
+  executablePath: env('CHROMIUM'),
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+
+try {
+  // ---------- The client's survey ----------
+  // bypassCSP only so axe can be injected; the pages themselves run no script.
+  const client = await browser.newContext({ bypassCSP: true, javaScriptEnabled: true });
+  const survey = await client.newPage();
+  const surveyUrl = base + env('SURVEY_PATH');
+  for (const width of [375, 1280]) {
+    await survey.setViewportSize({ width, height: 900 });
+    const response = await survey.goto(surveyUrl);
+    check(response.status() === 200, `survey page answered ${response.status()}`);
+    check((await survey.getAttribute('html', 'lang')) === 'en', 'survey page has lang="en"');
+    await audit(survey, `survey ${width}px`);
+    await fitsWidth(survey, `survey ${width}px`);
+    await snapshot(survey, `survey-${width}`);
+  }
+  // The smallest phones: nothing needs sideways scrolling at 320 px.
+  await survey.setViewportSize({ width: 320, height: 800 });
+  await survey.goto(surveyUrl);
+  await fitsWidth(survey, 'survey 320px');
+  await snapshot(survey, 'survey-320');
+  // Each scale point is a target of at least 44 × 44 px.
+  const small = await survey.$$eval('.scale label', (labels) =>
+    labels.filter((l) => { const r = l.getBoundingClientRect(); return r.width < 44 || r.height < 44; }).length);
+  check(small === 0, `${small} scale targets are smaller than 44 × 44 px`);
+  // The keyboard reaches the answers.
+  await survey.keyboard.press('Tab');
+  await survey.keyboard.press('Tab');
+  const focused = await survey.evaluate(() => document.activeElement && document.activeElement.tagName);
+  check(['BUTTON', 'INPUT', 'A'].includes(focused), `keyboard focus lands on a control, not ${focused}`);
+
+  // Easy-read: one question per screen, remembered, with a way back.
+  await survey.setViewportSize({ width: 375, height: 900 });
+  await survey.getByRole('button', { name: /Easy-read version/ }).click();
+  await survey.waitForLoadState();
+  check((await survey.textContent('.progress')).includes('Question 1 of'), 'easy-read starts at question 1');
+  await audit(survey, 'easy-read 375px');
+  await fitsWidth(survey, 'easy-read 375px');
+  await snapshot(survey, 'easy-read-375');
+  await survey.setViewportSize({ width: 1280, height: 900 });
+  await audit(survey, 'easy-read 1280px');
+  await survey.setViewportSize({ width: 375, height: 900 });
+  // Next without an answer: a kind message, same question.
+  await survey.getByRole('button', { name: 'Next' }).click();
+  check((await survey.textContent('.error')).includes('Please choose'), 'a missing answer is pointed out');
+  await audit(survey, 'easy-read error');
+  const answers = ['9', '8', '9', '10'];
+  for (const value of answers) {
+    await survey.locator(`.scale label:text-is("${value}")`).click();
+    await survey.getByRole('button', { name: 'Next' }).click();
+  }
+  // Back keeps the earlier answer.
+  await survey.getByRole('button', { name: 'Back' }).click();
+  const kept = await survey.$eval('.scale input:checked', (i) => i.value).catch(() => null);
+  check(kept === '10', `going back keeps the answer (got ${kept})`);
+  await survey.getByRole('button', { name: 'Next' }).click();
+  await survey.getByText('No', { exact: true }).click();
+  await survey.getByRole('button', { name: 'Next' }).click();
+  await survey.getByRole('button', { name: 'Next' }).click(); // the optional comment, left empty
+  await audit(survey, 'easy-read review');
+  await survey.getByRole('button', { name: 'Send my answers' }).click();
+  check((await survey.textContent('h1')).includes('Thank you'), 'the answers are sent');
+  await audit(survey, 'thank-you');
+  await snapshot(survey, 'thank-you');
+  // The link now says it has the answers, still in easy-read.
+  await survey.goto(surveyUrl);
+  check((await survey.textContent('h1')).includes('We already have your answers'), 'a used link says so');
+  check(await survey.$('body.easy') !== null, 'easy-read is remembered for the client');
+  await client.close();
+
+  // ---------- The clinician's repair flow ----------
+  const staff = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+  const page = await staff.newPage();
+  await page.goto(`${base}/sign-in`);
+  await audit(page, 'sign-in');
+  await page.fill('#email', env('CLINICIAN_EMAIL'));
+  await page.fill('#password', env('CLINICIAN_PASSWORD'));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}/clinician`);
+  check((await page.textContent('h1')) === 'Alerts', 'the clinician lands on the alerts inbox');
+  await audit(page, 'inbox');
+  await snapshot(page, 'inbox');
+  // The top alert.
+  await page.locator('a.alert-link').first().click();
+  await page.waitForLoadState();
+  check((await page.textContent('h1')).startsWith('Alert for'), 'the alert page opens');
+  await audit(page, 'alert');
+  await snapshot(page, 'alert');
+  if (await page.getByRole('button', { name: 'Acknowledge' }).count() > 0) {
+    await page.getByRole('button', { name: 'Acknowledge' }).click();
+  }
+  await page.fill('#discussed-note', 'We talked about what felt rushed last week.');
+  await page.getByRole('button', { name: 'Record the discussion' }).click();
+  await page.getByLabel('Repaired', { exact: true }).check();
+  await page.getByRole('button', { name: 'Record the outcome and close the alert' }).click();
+  await page.waitForLoadState();
+  const log = await page.textContent('ol.log');
+  for (const entry of ['Acknowledged', 'Discussed with the client', 'Outcome: Repaired']) {
+    check(log.includes(entry), `the repair log shows "${entry}"`);
+  }
+  check(log.indexOf('Discussed with the client') < log.indexOf('Outcome: Repaired'), 'the log is in order');
+  await audit(page, 'alert after repair');
+  await snapshot(page, 'alert-repaired');
+  // The client's page.
+  await page.locator('main a[href^="/clinician/clients/"]').first().click();
+  await page.waitForLoadState();
+  check(await page.$('figure.chart svg') !== null, 'the client page shows the trajectory chart');
+  await audit(page, 'client page');
+  await snapshot(page, 'client');
+  await page.setViewportSize({ width: 375, height: 900 });
+  await audit(page, 'client page 375px');
+  await staff.close();
+} finally {
+  await browser.close();
+}
+
+if (failures.length > 0) {
+  console.error(`${failures.length} problem(s):`);
+  for (const f of failures) console.error(` - ${f}`);
+  process.exit(1);
+}
+console.log('browser checks passed');

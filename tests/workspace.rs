@@ -1,0 +1,440 @@
+//! The clinician workspace: alerts that say why, idempotent evaluation,
+//! the repair log, and least privilege — on SQLite and PostgreSQL.
+
+mod common;
+
+use common::{answered_session, client_id, csrf_from};
+
+db_test!(a_fall_from_38_to_31_opens_one_alert_that_explains_itself, |app| {
+    app.staff("clinician", "dr@example.org", None).await;
+    for items in [[10, 9, 9, 10], [9, 10, 9, 10], [10, 9, 10, 9]] {
+        answered_session(&app, "dr@example.org", "ann", items).await;
+    }
+    // 38 → 31.
+    answered_session(&app, "dr@example.org", "ann", [8, 8, 7, 8]).await;
+    let client = client_id(&app, "ann").await;
+    let clinician = app.signed_in("dr@example.org").await;
+    let alerts = app
+        .db(move |conn| rapport::store::alerts::for_client(conn, client))
+        .await;
+    assert_eq!(alerts.len(), 1, "one alert");
+    assert_eq!(alerts[0].status, "open");
+    assert_eq!(alerts[0].severity, "high");
+
+    // The inbox lists it with the first line of its reason.
+    let inbox = clinician
+        .get(app.url("/clinician"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(inbox.contains("Client ann"));
+    assert!(inbox.contains(&format!("/clinician/alerts/{}", alerts[0].id)));
+
+    // The alert page states the reliable-change reasoning in numbers.
+    let page = clinician
+        .get(app.url(&format!("/clinician/alerts/{}", alerts[0].id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Reliable drop"), "{html}");
+    assert!(html.contains("38") && html.contains("31"), "the totals");
+    assert!(
+        html.contains("6.8"),
+        "the reliable-change threshold for r = .70, SD = 4.5"
+    );
+    assert!(
+        html.contains("r = .70") && html.contains("SD = 4.5"),
+        "the figures it used"
+    );
+    assert!(html.contains("<svg") && html.contains("Recent totals"));
+    assert!(html.contains("What to consider next"));
+
+    // Evaluating the same history again changes nothing.
+    let now = app.clock_now();
+    let sealer = app.state.sealer.clone();
+    let changes = app
+        .db(move |conn| {
+            let mailing = rapport::store::invitations::Mailing {
+                sealer: &sealer,
+                message_domain: "test",
+                clinic_tz: chrono_tz::UTC,
+            };
+            conn.write_transaction(|conn| rapport::store::alerts::evaluate_client(conn, client, &mailing, now))
+        })
+        .await;
+    assert!(changes.is_empty(), "{changes:?}");
+    let again = app
+        .db(move |conn| rapport::store::alerts::for_client(conn, client))
+        .await;
+    assert_eq!(again.len(), 1);
+    let signals_before = app
+        .db({
+            let id = alerts[0].id;
+            move |conn| rapport::store::alerts::signals(conn, id)
+        })
+        .await;
+    assert!(!signals_before.is_empty());
+});
+
+db_test!(repair_log_records_each_step_in_order, |app| {
+    app.staff("clinician", "dr@example.org", None).await;
+    for items in [[10, 10, 9, 9], [10, 9, 10, 9], [9, 10, 10, 9], [7, 7, 8, 8]] {
+        answered_session(&app, "dr@example.org", "bo", items).await;
+    }
+    let client = client_id(&app, "bo").await;
+    let clinician = app.signed_in("dr@example.org").await;
+    let alert = app
+        .db(move |conn| rapport::store::alerts::for_client(conn, client))
+        .await
+        .remove(0);
+    let path = format!("/clinician/alerts/{}", alert.id);
+    let html = clinician
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_from(&html);
+    let post = |step: &str, form: Vec<(&str, &str)>| {
+        let mut form: Vec<(String, String)> = form.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        form.push(("csrf".into(), csrf.clone()));
+        clinician.post(app.url(&format!("{path}/{step}"))).form(&form).send()
+    };
+    assert_eq!(post("acknowledge", vec![]).await.unwrap().status(), 303);
+    // A discussion needs a note.
+    assert_eq!(post("discussed", vec![("note", "  ")]).await.unwrap().status(), 400);
+    assert_eq!(
+        post(
+            "discussed",
+            vec![("note", "We talked about the homework feeling rushed.")]
+        )
+        .await
+        .unwrap()
+        .status(),
+        303
+    );
+    assert_eq!(post("outcome", vec![("outcome", "maybe")]).await.unwrap().status(), 400);
+    assert_eq!(
+        post(
+            "outcome",
+            vec![("outcome", "repaired"), ("note", "Agreed a slower pace.")]
+        )
+        .await
+        .unwrap()
+        .status(),
+        303
+    );
+    let html = clinician
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let order: Vec<usize> = [
+        "Alert opened by Rapport",
+        "Acknowledged",
+        "Discussed with the client",
+        "Outcome: Repaired",
+    ]
+    .iter()
+    .map(|label| html.find(label).unwrap_or_else(|| panic!("{label} in the log")))
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "in order: {order:?}");
+    assert!(html.contains("We talked about the homework feeling rushed."));
+    assert!(html.contains("Your judgement: <strong>Repaired</strong>"));
+    // Closed: the log cannot change any more.
+    assert_eq!(post("acknowledge", vec![]).await.unwrap().status(), 409);
+    let events = app
+        .db({
+            let id = alert.id;
+            move |conn| rapport::store::alerts::events(conn, id)
+        })
+        .await;
+    let kinds: Vec<&str> = events.iter().map(|(e, _)| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["opened", "acknowledged", "discussed", "outcome"]);
+    assert!(
+        events[1..]
+            .iter()
+            .all(|(_, who)| who.as_deref() == Some("Test dr@example.org"))
+    );
+});
+
+db_test!(another_clinician_gets_404_and_the_attempt_is_audited, |app| {
+    app.staff("clinician", "dr@example.org", Some("Team A")).await;
+    let (other_id, _) = app.staff("clinician", "other@example.org", Some("Team A")).await;
+    for items in [[10, 10, 10, 9], [10, 9, 10, 10], [9, 10, 10, 10], [6, 7, 7, 7]] {
+        answered_session(&app, "dr@example.org", "cy", items).await;
+    }
+    let client = client_id(&app, "cy").await;
+    let other = app.signed_in("other@example.org").await;
+    let alert = app
+        .db(move |conn| rapport::store::alerts::for_client(conn, client))
+        .await
+        .remove(0);
+    for path in [
+        format!("/clinician/clients/{client}"),
+        format!("/clinician/alerts/{}", alert.id),
+        "/clinician/clients/999999".into(),
+    ] {
+        let response = other.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+    }
+    // Nor can they act on it.
+    let html = other
+        .get(app.url("/clinician"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("Client cy"));
+    let csrf = csrf_from(&html);
+    let response = other
+        .post(app.url(&format!("/clinician/alerts/{}/acknowledge", alert.id)))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let log = app.db(|conn| rapport::store::audit::recent(conn, 50)).await;
+    let denied: Vec<_> = log
+        .iter()
+        .filter(|r| r.action == "access.denied" && r.staff_name.as_deref() == Some("Test other@example.org"))
+        .collect();
+    assert!(denied.len() >= 3, "every refused attempt is audited: {log:?}");
+    assert!(
+        denied
+            .iter()
+            .any(|r| r.detail.as_deref() == Some(&format!("alert.view #{}", alert.id)[..]))
+    );
+    // A manager's grant lets the team see it.
+    app.db(move |conn| rapport::store::staff::set_sees_team(conn, other_id, true))
+        .await;
+    let response = other
+        .get(app.url(&format!("/clinician/clients/{client}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let log = app.db(|conn| rapport::store::audit::recent(conn, 5)).await;
+    assert_eq!(log[0].action, "client.view");
+    assert_eq!(log[0].client_id, Some(client));
+});
+
+db_test!(client_page_shows_trajectory_and_pausing_stops_invitations, |app| {
+    app.staff("clinician", "dr@example.org", None).await;
+    for items in [[10, 10, 9, 9], [9, 9, 9, 9], [10, 10, 10, 10]] {
+        answered_session(&app, "dr@example.org", "di", items).await;
+    }
+    let client = client_id(&app, "di").await;
+    let clinician = app.signed_in("dr@example.org").await;
+    let path = format!("/clinician/clients/{client}");
+    let html = clinician
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Totals over sessions") && html.contains("<svg"));
+    assert!(html.contains("The figures as a table"));
+    assert!(html.contains("Answers by question"));
+    assert!(html.contains("100%"), "response rate");
+    let csrf = csrf_from(&html);
+    let no_reason = clinician
+        .post(app.url(&format!("{path}/invitations")))
+        .form(&[("csrf", csrf.as_str()), ("choice", "paused"), ("reason", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_reason.status(), 400);
+    let paused = clinician
+        .post(app.url(&format!("{path}/invitations")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("choice", "paused"),
+            ("reason", "In hospital for two weeks"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paused.status(), 303);
+    // A new attended session creates no invitation while paused.
+    let now = app.clock_now();
+    let settings = app.state.settings.clone();
+    let sealer = app.state.sealer.clone();
+    let invited = app
+        .db(move |conn| {
+            use rapport::domain::appointment::{AppointmentIn, AppointmentStatus, ClientDetails};
+            let rules = rapport::store::invitations::delivery_rules(conn, &settings)?;
+            let mailing = rapport::store::invitations::Mailing {
+                sealer: &sealer,
+                message_domain: "t",
+                clinic_tz: chrono_tz::UTC,
+            };
+            let input = AppointmentIn {
+                source: "test".into(),
+                external_id: "paused-1".into(),
+                clinician_email: "dr@example.org".into(),
+                client: ClientDetails {
+                    external_id: "di".into(),
+                    name: "Client di".into(),
+                    email: Some("di@example.net".into()),
+                    language: None,
+                    time_zone: None,
+                },
+                starts_at: now - chrono::Duration::minutes(50),
+                ends_at: now,
+                status: AppointmentStatus::Attended,
+            };
+            let r = conn
+                .write_transaction(|conn| rapport::store::intake::record(conn, &input, &rules, &mailing, now))
+                .unwrap();
+            Ok(r.invitation.is_some())
+        })
+        .await;
+    assert!(!invited);
+    let html = clinician
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("In hospital for two weeks"));
+});
+
+db_test!(clients_list_shows_figures_and_searches_by_name, |app| {
+    app.staff("clinician", "dr@example.org", None).await;
+    for items in [[10, 10, 10, 10], [9, 9, 9, 9], [8, 8, 8, 8], [7, 7, 7, 7]] {
+        answered_session(&app, "dr@example.org", "eve", items).await;
+    }
+    answered_session(&app, "dr@example.org", "fay", [10, 10, 10, 10]).await;
+    let clinician = app.signed_in("dr@example.org").await;
+    let html = clinician
+        .get(app.url("/clinician/clients"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Client eve") && html.contains("Client fay"));
+    assert!(html.contains("↓ falling"), "eve's trend");
+    assert!(html.contains("open"), "open alert badge");
+    let html = clinician
+        .get(app.url("/clinician/clients?q=fa"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Client fay") && !html.contains("Client eve"));
+});
+
+db_test!(
+    free_text_reaches_managers_and_admins_only_when_the_clinic_allows,
+    |app| {
+        app.staff("clinician", "dr@example.org", None).await;
+        let invitation = common::attended_session(&app, "dr@example.org", "gil").await;
+        let token = common::survey_token(&app, invitation).await;
+        let words = "I did not feel listened to about my sleep.";
+        let response = reqwest::Client::new()
+            .post(app.url(&format!("/s/{token}")))
+            .form(&[
+                ("bond", "6"),
+                ("goals", "7"),
+                ("approach", "7"),
+                ("overall", "7"),
+                ("uncomfortable", "yes"),
+                ("note", words),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let client = client_id(&app, "gil").await;
+        // The clinician reads the words on the alert.
+        let clinician = app.signed_in("dr@example.org").await;
+        let alert = app
+            .db(move |conn| rapport::store::alerts::for_client(conn, client))
+            .await
+            .remove(0);
+        let html = clinician
+            .get(app.url(&format!("/clinician/alerts/{}", alert.id)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(words));
+        // The admin's record download leaves them out by default…
+        let (_, admin) = app.staff("admin", "admin@example.org", None).await;
+        let record = admin
+            .get(app.url(&format!("/admin/clients/{client}/record.json")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(record.status(), 200);
+        let text = record.text().await.unwrap();
+        assert!(!text.contains(words), "free text withheld");
+        assert!(text.contains("left out"));
+        // …until the clinic allows it.
+        let page = admin
+            .get(app.url("/admin/privacy"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = csrf_from(&page);
+        let set = admin
+            .post(app.url("/admin/privacy/free-text"))
+            .form(&[("csrf", csrf.as_str()), ("allow", "on")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(set.status(), 303);
+        let text = admin
+            .get(app.url(&format!("/admin/clients/{client}/record.json")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains(words));
+        // Clinicians cannot change the setting.
+        let html = clinician
+            .get(app.url("/clinician"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = csrf_from(&html);
+        let refused = clinician
+            .post(app.url("/admin/privacy/free-text"))
+            .form(&[("csrf", csrf.as_str()), ("allow", "off")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403);
+    }
+);
