@@ -789,11 +789,40 @@ db_test!(research_export_is_pseudonymised_and_audited, |app| {
     .await;
     assert_eq!(read_research(&march).len(), 5);
 
+    // An erased client leaves the research rows but stays in the figures.
+    let (n1, now) = (clinic.north[0], app.clock_now());
+    app.db(move |conn| {
+        let by = rapport::store::erasure::ErasedBy {
+            staff_id: None,
+            api_key_id: None,
+            reason: "test",
+        };
+        rapport::store::erasure::erase_client(conn, n1, &by, now).map(|_| ())
+    })
+    .await;
+    let (_, after_erasure) = get(&clinic.manager, &app, "/manager/export/responses.csv").await;
+    assert_eq!(read_research(&after_erasure).len(), 11, "n1's three answers are gone");
+    let (_, figures) = get(
+        &clinic.manager,
+        &app,
+        &format!("/manager/export.csv?{FEB_MAR}&figure=mean_alliance_native"),
+    )
+    .await;
+    assert_eq!(
+        value(
+            &read_trends(&figures),
+            "mean_alliance_native",
+            "Feb 2026",
+            "Whole clinic"
+        ),
+        "33.78"
+    );
+
     // Every export is in the audit log, with who made it.
     let _ = get(&clinic.manager, &app, &format!("/manager/export.csv?{FEB_MAR}")).await;
     let log = app.db(|conn| rapport::store::audit::recent(conn, 20)).await;
     let research: Vec<_> = log.iter().filter(|e| e.action == "export_research_csv").collect();
-    assert_eq!(research.len(), 4);
+    assert_eq!(research.len(), 5);
     assert!(
         research
             .iter()
@@ -805,13 +834,11 @@ db_test!(research_export_is_pseudonymised_and_audited, |app| {
             .any(|e| e.detail.as_deref().unwrap_or("").contains("shifted per client"))
     );
     let trend_exports: Vec<_> = log.iter().filter(|e| e.action == "export_trends_csv").collect();
-    assert_eq!(trend_exports.len(), 1);
+    assert_eq!(trend_exports.len(), 2);
     assert!(
-        trend_exports[0]
-            .detail
-            .as_deref()
-            .unwrap()
-            .contains("2026-02-01 to 2026-03-31")
+        trend_exports
+            .iter()
+            .all(|e| e.detail.as_deref().unwrap().contains("2026-02-01 to 2026-03-31"))
     );
 });
 

@@ -16,8 +16,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::schema::{
-    alert_events, alert_signals, alerts, appointments, insight_cells, insight_dirty, insight_rule_cells, instruments,
-    invitations, responses, staff, teams,
+    alert_events, alert_signals, alerts, appointments, clients, insight_cells, insight_dirty, insight_rule_cells,
+    instruments, invitations, responses, staff, teams,
 };
 use super::{DbConnection, StoreError, kv};
 use crate::domain::instrument::{Direction, InstrumentDefinition};
@@ -891,13 +891,17 @@ pub struct ResearchRow {
 }
 
 /// The answers submitted from `since` and before `until` (either open),
-/// oldest first.
+/// oldest first. Clients whose records were erased are left out: their
+/// scores stay in the aggregate figures only, never row by row.
 pub fn research_rows(
     conn: &mut DbConnection,
     since: Option<NaiveDateTime>,
     until: Option<NaiveDateTime>,
 ) -> Result<Vec<ResearchRow>, StoreError> {
-    let mut q = responses::table.inner_join(invitations::table).into_boxed();
+    let mut q = responses::table
+        .inner_join(invitations::table.inner_join(clients::table))
+        .filter(clients::erased_at.is_null())
+        .into_boxed();
     if let Some(since) = since {
         q = q.filter(responses::submitted_at.ge(since));
     }

@@ -69,7 +69,7 @@ async fn exports_page(state: web::Data<AppState>, staff: Staff<ManagerRole>) -> 
                 dt { "one column per question" } dd { "Numbers as answered, yes/no, or the code of a choice. Free-text questions are never included." }
                 dt { "total, score_0_100" } dd { "The questionnaire's total and the same total on the common 0–100 scale." }
             }
-            p.hint { "Every download is recorded in the audit log with who made it." }
+            p.hint { "Clients whose records were erased are left out (their scores stay in the trends, added up, only). Every download is recorded in the audit log with who made it." }
         }
     };
     Ok(HttpResponse::Ok()
