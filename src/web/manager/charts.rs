@@ -57,26 +57,87 @@ fn marker(i: usize, x: f64, y: f64, fill: &str, label: &str) -> Markup {
     }
 }
 
-/// The value axis: fixed 0–100 for shares and scores, otherwise from 0 to
-/// a round number above the largest value.
-fn value_axis(unit: Unit, largest: f64) -> (f64, Vec<f64>) {
+/// A value axis: its lowest and highest value and the ticks between.
+#[derive(Debug, Clone, PartialEq)]
+struct Axis {
+    lo: f64,
+    hi: f64,
+    ticks: Vec<f64>,
+}
+
+impl Axis {
+    /// Where `v` lies between pixel positions `at_lo` and `at_hi`.
+    fn place(&self, v: f64, at_lo: f64, at_hi: f64) -> f64 {
+        let share = (v.clamp(self.lo, self.hi) - self.lo) / (self.hi - self.lo).max(1e-9);
+        at_lo + share * (at_hi - at_lo)
+    }
+
+    /// For the chart's description: an axis that does not start at 0 says so.
+    fn note(&self, unit: Unit) -> Option<String> {
+        (self.lo > 0.0).then(|| format!("The value axis starts at {}, not 0.", tick_label(unit, self.lo)))
+    }
+}
+
+/// A round step of about a quarter of `span`.
+fn nice_step(span: f64) -> f64 {
+    let raw = (span / 4.0).max(1e-9);
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(raw)
+}
+
+/// The value axis. Shares run 0–100%. Counts, rates and hours run from 0.
+/// Alliance scores crowd the ceiling, where a point or two matters
+/// (CLINICAL.md §1), so when every value is in the upper half of its
+/// range the axis starts at a round number below the lowest (and says so).
+fn value_axis(unit: Unit, smallest: f64, largest: f64) -> Axis {
+    let ticks_between = |lo: f64, hi: f64, step: f64| -> Vec<f64> {
+        (0..=(((hi - lo) / step).round() as usize))
+            .map(|i| lo + i as f64 * step)
+            .collect()
+    };
     match unit {
-        Unit::Share => (1.0, vec![0.0, 0.25, 0.5, 0.75, 1.0]),
-        Unit::Score100 => (100.0, vec![0.0, 25.0, 50.0, 75.0, 100.0]),
+        Unit::Share => Axis {
+            lo: 0.0,
+            hi: 1.0,
+            ticks: vec![0.0, 0.25, 0.5, 0.75, 1.0],
+        },
+        Unit::Score100 | Unit::Points if smallest.is_finite() && smallest > 0.5 * largest && largest > smallest => {
+            // Scores keep the best possible (100) in view.
+            let hi_wanted = if unit == Unit::Score100 { 100.0 } else { largest };
+            let step = nice_step(hi_wanted - smallest);
+            let lo = (smallest / step).floor() * step;
+            let hi = (hi_wanted / step).ceil() * step;
+            Axis {
+                lo,
+                hi,
+                ticks: ticks_between(lo, hi, step),
+            }
+        }
+        Unit::Score100 => Axis {
+            lo: 0.0,
+            hi: 100.0,
+            ticks: vec![0.0, 25.0, 50.0, 75.0, 100.0],
+        },
         _ => {
             let top = largest.max(1.0);
-            let raw = top / 4.0;
-            let magnitude = 10f64.powf(raw.log10().floor());
-            let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-                .iter()
-                .map(|m| m * magnitude)
-                .find(|s| *s >= raw)
-                .unwrap_or(raw);
-            let max = (top / step).ceil() * step;
-            let ticks = (0..=((max / step).round() as usize)).map(|i| i as f64 * step).collect();
-            (max, ticks)
+            let step = nice_step(top);
+            let hi = (top / step).ceil() * step;
+            Axis {
+                lo: 0.0,
+                hi,
+                ticks: ticks_between(0.0, hi, step),
+            }
         }
     }
+}
+
+/// The smallest and largest of some values (infinite when there are none).
+fn extent(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values.fold((f64::INFINITY, 0.0), |(lo, hi), v| (lo.min(v), hi.max(v)))
 }
 
 fn tick_label(unit: Unit, v: f64) -> String {
@@ -86,14 +147,17 @@ fn tick_label(unit: Unit, v: f64) -> String {
     }
 }
 
-fn frame(id: &str, title: &str, height: f64, body: Markup) -> Markup {
+fn frame(id: &str, title: &str, height: f64, note: Option<String>, body: Markup) -> Markup {
     let title_id = format!("{id}-title");
     let desc_id = format!("{id}-desc");
     html! {
         svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (W) " " (fmt(height)) } role="img"
             aria-labelledby=(title_id) aria-describedby=(desc_id) {
             title #(title_id) { (title) }
-            desc #(desc_id) { "The same figures are in the table beside the chart. Periods with fewer than 5 clients are left as gaps." }
+            desc #(desc_id) {
+                "The same figures are in the table beside the chart. Periods with fewer than 5 clients are left as gaps."
+                @if let Some(note) = note { " " (note) }
+            }
             (body)
         }
     }
@@ -101,10 +165,10 @@ fn frame(id: &str, title: &str, height: f64, body: Markup) -> Markup {
 
 /// Horizontal grid lines and labels of the value axis, for a plot between
 /// `top` and `bottom`.
-fn y_axis(unit: Unit, max: f64, ticks: &[f64], top: f64, bottom: f64) -> Markup {
-    let y = |v: f64| bottom - (v / max) * (bottom - top);
+fn y_axis(unit: Unit, axis: &Axis, top: f64, bottom: f64) -> Markup {
+    let y = |v: f64| axis.place(v, bottom, top);
     html! {
-        @for t in ticks {
+        @for t in &axis.ticks {
             line x1=(fmt(LEFT)) x2=(fmt(W - RIGHT)) y1=(fmt(y(*t))) y2=(fmt(y(*t))) stroke="#dde3e8" stroke-width="1" {}
             text x=(fmt(LEFT - 6.0)) y=(fmt(y(*t) + 4.0)) text-anchor="end" font-size="12" fill="#1b2733" { (tick_label(unit, *t)) }
         }
@@ -141,16 +205,13 @@ pub fn line_chart(
     periods: &[Period],
     series: &[(String, Vec<CellValue>)],
 ) -> Markup {
-    let largest = series
-        .iter()
-        .flat_map(|(_, v)| v.iter().filter_map(|c| c.number()))
-        .fold(0.0, f64::max);
-    let (max, ticks) = value_axis(unit, largest);
+    let (smallest, largest) = extent(series.iter().flat_map(|(_, v)| v.iter().filter_map(|c| c.number())));
+    let axis = value_axis(unit, smallest, largest);
     let bottom = H - BOTTOM;
-    let y = |v: f64| bottom - (v.clamp(0.0, max) / max) * (bottom - TOP);
+    let y = |v: f64| axis.place(v, bottom, TOP);
     let xs = x_positions(periods.len());
     let body = html! {
-        (y_axis(unit, max, &ticks, TOP, bottom))
+        (y_axis(unit, &axis, TOP, bottom))
         (x_labels(periods, &xs))
         @for (i, (name, values)) in series.iter().enumerate() {
             @for segment in segments(values, &xs, &y) {
@@ -165,7 +226,7 @@ pub fn line_chart(
             }
         }
     };
-    frame(id, title, H, body)
+    frame(id, title, H, axis.note(unit), body)
 }
 
 fn segments(values: &[CellValue], xs: &[f64], y: &impl Fn(f64) -> f64) -> Vec<Vec<(f64, f64)>> {
@@ -194,14 +255,14 @@ fn path_of(points: &[(f64, f64)]) -> String {
 
 /// Lowest to highest as a bar per period, the middle value as a dot.
 pub fn spread_chart(id: &str, title: &str, unit: Unit, periods: &[Period], spreads: &[Option<Spread>]) -> Markup {
-    let largest = spreads.iter().flatten().map(|s| s.highest).fold(0.0, f64::max);
-    let (max, ticks) = value_axis(unit, largest);
+    let (smallest, largest) = extent(spreads.iter().flatten().flat_map(|s| [s.lowest, s.highest]));
+    let axis = value_axis(unit, smallest, largest);
     let bottom = H - BOTTOM;
-    let y = |v: f64| bottom - (v.clamp(0.0, max) / max) * (bottom - TOP);
+    let y = |v: f64| axis.place(v, bottom, TOP);
     let xs = x_positions(periods.len());
     let show = |v: f64| display(CellValue::Value(v), unit);
     let body = html! {
-        (y_axis(unit, max, &ticks, TOP, bottom))
+        (y_axis(unit, &axis, TOP, bottom))
         (x_labels(periods, &xs))
         @for ((s, x), period) in spreads.iter().zip(&xs).zip(periods) {
             @if let Some(s) = s {
@@ -214,7 +275,7 @@ pub fn spread_chart(id: &str, title: &str, unit: Unit, periods: &[Period], sprea
             }
         }
     };
-    frame(id, title, H, body)
+    frame(id, title, H, axis.note(unit), body)
 }
 
 /// Rules down the side, one bar per group.
@@ -225,15 +286,13 @@ pub fn bar_chart(id: &str, title: &str, unit: Unit, rules: &[String], series: &[
     let groups = series.len().max(1) as f64;
     let band = groups * BAR + GAP;
     let height = TOP + band * rules.len().max(1) as f64 + BOTTOM;
-    let largest = series
-        .iter()
-        .flat_map(|(_, v)| v.iter().filter_map(|c| c.number()))
-        .fold(0.0, f64::max);
-    let (max, ticks) = value_axis(unit, largest);
-    let x = |v: f64| LABELS + (v.clamp(0.0, max) / max) * (W - LABELS - RIGHT);
+    let (_, largest) = extent(series.iter().flat_map(|(_, v)| v.iter().filter_map(|c| c.number())));
+    // Bars always start at 0.
+    let axis = value_axis(unit, 0.0, largest);
+    let x = |v: f64| axis.place(v, LABELS, W - RIGHT);
     let axis_y = height - BOTTOM;
     let body = html! {
-        @for t in &ticks {
+        @for t in &axis.ticks {
             line x1=(fmt(x(*t))) x2=(fmt(x(*t))) y1=(fmt(TOP)) y2=(fmt(axis_y)) stroke="#dde3e8" stroke-width="1" {}
             text x=(fmt(x(*t))) y=(fmt(axis_y + 16.0)) text-anchor="middle" font-size="12" fill="#1b2733" { (tick_label(unit, *t)) }
         }
@@ -252,7 +311,7 @@ pub fn bar_chart(id: &str, title: &str, unit: Unit, rules: &[String], series: &[
             }
         }
     };
-    frame(id, title, height, body)
+    frame(id, title, height, None, body)
 }
 
 /// The key to a chart's lines (or bars), as a list beside it.
@@ -307,9 +366,20 @@ mod tests {
 
     #[test]
     fn axes_are_round() {
-        assert_eq!(value_axis(Unit::Count, 37.0), (40.0, vec![0.0, 10.0, 20.0, 30.0, 40.0]));
-        assert_eq!(value_axis(Unit::Hours, 0.0).0, 1.0);
-        assert_eq!(value_axis(Unit::Share, 0.3).0, 1.0);
+        let axis = |unit, lo, hi| value_axis(unit, lo, hi);
+        assert_eq!(axis(Unit::Count, 3.0, 37.0).ticks, vec![0.0, 10.0, 20.0, 30.0, 40.0]);
+        assert_eq!(axis(Unit::Hours, 0.0, 0.0).hi, 1.0);
+        assert_eq!(axis(Unit::Share, 0.3, 0.4).hi, 1.0);
+        // Alliance near the ceiling: the axis starts below the lowest value, and says so.
+        let near_ceiling = axis(Unit::Score100, 87.0, 96.1);
+        assert_eq!((near_ceiling.lo, near_ceiling.hi), (85.0, 100.0));
+        assert_eq!(
+            near_ceiling.note(Unit::Score100).as_deref(),
+            Some("The value axis starts at 85, not 0.")
+        );
+        assert_eq!(axis(Unit::Score100, 20.0, 96.0).lo, 0.0);
+        assert_eq!(axis(Unit::Points, 33.8, 38.0).lo, 32.0);
+        assert_eq!(axis(Unit::Count, 50.0, 60.0).lo, 0.0, "counts always start at 0");
         assert_eq!(tick_label(Unit::Hours, 0.25), "0.25");
         assert_eq!(tick_label(Unit::Share, 0.25), "25%");
     }

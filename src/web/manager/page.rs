@@ -314,7 +314,7 @@ fn figure_section(trends: &Trends, table: &FigureTable) -> Markup {
                         figcaption { "Spread across the " (columns.len()) " groups: the bar runs from the lowest to the highest, the dot marks the middle. Each group is in the table." }
                     }
                 }
-                div.table-wrap {
+                div.table-wrap tabindex="0" role="region" aria-label={ (f.title()) ", table" } {
                     table.figures {
                         caption.visually-hidden { (f.title()) ", table" }
                         thead { tr {
@@ -378,7 +378,7 @@ fn rule_section(trends: &Trends, table: &RuleTable) -> Markup {
                             figcaption { "With " (columns.len()) " groups the table says it more clearly than a chart." }
                         }
                     }
-                    div.table-wrap {
+                    div.table-wrap tabindex="0" role="region" aria-label={ (f.title()) ", table" } {
                         table.figures {
                             caption.visually-hidden { (f.title()) ", table" }
                             thead { tr {
@@ -420,12 +420,12 @@ fn spread_table(trends: &Trends, table: &SpreadTable, periods: &[Period]) -> Mar
     let show = |v: f64| display(CellValue::Value(v), unit);
     html! {
         h3 #{ "h-" (slug) } { (table.figure.title()) }
-        div.figure-pair {
+        div.figure-pair.even {
             figure.chart {
                 (charts::spread_chart(&format!("chart-{slug}"), &table.title(), unit, periods, &spreads))
                 figcaption { "The bar runs from the lowest clinician's figure to the highest; the dot marks the middle." }
             }
-            div.table-wrap {
+            div.table-wrap tabindex="0" role="region" aria-label={ (table.title()) ", table" } {
                 table.figures {
                     caption.visually-hidden { (table.title()) ", table" }
                     thead { tr {
