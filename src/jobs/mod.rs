@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use crate::mail::dispatcher::{self, Round};
 use crate::store::invitations::Mailing;
-use crate::store::{DbConnection, StoreError, alerts, erasure, invitations, kv};
+use crate::store::{DbConnection, StoreError, alerts, erasure, invitations, kv, trends};
 use crate::web::AppState;
 
 /// The digest goes out once a day from this local time (clinic time zone).
@@ -25,6 +25,8 @@ pub struct Pass {
     /// Clients erased because the retention period ran out (once a day).
     pub erased: usize,
     pub mail: Round,
+    /// Trend periods recomputed for the managers' dashboard.
+    pub trend_periods: usize,
 }
 
 async fn blocking<T: Send + 'static>(
@@ -96,7 +98,14 @@ pub async fn run_once(state: &AppState) -> Result<Pass, StoreError> {
         None => 0,
     };
     let mail = dispatcher::dispatch_due(state).await?;
+    // Last, so a long first recompute never holds up email: the managers'
+    // figures for the periods that changed since the last pass.
+    let tz = state.settings.time_zone;
+    let trend_periods = blocking(state, move |conn, _| trends::refresh(conn, tz, now))
+        .await?
+        .periods;
     Ok(Pass {
+        trend_periods,
         expired,
         digests,
         erased,
@@ -109,7 +118,13 @@ pub async fn run_forever(state: AppState, interval: Duration, mut stop: watch::R
     tracing::info!("job loop started (every {} s)", interval.as_secs());
     loop {
         match run_once(&state).await {
-            Ok(pass) if pass.expired > 0 || pass.digests > 0 || pass.erased > 0 || pass.mail.total() > 0 => {
+            Ok(pass)
+                if pass.expired > 0
+                    || pass.digests > 0
+                    || pass.erased > 0
+                    || pass.trend_periods > 0
+                    || pass.mail.total() > 0 =>
+            {
                 tracing::info!(
                     expired = pass.expired,
                     digests = pass.digests,
@@ -118,6 +133,7 @@ pub async fn run_forever(state: AppState, interval: Duration, mut stop: watch::R
                     retrying = pass.mail.retrying,
                     failed = pass.mail.failed,
                     cancelled = pass.mail.cancelled,
+                    trend_periods = pass.trend_periods,
                     "job pass"
                 )
             }

@@ -6,6 +6,7 @@ mod charts;
 mod exports;
 mod figures;
 mod page;
+mod team_access;
 
 use actix_web::web;
 
@@ -25,5 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(page::clinician_figures)
         .service(exports::exports_page)
         .service(exports::trends_csv)
-        .service(exports::responses_csv);
+        .service(exports::responses_csv)
+        .service(team_access::team_access)
+        .service(team_access::set_team_access);
 }

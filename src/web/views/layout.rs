@@ -14,9 +14,14 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/clinician/clients", "My clients"),
             ("/clinician/settings", "Alert emails"),
         ],
-        Role::Manager => &[("/manager", "Service overview"), ("/manager/exports", "Exports")],
+        Role::Manager => &[
+            ("/manager", "Service overview"),
+            ("/manager/exports", "Exports"),
+            ("/manager/team-access", "Team access"),
+        ],
         Role::Admin => &[
             ("/admin", "Staff"),
+            ("/manager", "Trends"),
             ("/admin/appointments", "Appointments"),
             ("/admin/email", "Email delivery"),
             ("/admin/webhooks", "Webhooks"),
