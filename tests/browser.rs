@@ -1,7 +1,7 @@
 //! Pages in real headless Chromium (tests/browser/run.mjs, playwright-core
 //! with the system's Chromium): the survey and easy-read flow at 375 and
-//! 1280 px, and a demo clinician's repair flow, every page audited with
-//! axe-core (WCAG 2.x A/AA) and screenshotted into
+//! 1280 px, a demo clinician's repair flow and the manager's trends, every
+//! page audited with axe-core (WCAG 2.x A/AA) and screenshotted into
 //! target/browser-screenshots/<backend>/. Runs on both backends.
 
 mod common;
@@ -68,6 +68,7 @@ async fn pages_in_chromium(backend: Backend) {
             .env("SURVEY_PATH", format!("/s/{token}"))
             .env("CLINICIAN_EMAIL", "clinician1@demo.rapport.test")
             .env("CLINICIAN_PASSWORD", rapport::demo::DEMO_PASSWORD)
+            .env("MANAGER_EMAIL", "manager@demo.rapport.test")
             .env("SCREENSHOTS", &shots)
             .env("CHROMIUM", chromium)
             .output()

@@ -167,6 +167,21 @@ try {
   await page.setViewportSize({ width: 375, height: 900 });
   await audit(page, 'client page 375px');
   await staff.close();
+
+  // ---------- The manager's trends ----------
+  const managerContext = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+  const manager = await managerContext.newPage();
+  await manager.goto(`${base}/sign-in`);
+  await manager.fill('#email', env('MANAGER_EMAIL'));
+  await manager.fill('#password', env('CLINICIAN_PASSWORD'));
+  await manager.getByRole('button', { name: 'Sign in' }).click();
+  await manager.waitForURL(`${base}/manager`);
+  check(await manager.$('figure svg') !== null, 'the trends page shows charts');
+  await audit(manager, 'trends');
+  await snapshot(manager, 'trends');
+  await manager.setViewportSize({ width: 375, height: 900 });
+  await audit(manager, 'trends 375px');
+  await managerContext.close();
 } finally {
   await browser.close();
 }
