@@ -131,7 +131,7 @@ async fn deliver(state: &AppState, row: OutboxRow) -> Result<Outcome, StoreError
             return Ok(Outcome::Cancelled);
         }
         Prepared::Fail(reason) => {
-            tracing::warn!(outbox_id = id, "message cannot be sent: {reason}");
+            tracing::warn!(outbox_id = id, "message cannot be sent: {}", for_log(&reason));
             blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
             return Ok(Outcome::Failed);
         }
@@ -157,19 +157,19 @@ async fn deliver(state: &AppState, row: OutboxRow) -> Result<Outcome, StoreError
             Ok(Outcome::Sent)
         }
         Err(SendError::Permanent(reason)) => {
-            tracing::warn!(outbox_id = id, kind = %row.kind, "refused by the receiving server: {reason}");
+            tracing::warn!(outbox_id = id, kind = %row.kind, "refused by the receiving server: {}", for_log(&reason));
             blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
             Ok(Outcome::Failed)
         }
         Err(SendError::Transient(reason)) if attempts + 1 >= MAX_ATTEMPTS => {
             let reason = format!("gave up after {} attempts; last error: {reason}", attempts + 1);
-            tracing::warn!(outbox_id = id, kind = %row.kind, "{reason}");
+            tracing::warn!(outbox_id = id, kind = %row.kind, "{}", for_log(&reason));
             blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
             Ok(Outcome::Failed)
         }
         Err(SendError::Transient(reason)) => {
             let next = now + backoff(attempts);
-            tracing::info!(outbox_id = id, kind = %row.kind, attempt = attempts + 1, "will retry: {reason}");
+            tracing::info!(outbox_id = id, kind = %row.kind, attempt = attempts + 1, "will retry: {}", for_log(&reason));
             blocking(state, move |conn| outbox::mark_retry(conn, id, &reason, next)).await?;
             Ok(Outcome::Retrying)
         }
@@ -274,4 +274,35 @@ async fn prepare(state: &AppState, row: &OutboxRow) -> Result<Prepared, StoreErr
 
 fn local_deadline(at: NaiveDateTime, tz: chrono_tz::Tz) -> String {
     at.and_utc().with_timezone(&tz).format("%A %-d %B at %H:%M").to_string()
+}
+
+/// A server's reason for the log, with any email address in it hidden (the
+/// log must hold no client data; the admin page shows the full reason).
+fn for_log(reason: &str) -> String {
+    reason
+        .split(' ')
+        .map(|word| if word.contains('@') { "<address>" } else { word })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_reasons_hide_addresses() {
+        assert_eq!(
+            for_log("550 5.1.1 <ann@example.org>: Recipient address rejected"),
+            "550 5.1.1 <address> Recipient address rejected"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let first = backoff(0).num_seconds();
+        assert!((45..=75).contains(&first), "{first}");
+        assert!(backoff(3).num_seconds() > backoff(1).num_seconds());
+        assert!(backoff(30).num_seconds() <= (6.0 * 3600.0 * 1.25) as i64);
+    }
 }
