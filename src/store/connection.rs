@@ -81,7 +81,9 @@ pub fn establish(url: &str) -> Result<DbConnection, StoreError> {
             let mut conn = diesel::SqliteConnection::establish(path)
                 .map_err(|e| StoreError::Unreachable(format!("SQLite file {path}: {e}")))?;
             conn.batch_execute(
-                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                // busy_timeout first: switching to WAL needs a lock another
+                // connection may briefly hold.
+                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                  PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
             )
             .map_err(|e| StoreError::Unreachable(format!("SQLite file {path}: {e}")))?;
