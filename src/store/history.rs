@@ -35,12 +35,6 @@ pub struct LoadedHistory {
     pub sessions: Vec<SessionInfo>,
 }
 
-impl LoadedHistory {
-    pub fn session(&self, n: u32) -> Option<&SessionInfo> {
-        self.sessions.iter().find(|s| s.session == n)
-    }
-}
-
 /// Loads and parses an instrument version.
 pub fn instrument(conn: &mut DbConnection, id: i64) -> Result<InstrumentDefinition, StoreError> {
     let row = instruments::find(conn, id)?;

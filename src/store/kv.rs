@@ -15,10 +15,6 @@ pub fn get(conn: &mut DbConnection, key: &str) -> Result<Option<String>, StoreEr
         .optional()?)
 }
 
-pub fn all(conn: &mut DbConnection) -> Result<Vec<(String, String)>, StoreError> {
-    Ok(settings::table.select((settings::key, settings::value)).load(conn)?)
-}
-
 pub fn set(conn: &mut DbConnection, key: &str, value: &str, now: NaiveDateTime) -> Result<(), StoreError> {
     conn.write_transaction(|conn| {
         let updated = diesel::update(settings::table.find(key))
@@ -35,11 +31,6 @@ pub fn set(conn: &mut DbConnection, key: &str, value: &str, now: NaiveDateTime) 
         }
         Ok(())
     })
-}
-
-pub fn delete(conn: &mut DbConnection, key: &str) -> Result<(), StoreError> {
-    diesel::delete(settings::table.find(key)).execute(conn)?;
-    Ok(())
 }
 
 /// Returns the stored value, or stores `make()` and returns it. Several

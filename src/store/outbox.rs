@@ -247,14 +247,6 @@ pub fn cancel_for_invitation(conn: &mut DbConnection, invitation_id: i64, reason
     .execute(conn)?)
 }
 
-pub fn find(conn: &mut DbConnection, id: i64) -> Result<OutboxRow, StoreError> {
-    outbox::table
-        .find(id)
-        .select(OutboxRow::as_select())
-        .first(conn)
-        .map_err(StoreError::or_not_found)
-}
-
 /// Puts a failed message back in the queue (an admin's "retry").
 pub fn retry_failed(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<bool, StoreError> {
     let updated = diesel::update(outbox::table.find(id).filter(outbox::status.eq("failed")))

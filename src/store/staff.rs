@@ -171,15 +171,6 @@ pub fn list_staff(conn: &mut DbConnection) -> Result<Vec<(StaffMember, Option<St
         .load(conn)?)
 }
 
-pub fn list_clinicians(conn: &mut DbConnection) -> Result<Vec<StaffMember>, StoreError> {
-    Ok(staff::table
-        .filter(staff::role.eq(Role::Clinician.as_str()))
-        .filter(staff::active.eq(true))
-        .order(staff::name)
-        .select(StaffMember::as_select())
-        .load(conn)?)
-}
-
 pub fn record_sign_in(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<(), StoreError> {
     diesel::update(staff::table.find(id))
         .set(staff::last_sign_in_at.eq(now))
