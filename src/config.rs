@@ -87,6 +87,8 @@ pub struct Settings {
     pub expiry_days: i64,
     pub job_interval_seconds: u64,
     pub log_format: LogFormat,
+    /// The log filter (`RAPPORT_LOG`), checked at start-up.
+    pub log_filter: String,
     /// Days identifying data is kept after a client's last appointment;
     /// None keeps it until erased by hand.
     pub retention_days: Option<i64>,
@@ -208,6 +210,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         meaning: "text or json",
     },
     SettingDoc {
+        name: "LOG",
+        default: "info",
+        meaning: "which log lines to write, as a tracing filter: error, warn, info, debug, or per module such as rapport=debug,actix_web=warn",
+    },
+    SettingDoc {
         name: "RETENTION_DAYS",
         default: "off",
         meaning: "erase a client's identifying data and free text this many days (30 or more) after their last appointment, keeping anonymous scores; off keeps it",
@@ -311,6 +318,13 @@ impl Settings {
         }
         let quiet_hours = parse_quiet_hours(&get("QUIET_HOURS").unwrap_or_else(|| "21:00-08:00".to_string()))
             .map_err(|m| invalid("RAPPORT_QUIET_HOURS", m))?;
+        let log_filter = get("LOG").unwrap_or_else(|| "info".to_string());
+        tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|e| {
+            invalid(
+                "RAPPORT_LOG",
+                format!("expected a log filter such as info or rapport=debug,actix_web=warn ({e})"),
+            )
+        })?;
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -339,6 +353,7 @@ impl Settings {
             expiry_days: number(&get("EXPIRY_DAYS"), "EXPIRY_DAYS", 4, 1, 60)?,
             job_interval_seconds: number(&get("JOB_INTERVAL_SECONDS"), "JOB_INTERVAL_SECONDS", 15, 1, 3600)? as u64,
             log_format,
+            log_filter,
             retention_days: parse_retention_days(&get("RETENTION_DAYS").unwrap_or_default())
                 .map_err(|m| invalid("RAPPORT_RETENTION_DAYS", m))?,
         })
@@ -400,6 +415,7 @@ impl Settings {
             }
             .into(),
         ));
+        out.push(("RAPPORT_LOG".into(), self.log_filter.clone()));
         out.push((
             "RAPPORT_RETENTION_DAYS".into(),
             self.retention_days.map_or_else(|| "off".to_string(), |d| d.to_string()),

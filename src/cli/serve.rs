@@ -25,9 +25,11 @@ pub struct ServeArgs {
     pub workers: Option<usize>,
 }
 
-pub fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RAPPORT_LOG")
+pub fn init_logging(settings: &Settings) {
+    // Checked when the settings were read.
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let format = settings.log_format;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
@@ -51,7 +53,7 @@ pub fn run(config: Option<&Path>, args: ServeArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    init_logging(settings.log_format);
+    init_logging(&settings);
     // Bind first: a taken or invalid address is the most common start-up error.
     let listener = match TcpListener::bind(settings.bind) {
         Ok(l) => l,
@@ -59,10 +61,16 @@ pub fn run(config: Option<&Path>, args: ServeArgs) -> ExitCode {
             return fail(format!("cannot listen on {} (RAPPORT_BIND): {e}", settings.bind));
         }
     };
+    // The runtime comes first: the pooled SMTP transport spawns its
+    // connection keeper on it while the application state is built.
+    let runtime = match build_runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let state = match app::prepare(settings.clone(), clock.clone()) {
+    let state = match runtime_prepare(&runtime, &settings, clock) {
         Ok(s) => s,
-        Err(e) => return fail(e),
+        Err(code) => return code,
     };
     if args.demo {
         let loaded = state.pool.get().map_err(store::StoreError::from).and_then(|mut conn| {
@@ -85,10 +93,6 @@ pub fn run(config: Option<&Path>, args: ServeArgs) -> ExitCode {
         }
         print_demo_logins();
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
-    };
     let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     tracing::info!(
         "Rapport listening on http://{address} (public address {})",
@@ -131,14 +135,14 @@ pub fn jobs(config: Option<&Path>) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    init_logging(settings.log_format);
-    let state = match app::prepare(settings.clone(), Arc::new(SystemClock)) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    init_logging(&settings);
+    let runtime = match build_runtime() {
         Ok(r) => r,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+        Err(code) => return code,
+    };
+    let state = match runtime_prepare(&runtime, &settings, Arc::new(SystemClock)) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     tracing::info!(
         "job runner on {}; mail: {}",
@@ -154,6 +158,25 @@ pub fn jobs(config: Option<&Path>) -> ExitCode {
         let _ = loop_handle.await;
     });
     ExitCode::SUCCESS
+}
+
+fn build_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(format!("cannot start the async runtime: {e}")))
+}
+
+/// Builds the application state with the runtime entered (lettre's SMTP
+/// pool needs a reactor the moment it is built), outside any async task
+/// (opening the database and migrating block).
+fn runtime_prepare(
+    runtime: &tokio::runtime::Runtime,
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> Result<crate::web::AppState, ExitCode> {
+    let _entered = runtime.enter();
+    app::prepare(settings.clone(), clock).map_err(fail)
 }
 
 async fn wait_for_shutdown_signal() {
@@ -220,10 +243,13 @@ pub fn demo(config: Option<&Path>) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let state = match app::prepare(settings.clone(), clock.clone()) {
+    let runtime = match build_runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let state = match runtime_prepare(&runtime, &settings, Arc::new(SystemClock)) {
         Ok(s) => s,
-        Err(e) => return fail(e),
+        Err(code) => return code,
     };
     let loaded = state
         .pool

@@ -103,6 +103,8 @@ impl AppointmentIn {
         {
             return Err(format!("client.language \"{lang}\" is not a language tag such as en"));
         }
+        super::dates::check_time(self.starts_at).map_err(|e| format!("start: {e}"))?;
+        super::dates::check_time(self.ends_at).map_err(|e| format!("end: {e}"))?;
         if self.ends_at < self.starts_at {
             return invalid("end must not be before start");
         }
@@ -233,7 +235,7 @@ pub fn parse_csv(text: &str, clinic_tz: chrono_tz::Tz, source: &str) -> Result<V
 pub fn parse_time(text: &str, tz: chrono_tz::Tz) -> Result<NaiveDateTime, String> {
     use chrono::TimeZone;
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(t.naive_utc());
+        return super::dates::check_time(t.naive_utc());
     }
     for format in [
         "%Y-%m-%d %H:%M",
@@ -242,6 +244,7 @@ pub fn parse_time(text: &str, tz: chrono_tz::Tz) -> Result<NaiveDateTime, String
         "%Y-%m-%dT%H:%M:%S",
     ] {
         if let Ok(local) = NaiveDateTime::parse_from_str(text, format) {
+            super::dates::check_time(local)?;
             return tz
                 .from_local_datetime(&local)
                 .earliest()

@@ -10,6 +10,7 @@
 //! - [`schedule`]: when a questionnaire is sent, reminded and expires.
 
 pub mod appointment;
+pub mod dates;
 pub mod engine;
 pub mod history;
 pub mod instrument;

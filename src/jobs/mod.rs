@@ -64,7 +64,7 @@ pub async fn run_once(state: &AppState) -> Result<Pass, StoreError> {
         clients.sort_unstable();
         clients.dedup();
         for client_id in clients {
-            conn.write_transaction(|conn| alerts::evaluate_client(conn, client_id, mailing, now))?;
+            conn.idempotent_write(|conn| alerts::evaluate_client(conn, client_id, mailing, now))?;
         }
         Ok(expired.len())
     })

@@ -65,6 +65,8 @@ pub fn backoff(attempts: i32) -> Duration {
 /// Sends everything due now; returns what happened.
 pub async fn dispatch_due(state: &AppState) -> Result<Round, StoreError> {
     let mut round = Round::default();
+    let now = state.now();
+    blocking(state, move |conn| outbox::release_outlived_leases(conn, now)).await?;
     loop {
         let now = state.now();
         let rows = blocking(state, move |conn| outbox::claim_due(conn, now, BATCH)).await?;

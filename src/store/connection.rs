@@ -215,6 +215,59 @@ impl DbConnection {
 
 /// The process-wide queue of SQLite writers (see `write_transaction`).
 /// Re-entrant per thread, so nested write transactions do not deadlock.
+/// An error that may come from two writers racing for the same row: the
+/// loser's check-then-insert hits a unique index (PostgreSQL at READ
+/// COMMITTED), or a serializable transaction is refused. Running the
+/// transaction again sees the winner's row and takes the update path.
+pub trait MayRace {
+    fn is_race(&self) -> bool;
+}
+
+impl MayRace for diesel::result::Error {
+    fn is_race(&self) -> bool {
+        use diesel::result::DatabaseErrorKind::{SerializationFailure, UniqueViolation};
+        matches!(
+            self,
+            diesel::result::Error::DatabaseError(UniqueViolation | SerializationFailure, _)
+        )
+    }
+}
+
+impl MayRace for StoreError {
+    fn is_race(&self) -> bool {
+        matches!(self, StoreError::Query(e) if e.is_race())
+    }
+}
+
+/// Attempts of a racing idempotent write before its error is returned.
+const RACE_ATTEMPTS: usize = 5;
+
+impl DbConnection {
+    /// [`DbConnection::write_transaction`] for idempotent writes ("create or
+    /// update by external id"): a transaction that lost a race to another
+    /// writer is rolled back and run again, so two identical requests at
+    /// the same moment both succeed and store one row.
+    pub fn idempotent_write<T, E, F>(&mut self, mut f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut DbConnection) -> Result<T, E>,
+        E: From<diesel::result::Error> + MayRace,
+    {
+        let mut attempt = 1;
+        loop {
+            match self.write_transaction(&mut f) {
+                Err(e) if e.is_race() && attempt < RACE_ATTEMPTS => {
+                    attempt += 1;
+                    tracing::debug!(
+                        attempt,
+                        "a concurrent write won the race; running the transaction again"
+                    );
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
 static SQLITE_WRITER: WriterGate = WriterGate::new();
 
 struct WriterGate {

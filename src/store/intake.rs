@@ -39,6 +39,12 @@ impl From<diesel::result::Error> for IntakeError {
     }
 }
 
+impl super::connection::MayRace for IntakeError {
+    fn is_race(&self) -> bool {
+        matches!(self, IntakeError::Store(e) if super::connection::MayRace::is_race(e))
+    }
+}
+
 /// Records one appointment. Call inside a write transaction.
 pub fn record(
     conn: &mut DbConnection,

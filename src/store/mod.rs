@@ -55,6 +55,28 @@ impl StoreError {
         }
     }
 
+    /// The database cannot take the write just now (SQLite locked past its
+    /// busy timeout, a full disk, a read-only file): worth a 503 and a
+    /// retry, not a 500.
+    pub fn is_storage_fault(&self) -> bool {
+        let StoreError::Query(diesel::result::Error::DatabaseError(_, info)) = self else {
+            return false;
+        };
+        let message = info.message().to_ascii_lowercase();
+        [
+            "database is locked",
+            "database table is locked",
+            "disk is full",
+            "no space left on device",
+            "readonly database",
+            "disk i/o error",
+            "could not extend file",
+            "read-only transaction",
+        ]
+        .iter()
+        .any(|m| message.contains(m))
+    }
+
     pub fn is_unique_violation(&self) -> bool {
         matches!(
             self,

@@ -129,21 +129,113 @@ pub fn enqueue(
 /// How long a runner may hold a claimed row before another may take it.
 pub const LEASE: Duration = Duration::seconds(120);
 
+/// The job runner in this process, as written on the rows it claims:
+/// `host/pid/nonce`. The nonce tells apart two processes that had the same
+/// pid (a restarted container is pid 1 again).
+pub struct Runner {
+    owner: String,
+    host: String,
+    pid: u32,
+}
+
+impl Runner {
+    pub fn this_process() -> &'static Runner {
+        static RUNNER: std::sync::OnceLock<Runner> = std::sync::OnceLock::new();
+        RUNNER.get_or_init(|| {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().replace('/', "-"))
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "localhost".to_string());
+            let pid = std::process::id();
+            Runner {
+                owner: format!("{host}/{pid}/{}", hex::encode(rand::random::<[u8; 8]>())),
+                host,
+                pid,
+            }
+        })
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Whether the runner that wrote `owner` is known to be gone: it ran on
+    /// this host and its process no longer runs (or is this one's pid under
+    /// another nonce). A runner on another host is never judged: its rows
+    /// wait for their lease to end.
+    fn outlived(&self, owner: &str) -> bool {
+        let mut parts = owner.split('/');
+        let (Some(host), Some(pid), Some(_nonce)) = (parts.next(), parts.next(), parts.next()) else {
+            return false;
+        };
+        if host != self.host || owner == self.owner {
+            return false;
+        }
+        let Ok(pid) = pid.parse::<u32>() else { return false };
+        if pid == self.pid {
+            return true;
+        }
+        if !std::path::Path::new("/proc/self/stat").exists() {
+            return false; // no way to look here; the lease decides
+        }
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            // A killed child not yet reaped by its parent is a zombie.
+            Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')),
+        }
+    }
+}
+
+/// Frees the rows that a runner on this host had claimed when it died, so
+/// a restarted runner sends them at once instead of after [`LEASE`].
+pub fn release_outlived_leases(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, StoreError> {
+    let runner = Runner::this_process();
+    let owners: Vec<Option<String>> = outbox::table
+        .filter(outbox::status.eq("pending"))
+        .filter(outbox::lease_until.ge(now))
+        .filter(outbox::lease_owner.is_not_null())
+        .select(outbox::lease_owner)
+        .distinct()
+        .load(conn)?;
+    let mut released = 0;
+    for owner in owners.into_iter().flatten().filter(|o| runner.outlived(o)) {
+        released += diesel::update(
+            outbox::table
+                .filter(outbox::status.eq("pending"))
+                .filter(outbox::lease_owner.eq(&owner)),
+        )
+        .set((
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::lease_owner.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    }
+    if released > 0 {
+        tracing::info!(
+            released,
+            "took back messages claimed by a job runner that is no longer running"
+        );
+    }
+    Ok(released)
+}
+
 /// Claims up to `limit` due rows for this runner. Several runners never
 /// claim the same row while its lease holds: PostgreSQL skips rows locked
 /// by another runner; SQLite serialises claims in an IMMEDIATE transaction.
 pub fn claim_due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
     let lease_until = now + LEASE;
+    let owner = Runner::this_process().owner();
     match conn {
         DbConnection::Postgres(pg) => {
-            use diesel::sql_types::{BigInt, Timestamp};
+            use diesel::sql_types::{BigInt, Text, Timestamp};
             #[derive(QueryableByName)]
             struct Id {
                 #[diesel(sql_type = BigInt)]
                 id: i64,
             }
             let ids: Vec<Id> = diesel::sql_query(
-                "UPDATE outbox SET lease_until = $1 WHERE id IN ( \
+                "UPDATE outbox SET lease_until = $1, lease_owner = $4 WHERE id IN ( \
                    SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
                    AND (lease_until IS NULL OR lease_until < $2) \
                    ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id",
@@ -151,6 +243,7 @@ pub fn claim_due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> Res
             .bind::<Timestamp, _>(lease_until)
             .bind::<Timestamp, _>(now)
             .bind::<BigInt, _>(limit)
+            .bind::<Text, _>(owner)
             .load(pg)?;
             let ids: Vec<i64> = ids.into_iter().map(|r| r.id).collect();
             Ok(outbox::table
@@ -170,7 +263,7 @@ pub fn claim_due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> Res
                 .load(conn)?;
             let ids: Vec<i64> = due.iter().map(|r| r.id).collect();
             diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
-                .set(outbox::lease_until.eq(lease_until))
+                .set((outbox::lease_until.eq(lease_until), outbox::lease_owner.eq(owner)))
                 .execute(conn)?;
             Ok(due)
         }),

@@ -185,6 +185,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
     }
 }
 

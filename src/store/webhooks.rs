@@ -201,8 +201,10 @@ pub fn emit(
     conn: &mut DbConnection,
     mailing: &Mailing,
     event: EventType,
-    data: Value,
     now: NaiveDateTime,
+    // Built only when some endpoint wants the event: most clinics have none,
+    // and this runs on every answer and alert change.
+    data: impl FnOnce(&mut DbConnection) -> Result<Value, StoreError>,
 ) -> Result<usize, StoreError> {
     let endpoints: Vec<Endpoint> = webhook_endpoints::table
         .filter(webhook_endpoints::active.eq(true))
@@ -213,6 +215,7 @@ pub fn emit(
     if endpoints.is_empty() {
         return Ok(0);
     }
+    let data = data(conn)?;
     let body = json!({
         "id": format!("evt_{}", hex::encode(rand::random::<[u8; 16]>())),
         "type": event.as_str(),
@@ -301,8 +304,9 @@ pub fn announce_evaluation(
     for change in changes {
         match *change {
             Change::Opened { alert_id, .. } => {
-                let data = alert_data(conn, alert_id, None)?;
-                emit(conn, mailing, EventType::AlertOpened, data, now)?;
+                emit(conn, mailing, EventType::AlertOpened, now, |conn| {
+                    alert_data(conn, alert_id, None)
+                })?;
             }
             Change::Raised { alert_id, .. } => {
                 alert_changed(conn, mailing, alert_id, AlertChange::SeverityRaised, now)?;
@@ -320,8 +324,9 @@ pub fn alert_changed(
     change: AlertChange,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    let data = alert_data(conn, alert_id, Some(change))?;
-    emit(conn, mailing, EventType::AlertChanged, data, now)?;
+    emit(conn, mailing, EventType::AlertChanged, now, |conn| {
+        alert_data(conn, alert_id, Some(change))
+    })?;
     Ok(())
 }
 
@@ -332,30 +337,31 @@ pub fn response_received(
     response: &Response,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    let appointment_id: i64 = invitations::table
-        .find(response.invitation_id)
-        .select(invitations::appointment_id)
-        .first(conn)?;
-    let (slug, version): (String, i32) = instruments::table
-        .find(response.instrument_id)
-        .select((instruments::slug, instruments::version))
-        .first(conn)?;
-    let scores = response.scores();
-    let data = json!({
-        "response_id": response.id,
-        "client_id": response.client_id,
-        "invitation_id": response.invitation_id,
-        "appointment_id": appointment_id,
-        "instrument_id": response.instrument_id,
-        "instrument": slug,
-        "instrument_version": version,
-        "total": response.total,
-        "common_score": response.common_score,
-        "prorated": scores.prorated,
-        "subscales": scores.subscales,
-        "submitted_at": utc_text(response.submitted_at),
-    });
-    emit(conn, mailing, EventType::ResponseReceived, data, now)?;
+    emit(conn, mailing, EventType::ResponseReceived, now, |conn| {
+        let appointment_id: i64 = invitations::table
+            .find(response.invitation_id)
+            .select(invitations::appointment_id)
+            .first(conn)?;
+        let (slug, version): (String, i32) = instruments::table
+            .find(response.instrument_id)
+            .select((instruments::slug, instruments::version))
+            .first(conn)?;
+        let scores = response.scores();
+        Ok(json!({
+            "response_id": response.id,
+            "client_id": response.client_id,
+            "invitation_id": response.invitation_id,
+            "appointment_id": appointment_id,
+            "instrument_id": response.instrument_id,
+            "instrument": slug,
+            "instrument_version": version,
+            "total": response.total,
+            "common_score": response.common_score,
+            "prorated": scores.prorated,
+            "subscales": scores.subscales,
+            "submitted_at": utc_text(response.submitted_at),
+        }))
+    })?;
     Ok(())
 }
 

@@ -20,6 +20,10 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     TooManyRequests(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
     #[error("the service is not ready: {0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -32,10 +36,14 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Conflict(m) => AppError::Conflict(m),
             StoreError::Unreachable(m) | StoreError::Pool(m) => AppError::Unavailable(m),
+            other if other.is_storage_fault() => AppError::Unavailable(other.to_string()),
             other => AppError::Internal(other.to_string()),
         }
     }
 }
+
+/// Seconds a client is asked to wait after a 503.
+const RETRY_AFTER_SECONDS: &str = "5";
 
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(e: actix_web::error::BlockingError) -> Self {
@@ -52,6 +60,8 @@ impl AppError {
             AppError::NotFound => "Page not found",
             AppError::Conflict(_) => "That could not be saved",
             AppError::TooManyRequests(_) => "Please wait a moment",
+            AppError::PayloadTooLarge(_) => "That is too much to send at once",
+            AppError::MethodNotAllowed(_) => "This address does not take that kind of request",
             AppError::Unavailable(_) => "The service is not ready",
             AppError::Internal(_) => "Something went wrong on our side",
         }
@@ -61,12 +71,17 @@ impl AppError {
     /// in the log.
     pub fn public_message(&self) -> String {
         match self {
-            AppError::BadRequest(m) | AppError::Forbidden(m) | AppError::Conflict(m) | AppError::TooManyRequests(m) => {
-                m.clone()
-            }
+            AppError::BadRequest(m)
+            | AppError::Forbidden(m)
+            | AppError::Conflict(m)
+            | AppError::TooManyRequests(m)
+            | AppError::PayloadTooLarge(m)
+            | AppError::MethodNotAllowed(m) => m.clone(),
             AppError::Unauthenticated => "Your session has ended or you are not signed in.".into(),
             AppError::NotFound => "There is nothing at this address, or it is not yours to see.".into(),
-            AppError::Unavailable(_) => "The database cannot be reached just now. Please try again shortly.".into(),
+            AppError::Unavailable(_) => {
+                "The database is busy or cannot be reached just now. Please try again shortly.".into()
+            }
             AppError::Internal(_) => {
                 "The problem has been logged. Please try again, and tell your administrator if it happens again.".into()
             }
@@ -83,6 +98,8 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -98,7 +115,11 @@ impl ResponseError for AppError {
                 .finish();
         }
         let body = super::views::layout::error_page(self.status_code(), self.title(), &self.public_message());
-        HttpResponse::build(self.status_code())
+        let mut response = HttpResponse::build(self.status_code());
+        if let AppError::Unavailable(_) = self {
+            response.insert_header(("Retry-After", RETRY_AFTER_SECONDS));
+        }
+        response
             .content_type("text/html; charset=utf-8")
             .body(body.into_string())
     }
@@ -140,6 +161,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(status);
         if status == StatusCode::UNAUTHORIZED {
             response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header(("Retry-After", RETRY_AFTER_SECONDS));
         }
         response
             .content_type("application/problem+json")

@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod clinician;
 pub mod error;
+pub mod input_guard;
 pub mod manager;
 pub mod public;
 pub mod state;
@@ -93,6 +94,23 @@ async fn static_file(name: web::Path<String>) -> Result<actix_web::HttpResponse,
         .body(*bytes))
 }
 
+/// The answer when no route took the request: 405 when the address exists
+/// but not for this method (a form posted to a page that only shows), else
+/// 404.
+pub async fn not_found_or_wrong_method(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    let error = if req.resource_map().has_resource(req.path()) {
+        error::AppError::MethodNotAllowed(format!("{} is not accepted at this address.", req.method()))
+    } else {
+        error::AppError::NotFound
+    };
+    if req.path().starts_with("/api/") {
+        error::ApiError(error).error_response()
+    } else {
+        error.error_response()
+    }
+}
+
 /// Starts the HTTP server on an already-bound listener.
 pub fn serve(state: AppState, listener: TcpListener, workers: Option<usize>) -> std::io::Result<Server> {
     let data = web::Data::new(state);
@@ -106,13 +124,12 @@ pub fn serve(state: AppState, listener: TcpListener, workers: Option<usize>) -> 
                 error::AppError::BadRequest(format!("the address has a wrong value: {err}")).into()
             }))
             .app_data(web::PathConfig::default().error_handler(|_, _| error::AppError::NotFound.into()))
+            .wrap(actix_web::middleware::from_fn(input_guard::guard))
             .wrap(security_headers())
             .wrap(NormalizePath::new(TrailingSlash::Trim))
             .wrap(TracingLogger::<RedactedSpan>::new())
             .configure(configure)
-            .default_service(web::to(|| async {
-                Err::<actix_web::HttpResponse, _>(error::AppError::NotFound)
-            }))
+            .default_service(web::to(not_found_or_wrong_method))
     })
     .shutdown_timeout(10)
     .listen(listener)?;

@@ -30,6 +30,16 @@ struct Shared {
     refusal: Mutex<Option<Refusal>>,
     refused: AtomicUsize,
     connections: AtomicUsize,
+    /// Recipients refused at RCPT TO with 550 (a mailbox that does not exist).
+    unknown_recipients: Mutex<Vec<String>>,
+    /// Hold the reply to this many messages (at DATA's end) for `hold_for`;
+    /// a message whose client hangs up meanwhile is not accepted.
+    hold_next: AtomicUsize,
+    hold_for: Mutex<std::time::Duration>,
+    /// Messages whose reply is being held right now.
+    holding: AtomicUsize,
+    /// Every RCPT TO seen, accepted or not, in order.
+    attempts: Mutex<Vec<String>>,
 }
 
 #[derive(Clone)]
@@ -64,6 +74,43 @@ impl SmtpServer {
     pub fn refuse(&self, n: usize, refusal: Refusal) {
         *self.shared.refusal.lock().unwrap() = Some(refusal);
         self.shared.refuse_next.store(n, Ordering::SeqCst);
+    }
+
+    /// Answer 550 at RCPT TO for this address from now on.
+    pub fn refuse_recipient(&self, address: &str) {
+        self.shared.unknown_recipients.lock().unwrap().push(address.to_string());
+    }
+
+    /// Keep the next `n` messages waiting for their final reply for `wait`
+    /// (as a slow server would); one whose client disconnects meanwhile is
+    /// dropped, as a real server drops an unacknowledged message.
+    pub fn hold(&self, n: usize, wait: std::time::Duration) {
+        *self.shared.hold_for.lock().unwrap() = wait;
+        self.shared.hold_next.store(n, Ordering::SeqCst);
+    }
+
+    /// Messages whose final reply is being held at this moment.
+    pub fn holding(&self) -> usize {
+        self.shared.holding.load(Ordering::SeqCst)
+    }
+
+    /// How many times delivery to `address` was tried (RCPT TO seen).
+    pub fn attempts_for(&self, address: &str) -> usize {
+        self.shared
+            .attempts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| a.as_str() == address)
+            .count()
+    }
+
+    /// Accepted messages addressed to `address`.
+    pub fn received_by(&self, address: &str) -> Vec<ReceivedMail> {
+        self.received()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t == address))
+            .collect()
     }
 
     pub fn received(&self) -> Vec<ReceivedMail> {
@@ -120,8 +167,17 @@ async fn session(stream: tokio::net::TcpStream, shared: Arc<Shared>) -> std::io:
             to.clear();
             write.write_all(b"250 2.1.0 OK\r\n").await?;
         } else if upper.starts_with("RCPT TO") {
-            to.push(address(&command));
-            write.write_all(b"250 2.1.5 OK\r\n").await?;
+            let rcpt = address(&command);
+            shared.attempts.lock().unwrap().push(rcpt.clone());
+            if shared.unknown_recipients.lock().unwrap().contains(&rcpt) {
+                shared.refused.fetch_add(1, Ordering::SeqCst);
+                write
+                    .write_all(b"550 5.1.1 Mailbox unavailable: no such user here\r\n")
+                    .await?;
+            } else {
+                to.push(rcpt);
+                write.write_all(b"250 2.1.5 OK\r\n").await?;
+            }
         } else if upper == "DATA" {
             write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
             let mut data = Vec::new();
@@ -140,6 +196,23 @@ async fn session(stream: tokio::net::TcpStream, shared: Arc<Shared>) -> std::io:
                 .refuse_next
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                 .is_ok();
+            let hold = shared
+                .hold_next
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if hold {
+                let wait = *shared.hold_for.lock().unwrap();
+                shared.holding.fetch_add(1, Ordering::SeqCst);
+                let mut extra = String::new();
+                let hung_up = tokio::select! {
+                    _ = tokio::time::sleep(wait) => false,
+                    read = reader.read_line(&mut extra) => matches!(read, Ok(0) | Err(_)),
+                };
+                shared.holding.fetch_sub(1, Ordering::SeqCst);
+                if hung_up {
+                    return Ok(());
+                }
+            }
             if refuse {
                 shared.refused.fetch_add(1, Ordering::SeqCst);
                 let refusal = *shared.refusal.lock().unwrap();

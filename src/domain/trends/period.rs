@@ -226,6 +226,7 @@ pub fn parse_selection(input: &SelectionInput, today: NaiveDate) -> Result<Selec
     let date = |label: &str, v: &str| {
         NaiveDate::parse_from_str(v, "%Y-%m-%d")
             .map_err(|_| format!("“{label}” must be a date written like 2026-03-31, not “{v}”."))
+            .and_then(|d| crate::domain::dates::check_date(d).map_err(|e| format!("“{label}”: {e}.")))
     };
     let to = match given(input.to) {
         Some(v) => date("To", v)?,

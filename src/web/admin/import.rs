@@ -136,7 +136,7 @@ async fn import(
                     }
                 };
                 // One transaction per row: a bad row never undoes a good one.
-                let recorded = conn.write_transaction(|conn| intake::record(conn, &appointment, &rules, mailing, now));
+                let recorded = conn.idempotent_write(|conn| intake::record(conn, &appointment, &rules, mailing, now));
                 match recorded {
                     Ok(r) => {
                         match r.outcome {

@@ -122,7 +122,7 @@ async fn create_or_update(
     let recorded = state
         .db_mailing(move |conn, mailing| {
             let rules = invitations::delivery_rules(conn, &settings)?;
-            let outcome = conn.write_transaction(|conn| {
+            let outcome = conn.idempotent_write(|conn| {
                 let recorded = intake::record(conn, &input, &rules, mailing, now)?;
                 if recorded.outcome != Upserted::Unchanged {
                     audit::record(

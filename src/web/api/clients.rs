@@ -120,7 +120,7 @@ async fn upsert(state: web::Data<AppState>, caller: ApiCaller, body: web::Bytes)
     let (now, key_id) = (state.now(), caller.key.id);
     let recorded = state
         .db(move |conn| {
-            conn.write_transaction(|conn| {
+            conn.idempotent_write(|conn| {
                 let Some(clinician) = staff::find_by_email(conn, &body.clinician_email)?
                     .filter(|m| m.role() == Role::Clinician && m.active)
                 else {

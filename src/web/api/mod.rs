@@ -107,19 +107,13 @@ pub(crate) fn audit_read(
     })
 }
 
-/// Largest JSON body accepted.
-const BODY_LIMIT: usize = 64 * 1024;
+/// Largest JSON body accepted (the input guard answers 413 beyond it).
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
 /// Parses a JSON body. Handlers read the body as bytes and parse it after
 /// checking the key and its scope, so a key without the scope is told so
 /// (403) whatever it sent.
 pub(crate) fn json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.len() > BODY_LIMIT {
-        return Err(ApiError(AppError::BadRequest(format!(
-            "the JSON body is larger than {} KiB",
-            BODY_LIMIT / 1024
-        ))));
-    }
     serde_json::from_slice(body).map_err(|e| ApiError(AppError::BadRequest(format!("the JSON body is not valid: {e}"))))
 }
 
@@ -131,13 +125,14 @@ pub(crate) fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiErro
 
 /// Parses an RFC 3339 time from a body or query field.
 pub(crate) fn parse_time(field: &str, text: &str) -> Result<NaiveDateTime, ApiError> {
-    DateTime::parse_from_rfc3339(text.trim())
+    let time = DateTime::parse_from_rfc3339(text.trim())
         .map(|t| crate::store::truncate(t.naive_utc()))
         .map_err(|_| {
             ApiError(AppError::BadRequest(format!(
                 "{field} \"{text}\" is not an RFC 3339 time such as 2026-03-02T14:00:00Z"
             )))
-        })
+        })?;
+    crate::domain::dates::check_time(time).map_err(|e| ApiError(AppError::BadRequest(format!("{field}: {e}"))))
 }
 
 /// The page size asked for, checked.
@@ -222,10 +217,6 @@ pub fn openapi(base_url: &str) -> utoipa::openapi::OpenApi {
     doc
 }
 
-fn problem_not_found() -> actix_web::HttpResponse {
-    actix_web::ResponseError::error_response(&ApiError(AppError::NotFound))
-}
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
@@ -237,11 +228,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(alerts::routes)
             .configure(instruments::routes)
             .configure(fhir::routes)
-            .default_service(web::to(|| async { problem_not_found() })),
+            .default_service(web::to(super::not_found_or_wrong_method)),
     )
     .service(
         web::scope("/api")
             .configure(docs::routes)
-            .default_service(web::to(|| async { problem_not_found() })),
+            .default_service(web::to(super::not_found_or_wrong_method)),
     );
 }

@@ -200,7 +200,7 @@ async fn create(
     let recorded = state
         .db_mailing(move |conn, mailing| {
             let rules = invitations::delivery_rules(conn, &settings)?;
-            Ok(conn.write_transaction(|conn| intake::record(conn, &appointment, &rules, mailing, now)))
+            Ok(conn.idempotent_write(|conn| intake::record(conn, &appointment, &rules, mailing, now)))
         })
         .await?;
     match recorded {

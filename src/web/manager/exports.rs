@@ -302,8 +302,12 @@ fn optional_date(label: &str, value: Option<&str>) -> Result<Option<NaiveDate>, 
     match value.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| AppError::BadRequest(format!("“{label}” must be a date written like 2026-03-31, not “{v}”."))),
+            .map_err(|_| AppError::BadRequest(format!("“{label}” must be a date written like 2026-03-31, not “{v}”.")))
+            .and_then(|d| {
+                crate::domain::dates::check_date(d)
+                    .map(Some)
+                    .map_err(|e| AppError::BadRequest(format!("“{label}”: {e}.")))
+            }),
     }
 }
 

@@ -376,7 +376,7 @@ async fn submit(
             if !problems.is_empty() {
                 return Ok(Submitted::Invalid(survey, answers, problems));
             }
-            let stored = conn.write_transaction(|conn| {
+            let stored = conn.idempotent_write(|conn| {
                 if !invitations::mark_answered(conn, survey.invitation.id, now)? {
                     return Ok(false);
                 }

@@ -1,0 +1,588 @@
+//! The shipped binary as a clinic runs it: separate `rapport serve`,
+//! `serve --no-jobs` and `jobs` processes started from the environment the
+//! README documents, sending over real SMTP to a listener in the test, on
+//! SQLite and PostgreSQL. Nothing here builds the app in-process.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::smtp::{Refusal, SmtpServer};
+use common::{Backend, TestDb};
+use diesel::prelude::*;
+use mail_parser::MessageParser;
+use serde_json::{Value, json};
+
+const CLINICIAN: &str = "clinician@example.org";
+const ADMIN: &str = "admin@example.org";
+const PASSWORD: &str = "a long process-test password";
+
+/// A clinic's deployment: one database, one SMTP server, a folder for logs.
+struct Clinic {
+    db: TestDb,
+    smtp: SmtpServer,
+    dir: tempfile::TempDir,
+    api_key: String,
+    /// The public address (RAPPORT_BASE_URL) every process is given, as a
+    /// clinic behind one host name would: the first web process listens
+    /// on it.
+    public_port: u16,
+    public_taken: std::sync::atomic::AtomicBool,
+}
+
+/// One running `rapport` process; killed when dropped.
+struct Process {
+    child: Child,
+    port: Option<u16>,
+    log: PathBuf,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port.expect("a web process"))
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL, as the kernel's OOM killer or a pulled plug would.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Clinic {
+    /// A fresh database with a clinician, an admin and an API key, all
+    /// made with the `rapport` commands an operator would use.
+    async fn open(backend: Backend) -> Option<Clinic> {
+        let db = TestDb::create(backend)?;
+        let smtp = SmtpServer::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut clinic = Clinic {
+            db,
+            smtp,
+            dir,
+            api_key: String::new(),
+            public_port: free_port(),
+            public_taken: Default::default(),
+        };
+        clinic.add_staff("clinician", CLINICIAN, "Dr Clinician");
+        clinic.add_staff("admin", ADMIN, "Ada Admin");
+        let output = clinic
+            .command()
+            .args(["apikey", "create", "--name", "Practice system"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        clinic.api_key = String::from_utf8(output.stdout).unwrap().trim().to_string();
+        Some(clinic)
+    }
+
+    /// `rapport` with this clinic's settings in its environment and nothing
+    /// else of ours (the test's own RAPPORT_* variables removed).
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rapport"));
+        cmd.current_dir(self.dir.path());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("RAPPORT_") || key == "DATABASE_URL" {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("RAPPORT_DATABASE_URL", &self.db.url)
+            .env("RAPPORT_SMTP_URL", self.smtp.url())
+            .env("RAPPORT_MAIL_FROM", "Riverside Clinic <feedback@riverside.example>")
+            .env("RAPPORT_CLINIC_NAME", "Riverside Clinic")
+            .env("RAPPORT_TIME_ZONE", "UTC")
+            .env("RAPPORT_QUIET_HOURS", "off")
+            .env("RAPPORT_INVITE_DELAY_MINUTES", "0")
+            .env("RAPPORT_JOB_INTERVAL_SECONDS", "1")
+            .env("RAPPORT_DB_POOL_SIZE", "4")
+            .env("RAPPORT_BASE_URL", format!("http://127.0.0.1:{}", self.public_port));
+        cmd
+    }
+
+    fn add_staff(&self, role: &str, email: &str, name: &str) {
+        let mut child = self
+            .command()
+            .args(["user", "add", "--role", role, "--email", email, "--name", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+
+    /// Starts `rapport <args>`; a web process is waited for until ready.
+    async fn start(&self, args: &[&str]) -> Process {
+        let web = args.first() != Some(&"jobs");
+        let port = web.then(|| {
+            if self.public_taken.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                free_port()
+            } else {
+                self.public_port
+            }
+        });
+        let log = self.dir.path().join(format!("rapport-{}.log", rand::random::<u32>()));
+        let mut cmd = self.command();
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::options().append(true).open(&log).unwrap());
+        if let Some(port) = port {
+            cmd.env("RAPPORT_BIND", format!("127.0.0.1:{port}"));
+        }
+        let mut process = Process {
+            child: cmd.spawn().unwrap(),
+            port,
+            log,
+        };
+        if let Some(port) = port {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await
+                    && r.status() == 200
+                {
+                    break;
+                }
+                if let Ok(Some(status)) = process.child.try_wait() {
+                    panic!("rapport {args:?} exited with {status}:\n{}", process.log());
+                }
+                assert!(Instant::now() < deadline, "not ready in 60 s:\n{}", process.log());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        } else {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            if let Ok(Some(status)) = process.child.try_wait() {
+                panic!("rapport {args:?} exited with {status}:\n{}", process.log());
+            }
+        }
+        process
+    }
+
+    /// Runs SQL against the clinic's database (to let time pass: the
+    /// binary runs on the real clock).
+    async fn sql(&self, statement: String) {
+        let url = self.db.url.clone();
+        tokio::task::spawn_blocking(move || {
+            use diesel::connection::SimpleConnection;
+            let mut conn = rapport::store::establish(&url).unwrap();
+            conn.batch_execute(&statement).unwrap();
+        })
+        .await
+        .unwrap();
+    }
+
+    async fn count(&self, query: &'static str) -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let url = self.db.url.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = rapport::store::establish(&url).unwrap();
+            diesel::sql_query(query).get_result::<N>(&mut conn).unwrap().n
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Waits until `address` has received `n` messages; returns them.
+    async fn mail_for(&self, address: &str, n: usize, within: Duration) -> Vec<common::smtp::ReceivedMail> {
+        let deadline = Instant::now() + within;
+        loop {
+            let got = self.smtp.received_by(address);
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{address} received {} of {n} messages within {within:?}",
+                got.len()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn post_appointment(&self, web: &Process, external_id: &str, client: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(web.url("/api/v1/appointments"))
+            .bearer_auth(&self.api_key)
+            .json(&appointment(external_id, client))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// An attended appointment that ended five minutes ago.
+fn appointment(external_id: &str, client: &str) -> Value {
+    let end = chrono::Utc::now() - chrono::Duration::minutes(5);
+    json!({
+        "source": "pms",
+        "external_id": external_id,
+        "clinician_email": CLINICIAN,
+        "client": {"external_id": client, "name": format!("Client {client}"), "email": email_of(client)},
+        "start": (end - chrono::Duration::minutes(50)).to_rfc3339(),
+        "end": end.to_rfc3339(),
+        "status": "attended",
+    })
+}
+
+fn email_of(client: &str) -> String {
+    format!("{client}@example.net")
+}
+
+fn text_of(raw: &[u8]) -> String {
+    MessageParser::default()
+        .parse(raw)
+        .unwrap()
+        .body_text(0)
+        .unwrap()
+        .to_string()
+}
+
+fn header(raw: &[u8], name: &str) -> String {
+    let message = MessageParser::default().parse(raw).unwrap();
+    message
+        .header_raw(name)
+        .unwrap_or_else(|| panic!("a {name} header"))
+        .trim()
+        .to_string()
+}
+
+/// The survey link in an email, made absolute.
+fn survey_link(raw: &[u8]) -> String {
+    let text = text_of(raw);
+    let start = text.find("http").unwrap_or_else(|| panic!("a link in {text}"));
+    let link = text[start..].split_whitespace().next().unwrap().to_string();
+    assert!(link.contains("/s/"), "a survey link: {link}");
+    link
+}
+
+async fn signed_in(web: &Process, email: &str) -> reqwest::Client {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = browser
+        .post(web.url("/sign-in"))
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "{email} signs in");
+    browser
+}
+
+fn csrf_from(html: &str) -> String {
+    common::csrf_from(html)
+}
+
+/// Answers the shipped alliance questionnaire with these four items.
+async fn answer(link: &str, items: [u8; 4]) -> reqwest::Response {
+    let mut form: Vec<(&str, String)> = ["bond", "goals", "approach", "overall"]
+        .iter()
+        .zip(items)
+        .map(|(k, v)| (*k, v.to_string()))
+        .collect();
+    form.push(("uncomfortable", "no".into()));
+    reqwest::Client::new().post(link).form(&form).send().await.unwrap()
+}
+
+fn assert_no_panic(process: &Process) {
+    let log = process.log();
+    assert!(!log.contains("panicked"), "no panic in the log:\n{log}");
+}
+
+// ---------------------------------------------------------------------------
+
+/// The whole loop across three processes: appointment over the API on a
+/// web-only instance → the job runner emails the link over SMTP → the
+/// client answers → an alert opens → the clinician's notice goes out over
+/// SMTP → an unanswered invitation gets its reminder.
+async fn whole_loop_across_processes(backend: Backend) {
+    let Some(clinic) = Clinic::open(backend).await else {
+        return common::skipped(backend);
+    };
+    let web = clinic.start(&["serve", "--no-jobs"]).await;
+    let jobs = clinic.start(&["jobs"]).await;
+
+    // The clinician asks for an immediate email about every alert.
+    let clinician = signed_in(&web, CLINICIAN).await;
+    let page = clinician
+        .get(web.url("/clinician/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let saved = clinician
+        .post(web.url("/clinician/settings"))
+        .form(&[
+            ("csrf", csrf_from(&page).as_str()),
+            ("notify_high", "immediate"),
+            ("notify_other", "immediate"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        saved.status().is_redirection() || saved.status() == 200,
+        "{}",
+        saved.status()
+    );
+
+    let recorded = clinic.post_appointment(&web, "A-1", "amira").await;
+    assert_eq!(recorded.status(), 201, "{}", recorded.text().await.unwrap());
+    let invitation = clinic.mail_for(&email_of("amira"), 1, Duration::from_secs(30)).await;
+    let raw = &invitation[0].data;
+    assert!(header(raw, "From").contains("feedback@riverside.example"));
+    assert!(
+        header(raw, "List-Unsubscribe").contains("http"),
+        "one-click unsubscribe"
+    );
+    let link = survey_link(raw);
+    let page = reqwest::get(&link).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("fieldset"), "the questionnaire");
+
+    // 2/2/2/2 is far below the cutoff: an alert opens and the clinician
+    // is told at once, without the client's name.
+    let thanks = answer(&link, [2, 2, 2, 2]).await;
+    assert_eq!(thanks.status(), 200);
+    assert!(thanks.text().await.unwrap().contains("Thank you"));
+    let notice = clinic.mail_for(CLINICIAN, 1, Duration::from_secs(30)).await;
+    let notice_text = text_of(&notice[0].data);
+    assert!(
+        !notice_text.contains("amira") && !notice_text.contains("Client amira"),
+        "{notice_text}"
+    );
+    let inbox = clinician.get(web.url("/clinician")).send().await.unwrap();
+    let inbox = if inbox.status().is_redirection() {
+        let to = inbox.headers()["location"].to_str().unwrap().to_string();
+        clinician.get(web.url(&to)).send().await.unwrap()
+    } else {
+        inbox
+    };
+    assert!(
+        inbox.text().await.unwrap().contains("Client amira"),
+        "the alert in the inbox"
+    );
+
+    // A second client does not answer: the reminder goes out when due
+    // (48 hours later; the test moves the reminder's time instead).
+    assert_eq!(clinic.post_appointment(&web, "B-1", "bilal").await.status(), 201);
+    let first = clinic.mail_for(&email_of("bilal"), 1, Duration::from_secs(30)).await;
+    clinic
+        .sql("UPDATE outbox SET next_attempt_at = next_attempt_at - INTERVAL '3 days' WHERE kind = 'reminder' AND status = 'pending'".replace(
+            "next_attempt_at - INTERVAL '3 days'",
+            if backend == Backend::Sqlite { "datetime(next_attempt_at, '-3 days')" } else { "next_attempt_at - INTERVAL '3 days'" },
+        ))
+        .await;
+    let both = clinic.mail_for(&email_of("bilal"), 2, Duration::from_secs(30)).await;
+    let (first_link, reminder_link) = (survey_link(&first[0].data), survey_link(&both[1].data));
+    assert_ne!(first_link, reminder_link, "the reminder carries its own link");
+    assert_eq!(reqwest::get(&reminder_link).await.unwrap().status(), 200);
+    // Amira answered, so her reminder was never sent.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(clinic.smtp.received_by(&email_of("amira")).len(), 1);
+
+    // Every message went exactly once.
+    let ids: Vec<String> = clinic
+        .smtp
+        .received()
+        .iter()
+        .map(|m| header(&m.data, "Message-ID"))
+        .collect();
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(ids.len(), unique.len(), "no message sent twice: {ids:?}");
+    assert_no_panic(&web);
+    assert_no_panic(&jobs);
+}
+on_both_backends!(whole_loop_across_processes, whole_loop_across_processes);
+
+/// SMTP refusals as a real server gives them: 451 (greylisting, a full
+/// queue) is retried after a backoff, without hammering the server; 550
+/// for an unknown mailbox stops and shows on Admin → Email delivery.
+async fn smtp_refusals(backend: Backend) {
+    let Some(clinic) = Clinic::open(backend).await else {
+        return common::skipped(backend);
+    };
+    clinic.smtp.refuse(1, Refusal::Transient);
+    clinic.smtp.refuse_recipient(&email_of("nobody"));
+    let server = clinic.start(&["serve"]).await;
+    assert_eq!(clinic.post_appointment(&server, "G-1", "greta").await.status(), 201);
+    assert_eq!(clinic.post_appointment(&server, "N-1", "nobody").await.status(), 201);
+
+    // Both were tried once; neither got through.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while clinic.smtp.attempts_for(&email_of("greta")) + clinic.smtp.attempts_for(&email_of("nobody")) < 2 {
+        assert!(Instant::now() < deadline, "both messages tried");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Several job passes later: no retry before the backoff, no busy loop.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        clinic.smtp.attempts_for(&email_of("greta")),
+        1,
+        "451 waits for its backoff"
+    );
+    assert_eq!(clinic.smtp.attempts_for(&email_of("nobody")), 1, "550 is not retried");
+    assert!(clinic.smtp.received().is_empty());
+
+    let admin = signed_in(&server, ADMIN).await;
+    let page = admin
+        .get(server.url("/admin/email"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&email_of("nobody")) && page.contains("failed"), "{page}");
+    assert!(page.contains("550"), "the server's reason is shown");
+    assert!(page.contains("retrying"), "the 451'd message waits to retry");
+
+    // The backoff runs out (moved forward here): the message goes, once.
+    clinic
+        .sql(if backend == Backend::Sqlite {
+            "UPDATE outbox SET next_attempt_at = datetime('now', '-1 minute') WHERE status = 'pending' AND last_error IS NOT NULL".to_string()
+        } else {
+            "UPDATE outbox SET next_attempt_at = now() AT TIME ZONE 'UTC' - INTERVAL '1 minute' WHERE status = 'pending' AND last_error IS NOT NULL".to_string()
+        })
+        .await;
+    let got = clinic.mail_for(&email_of("greta"), 1, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(clinic.smtp.received_by(&email_of("greta")).len(), 1, "delivered once");
+    assert!(survey_link(&got[0].data).contains("/s/"));
+    assert_eq!(clinic.smtp.attempts_for(&email_of("nobody")), 1);
+    assert_eq!(
+        clinic
+            .count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'failed'")
+            .await,
+        1
+    );
+    assert_no_panic(&server);
+}
+on_both_backends!(smtp_refusals, smtp_refusals);
+
+/// The server is killed (SIGKILL) while a message is in the middle of its
+/// SMTP conversation. Restarted, it sends that message at once — not after
+/// the two-minute lease — and exactly once.
+async fn killed_during_dispatch(backend: Backend) {
+    let Some(clinic) = Clinic::open(backend).await else {
+        return common::skipped(backend);
+    };
+    clinic.smtp.hold(1, Duration::from_secs(120));
+    let first = clinic.start(&["serve"]).await;
+    assert_eq!(clinic.post_appointment(&first, "K-1", "kai").await.status(), 201);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while clinic.smtp.holding() == 0 {
+        assert!(Instant::now() < deadline, "the message reached the SMTP server");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.kill();
+    while clinic.smtp.holding() > 0 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        clinic.smtp.received().is_empty(),
+        "the unacknowledged message was dropped"
+    );
+
+    let restarted = Instant::now();
+    let second = clinic.start(&["serve"]).await;
+    clinic.mail_for(&email_of("kai"), 1, Duration::from_secs(30)).await;
+    let took = restarted.elapsed();
+    assert!(took < Duration::from_secs(30), "sent {took:?} after the restart");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(clinic.smtp.received_by(&email_of("kai")).len(), 1, "sent once");
+    assert!(second.log().contains("no longer running"), "{}", second.log());
+    assert_no_panic(&second);
+}
+on_both_backends!(killed_during_dispatch, killed_during_dispatch);
+
+/// A practice system retries: the same appointment reaches two web
+/// instances at the same moment, 100 times over. Every answer is 200 or
+/// 201, and each appointment and client is stored once.
+async fn identical_requests_race_two_instances(backend: Backend) {
+    let Some(clinic) = Clinic::open(backend).await else {
+        return common::skipped(backend);
+    };
+    let (one, two) = (
+        clinic.start(&["serve", "--no-jobs"]).await,
+        clinic.start(&["serve", "--no-jobs"]).await,
+    );
+    let http = reqwest::Client::new();
+    let mut pairs = vec![];
+    for i in 0..100 {
+        let body = appointment(&format!("R-{i}"), &format!("race{i}"));
+        for web in [&one, &two] {
+            let request = http
+                .post(web.url("/api/v1/appointments"))
+                .bearer_auth(&clinic.api_key)
+                .json(&body)
+                .send();
+            pairs.push(tokio::spawn(async move {
+                let response = request.await.unwrap();
+                (response.status().as_u16(), response.text().await.unwrap())
+            }));
+        }
+    }
+    let mut statuses = std::collections::BTreeMap::new();
+    for pair in pairs {
+        let (status, body) = pair.await.unwrap();
+        assert!(status < 500, "{status}: {body}");
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    assert_eq!(statuses.values().sum::<i32>(), 200, "{statuses:?}");
+    assert_eq!(
+        statuses.get(&201),
+        Some(&100),
+        "one of each pair created it: {statuses:?}"
+    );
+    assert_eq!(
+        clinic
+            .count("SELECT COUNT(*) AS n FROM appointments WHERE external_id LIKE 'R-%'")
+            .await,
+        100
+    );
+    assert_eq!(
+        clinic
+            .count("SELECT COUNT(*) AS n FROM clients WHERE external_id LIKE 'race%'")
+            .await,
+        100
+    );
+    assert_eq!(clinic.count("SELECT COUNT(*) AS n FROM invitations").await, 100);
+    assert_no_panic(&one);
+    assert_no_panic(&two);
+}
+on_both_backends!(
+    identical_requests_race_two_instances,
+    identical_requests_race_two_instances
+);
