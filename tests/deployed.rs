@@ -586,3 +586,212 @@ on_both_backends!(
     identical_requests_race_two_instances,
     identical_requests_race_two_instances
 );
+
+/// Hostile and careless input from outside, against the running binary:
+/// NUL characters in every kind of field, dates outside any clinic's
+/// range, an oversized API body and a wrong method. Each gets a clear 4xx;
+/// nothing reaches the database as a 500, and the job loop and the
+/// manager's page keep working afterwards.
+async fn hostile_input_gets_a_clear_refusal(backend: Backend) {
+    let Some(clinic) = Clinic::open(backend).await else {
+        return common::skipped(backend);
+    };
+    clinic.add_staff("manager", "manager@example.org", "Mo Manager");
+    let server = clinic.start(&["serve"]).await;
+    let http = reqwest::Client::new();
+    let api_post = |path: &str, body: String| {
+        http.post(server.url(path))
+            .bearer_auth(&clinic.api_key)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+
+    // NUL in a JSON field.
+    let mut body = appointment("N-1", "nul");
+    body["client"]["name"] = json!("Ann\u{0}Lee");
+    let response = api_post("/api/v1/appointments", body.to_string()).await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    assert!(response.text().await.unwrap().contains("NUL"));
+
+    // NUL in the sign-in form and in a survey comment.
+    let response = http
+        .post(server.url("/sign-in"))
+        .form(&[("email", "x\u{0}@example.org"), ("password", "whatever")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("NUL"));
+    assert_eq!(clinic.post_appointment(&server, "C-1", "carla").await.status(), 201);
+    let link = survey_link(&clinic.mail_for(&email_of("carla"), 1, Duration::from_secs(30)).await[0].data);
+    let response = http
+        .post(&link)
+        .form(&[
+            ("bond", "8"),
+            ("goals", "8"),
+            ("approach", "8"),
+            ("overall", "8"),
+            ("uncomfortable", "no"),
+            ("note", "fine\u{0}"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    // The link is still open: nothing was stored.
+    assert_eq!(http.get(&link).send().await.unwrap().status(), 200);
+
+    // NUL in a CSV upload.
+    let admin = signed_in(&server, ADMIN).await;
+    let page = admin
+        .get(server.url("/admin/appointments"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csv = "client_id,client_name,client_email,clinician_email,start,end,status\n\
+               c1,Ann\0Lee,ann@example.org,clinician@example.org,2026-03-02 10:00,2026-03-02 10:50,attended\n";
+    let form = reqwest::multipart::Form::new().text("csrf", csrf_from(&page)).part(
+        "file",
+        reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("a.csv"),
+    );
+    let response = admin
+        .post(server.url("/admin/appointments/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+
+    // Dates no clinic has: year -262143 from the clinician's form and a
+    // CSV, 9999-12-31 from the API, and as a manager's filter.
+    let clinician = signed_in(&server, CLINICIAN).await;
+    let page = clinician
+        .get(server.url("/clinician/appointments/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let response = clinician
+        .post(server.url("/clinician/appointments"))
+        .form(&[
+            ("csrf", csrf_from(&page).as_str()),
+            ("client", "new"),
+            ("new_name", "Old Timer"),
+            ("new_email", "old@example.net"),
+            ("date", "-262143-01-01"),
+            ("time", "10:00"),
+            ("minutes", "50"),
+            ("status", "attended"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_client_error() || status == 200, "{status}");
+    assert!(
+        text.contains("outside the dates") || text.contains("is not a time"),
+        "{text}"
+    );
+    let csv = "client_id,client_name,client_email,clinician_email,start,end,status\n\
+               c9,Far Future,far@example.org,clinician@example.org,9999-12-31 23:00,9999-12-31 23:59,attended\n";
+    let page = admin
+        .get(server.url("/admin/appointments"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = reqwest::multipart::Form::new().text("csrf", csrf_from(&page)).part(
+        "file",
+        reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("a.csv"),
+    );
+    let response = admin
+        .post(server.url("/admin/appointments/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().as_u16() < 500);
+    assert!(response.text().await.unwrap().contains("outside the dates"));
+    let mut far = appointment("F-1", "far");
+    far["start"] = json!("9999-12-31T23:00:00Z");
+    far["end"] = json!("9999-12-31T23:59:00Z");
+    let response = api_post("/api/v1/appointments", far.to_string()).await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("outside the dates"));
+    let manager = signed_in(&server, "manager@example.org").await;
+    let response = manager
+        .get(server.url("/manager?from=-262143-01-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+
+    // An API body over the limit, and a method no route takes.
+    let response = api_post(
+        "/api/v1/appointments",
+        format!("{{\"pad\":\"{}\"}}", "x".repeat(200_000)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 413);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let response = http
+        .put(server.url("/api/v1/appointments"))
+        .bearer_auth(&clinic.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let response = http.delete(server.url("/sign-in")).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(
+        http.get(server.url("/no-such-page")).send().await.unwrap().status(),
+        404
+    );
+
+    // Nothing bad was stored; the job loop and the manager's page work.
+    assert_eq!(clinic.count("SELECT COUNT(*) AS n FROM appointments").await, 1);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(manager.get(server.url("/manager")).send().await.unwrap().status(), 200);
+    let log = server.log();
+    assert!(!log.contains("job step failed"), "{log}");
+    assert_no_panic(&server);
+}
+on_both_backends!(hostile_input_gets_a_clear_refusal, hostile_input_gets_a_clear_refusal);
+
+/// `RAPPORT_LOG`, as the README documents it, is a setting the binary
+/// takes; a filter it cannot read is refused in one sentence.
+#[test]
+fn rapport_log_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |filter: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rapport"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("RAPPORT_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.current_dir(dir.path())
+            .arg("check-config")
+            .env("RAPPORT_LOG", filter)
+            .output()
+            .unwrap()
+    };
+    let output = run("rapport=debug,actix_web=warn");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("RAPPORT_LOG = rapport=debug,actix_web=warn"));
+    let output = run("rapport=[[[");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("RAPPORT_LOG"));
+}

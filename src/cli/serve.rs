@@ -39,6 +39,36 @@ pub fn init_logging(settings: &Settings) {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
     };
+    log_panics_once();
+}
+
+/// Panics go to the log as one line, the first time each happens: a step
+/// that panics on every job pass must not fill the log with backtraces.
+/// (The job loop and the web server carry on either way.)
+fn log_panics_once() {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let key = format!("{place} {message}");
+        let first = SEEN
+            .lock()
+            .map(|mut seen| seen.get_or_insert_with(HashSet::new).insert(key))
+            .unwrap_or(true);
+        if first {
+            tracing::error!(at = %place, "a task panicked: {message} (logged once; later repeats are not)");
+        }
+    }));
 }
 
 fn describe_mail(settings: &Settings) -> String {

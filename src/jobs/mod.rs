@@ -50,95 +50,168 @@ async fn blocking<T: Send + 'static>(
     .map_err(|e| StoreError::Pool(e.to_string()))?
 }
 
-/// One pass over all due work. Tests call this after moving the clock.
-pub async fn run_once(state: &AppState) -> Result<Pass, StoreError> {
-    let now = state.now();
-    let expired = blocking(state, move |conn, mailing| {
-        let expired = invitations::expire_due(conn, now)?;
-        // Silence is information: let the engine weigh each non-response.
-        let mut clients: Vec<i64> = expired
-            .iter()
-            .filter(|i| i.sent_at.is_some())
-            .map(|i| i.client_id)
-            .collect();
-        clients.sort_unstable();
-        clients.dedup();
-        for client_id in clients {
-            conn.idempotent_write(|conn| alerts::evaluate_client(conn, client_id, mailing, now))?;
+/// The steps of a pass, by name (in the log when one fails).
+const STEPS: [&str; 5] = ["expiry", "digest", "retention", "outbox", "trends"];
+
+/// What went wrong in the steps of one pass: each step runs whatever the
+/// others did, so a failing trend refresh never holds up email.
+#[derive(Debug, Default)]
+pub struct StepFailures(pub Vec<(&'static str, String)>);
+
+impl std::fmt::Display for StepFailures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|(step, e)| format!("{step}: {e}")).collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+/// Runs one step, turning an error or a panic into a logged failure.
+async fn step<T: Default>(
+    failures: &mut StepFailures,
+    name: &'static str,
+    work: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> T {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+        Ok(Ok(value)) => value,
+        Ok(Err(e)) => {
+            failures.0.push((name, e.to_string()));
+            T::default()
         }
-        Ok(expired.len())
-    })
-    .await?;
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            failures.0.push((name, format!("panicked: {what}")));
+            T::default()
+        }
+    }
+}
+
+/// One pass over all due work. Tests call this after moving the clock.
+/// Every step runs; the failures of any are returned beside what the
+/// others did.
+pub async fn run_once(state: &AppState) -> Result<Pass, StepFailures> {
+    let pass = run_steps(state).await;
+    if pass.1.0.is_empty() { Ok(pass.0) } else { Err(pass.1) }
+}
+
+async fn run_steps(state: &AppState) -> (Pass, StepFailures) {
+    let now = state.now();
+    let mut failures = StepFailures::default();
+    let expired = step(
+        &mut failures,
+        STEPS[0],
+        blocking(state, move |conn, mailing| {
+            let expired = invitations::expire_due(conn, now)?;
+            // Silence is information: let the engine weigh each non-response.
+            let mut clients: Vec<i64> = expired
+                .iter()
+                .filter(|i| i.sent_at.is_some())
+                .map(|i| i.client_id)
+                .collect();
+            clients.sort_unstable();
+            clients.dedup();
+            for client_id in clients {
+                conn.idempotent_write(|conn| alerts::evaluate_client(conn, client_id, mailing, now))?;
+            }
+            Ok(expired.len())
+        }),
+    )
+    .await;
     let local = now.and_utc().with_timezone(&state.settings.time_zone);
     let digests = if local.time() >= NaiveTime::from_hms_opt(DIGEST_AT, 0, 0).unwrap_or_default() {
         let day = local.date_naive().to_string();
-        blocking(state, move |conn, mailing| {
-            if kv::claim_daily(conn, "jobs.last_digest_day", &day, now)? {
-                alerts::send_digests(conn, mailing, now)
-            } else {
-                Ok(0)
-            }
-        })
-        .await?
+        step(
+            &mut failures,
+            STEPS[1],
+            blocking(state, move |conn, mailing| {
+                if kv::claim_daily(conn, "jobs.last_digest_day", &day, now)? {
+                    alerts::send_digests(conn, mailing, now)
+                } else {
+                    Ok(0)
+                }
+            }),
+        )
+        .await
     } else {
         0
     };
     let erased = match state.settings.retention_days {
         Some(days) => {
             let day = local.date_naive().to_string();
-            blocking(state, move |conn, _| {
-                if kv::claim_daily(conn, "jobs.last_retention_day", &day, now)? {
-                    erasure::apply_retention(conn, days, now)
-                } else {
-                    Ok(0)
-                }
-            })
-            .await?
+            step(
+                &mut failures,
+                STEPS[2],
+                blocking(state, move |conn, _| {
+                    if kv::claim_daily(conn, "jobs.last_retention_day", &day, now)? {
+                        erasure::apply_retention(conn, days, now)
+                    } else {
+                        Ok(0)
+                    }
+                }),
+            )
+            .await
         }
         None => 0,
     };
-    let mail = dispatcher::dispatch_due(state).await?;
+    let mail = step(&mut failures, STEPS[3], dispatcher::dispatch_due(state)).await;
     // Last, so a long first recompute never holds up email: the managers'
     // figures for the periods that changed since the last pass.
     let tz = state.settings.time_zone;
-    let trend_periods = blocking(state, move |conn, _| trends::refresh(conn, tz, now))
-        .await?
-        .periods;
-    Ok(Pass {
-        trend_periods,
-        expired,
-        digests,
-        erased,
-        mail,
-    })
+    let trend_periods = step(
+        &mut failures,
+        STEPS[4],
+        blocking(state, move |conn, _| trends::refresh(conn, tz, now).map(|r| r.periods)),
+    )
+    .await;
+    (
+        Pass {
+            trend_periods,
+            expired,
+            digests,
+            erased,
+            mail,
+        },
+        failures,
+    )
 }
 
 /// Runs passes every `interval` until `stop` turns true.
 pub async fn run_forever(state: AppState, interval: Duration, mut stop: watch::Receiver<bool>) {
     tracing::info!("job loop started (every {} s)", interval.as_secs());
+    // A step that keeps failing the same way is logged when it starts and
+    // when it stops, not on every pass.
+    let mut failing: std::collections::BTreeMap<&'static str, String> = Default::default();
     loop {
-        match run_once(&state).await {
-            Ok(pass)
-                if pass.expired > 0
-                    || pass.digests > 0
-                    || pass.erased > 0
-                    || pass.trend_periods > 0
-                    || pass.mail.total() > 0 =>
-            {
-                tracing::info!(
-                    expired = pass.expired,
-                    digests = pass.digests,
-                    erased = pass.erased,
-                    sent = pass.mail.sent,
-                    retrying = pass.mail.retrying,
-                    failed = pass.mail.failed,
-                    cancelled = pass.mail.cancelled,
-                    trend_periods = pass.trend_periods,
-                    "job pass"
-                )
+        let (pass, failures) = run_steps(&state).await;
+        for (name, error) in &failures.0 {
+            if failing.get(name) != Some(error) {
+                tracing::error!(step = name, error = %error, "job step failed; the other steps ran, and it will be tried again each pass");
+                failing.insert(name, error.clone());
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "job pass failed; will try again"),
+        }
+        failing.retain(|name, _| {
+            let still = failures.0.iter().any(|(n, _)| n == name);
+            if !still {
+                tracing::info!(step = name, "job step works again");
+            }
+            still
+        });
+        if pass.expired > 0 || pass.digests > 0 || pass.erased > 0 || pass.trend_periods > 0 || pass.mail.total() > 0 {
+            tracing::info!(
+                expired = pass.expired,
+                digests = pass.digests,
+                erased = pass.erased,
+                sent = pass.mail.sent,
+                retrying = pass.mail.retrying,
+                failed = pass.mail.failed,
+                cancelled = pass.mail.cancelled,
+                trend_periods = pass.trend_periods,
+                "job pass"
+            );
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}

@@ -121,8 +121,14 @@ fn read_form(
     existing: Option<&Client>,
     tz: chrono_tz::Tz,
 ) -> Result<AppointmentIn, String> {
-    let starts_at = appointment::parse_time(&format!("{} {}", form.date.trim(), form.time.trim()), tz)
-        .map_err(|_| "Enter the date and start time.".to_string())?;
+    let starts_at =
+        appointment::parse_time(&format!("{} {}", form.date.trim(), form.time.trim()), tz).map_err(|e| {
+            if form.date.trim().is_empty() || form.time.trim().is_empty() {
+                "Enter the date and start time.".to_string()
+            } else {
+                format!("Check the date and start time: {e}.")
+            }
+        })?;
     let minutes: i64 = form
         .minutes
         .trim()
