@@ -469,6 +469,7 @@ async fn run(name: &'static str, url: String, clients: usize) -> Figures {
     raw.insert("BIND".into(), format!("127.0.0.1:{port}"));
     raw.insert("BASE_URL".into(), format!("http://127.0.0.1:{port}"));
     raw.insert("TIME_ZONE".into(), "Europe/London".into());
+    raw.insert("SECRET_KEY".into(), "b".repeat(64));
     raw.insert(
         "OUTBOX_DIR".into(),
         std::env::temp_dir().join("rapport-bench-outbox").display().to_string(),

@@ -51,6 +51,7 @@ async fn start(smtp_url: &str) -> Bench {
     raw.insert("SMTP_URL".into(), smtp_url.into());
     raw.insert("QUIET_HOURS".into(), "off".into());
     raw.insert("TIME_ZONE".into(), "UTC".into());
+    raw.insert("SECRET_KEY".into(), "b".repeat(64));
     let settings = Settings::from_raw(&raw).unwrap();
     let clock = ManualClock::new(
         NaiveDate::from_ymd_opt(2026, 3, 2)

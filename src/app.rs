@@ -8,7 +8,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::mail::{Dkim, Mailer};
 use crate::security::Sealer;
-use crate::store::{self, StoreError, kv};
+use crate::store::{self, StoreError};
 use crate::web::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +17,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Mail(String),
+    #[error(transparent)]
+    Key(#[from] crate::server_key::KeyError),
 }
 
 /// Opens the database, applies migrations, loads the keys and builds the
@@ -27,11 +29,9 @@ pub fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, St
     let pool = store::build_pool(&settings.database_url, settings.db_pool_size)?;
     let mut conn = pool.get().map_err(StoreError::from)?;
     store::run_migrations(&mut conn)?;
+    store::connection::check_writable(&mut conn)?;
     let now = clock.now();
-    let secret = match &settings.secret_key {
-        Some(k) => k.clone(),
-        None => kv::get_or_insert(&mut conn, "secret_key", || hex::encode(rand::random::<[u8; 64]>()), now)?,
-    };
+    let secret = crate::server_key::load(&settings, &mut conn, now)?;
     publish_shipped_instruments(&mut conn, now)?;
     drop(conn);
     Ok(AppState {

@@ -81,6 +81,7 @@ pub struct Settings {
     pub smtp_timeout_seconds: u64,
     pub dkim: Option<DkimSettings>,
     pub secret_key: Option<String>,
+    pub secret_key_file: Option<PathBuf>,
     pub invite_delay_minutes: i64,
     pub quiet_hours: Option<QuietHours>,
     pub reminder_after_hours: i64,
@@ -176,8 +177,13 @@ pub const SETTINGS: &[SettingDoc] = &[
     },
     SettingDoc {
         name: "SECRET_KEY",
-        default: "(generated, kept in the database)",
-        meaning: "at least 64 characters; signs and encrypts session cookies. Set it when several instances share a database across restarts of the key store",
+        default: "(read from the key file)",
+        meaning: "at least 64 characters; signs staff cookies and seals queued links and webhook secrets. Set it (the same on every instance) when instances on several machines share a PostgreSQL database",
+    },
+    SettingDoc {
+        name: "SECRET_KEY_FILE",
+        default: "beside the SQLite file (rapport.db → rapport.key); ./rapport.key for PostgreSQL",
+        meaning: "where the server key is kept when RAPPORT_SECRET_KEY is not set; created with mode 0600 on first start. Back it up apart from the database: a copy of the database alone opens nothing",
     },
     SettingDoc {
         name: "INVITE_DELAY_MINUTES",
@@ -347,6 +353,7 @@ impl Settings {
             smtp_timeout_seconds: number(&get("SMTP_TIMEOUT_SECONDS"), "SMTP_TIMEOUT_SECONDS", 30, 1, 600)? as u64,
             dkim,
             secret_key,
+            secret_key_file: get("SECRET_KEY_FILE").map(PathBuf::from),
             invite_delay_minutes: number(&get("INVITE_DELAY_MINUTES"), "INVITE_DELAY_MINUTES", 60, 0, 7 * 24 * 60)?,
             quiet_hours,
             reminder_after_hours: number(&get("REMINDER_AFTER_HOURS"), "REMINDER_AFTER_HOURS", 48, 1, 24 * 30)?,
@@ -389,7 +396,7 @@ impl Settings {
             if self.secret_key.is_some() {
                 "******** (set)".into()
             } else {
-                "(generated, kept in the database)".into()
+                format!("(read from {})", crate::server_key::key_file(self).display())
             },
         ));
         out.push((

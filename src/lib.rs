@@ -12,5 +12,6 @@ pub mod domain;
 pub mod jobs;
 pub mod mail;
 pub mod security;
+pub mod server_key;
 pub mod store;
 pub mod web;

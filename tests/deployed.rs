@@ -795,3 +795,141 @@ fn rapport_log_is_accepted() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("RAPPORT_LOG"));
 }
+
+/// The server key stays out of the database: it is written to a file
+/// beside it (mode 0600, named in the log), the database keeps only a
+/// check value, and a copy of the database without the key file starts
+/// nothing (so it can neither sign an admin's cookie nor open a queued
+/// link).
+async fn server_key_lives_beside_the_database(backend: Backend) {
+    let Some(clinic) = Clinic::open(backend).await else {
+        return common::skipped(backend);
+    };
+    let server = clinic.start(&["serve"]).await;
+    assert_eq!(clinic.post_appointment(&server, "S-1", "sara").await.status(), 201);
+    clinic.mail_for(&email_of("sara"), 1, Duration::from_secs(30)).await;
+    assert_eq!(clinic.post_appointment(&server, "S-2", "sara").await.status(), 201);
+    let key_path = if backend == Backend::Sqlite {
+        std::path::Path::new(rapport::store::connection::sqlite_path(&clinic.db.url)).with_extension("key")
+    } else {
+        clinic.dir.path().join("rapport.key")
+    };
+    let key = std::fs::read_to_string(&key_path).expect("the key file exists");
+    let key = key.trim();
+    assert!(key.len() >= 64);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "only the server's user can read it");
+    assert!(
+        server.log().contains(&key_path.display().to_string()),
+        "{}",
+        server.log()
+    );
+    assert_eq!(
+        clinic
+            .count("SELECT COUNT(*) AS n FROM settings WHERE key = 'secret_key'")
+            .await,
+        0
+    );
+    drop(server);
+    if backend == Backend::Sqlite {
+        let bytes = std::fs::read(rapport::store::connection::sqlite_path(&clinic.db.url)).unwrap();
+        assert!(
+            !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+            "the key is nowhere in the database file"
+        );
+    }
+
+    // The database without its key: the binary refuses, in one sentence.
+    std::fs::rename(&key_path, key_path.with_extension("key.away")).unwrap();
+    let output = clinic
+        .command()
+        .arg("serve")
+        .env("RAPPORT_BIND", format!("127.0.0.1:{}", free_port()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("server key") && stderr.contains("restore"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+    // Nor with another key.
+    let output = clinic
+        .command()
+        .arg("serve")
+        .env("RAPPORT_BIND", format!("127.0.0.1:{}", free_port()))
+        .env("RAPPORT_SECRET_KEY", "z".repeat(64))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not the one this database was set up with"));
+    // With the key back, the queued reminder still opens and goes out.
+    std::fs::rename(key_path.with_extension("key.away"), &key_path).unwrap();
+    let server = clinic.start(&["serve"]).await;
+    clinic.mail_for(&email_of("sara"), 2, Duration::from_secs(30)).await;
+    assert_no_panic(&server);
+}
+on_both_backends!(
+    server_key_lives_beside_the_database,
+    server_key_lives_beside_the_database
+);
+
+/// Storage faults on SQLite: a database file the process cannot write
+/// stops start-up with one sentence; a database locked by another program
+/// beyond the busy timeout answers 503 with Retry-After, not 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_storage_faults() {
+    let clinic = Clinic::open(Backend::Sqlite).await.unwrap();
+    let path = rapport::store::connection::sqlite_path(&clinic.db.url).to_string();
+
+    // Locked by another program for longer than the busy timeout.
+    let server = clinic.start(&["serve", "--no-jobs"]).await;
+    let locker = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            use diesel::connection::SimpleConnection;
+            let mut conn = diesel::SqliteConnection::establish(&path).unwrap();
+            conn.batch_execute("BEGIN EXCLUSIVE").unwrap();
+            std::thread::sleep(Duration::from_secs(8));
+            conn.batch_execute("ROLLBACK").unwrap();
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let response = clinic.post_appointment(&server, "L-1", "lena").await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    locker.join().unwrap();
+    assert_eq!(
+        clinic.post_appointment(&server, "L-1", "lena").await.status(),
+        201,
+        "fine once unlocked"
+    );
+    drop(server);
+
+    // A file that cannot be written (immutable even to root).
+    let locked = Command::new("chattr").args(["+i", &path]).status();
+    if !matches!(locked, Ok(s) if s.success()) {
+        eprintln!("skipped the read-only part: chattr +i is not available here");
+        return;
+    }
+    let _ = std::fs::remove_file(format!("{path}-wal"));
+    let output = clinic
+        .command()
+        .arg("serve")
+        .env("RAPPORT_BIND", format!("127.0.0.1:{}", free_port()))
+        .output()
+        .unwrap();
+    let _ = Command::new("chattr").args(["-i", &path]).status();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&path) || stderr.contains("cannot be written"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        stderr.trim().lines().filter(|l| l.starts_with("rapport:")).count(),
+        1,
+        "{stderr}"
+    );
+}

@@ -7,7 +7,7 @@ use clap::Subcommand;
 
 use crate::clock::{Clock, SystemClock};
 use crate::security::Sealer;
-use crate::store::{self, kv, webhooks};
+use crate::store::{self, webhooks};
 
 use super::{fail, load_settings};
 
@@ -51,14 +51,9 @@ pub fn run(config: Option<&Path>, command: WebhookCommand) -> ExitCode {
                 Err(e) => return fail(format!("--events: {e}")),
             };
             // The same key the server seals with (see app::prepare).
-            let secret_key = match &settings.secret_key {
-                Some(k) => k.clone(),
-                None => {
-                    match kv::get_or_insert(&mut conn, "secret_key", || hex::encode(rand::random::<[u8; 64]>()), now) {
-                        Ok(k) => k,
-                        Err(e) => return fail(e),
-                    }
-                }
+            let secret_key = match crate::server_key::load(&settings, &mut conn, now) {
+                Ok(k) => k,
+                Err(e) => return fail(e),
             };
             match webhooks::create(&mut conn, &url, &events, &Sealer::new(&secret_key), now) {
                 Ok((endpoint, secret)) => {

@@ -215,6 +215,23 @@ impl DbConnection {
 
 /// The process-wide queue of SQLite writers (see `write_transaction`).
 /// Re-entrant per thread, so nested write transactions do not deadlock.
+/// Fails when the database takes reads but not writes: a read-only SQLite
+/// file or folder, a full disk, a PostgreSQL standby. A write is begun and
+/// rolled back; nothing changes.
+pub fn check_writable(conn: &mut DbConnection) -> Result<(), StoreError> {
+    let probe = conn.transaction::<(), diesel::result::Error, _>(|conn| {
+        conn.batch_execute("UPDATE settings SET value = value WHERE 1 = 0")?;
+        Err(diesel::result::Error::RollbackTransaction)
+    });
+    match probe {
+        Err(diesel::result::Error::RollbackTransaction) | Ok(()) => Ok(()),
+        Err(e) => Err(StoreError::Unreachable(format!(
+            "the database cannot be written to: {}",
+            first_line(&e.to_string())
+        ))),
+    }
+}
+
 /// An error that may come from two writers racing for the same row: the
 /// loser's check-then-insert hits a unique index (PostgreSQL at READ
 /// COMMITTED), or a serializable transaction is refused. Running the

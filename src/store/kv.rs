@@ -1,5 +1,5 @@
 //! The `settings` table: values an admin changes in the app, and the
-//! generated secret key. Values are text; callers parse them.
+//! check value of the server key (never the key itself). Values are text; callers parse them.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -13,6 +13,11 @@ pub fn get(conn: &mut DbConnection, key: &str) -> Result<Option<String>, StoreEr
         .select(settings::value)
         .first(conn)
         .optional()?)
+}
+
+pub fn remove(conn: &mut DbConnection, key: &str) -> Result<(), StoreError> {
+    diesel::delete(settings::table.find(key)).execute(conn)?;
+    Ok(())
 }
 
 pub fn set(conn: &mut DbConnection, key: &str, value: &str, now: NaiveDateTime) -> Result<(), StoreError> {

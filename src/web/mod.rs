@@ -55,6 +55,9 @@ fn security_headers() -> DefaultHeaders {
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
+        // Pages show health data: no copy in a shared or back-button cache.
+        // (Static files set their own, public, caching.)
+        .add(("Cache-Control", "no-store"))
 }
 
 /// Every route of the application.

@@ -20,7 +20,13 @@ async fn healthz() -> HttpResponse {
 /// The database answers and every migration is applied.
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let result = state.db(store::connection::migrations_applied).await;
+    let result = state
+        .db(|conn| {
+            let applied = store::connection::migrations_applied(conn)?;
+            store::connection::check_writable(conn)?;
+            Ok(applied)
+        })
+        .await;
     match result {
         Ok(true) => HttpResponse::Ok().content_type("text/plain").body("ready"),
         Ok(false) => HttpResponse::ServiceUnavailable()
@@ -30,7 +36,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             tracing::warn!(error = %e, "readiness check failed");
             HttpResponse::ServiceUnavailable()
                 .content_type("text/plain")
-                .body("database unreachable")
+                .body("database unreachable or not writable")
         }
     }
 }

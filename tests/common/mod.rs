@@ -119,6 +119,9 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> Option<TestAp
     raw.insert("CLINIC_NAME".into(), "Riverside Clinic".into());
     raw.insert("OUTBOX_DIR".into(), outbox.display().to_string());
     raw.insert("TIME_ZONE".into(), "UTC".into());
+    // Each app its own key (the default key file would land in the
+    // working folder for PostgreSQL); the process tests cover the file.
+    raw.insert("SECRET_KEY".into(), hex::encode(rand::random::<[u8; 64]>()));
     for (k, v) in options.extra {
         raw.insert(k.to_string(), v);
     }
