@@ -1,7 +1,8 @@
 //! Service benchmarks, each against a ceiling measured in the same run
 //! (this machine is shared and noisy: compare the ratios, not the figures).
 //!
-//!   cargo bench --bench service
+//!   cargo bench --bench service            (all three)
+//!   cargo bench --bench service -- email   (one: email, answers or pages)
 //!
 //! 1. Email: the outbox dispatcher's throughput to a local SMTP listener,
 //!    against the listener's own accept rate (a raw SMTP client).
@@ -435,9 +436,23 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let smtp = smtp::SmtpServer::start().await;
-        email(&smtp).await;
-        answers().await;
-        pages().await;
+        // `cargo bench --bench service -- email` runs one part (email, answers, pages).
+        let wanted = |part: &str| {
+            let parts: Vec<String> = std::env::args()
+                .skip(1)
+                .filter(|a| ["email", "answers", "pages"].contains(&a.as_str()))
+                .collect();
+            parts.is_empty() || parts.iter().any(|p| p == part)
+        };
+        if wanted("email") {
+            let smtp = smtp::SmtpServer::start().await;
+            email(&smtp).await;
+        }
+        if wanted("answers") {
+            answers().await;
+        }
+        if wanted("pages") {
+            pages().await;
+        }
     });
 }

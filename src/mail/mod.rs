@@ -2,28 +2,25 @@
 //! outbox dispatcher.
 
 pub mod dispatcher;
+pub mod smtp;
 pub mod templates;
 pub mod webhook;
 
 use std::time::Duration;
 
 use lettre::message::dkim::{DkimConfig, DkimSigningAlgorithm, DkimSigningKey};
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{MailTransport, Settings};
 
-/// SMTP connections kept open at once, and so sends in flight. lettre
-/// 0.11.23 leaves Nagle's algorithm on, which costs about 40 ms a message
-/// on each connection (lettre PR #1159, not yet released); several
-/// connections keep throughput up meanwhile.
+/// SMTP connections kept open at once, and so sends in flight.
 pub const SMTP_CONNECTIONS: u32 = 8;
 
-/// Where mail goes: one shared pooled SMTP transport, or a folder of
+/// Where mail goes: one shared pool of SMTP connections, or a folder of
 /// `.eml` files (the embedded default).
 pub enum Mailer {
     Folder(AsyncFileTransport<Tokio1Executor>),
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(smtp::SmtpPool),
 }
 
 /// Why a send failed, as the outbox needs to know it.
@@ -53,18 +50,9 @@ impl Mailer {
                 Ok(Mailer::Folder(AsyncFileTransport::new(dir)))
             }
             MailTransport::Smtp(url) => {
-                let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                let endpoint = smtp::Endpoint::parse(url, Duration::from_secs(settings.smtp_timeout_seconds))
                     .map_err(|e| format!("RAPPORT_SMTP_URL {}: {e}", crate::config::mask_url(url)))?;
-                Ok(Mailer::Smtp(
-                    builder
-                        .timeout(Some(Duration::from_secs(settings.smtp_timeout_seconds)))
-                        .pool_config(
-                            PoolConfig::new()
-                                .max_size(SMTP_CONNECTIONS)
-                                .idle_timeout(Duration::from_secs(60)),
-                        )
-                        .build(),
-                ))
+                Ok(Mailer::Smtp(smtp::SmtpPool::new(endpoint, SMTP_CONNECTIONS)))
             }
         }
     }
@@ -78,23 +66,12 @@ impl Mailer {
                 .map_err(|_| SendError::Transient("writing the .eml file timed out".into()))?
                 .map(|_| ())
                 .map_err(|e| SendError::Transient(format!("cannot write the .eml file: {e}"))),
-            Mailer::Smtp(transport) => tokio::time::timeout(limit, transport.send(message))
+            Mailer::Smtp(pool) => tokio::time::timeout(limit, pool.send(message.envelope(), &message.formatted()))
                 .await
                 .map_err(|_| {
                     SendError::Transient(format!("no answer from the SMTP server within {} s", limit.as_secs()))
-                })?
-                .map(|_| ())
-                .map_err(classify),
+                })?,
         }
-    }
-}
-
-fn classify(e: lettre::transport::smtp::Error) -> SendError {
-    let text = e.to_string();
-    if e.is_permanent() {
-        SendError::Permanent(text)
-    } else {
-        SendError::Transient(text)
     }
 }
 

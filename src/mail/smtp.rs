@@ -1,0 +1,272 @@
+//! SMTP delivery: lettre's protocol client over connections we open
+//! ourselves with `TCP_NODELAY`, kept in a bb8 pool.
+//!
+//! lettre 0.11.23's own pooled transport leaves Nagle's algorithm on, so
+//! each command waits ~40 ms for a delayed ACK (fixed upstream in lettre
+//! PR #1159, not yet released). Opening the socket here and handing it to
+//! `AsyncSmtpConnection::connect_with_transport` keeps lettre for the
+//! protocol (EHLO, STARTTLS, AUTH, DATA) and drops the stall. Implicit TLS
+//! (`smtps://`) is connected by lettre itself, as before.
+
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+
+use super::SendError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Security {
+    None,
+    StartTlsRequired,
+    StartTlsOpportunistic,
+    ImplicitTls,
+}
+
+/// Where and how to connect, read from `RAPPORT_SMTP_URL` by lettre's own
+/// rules: `smtp://` (port 25), `smtp://…?tls=required|opportunistic` (587,
+/// STARTTLS), `smtps://` (465); `user:password@`; a path names the EHLO host.
+#[derive(Clone)]
+pub struct Endpoint {
+    host: String,
+    port: u16,
+    security: Security,
+    hello: ClientId,
+    credentials: Option<Credentials>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Endpoint {
+    // Never the credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Endpoint({}:{}, {:?})", self.host, self.port, self.security)
+    }
+}
+
+impl Endpoint {
+    pub fn parse(text: &str, timeout: Duration) -> Result<Endpoint, String> {
+        let url = url::Url::parse(text).map_err(|e| format!("not a URL ({e})"))?;
+        let host = url.host_str().ok_or("no host")?.trim_matches(['[', ']']).to_string();
+        let tls = url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.to_string());
+        let (security, default_port) = match (url.scheme(), tls.as_deref()) {
+            ("smtp", None) => (Security::None, 25),
+            ("smtp", Some("required")) => (Security::StartTlsRequired, 587),
+            ("smtp", Some("opportunistic")) => (Security::StartTlsOpportunistic, 587),
+            ("smtps", _) => (Security::ImplicitTls, 465),
+            (scheme, tls) => {
+                return Err(format!(
+                    "expected smtp:// (with ?tls=required or ?tls=opportunistic) or smtps://, got {scheme}:// with tls={}",
+                    tls.unwrap_or_default()
+                ));
+            }
+        };
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|e| format!("the user name or password is not UTF-8 ({e})"))
+        };
+        let credentials = match url.password() {
+            Some(password) => Some(Credentials::new(decode(url.username())?, decode(password)?)),
+            None => None,
+        };
+        let hello = match url.path().trim_matches('/') {
+            "" => ClientId::default(),
+            name => ClientId::Domain(name.to_string()),
+        };
+        Ok(Endpoint {
+            port: url.port().unwrap_or(default_port),
+            host,
+            security,
+            hello,
+            credentials,
+            timeout,
+        })
+    }
+
+    fn tls(&self) -> Result<TlsParameters, SendError> {
+        TlsParameters::new(self.host.clone()).map_err(|e| SendError::Transient(format!("TLS set-up: {e}")))
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let connecting = async {
+            let mut conn = if self.security == Security::ImplicitTls {
+                AsyncSmtpConnection::connect_tokio1(
+                    (self.host.as_str(), self.port),
+                    Some(self.timeout),
+                    &self.hello,
+                    Some(self.tls()?),
+                    None,
+                )
+                .await
+                .map_err(classify)?
+            } else {
+                let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+                    .await
+                    .map_err(|e| SendError::Transient(format!("cannot connect to {}:{}: {e}", self.host, self.port)))?;
+                stream
+                    .set_nodelay(true)
+                    .map_err(|e| SendError::Transient(format!("socket option: {e}")))?;
+                AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello)
+                    .await
+                    .map_err(classify)?
+            };
+            let starttls = match self.security {
+                Security::StartTlsRequired => true,
+                Security::StartTlsOpportunistic => conn.can_starttls(),
+                Security::None | Security::ImplicitTls => false,
+            };
+            if starttls {
+                conn.starttls(self.tls()?, &self.hello).await.map_err(classify)?;
+            }
+            if let Some(credentials) = &self.credentials {
+                conn.auth(DEFAULT_MECHANISMS, credentials).await.map_err(classify)?;
+            }
+            Ok(conn)
+        };
+        tokio::time::timeout(self.timeout, connecting).await.map_err(|_| {
+            SendError::Transient(format!(
+                "no answer from the SMTP server {}:{} within {} s",
+                self.host,
+                self.port,
+                self.timeout.as_secs()
+            ))
+        })?
+    }
+}
+
+impl bb8::ManageConnection for Endpoint {
+    type Connection = AsyncSmtpConnection;
+    type Error = SendError;
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        Endpoint::connect(self).await
+    }
+
+    async fn is_valid(&self, conn: &mut AsyncSmtpConnection) -> Result<(), SendError> {
+        if conn.test_connected().await {
+            Ok(())
+        } else {
+            Err(SendError::Transient("the SMTP connection was closed".into()))
+        }
+    }
+
+    fn has_broken(&self, conn: &mut AsyncSmtpConnection) -> bool {
+        conn.has_broken()
+    }
+}
+
+/// A pool of SMTP connections, one per send in flight.
+pub struct SmtpPool {
+    pool: bb8::Pool<Endpoint>,
+    endpoint: Endpoint,
+}
+
+impl SmtpPool {
+    /// Builds the pool; connections are opened when first needed. Must be
+    /// called inside a tokio runtime (the pool keeps a reaper task).
+    pub fn new(endpoint: Endpoint, connections: u32) -> SmtpPool {
+        let pool = bb8::Pool::builder()
+            .max_size(connections)
+            .min_idle(None)
+            // A NOOP round trip before every message would halve the rate;
+            // a connection the server closed is caught by the retry below.
+            .test_on_check_out(false)
+            .idle_timeout(Some(Duration::from_secs(60)))
+            .connection_timeout(endpoint.timeout)
+            .build_unchecked(endpoint.clone());
+        SmtpPool { pool, endpoint }
+    }
+
+    pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<(), SendError> {
+        let mut conn = self.pool.get().await.map_err(|e| match e {
+            bb8::RunError::User(e) => e,
+            bb8::RunError::TimedOut => SendError::Transient("no SMTP connection could be opened in time".into()),
+        })?;
+        match self.send_on(&mut conn, envelope, message).await {
+            Ok(()) => Ok(()),
+            // The server may have closed an idle pooled connection (no SMTP
+            // reply at all): one more try on a new connection before it
+            // counts as a failure. A reply such as 451 is never retried here.
+            Err(Failure { error, replied: false }) => {
+                drop(conn);
+                tracing::debug!(error = ?error, "SMTP connection lost; trying once on a new one");
+                let mut fresh = self.endpoint.connect().await?;
+                let result = self.send_on(&mut fresh, envelope, message).await;
+                fresh.quit().await.ok();
+                result.map_err(|f| f.error)
+            }
+            Err(Failure { error, .. }) => Err(error),
+        }
+    }
+
+    async fn send_on(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        envelope: &Envelope,
+        message: &[u8],
+    ) -> Result<(), Failure> {
+        let sent = tokio::time::timeout(self.endpoint.timeout, conn.send(envelope, message)).await;
+        let failure = match sent {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => Failure {
+                replied: e.status().is_some(),
+                error: classify(e),
+            },
+            Err(_) => Failure {
+                replied: true, // a slow server is not retried at once
+                error: SendError::Transient(format!(
+                    "no answer from the SMTP server within {} s",
+                    self.endpoint.timeout.as_secs()
+                )),
+            },
+        };
+        // After a refusal the server may still be mid-transaction, and
+        // after a timeout the stream is in an unknown state: never reuse it.
+        conn.abort().await;
+        Err(failure)
+    }
+}
+
+/// A failed send, and whether the server gave an SMTP reply at all.
+struct Failure {
+    error: SendError,
+    replied: bool,
+}
+
+pub(super) fn classify(e: lettre::transport::smtp::Error) -> SendError {
+    let text = e.to_string();
+    if e.is_permanent() {
+        SendError::Permanent(text)
+    } else {
+        SendError::Transient(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(url: &str) -> Result<Endpoint, String> {
+        Endpoint::parse(url, Duration::from_secs(5))
+    }
+
+    #[test]
+    fn urls_follow_lettres_rules() {
+        let e = parse("smtp://mail.example.org").unwrap();
+        assert_eq!((e.port, e.security), (25, Security::None));
+        let e = parse("smtp://u:p%40ss@mail.example.org?tls=required").unwrap();
+        assert_eq!((e.port, e.security), (587, Security::StartTlsRequired));
+        assert!(e.credentials.is_some());
+        let e = parse("smtp://mail.example.org:2525?tls=opportunistic").unwrap();
+        assert_eq!((e.port, e.security), (2525, Security::StartTlsOpportunistic));
+        let e = parse("smtps://mail.example.org/clinic.example").unwrap();
+        assert_eq!((e.port, e.security), (465, Security::ImplicitTls));
+        assert_eq!(e.hello, ClientId::Domain("clinic.example".into()));
+        assert!(parse("http://mail.example.org").unwrap_err().contains("smtp://"));
+        assert!(parse("smtp://mail.example.org?tls=maybe").is_err());
+        assert!(parse("not a url").is_err());
+    }
+}
