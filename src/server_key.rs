@@ -35,14 +35,14 @@ pub enum KeyError {
 }
 
 /// The key file's path for these settings.
+/// Made absolute, so the log and messages say exactly which file.
 pub fn key_file(settings: &Settings) -> PathBuf {
-    if let Some(path) = &settings.secret_key_file {
-        return path.clone();
-    }
-    match DbKind::of_url(&settings.database_url) {
-        DbKind::Sqlite => Path::new(sqlite_path(&settings.database_url)).with_extension("key"),
-        DbKind::Postgres => PathBuf::from("rapport.key"),
-    }
+    let path = match (&settings.secret_key_file, DbKind::of_url(&settings.database_url)) {
+        (Some(path), _) => path.clone(),
+        (None, DbKind::Sqlite) => Path::new(sqlite_path(&settings.database_url)).with_extension("key"),
+        (None, DbKind::Postgres) => PathBuf::from("rapport.key"),
+    };
+    std::path::absolute(&path).unwrap_or(path)
 }
 
 fn check_value(secret: &str) -> String {

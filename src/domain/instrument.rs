@@ -111,6 +111,15 @@ impl ScaleSpec {
         (k - k.round()).abs() < 1e-6
     }
 
+    /// The scale point a value (already checked to be on a step) stands
+    /// for, exactly: `7.0000001` is stored and scored as `7`.
+    pub fn snap(&self, value: f64) -> f64 {
+        let k = ((value - self.min) / self.step).round();
+        let point = self.min + k * self.step;
+        // Keep the decimal places of min and step only (0.1 steps give 0.3, not 0.30000000000000004).
+        (point * 1e6).round() / 1e6
+    }
+
     /// The value with its scale turned round (min ↔ max).
     pub fn reversed(&self, value: f64) -> f64 {
         self.min + self.max - value
@@ -545,6 +554,18 @@ impl InstrumentDefinition {
     }
 
     /// Checks a response for the survey form: every problem, each naming its question.
+    /// The answers with every scale value set exactly on its point (call
+    /// after [`InstrumentDefinition::validate_answers`]).
+    pub fn snapped(&self, answers: &Answers) -> Answers {
+        let mut snapped = answers.clone();
+        for (id, answer) in snapped.0.iter_mut() {
+            if let (Some(ItemKind::Scale(s)), Answer::Number(v)) = (self.item(id).map(|i| &i.kind), &*answer) {
+                *answer = Answer::Number(s.snap(*v));
+            }
+        }
+        snapped
+    }
+
     pub fn validate_answers(&self, answers: &Answers) -> Result<(), Vec<AnswerError>> {
         let mut errors = Vec::new();
         for (id, answer) in &answers.0 {
@@ -1572,6 +1593,30 @@ mod tests {
         #[test]
         fn definition_parsing_never_panics(text in ".{0,400}") {
             let _ = InstrumentDefinition::from_toml_str(&text);
+        }
+    }
+}
+
+#[cfg(test)]
+mod snap_tests {
+    use super::ScaleSpec;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A value that passed the step check is stored exactly on its
+        /// point, whatever noise a client's form added.
+        #[test]
+        fn values_on_a_step_are_stored_exactly(k in 0u32..=10, noise in -1e-8f64..1e-8, tenths in any::<bool>()) {
+            let scale = if tenths {
+                ScaleSpec { min: 0.0, max: 1.0, step: 0.1, anchors: None }
+            } else {
+                ScaleSpec { min: 0.0, max: 10.0, step: 1.0, anchors: None }
+            };
+            let point = scale.points()[k as usize];
+            let snapped = scale.snap(point + noise);
+            prop_assert_eq!(snapped, scale.snap(point));
+            prop_assert!((snapped - point).abs() < 1e-9);
+            prop_assert_eq!(snapped, (snapped * 1e6).round() / 1e6);
         }
     }
 }

@@ -47,9 +47,9 @@ pub fn insert(
     answers: &Answers,
     now: NaiveDateTime,
 ) -> Result<Response, StoreError> {
-    let scores = instrument.score(answers);
+    let mut kept = instrument.snapped(answers);
+    let scores = instrument.score(&kept);
     let comment_item = instrument.item_with_role(ItemRole::Comment).map(|i| i.id.clone());
-    let mut kept = answers.clone();
     let comment = comment_item.and_then(|id| kept.0.remove(&id)).and_then(|a| match a {
         Answer::Text(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
         _ => None,
