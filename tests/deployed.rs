@@ -933,3 +933,95 @@ async fn sqlite_storage_faults() {
         "{stderr}"
     );
 }
+
+/// A practice system corrects what it sent: the appointment belonged to
+/// another client, or only the client's name changed. The questionnaire
+/// moves with the appointment (the first client's link stops working, the
+/// second gets their own), and a name-only correction is an audited update.
+async fn corrections_from_the_practice_system(backend: Backend) {
+    let Some(clinic) = Clinic::open(backend).await else {
+        return common::skipped(backend);
+    };
+    let server = clinic.start(&["serve"]).await;
+    assert_eq!(clinic.post_appointment(&server, "M-1", "mia").await.status(), 201);
+    let first = clinic.mail_for(&email_of("mia"), 1, Duration::from_secs(30)).await;
+    let mia_link = survey_link(&first[0].data);
+    assert_eq!(reqwest::get(&mia_link).await.unwrap().status(), 200);
+
+    // The same appointment, now for Noor.
+    let moved = clinic.post_appointment(&server, "M-1", "noor").await;
+    assert_eq!(moved.status(), 200);
+    let moved: Value = moved.json().await.unwrap();
+    assert_eq!(moved["outcome"], "updated");
+    let noor = clinic.mail_for(&email_of("noor"), 1, Duration::from_secs(30)).await;
+    let noor_link = survey_link(&noor[0].data);
+    assert_ne!(noor_link, mia_link);
+    assert_eq!(
+        reqwest::get(&noor_link).await.unwrap().status(),
+        200,
+        "Noor's link opens"
+    );
+    let old = reqwest::get(&mia_link).await.unwrap();
+    assert_eq!(old.status(), 404, "Mia's link no longer opens the questionnaire");
+    assert_eq!(answer(&noor_link, [9, 9, 9, 9]).await.status(), 200);
+    assert_eq!(
+        clinic
+            .count("SELECT COUNT(*) AS n FROM responses r JOIN clients c ON c.id = r.client_id WHERE c.external_id = 'noor'")
+            .await,
+        1,
+        "the answer is Noor's"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(clinic.smtp.received_by(&email_of("mia")).len(), 1, "no reminder to Mia");
+
+    // Only the client's name is corrected: an update, audited.
+    let audits = clinic
+        .count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'appointment.record'")
+        .await;
+    let body = {
+        // The same times as before, so only the name differs.
+        let stored = reqwest::Client::new()
+            .get(server.url(&format!("/api/v1/appointments/{}", moved["appointment_id"])))
+            .bearer_auth(&clinic.api_key)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        let mut body = appointment("M-1", "noor");
+        body["client"]["name"] = json!("Noor Haddad");
+        body["start"] = stored["start"].clone();
+        body["end"] = stored["end"].clone();
+        body
+    };
+    let response = reqwest::Client::new()
+        .post(server.url("/api/v1/appointments"))
+        .bearer_auth(&clinic.api_key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["outcome"], "updated");
+    assert_eq!(
+        clinic
+            .count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'appointment.record'")
+            .await,
+        audits + 1
+    );
+    // Sent again unchanged: nothing to audit.
+    let again = reqwest::Client::new()
+        .post(server.url("/api/v1/appointments"))
+        .bearer_auth(&clinic.api_key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.json::<Value>().await.unwrap()["outcome"], "unchanged");
+    assert_no_panic(&server);
+}
+on_both_backends!(
+    corrections_from_the_practice_system,
+    corrections_from_the_practice_system
+);

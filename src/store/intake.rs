@@ -62,8 +62,8 @@ pub fn record(
                 input.clinician_email.trim()
             ))
         })?;
-    let (client, client_created) = upsert_client(conn, &input.source, &input.client, clinician.id, now)?;
-    let (appointment, outcome) = appointments::upsert(
+    let (client, client_outcome) = upsert_client(conn, &input.source, &input.client, clinician.id, now)?;
+    let (appointment, appointment_outcome) = appointments::upsert(
         conn,
         &NewAppointment {
             client_id: client.id,
@@ -77,24 +77,30 @@ pub fn record(
         now,
     )?;
     let invitation = invitations::follow_appointment(conn, &appointment, &client, rules, mailing, now)?;
+    // A corrected name or address alone is a change too: audited and
+    // counted as an update, not "unchanged".
+    let outcome = match (appointment_outcome, client_outcome) {
+        (Upserted::Unchanged, Upserted::Created | Upserted::Updated) => Upserted::Updated,
+        (outcome, _) => outcome,
+    };
     Ok(Recorded {
         appointment,
         client,
         outcome,
-        client_created,
+        client_created: client_outcome == Upserted::Created,
         invitation,
     })
 }
 
 /// Finds the client by (source, external id), updating what changed, or
-/// creates them.
+/// creates them; says which.
 pub fn upsert_client(
     conn: &mut DbConnection,
     source: &str,
     details: &ClientDetails,
     clinician_id: i64,
     now: NaiveDateTime,
-) -> Result<(Client, bool), StoreError> {
+) -> Result<(Client, Upserted), StoreError> {
     let existing: Option<Client> = clients_table::table
         .filter(clients_table::source.eq(source.trim()))
         .filter(clients_table::external_id.eq(details.external_id.trim()))
@@ -127,9 +133,9 @@ pub fn upsert_client(
                         clients_table::updated_at.eq(now),
                     ))
                     .execute(conn)?;
-                return Ok((clients::find(conn, client.id)?, false));
+                return Ok((clients::find(conn, client.id)?, Upserted::Updated));
             }
-            Ok((client, false))
+            Ok((client, Upserted::Unchanged))
         }
         None => {
             let client = clients::create(
@@ -145,7 +151,7 @@ pub fn upsert_client(
                 },
                 now,
             )?;
-            Ok((client, true))
+            Ok((client, Upserted::Created))
         }
     }
 }

@@ -207,6 +207,20 @@ pub fn invite_after(
         ))
         .returning(invitations::id)
         .get_result(conn)?;
+    queue_emails(conn, id, client, email, &times, mailing, now)?;
+    Ok(Ok(find(conn, id)?))
+}
+
+/// Queues the invitation's email and its reminder, each with new links.
+fn queue_emails(
+    conn: &mut DbConnection,
+    id: i64,
+    client: &Client,
+    email: &str,
+    times: &schedule::InvitationTimes,
+    mailing: &Mailing,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
     for (kind, at) in [(Kind::Invitation, times.send_at), (Kind::Reminder, times.reminder_at)] {
         if kind == Kind::Reminder && at >= times.expires_at {
             continue;
@@ -231,7 +245,52 @@ pub fn invite_after(
             now,
         )?;
     }
-    Ok(Ok(find(conn, id)?))
+    Ok(())
+}
+
+/// The appointment now belongs to another client (the practice system
+/// corrected who attended): an open questionnaire goes with it. Its links
+/// stop working, its queued emails are cancelled, and the new client is
+/// sent new links at the original times (or now, if those passed). An
+/// answered, expired or cancelled questionnaire stays where it was.
+fn move_to_client(
+    conn: &mut DbConnection,
+    invitation: &Invitation,
+    client: &Client,
+    mailing: &Mailing,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    if !invitation.status().is_open() {
+        return Ok(());
+    }
+    diesel::delete(link_tokens::table.filter(link_tokens::invitation_id.eq(invitation.id))).execute(conn)?;
+    outbox::cancel_for_invitation(conn, invitation.id, "the appointment moved to another client")?;
+    diesel::update(invitations::table.find(invitation.id))
+        .set((
+            invitations::client_id.eq(client.id),
+            invitations::status.eq(InvitationStatus::Scheduled.as_str()),
+            invitations::sent_at.eq(None::<NaiveDateTime>),
+            invitations::reminded_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    let moved = find(conn, invitation.id)?;
+    let email = client.email.as_deref().filter(|e| !e.is_empty());
+    match email {
+        Some(email) if !client.opted_out && client.erased_at.is_none() && !client.invitations_paused => {
+            let times = schedule::InvitationTimes {
+                send_at: invitation.send_at.max(now),
+                reminder_at: invitation.reminder_at.max(now),
+                expires_at: invitation.expires_at,
+            };
+            queue_emails(conn, moved.id, client, email, &times, mailing, now)
+        }
+        _ => cancel(
+            conn,
+            &moved,
+            "the appointment moved to a client who is not sent questionnaires",
+        )
+        .map(|_| ()),
+    }
 }
 
 /// A new random token for a link; only its hash is stored.
@@ -314,6 +373,11 @@ pub fn follow_appointment(
     mailing: &Mailing,
     now: NaiveDateTime,
 ) -> Result<Option<Invitation>, StoreError> {
+    if let Some(invitation) = for_appointment(conn, appointment.id)?
+        && invitation.client_id != appointment.client_id
+    {
+        move_to_client(conn, &invitation, client, mailing, now)?;
+    }
     match appointment.status() {
         AppointmentStatus::Attended => Ok(invite_after(conn, appointment, client, rules, mailing, now)?.ok()),
         AppointmentStatus::Cancelled | AppointmentStatus::NoShow | AppointmentStatus::Booked => {

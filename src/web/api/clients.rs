@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::views::{ClientRecordView, ClientView, Problem, ResponseView};
 use super::{ApiCaller, audit_read, json_body, page_limit, query};
 use crate::store::api_keys::Scope;
+use crate::store::appointments::Upserted;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::clients::{self, Client};
 use crate::store::intake::{self, ClientDetails};
@@ -78,17 +79,6 @@ pub struct RecordedClient {
     pub client: ClientView,
 }
 
-/// What a practice system can change about a client.
-fn fields(c: &Client) -> (String, Option<String>, String, Option<String>, i64) {
-    (
-        c.name.clone(),
-        c.email.clone(),
-        c.language.clone(),
-        c.time_zone.clone(),
-        c.clinician_id,
-    )
-}
-
 fn view(conn: &mut crate::store::DbConnection, client: &Client) -> Result<ClientView, StoreError> {
     let email = record::clinician_email(conn, client.clinician_id)?;
     Ok(ClientView::new(client, &email))
@@ -136,18 +126,11 @@ async fn upsert(state: web::Data<AppState>, caller: ApiCaller, body: web::Bytes)
                     language: body.language.clone(),
                     time_zone: body.time_zone.clone(),
                 };
-                let filter = ClientFilter {
-                    source: Some(body.source.trim().to_string()),
-                    external_id: Some(body.external_id.trim().to_string()),
-                    after: None,
-                    limit: 1,
-                };
-                let before = listing::clients(conn, &filter)?.into_iter().next().map(|c| fields(&c));
-                let (client, created) = intake::upsert_client(conn, &body.source, &details, clinician.id, now)?;
-                let outcome = match (created, before == Some(fields(&client))) {
-                    (true, _) => "created",
-                    (false, false) => "updated",
-                    (false, true) => "unchanged",
+                let (client, upserted) = intake::upsert_client(conn, &body.source, &details, clinician.id, now)?;
+                let outcome = match upserted {
+                    Upserted::Created => "created",
+                    Upserted::Updated => "updated",
+                    Upserted::Unchanged => "unchanged",
                 };
                 if outcome != "unchanged" {
                     audit::record(
