@@ -272,6 +272,18 @@ async fn add_endpoint_as_admin(app: &TestApp, admin: &reqwest::Client, url: &str
         ("alert_changed", "on"),
         ("response_received", "on"),
     ];
+    // The test's receiver is on this machine: refused until the clinic
+    // allows receivers on private networks.
+    let response = admin.post(app.url("/admin/webhooks")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("allow private networks"));
+    let allowed = admin
+        .post(app.url("/admin/webhooks/private-networks"))
+        .form(&[("csrf", csrf.as_str()), ("allow", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 303);
     let response = admin.post(app.url("/admin/webhooks")).form(&form).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
@@ -559,8 +571,11 @@ db_test!(
         let (gone, sealer) = (hook_url.clone(), app.state.sealer.clone());
         let now = app.clock_now();
         let events = vec![rapport::store::webhooks::EventType::ResponseReceived];
-        app.db(move |conn| rapport::store::webhooks::create(conn, &gone, &events, &sealer, now))
-            .await;
+        app.db(move |conn| {
+            rapport::store::kv::set_flag(conn, rapport::store::webhooks::ALLOW_PRIVATE_NETWORKS, true, now)?;
+            rapport::store::webhooks::create(conn, &gone, &events, &sealer, now)
+        })
+        .await;
         answered_session(&app, &key, "W-1", "w1", 36).await;
         let pass = rapport::jobs::run_once(&app.state).await.unwrap();
         assert_eq!(pass.mail.failed, 1, "410 Gone stops the delivery");
@@ -1323,3 +1338,77 @@ on_both_backends!(
     retention_dry_run_changes_nothing_then_the_job_loop_erases,
     retention_run
 );
+
+// ---------- webhook targets inside the network ----------
+
+db_test!(webhook_targets_inside_the_network_are_refused, |app| {
+    app.staff("clinician", "clinician@example.org", None).await;
+    let (_, admin) = app.staff("admin", "admin@example.org", None).await;
+    let key = read_write_key(&app).await;
+    let page = admin
+        .get(app.url("/admin/webhooks"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = common::csrf_from(&page);
+    let add = |url: &'static str| {
+        let csrf = csrf.clone();
+        let admin = admin.clone();
+        let address = app.url("/admin/webhooks");
+        async move {
+            let response = admin
+                .post(address)
+                .form(&[("csrf", csrf.as_str()), ("url", url), ("response_received", "on")])
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (status, page) = add("http://169.254.169.254/latest/meta-data").await;
+    assert_eq!(status, 400);
+    assert!(page.contains("may never use"), "metadata refused");
+    let (status, page) = add("http://127.0.0.1:9/hook").await;
+    assert_eq!(status, 400);
+    assert!(page.contains("allow private networks"), "loopback refused by default");
+    let (status, _) = add("http://[::ffff:10.0.0.1]/hook").await;
+    assert_eq!(status, 400, "a mapped private address too");
+    let toggle = |allow: &'static str| {
+        admin
+            .post(app.url("/admin/webhooks/private-networks"))
+            .form(&[("csrf", csrf.clone()), ("allow", allow.to_string())])
+            .send()
+    };
+    assert_eq!(toggle("on").await.unwrap().status(), 303);
+    let (status, _) = add("http://169.254.169.254/latest/meta-data").await;
+    assert_eq!(status, 400, "metadata stays refused");
+
+    // Allowed when added; refused again before delivery: checked each time.
+    let (receiver, hook_url) = Receiver::start().await;
+    let hook: &'static str = Box::leak(hook_url.into_boxed_str());
+    let (status, _) = add(hook).await;
+    assert_eq!(status, 200);
+    assert_eq!(toggle("off").await.unwrap().status(), 303);
+    answered_session(&app, &key, "P-1", "p1", 36).await;
+    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(pass.mail.failed, 1);
+    assert!(receiver.received().is_empty(), "nothing reached the private address");
+    let failed = app
+        .db(|conn| rapport::store::webhooks::recent_deliveries(conn, 10))
+        .await;
+    assert!(failed[0].last_error.as_deref().unwrap().contains("private network"));
+    let audit = app
+        .db(|conn| {
+            use diesel::prelude::*;
+            use rapport::store::schema::audit_log;
+            Ok(audit_log::table
+                .filter(audit_log::action.eq("webhook.private_networks"))
+                .count()
+                .get_result::<i64>(conn)?)
+        })
+        .await;
+    assert_eq!(audit, 2, "each change of the setting is audited");
+});

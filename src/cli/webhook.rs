@@ -7,7 +7,7 @@ use clap::Subcommand;
 
 use crate::clock::{Clock, SystemClock};
 use crate::security::Sealer;
-use crate::store::{self, webhooks};
+use crate::store::{self, kv, webhooks};
 
 use super::{fail, load_settings};
 
@@ -28,6 +28,18 @@ pub enum WebhookCommand {
     Disable { id: i64 },
 }
 
+/// The same address check as the admin page's, resolved here.
+fn target_allowed(url: &str, allow_private: bool) -> Result<(), String> {
+    use std::net::ToSocketAddrs;
+    let parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
+    let host = parsed.host_str().unwrap_or_default().to_string();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let addresses = (host.trim_matches(['[', ']']), port)
+        .to_socket_addrs()
+        .map_err(|e| format!("the name {host} does not resolve ({e})"))?;
+    crate::mail::webhook::check_addresses(&host, addresses.map(|a| a.ip()), allow_private)
+}
+
 pub fn run(config: Option<&Path>, command: WebhookCommand) -> ExitCode {
     let settings = match load_settings(config) {
         Ok(s) => s,
@@ -43,7 +55,11 @@ pub fn run(config: Option<&Path>, command: WebhookCommand) -> ExitCode {
     let now = SystemClock.now();
     match command {
         WebhookCommand::Add { url, events } => {
-            if let Err(e) = webhooks::check_url(&url) {
+            let checked = webhooks::check_url(&url).and_then(|url| {
+                let allow_private = kv::flag(&mut conn, webhooks::ALLOW_PRIVATE_NETWORKS).map_err(|e| e.to_string())?;
+                target_allowed(&url, allow_private)
+            });
+            if let Err(e) = checked {
                 return fail(format!("--url: {e}"));
             }
             let events = match webhooks::parse_events(&events) {

@@ -14,6 +14,7 @@ pub mod dates;
 pub mod engine;
 pub mod history;
 pub mod instrument;
+pub mod network;
 pub mod repair;
 pub mod schedule;
 pub mod score_table;

@@ -12,7 +12,7 @@ use rand::Rng;
 
 use super::{SendError, templates, webhook};
 use crate::store::outbox::{self, Kind, OutboxRow, Payload};
-use crate::store::{StoreError, clients, invitations, webhooks};
+use crate::store::{StoreError, clients, invitations, kv, webhooks};
 use crate::web::AppState;
 
 /// Rows claimed per round.
@@ -249,7 +249,14 @@ async fn prepare(state: &AppState, row: &OutboxRow) -> Result<Prepared, StoreErr
             event,
             body,
         } => {
-            let endpoint = match blocking(state, move |conn| webhooks::find(conn, endpoint_id)).await {
+            let found = blocking(state, move |conn| {
+                Ok((
+                    webhooks::find(conn, endpoint_id)?,
+                    kv::flag(conn, webhooks::ALLOW_PRIVATE_NETWORKS)?,
+                ))
+            })
+            .await;
+            let (endpoint, allow_private) = match found {
                 Ok(e) => e,
                 Err(StoreError::NotFound) => return Ok(Prepared::Cancel("the webhook endpoint was removed")),
                 Err(e) => return Err(e),
@@ -269,6 +276,7 @@ async fn prepare(state: &AppState, row: &OutboxRow) -> Result<Prepared, StoreErr
                 event,
                 delivery_id,
                 body,
+                allow_private,
             }))
         }
     }

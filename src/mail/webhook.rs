@@ -26,6 +26,47 @@ pub struct Delivery {
     /// The outbox row's stable id, sent as `Rapport-Delivery`.
     pub delivery_id: String,
     pub body: String,
+    /// The clinic allows receivers on private networks.
+    pub allow_private: bool,
+}
+
+/// Resolves the endpoint's host and checks every address it leads to
+/// (see [`crate::domain::network`]). Returns the host and the addresses to
+/// connect to, so the request goes where the check looked (a name that
+/// resolves differently a moment later cannot slip past it).
+pub async fn resolve_target(url: &str, allow_private: bool) -> Result<(String, Vec<std::net::SocketAddr>), String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("the address cannot be read ({e})"))?;
+    let host = parsed.host_str().ok_or("the address has no host")?.to_string();
+    let port = parsed.port_or_known_default().ok_or("the address has no port")?;
+    let lookup = host.trim_matches(['[', ']']).to_string();
+    let addresses: Vec<std::net::SocketAddr> =
+        tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((lookup.as_str(), port)))
+            .await
+            .map_err(|_| format!("the name {host} did not resolve within 5 s"))?
+            .map_err(|e| format!("the name {host} does not resolve ({e})"))?
+            .collect();
+    check_addresses(&host, addresses.iter().map(|a| a.ip()), allow_private)?;
+    Ok((host, addresses))
+}
+
+/// Refuses a target when any of its addresses may not be used.
+pub fn check_addresses(
+    host: &str,
+    addresses: impl IntoIterator<Item = std::net::IpAddr>,
+    allow_private: bool,
+) -> Result<(), String> {
+    let mut any = false;
+    for ip in addresses {
+        any = true;
+        if let Some(why) = crate::domain::network::refusal(ip, allow_private) {
+            return Err(format!("{host} cannot be used: {why}"));
+        }
+    }
+    if any {
+        Ok(())
+    } else {
+        Err(format!("the name {host} has no address"))
+    }
 }
 
 /// The `Rapport-Signature` header value for a body sent at `timestamp`.
@@ -42,14 +83,18 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
 fn client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .connect_timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Rapport-Webhooks/", env!("CARGO_PKG_VERSION")))
+        builder()
             .build()
             .expect("the webhook HTTP client builds with static settings")
     })
+}
+
+fn builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .connect_timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Rapport-Webhooks/", env!("CARGO_PKG_VERSION")))
 }
 
 /// Sorts an endpoint's answer: 2xx delivered; 408, 429 and 5xx worth
@@ -70,7 +115,22 @@ pub fn classify(status: u16, reason: &str) -> Result<(), SendError> {
 
 /// POSTs one event, signed with the current time.
 pub async fn post(delivery: &Delivery, unix_now: i64) -> Result<(), SendError> {
-    let response = client()
+    // Checked again at every delivery: DNS may have changed since the
+    // endpoint was added. A refused address is a permanent failure.
+    let (host, addresses) = resolve_target(&delivery.url, delivery.allow_private)
+        .await
+        .map_err(SendError::Permanent)?;
+    let pinned;
+    let client = if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        client()
+    } else {
+        pinned = builder()
+            .resolve_to_addrs(&host, &addresses)
+            .build()
+            .map_err(|e| SendError::Transient(format!("HTTP client: {e}")))?;
+        &pinned
+    };
+    let response = client
         .post(&delivery.url)
         .header("Content-Type", "application/json")
         .header("Rapport-Event", &delivery.event)

@@ -71,6 +71,10 @@ fn event_names() -> Vec<&'static str> {
     EventType::ALL.iter().map(|e| e.as_str()).collect()
 }
 
+/// The clinic setting that lets webhooks reach receivers on private
+/// networks (off by default).
+pub const ALLOW_PRIVATE_NETWORKS: &str = "webhooks.allow_private_networks";
+
 /// Checks an endpoint address: absolute http(s) with a host, no user or
 /// password in it (the signature authenticates Rapport).
 pub fn check_url(text: &str) -> Result<String, String> {

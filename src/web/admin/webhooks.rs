@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::store::audit::{self, AuditEntry};
 use crate::store::webhooks::{self, Endpoint, EventType};
-use crate::store::{StoreError, outbox};
+use crate::store::{StoreError, kv, outbox};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
@@ -93,6 +93,24 @@ fn add_form(csrf: &str, form: &NewEndpointForm, error: Option<&str>) -> Markup {
     }
 }
 
+fn private_networks_form(csrf: &str, allowed: bool) -> Markup {
+    html! {
+        section {
+            h2 #private-networks { "Receivers on the clinic's own network" }
+            p { "Webhooks go to internet addresses only, so a mistyped or hostile address cannot make Rapport reach \
+                 inside its own network. Link-local and cloud metadata addresses are always refused. "
+                @if allowed { strong { "Private networks are allowed now." } } @else { "Private networks are not allowed now." } }
+            form method="post" action={ (PATH) "/private-networks" } {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="allow" value=(if allowed { "off" } else { "on" });
+                button type="submit" {
+                    @if allowed { "Refuse private-network receivers" } @else { "Allow private-network receivers (on-premises)" }
+                }
+            }
+        }
+    }
+}
+
 fn endpoints_table(csrf: &str, endpoints: &[Endpoint], tz: chrono_tz::Tz) -> Markup {
     html! {
         section {
@@ -167,8 +185,14 @@ async fn render(
     form: &NewEndpointForm,
     error: Option<&str>,
 ) -> Result<HttpResponse, AppError> {
-    let (endpoints, deliveries) = state
-        .db(|conn| Ok((webhooks::list(conn)?, webhooks::recent_deliveries(conn, 30)?)))
+    let (endpoints, deliveries, allow_private) = state
+        .db(|conn| {
+            Ok((
+                webhooks::list(conn)?,
+                webhooks::recent_deliveries(conn, 30)?,
+                kv::flag(conn, webhooks::ALLOW_PRIVATE_NETWORKS)?,
+            ))
+        })
         .await?;
     let tz = state.settings.time_zone;
     let body = html! {
@@ -177,6 +201,7 @@ async fn render(
             a href="/api/docs#webhooks" { "API reference" } "." }
         (endpoints_table(&staff.csrf, &endpoints, tz))
         (add_form(&staff.csrf, form, error))
+        (private_networks_form(&staff.csrf, allow_private))
         (deliveries_table(&deliveries, tz))
     };
     let status = if error.is_some() {
@@ -206,10 +231,16 @@ async fn add_endpoint(
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
     let events = form.events();
+    let allow_private = state
+        .db(|conn| kv::flag(conn, webhooks::ALLOW_PRIVATE_NETWORKS))
+        .await?;
     let problem = match webhooks::check_url(&form.url) {
         Err(e) => Some(format!("Address: {e}.")),
         Ok(_) if events.is_empty() => Some("Choose at least one event.".to_string()),
-        Ok(_) => None,
+        Ok(url) => crate::mail::webhook::resolve_target(&url, allow_private)
+            .await
+            .err()
+            .map(|e| format!("Address: {e}.")),
     };
     if let Some(problem) = problem {
         return render(&state, &staff, None, &form, Some(&problem)).await;
@@ -285,8 +316,56 @@ async fn disable_endpoint(
         .finish())
 }
 
+#[derive(Deserialize)]
+struct PrivateNetworksForm {
+    allow: String,
+}
+
+#[post("/admin/webhooks/private-networks")]
+async fn set_private_networks(
+    state: web::Data<AppState>,
+    form: StaffForm<AdminRole, PrivateNetworksForm>,
+) -> Result<HttpResponse, AppError> {
+    let allow = match form.form.allow.as_str() {
+        "on" => true,
+        "off" => false,
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "allow must be on or off, not \"{other}\""
+            )));
+        }
+    };
+    let (now, admin) = (state.now(), form.staff.id());
+    state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                kv::set_flag(conn, webhooks::ALLOW_PRIVATE_NETWORKS, allow, now)?;
+                audit::record(
+                    conn,
+                    &AuditEntry {
+                        staff_id: Some(admin),
+                        action: "webhook.private_networks",
+                        detail: Some(if allow { "allowed" } else { "refused" }),
+                        ..Default::default()
+                    },
+                    now,
+                )
+            })
+        })
+        .await?;
+    let message = if allow {
+        "Receivers+on+private+networks+are+allowed."
+    } else {
+        "Receivers+on+private+networks+are+refused."
+    };
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("{PATH}?done={message}")))
+        .finish())
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(webhooks_page)
+    cfg.service(set_private_networks)
+        .service(webhooks_page)
         .service(add_endpoint)
         .service(disable_endpoint);
 }
