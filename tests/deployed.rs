@@ -192,7 +192,8 @@ impl Clinic {
         .unwrap();
     }
 
-    async fn count(&self, query: &'static str) -> i64 {
+    async fn count(&self, query: impl Into<String>) -> i64 {
+        let query: String = query.into();
         #[derive(QueryableByName)]
         struct N {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -201,7 +202,7 @@ impl Clinic {
         let url = self.db.url.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = rapport::store::establish(&url).unwrap();
-            diesel::sql_query(query).get_result::<N>(&mut conn).unwrap().n
+            diesel::sql_query(&query).get_result::<N>(&mut conn).unwrap().n
         })
         .await
         .unwrap()
@@ -1025,3 +1026,240 @@ on_both_backends!(
     corrections_from_the_practice_system,
     corrections_from_the_practice_system
 );
+
+/// A copy of a signed-in cookie, as someone who took it from a shared
+/// computer would use it.
+fn cookie_client(cookie: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("Cookie", cookie.parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn sign_in_cookie(web: &Process, email: &str, password: &str) -> Option<String> {
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(web.url("/sign-in"))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    (response.status() == 303).then(|| {
+        let set = response.headers()["set-cookie"].to_str().unwrap();
+        set.split(';').next().unwrap().to_string()
+    })
+}
+
+async fn status_of(client: &reqwest::Client, url: String) -> u16 {
+    client.get(url).send().await.unwrap().status().as_u16()
+}
+
+/// Staff sessions end everywhere at once: sign-out, a password change and
+/// deactivation each make every copy of the cookie worthless. Accounts are
+/// managed from the admin page and the `rapport user` commands, both
+/// audited; passwords follow NIST 800-63B; sign-in refuses cross-site forms
+/// and limits guesses per account and address without a race.
+async fn staff_sessions_and_accounts(backend: Backend) {
+    let Some(clinic) = Clinic::open(backend).await else {
+        return common::skipped(backend);
+    };
+    let server = clinic.start(&["serve", "--no-jobs"]).await;
+    let inbox = server.url("/clinician");
+
+    // Sign-out ends a copied cookie.
+    let cookie = sign_in_cookie(&server, CLINICIAN, PASSWORD).await.unwrap();
+    let (mine, copy) = (cookie_client(&cookie), cookie_client(&cookie));
+    assert_eq!(status_of(&copy, inbox.clone()).await, 200);
+    let page = mine.get(&inbox).send().await.unwrap().text().await.unwrap();
+    let out = mine
+        .post(server.url("/sign-out"))
+        .form(&[("csrf", csrf_from(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    assert_eq!(status_of(&copy, inbox.clone()).await, 303, "the copy is signed out too");
+
+    // A password change ends other sessions, keeps this one.
+    let old = cookie_client(&sign_in_cookie(&server, CLINICIAN, PASSWORD).await.unwrap());
+    let me = signed_in(&server, CLINICIAN).await;
+    let page = me
+        .get(server.url("/account/password"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_from(&page);
+    let change = |new: &'static str| {
+        me.post(server.url("/account/password"))
+            .form(&[("csrf", csrf.as_str()), ("current", PASSWORD), ("new", new)])
+            .send()
+    };
+    let refused = change("password1234").await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("most common"));
+    let refused = change("clinician@example.org").await.unwrap();
+    assert!(refused.text().await.unwrap().contains("email address or name"));
+    assert_eq!(change("violet kettle under nine moons").await.unwrap().status(), 303);
+    assert_eq!(status_of(&me, inbox.clone()).await, 200, "this browser stays signed in");
+    assert_eq!(status_of(&old, inbox.clone()).await, 303, "the other session has ended");
+    assert!(sign_in_cookie(&server, CLINICIAN, PASSWORD).await.is_none());
+    assert!(
+        sign_in_cookie(&server, CLINICIAN, "violet kettle under nine moons")
+            .await
+            .is_some()
+    );
+
+    // The admin deactivates the account: its session ends at once.
+    let admin = signed_in(&server, ADMIN).await;
+    let id = clinic
+        .count(format!("SELECT id AS n FROM staff WHERE email = '{CLINICIAN}'"))
+        .await;
+    let page = admin
+        .get(server.url(&format!("/admin/staff/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Deactivate the account"));
+    let done = admin
+        .post(server.url(&format!("/admin/staff/{id}")))
+        .form(&[("csrf", csrf_from(&page).as_str()), ("change", "deactivate")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    assert_eq!(status_of(&me, inbox.clone()).await, 303);
+    assert!(
+        sign_in_cookie(&server, CLINICIAN, "violet kettle under nine moons")
+            .await
+            .is_none()
+    );
+    // The last admin cannot deactivate themselves.
+    let admin_id = clinic
+        .count(format!("SELECT id AS n FROM staff WHERE email = '{ADMIN}'"))
+        .await;
+    let page = admin
+        .get(server.url(&format!("/admin/staff/{admin_id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let refused = admin
+        .post(server.url(&format!("/admin/staff/{admin_id}")))
+        .form(&[("csrf", csrf_from(&page).as_str()), ("change", "deactivate")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("last active admin"));
+
+    // The same from the server's command line, audited as the command.
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = clinic
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{stdin}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let output = run(&["user", "reactivate", "--email", CLINICIAN], "");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = run(&["user", "reset-password", "--email", CLINICIAN], "qwertyuiop");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("most common"));
+    let longest = "x".repeat(255) + "y";
+    let output = run(
+        &["user", "reset-password", "--email", CLINICIAN],
+        &(longest.clone() + "z"),
+    );
+    assert!(!output.status.success(), "longer than the maximum");
+    let output = run(&["user", "reset-password", "--email", CLINICIAN], &longest);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        sign_in_cookie(&server, CLINICIAN, &longest).await.is_some(),
+        "the longest password signs in"
+    );
+    let output = run(&["user", "set-role", "--email", CLINICIAN, "--role", "manager"], "");
+    assert!(output.status.success());
+    let output = run(&["user", "set-team", "--email", CLINICIAN, "--team", "North"], "");
+    assert!(output.status.success());
+    let output = run(&["user", "deactivate", "--email", "nobody@example.org"], "");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no member of staff"));
+    for action in [
+        "staff.deactivate",
+        "staff.reactivate",
+        "staff.password",
+        "staff.role",
+        "staff.team",
+        "staff.create",
+    ] {
+        assert!(
+            clinic
+                .count(format!("SELECT COUNT(*) AS n FROM audit_log WHERE action = '{action}'"))
+                .await
+                >= 1,
+            "{action} is audited"
+        );
+    }
+    assert!(
+        clinic
+            .count("SELECT COUNT(*) AS n FROM audit_log WHERE detail LIKE '%rapport user command%'")
+            .await
+            >= 5
+    );
+
+    // A sign-in form posted from another site is refused.
+    let response = reqwest::Client::new()
+        .post(server.url("/sign-in"))
+        .header("Origin", "https://evil.example")
+        .form(&[("email", ADMIN), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+
+    // Twenty guesses at once: at most five reach the password check.
+    let guesses: Vec<_> = (0..20)
+        .map(|_| {
+            let url = server.url("/sign-in");
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(url)
+                    .form(&[("email", ADMIN), ("password", "a wrong guess here")])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for guess in guesses {
+        match guess.await.unwrap() {
+            401 => checked += 1,
+            429 => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(checked <= 5, "{checked} guesses were checked");
+    assert_no_panic(&server);
+}
+on_both_backends!(staff_sessions_and_accounts, staff_sessions_and_accounts);

@@ -1,4 +1,6 @@
-//! `rapport user add`: create staff accounts from the command line.
+//! `rapport user …`: staff accounts from the command line — add,
+//! deactivate, reactivate, reset a password, change role or team. Every
+//! change is audited, as the admin page's are.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -9,7 +11,7 @@ use clap::Subcommand;
 use crate::clock::{Clock, SystemClock};
 use crate::security;
 use crate::store::StoreError;
-use crate::store::staff::{self, NewStaff, Role};
+use crate::store::staff::{self, AccountChange, ChangedBy, NewStaff, Role};
 
 use super::{fail, load_settings};
 
@@ -28,13 +30,43 @@ pub enum UserCommand {
         #[arg(long)]
         team: Option<String>,
     },
+    /// Stop an account signing in; its sessions end at once.
+    Deactivate {
+        #[arg(long)]
+        email: String,
+    },
+    /// Let a deactivated account sign in again.
+    Reactivate {
+        #[arg(long)]
+        email: String,
+    },
+    /// Set a new password (read from standard input); the account's
+    /// sessions end at once.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
+    /// Give an account another role.
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// Move an account to a team (created if new), or to none with --team "".
+    SetTeam {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        team: String,
+    },
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
     s.parse()
 }
 
-fn read_password() -> Result<String, String> {
+fn read_password(email: &str, name: &str) -> Result<String, String> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         eprint!(
@@ -52,17 +84,81 @@ fn read_password() -> Result<String, String> {
     if password.is_empty() {
         return Err("no password given: pipe it on standard input, e.g. `echo \"$PASS\" | rapport user add …`".into());
     }
-    security::check_new_password(&password)?;
+    security::check_new_password(&password, email, name)?;
     Ok(password)
 }
 
 pub fn run(config: Option<&Path>, command: UserCommand) -> ExitCode {
-    let UserCommand::Add {
-        role,
-        email,
-        name,
-        team,
-    } = command;
+    let (email, change) = match command {
+        UserCommand::Add {
+            role,
+            email,
+            name,
+            team,
+        } => return add(config, role, email, name, team),
+        UserCommand::Deactivate { email } => (email, Change::Deactivate),
+        UserCommand::Reactivate { email } => (email, Change::Reactivate),
+        UserCommand::ResetPassword { email } => (email, Change::Password),
+        UserCommand::SetRole { email, role } => (email, Change::Role(role)),
+        UserCommand::SetTeam { email, team } => (email, Change::Team(team)),
+    };
+    let settings = match load_settings(config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let now = SystemClock.now();
+    let mut conn = match crate::app::open_database(&settings.database_url, now) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let member = match staff::find_by_email(&mut conn, &email) {
+        Ok(Some(m)) => m,
+        Ok(None) => return fail(format!("--email: no member of staff has the email {}", email.trim())),
+        Err(e) => return fail(e),
+    };
+    let account_change = match change {
+        Change::Deactivate => AccountChange::Deactivate,
+        Change::Reactivate => AccountChange::Reactivate,
+        Change::Password => {
+            let password = match read_password(&member.email, &member.name) {
+                Ok(p) => p,
+                Err(e) => return fail(e),
+            };
+            match security::hash_password(&password) {
+                Ok(h) => AccountChange::Password(h),
+                Err(e) => return fail(e),
+            }
+        }
+        Change::Role(role) => AccountChange::Role(role),
+        Change::Team(team) => AccountChange::Team(Some(team).filter(|t| !t.trim().is_empty())),
+    };
+    match staff::change_account(&mut conn, member.id, &account_change, ChangedBy::Command, now) {
+        Ok(after) => {
+            let what = match account_change {
+                AccountChange::Deactivate => "deactivated; their sessions have ended".to_string(),
+                AccountChange::Reactivate => "can sign in again".to_string(),
+                AccountChange::Password(_) => "has a new password; their sessions have ended".to_string(),
+                AccountChange::Role(role) => format!("is now {}", role.label().to_lowercase()),
+                AccountChange::Team(None) => "is in no team".to_string(),
+                AccountChange::Team(Some(t)) => format!("is in the team {}", t.trim()),
+            };
+            println!("{} <{}> {what}.", after.name, after.email);
+            ExitCode::SUCCESS
+        }
+        Err(StoreError::Conflict(m)) => fail(m),
+        Err(e) => fail(e),
+    }
+}
+
+enum Change {
+    Deactivate,
+    Reactivate,
+    Password,
+    Role(Role),
+    Team(String),
+}
+
+fn add(config: Option<&Path>, role: Role, email: String, name: String, team: Option<String>) -> ExitCode {
     if !crate::web::admin::looks_like_email(&email) {
         return fail(format!("--email: \"{email}\" is not a valid email address"));
     }
@@ -73,7 +169,7 @@ pub fn run(config: Option<&Path>, command: UserCommand) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let password = match read_password() {
+    let password = match read_password(&email, &name) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -88,7 +184,7 @@ pub fn run(config: Option<&Path>, command: UserCommand) -> ExitCode {
                 Some(t) => Some(staff::ensure_team(conn, t, now)?.id),
                 None => None,
             };
-            staff::create_staff(
+            let member = staff::create_staff(
                 conn,
                 &NewStaff {
                     email: &email,
@@ -98,7 +194,17 @@ pub fn run(config: Option<&Path>, command: UserCommand) -> ExitCode {
                     password_hash: &hash,
                 },
                 now,
-            )
+            )?;
+            crate::store::audit::record(
+                conn,
+                &crate::store::audit::AuditEntry {
+                    action: "staff.create",
+                    detail: Some(&format!("staff #{} (by the rapport user command)", member.id)),
+                    ..Default::default()
+                },
+                now,
+            )?;
+            Ok(member)
         })
     });
     match created {

@@ -31,6 +31,7 @@ diesel::table! {
         notify_other -> Text,
         created_at -> Timestamp,
         last_sign_in_at -> Nullable<Timestamp>,
+        session_generation -> BigInt,
     }
 }
 
@@ -219,6 +220,7 @@ diesel::table! {
         id -> BigInt,
         email -> Text,
         at -> Timestamp,
+        address -> Text,
     }
 }
 

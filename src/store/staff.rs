@@ -74,6 +74,8 @@ pub struct StaffMember {
     pub notify_other: String,
     pub created_at: NaiveDateTime,
     pub last_sign_in_at: Option<NaiveDateTime>,
+    /// Sessions issued under an older generation are no longer accepted.
+    pub session_generation: i64,
 }
 
 impl StaffMember {
@@ -185,29 +187,180 @@ pub fn count_by_role(conn: &mut DbConnection, role: Role) -> Result<i64, StoreEr
         .get_result(conn)?)
 }
 
-/// Counts failed sign-ins for an email since a moment (the rate limit is
-/// kept in the database so it holds across several web instances).
-pub fn recent_failures(conn: &mut DbConnection, email: &str, since: NaiveDateTime) -> Result<i64, StoreError> {
-    Ok(sign_in_failures::table
-        .filter(sign_in_failures::email.eq(normalise_email(email)))
-        .filter(sign_in_failures::at.ge(since))
-        .count()
-        .get_result(conn)?)
-}
-
-pub fn record_failure(conn: &mut DbConnection, email: &str, now: NaiveDateTime) -> Result<(), StoreError> {
-    diesel::insert_into(sign_in_failures::table)
+/// One sign-in attempt, recorded before the password is checked (so
+/// concurrent guesses cannot all slip under the limit) and removed if it
+/// succeeds. `address` is the client's network address.
+pub fn record_attempt(
+    conn: &mut DbConnection,
+    email: &str,
+    address: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    Ok(diesel::insert_into(sign_in_failures::table)
         .values((
             sign_in_failures::email.eq(normalise_email(email)),
+            sign_in_failures::address.eq(address),
             sign_in_failures::at.eq(now),
         ))
+        .execute(conn)
+        .map(|_| ())?)
+}
+
+/// Failed (or still running) attempts since a moment: for this account
+/// from this address, and from this address for any account.
+pub fn recent_attempts(
+    conn: &mut DbConnection,
+    email: &str,
+    address: &str,
+    since: NaiveDateTime,
+) -> Result<(i64, i64), StoreError> {
+    let from_address = sign_in_failures::table
+        .filter(sign_in_failures::address.eq(address))
+        .filter(sign_in_failures::at.ge(since));
+    let pair: i64 = from_address
+        .filter(sign_in_failures::email.eq(normalise_email(email)))
+        .count()
+        .get_result(conn)?;
+    let all: i64 = from_address.count().get_result(conn)?;
+    Ok((pair, all))
+}
+
+/// A successful sign-in: its own attempt and the account's earlier
+/// failures from that address no longer count.
+pub fn clear_attempts(conn: &mut DbConnection, email: &str, address: &str) -> Result<(), StoreError> {
+    diesel::delete(
+        sign_in_failures::table
+            .filter(sign_in_failures::email.eq(normalise_email(email)))
+            .filter(sign_in_failures::address.eq(address)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Ends every session of a member of staff, on every device.
+pub fn end_sessions(conn: &mut DbConnection, id: i64) -> Result<(), StoreError> {
+    diesel::update(staff::table.find(id))
+        .set(staff::session_generation.eq(staff::session_generation + 1))
         .execute(conn)?;
     Ok(())
 }
 
-pub fn clear_failures(conn: &mut DbConnection, email: &str) -> Result<(), StoreError> {
-    diesel::delete(sign_in_failures::table.filter(sign_in_failures::email.eq(normalise_email(email)))).execute(conn)?;
-    Ok(())
+/// Who changed an account: a signed-in admin, the person themselves, or
+/// the `rapport user` command on the server.
+#[derive(Debug, Clone, Copy)]
+pub enum ChangedBy {
+    Staff(i64),
+    Command,
+}
+
+/// A change to a staff account.
+#[derive(Debug, Clone)]
+pub enum AccountChange {
+    Deactivate,
+    Reactivate,
+    /// A new password hash (an admin's reset, or the person's own change).
+    Password(String),
+    Role(Role),
+    /// A team by name (created if new), or none.
+    Team(Option<String>),
+}
+
+impl AccountChange {
+    fn audit_action(&self) -> &'static str {
+        match self {
+            AccountChange::Deactivate => "staff.deactivate",
+            AccountChange::Reactivate => "staff.reactivate",
+            AccountChange::Password(_) => "staff.password",
+            AccountChange::Role(_) => "staff.role",
+            AccountChange::Team(_) => "staff.team",
+        }
+    }
+}
+
+/// Changes an account and writes its audit entry, in one transaction. The
+/// last active admin can be neither deactivated nor given another role.
+/// Deactivation and a new password end the account's sessions.
+pub fn change_account(
+    conn: &mut DbConnection,
+    id: i64,
+    change: &AccountChange,
+    by: ChangedBy,
+    now: NaiveDateTime,
+) -> Result<StaffMember, StoreError> {
+    conn.write_transaction(|conn| {
+        let member = find(conn, id)?;
+        let last_admin = member.role() == Role::Admin
+            && member.active
+            && staff::table
+                .filter(staff::role.eq(Role::Admin.as_str()))
+                .filter(staff::active.eq(true))
+                .count()
+                .get_result::<i64>(conn)?
+                <= 1;
+        let detail = match change {
+            AccountChange::Deactivate if last_admin => {
+                return Err(StoreError::Conflict(
+                    "this is the last active admin: add or reactivate another admin first".into(),
+                ));
+            }
+            AccountChange::Role(role) if last_admin && *role != Role::Admin => {
+                return Err(StoreError::Conflict(
+                    "this is the last active admin: give another member of staff the admin role first".into(),
+                ));
+            }
+            AccountChange::Deactivate => {
+                diesel::update(staff::table.find(id))
+                    .set(staff::active.eq(false))
+                    .execute(conn)?;
+                end_sessions(conn, id)?;
+                String::new()
+            }
+            AccountChange::Reactivate => {
+                diesel::update(staff::table.find(id))
+                    .set(staff::active.eq(true))
+                    .execute(conn)?;
+                String::new()
+            }
+            AccountChange::Password(hash) => {
+                diesel::update(staff::table.find(id))
+                    .set(staff::password_hash.eq(hash))
+                    .execute(conn)?;
+                end_sessions(conn, id)?;
+                String::new()
+            }
+            AccountChange::Role(role) => {
+                diesel::update(staff::table.find(id))
+                    .set(staff::role.eq(role.as_str()))
+                    .execute(conn)?;
+                format!(": {} → {}", member.role().as_str(), role.as_str())
+            }
+            AccountChange::Team(team) => {
+                let team_id = match team.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                    Some(name) => Some(ensure_team(conn, name, now)?.id),
+                    None => None,
+                };
+                diesel::update(staff::table.find(id))
+                    .set(staff::team_id.eq(team_id))
+                    .execute(conn)?;
+                format!(": {}", team.as_deref().unwrap_or("no team"))
+            }
+        };
+        let (staff_id, by_whom) = match by {
+            ChangedBy::Staff(s) => (Some(s), ""),
+            ChangedBy::Command => (None, " (by the rapport user command)"),
+        };
+        super::audit::record(
+            conn,
+            &super::audit::AuditEntry {
+                staff_id,
+                action: change.audit_action(),
+                detail: Some(&format!("staff #{id}{detail}{by_whom}")),
+                ..Default::default()
+            },
+            now,
+        )?;
+        find(conn, id)
+    })
 }
 
 /// How a clinician hears about alerts: `immediate`, `digest` or `off`,

@@ -25,6 +25,11 @@ pub struct Session {
     pub csrf: String,
     /// Unix seconds.
     pub issued_at: i64,
+    /// The account's session generation when issued: signing out, a new
+    /// password or deactivation moves the account on, and this cookie (and
+    /// every copy of it) stops working.
+    #[serde(default)]
+    pub generation: i64,
 }
 
 pub fn new_csrf_token() -> String {
@@ -133,7 +138,7 @@ async fn current_staff(req: &HttpRequest) -> Result<CurrentStaff, AppError> {
             AppError::NotFound => AppError::Unauthenticated,
             other => other,
         })?;
-    if !member.active {
+    if !member.active || member.session_generation != session.generation {
         return Err(AppError::Unauthenticated);
     }
     Ok(CurrentStaff {
@@ -161,6 +166,12 @@ impl RoleGuard for ManagerRole {
 }
 impl RoleGuard for AdminRole {
     const ROLES: &'static [Role] = &[Role::Admin];
+}
+
+/// Any member of staff (their own account page).
+pub struct AnyRole;
+impl RoleGuard for AnyRole {
+    const ROLES: &'static [Role] = &Role::ALL;
 }
 
 pub struct Staff<R: RoleGuard> {

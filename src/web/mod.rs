@@ -1,5 +1,6 @@
 //! The HTTP side: routes per audience, auth, errors and views.
 
+pub mod account;
 pub mod admin;
 pub mod api;
 pub mod auth;
@@ -63,6 +64,7 @@ fn security_headers() -> DefaultHeaders {
 /// Every route of the application.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(public::routes)
+        .configure(account::routes)
         .configure(clinician::routes)
         .configure(manager::routes)
         .configure(admin::routes)

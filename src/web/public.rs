@@ -98,37 +98,94 @@ struct SignInForm {
     password: String,
 }
 
-/// Failed attempts allowed for one email within the window before the
-/// next is refused.
-const MAX_FAILURES: i64 = 4;
+/// Failed attempts allowed for one account from one address within the
+/// window. Counting per address means nobody can lock a colleague out by
+/// guessing wrong from their own machine.
+const MAX_FAILURES: i64 = 5;
+/// Failed attempts allowed from one address for all accounts together.
+const MAX_FAILURES_FROM_ADDRESS: i64 = 30;
 const FAILURE_WINDOW_MINUTES: i64 = 15;
 
+/// A sign-in form must come from this site: a cross-site page must not be
+/// able to sign a browser in to an account of its choosing. Browsers send
+/// `Origin` with every POST; its host must be the one the request was sent
+/// to (or the public address). Clients that send no Origin (scripts) pass.
+fn same_origin(req: &HttpRequest, base_url: &url::Url) -> bool {
+    let Some(origin) = req.headers().get("origin").and_then(|o| o.to_str().ok()) else {
+        return true;
+    };
+    let Ok(origin) = url::Url::parse(origin) else {
+        return false;
+    };
+    let authority = |u: &url::Url| {
+        format!(
+            "{}:{}",
+            u.host_str().unwrap_or(""),
+            u.port_or_known_default().unwrap_or(0)
+        )
+    };
+    if authority(&origin) == authority(base_url) {
+        return true;
+    }
+    let host = req.connection_info().host().to_string();
+    let origin_host = match origin.port() {
+        Some(port) => format!("{}:{port}", origin.host_str().unwrap_or("")),
+        None => origin.host_str().unwrap_or("").to_string(),
+    };
+    origin_host == host
+}
+
 #[post("/sign-in")]
-async fn sign_in(state: web::Data<AppState>, form: web::Form<SignInForm>) -> Result<HttpResponse, AppError> {
+async fn sign_in(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<SignInForm>,
+) -> Result<HttpResponse, AppError> {
     let SignInForm { email, password } = form.into_inner();
+    if !same_origin(&req, &state.settings.base_url) {
+        return Err(AppError::Forbidden(
+            "This sign-in form was sent from another site. Open Rapport's own sign-in page and try again.".into(),
+        ));
+    }
+    let refuse = |message: &str, status: actix_web::http::StatusCode| {
+        HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(sign_in_page(&email, Some(message)).into_string())
+    };
+    if password.chars().count() > security::MAX_PASSWORD_LEN || email.len() > 320 {
+        return Ok(refuse(
+            "That email and password do not match an active account. Check them and try again.",
+            actix_web::http::StatusCode::UNAUTHORIZED,
+        ));
+    }
+    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
     let now = state.now();
     let since = now - chrono::Duration::minutes(FAILURE_WINDOW_MINUTES);
-    let lookup_email = email.clone();
-    let (member, failures) = state
+    // The attempt is written (and committed) before anything is counted:
+    // of many guesses sent at once, at most the limit get to the check.
+    let (lookup_email, lookup_address) = (email.clone(), address.clone());
+    let (member, (for_account, from_address)) = state
         .db(move |conn| {
+            staff::record_attempt(conn, &lookup_email, &lookup_address, now)?;
             Ok((
                 staff::find_by_email(conn, &lookup_email)?,
-                staff::recent_failures(conn, &lookup_email, since)?,
+                staff::recent_attempts(conn, &lookup_email, &lookup_address, since)?,
             ))
         })
         .await?;
-    if failures >= MAX_FAILURES {
+    if for_account > MAX_FAILURES || from_address > MAX_FAILURES_FROM_ADDRESS {
         tracing::warn!("sign-in refused after repeated failures");
-        let page = sign_in_page(
-            &email,
-            Some(&format!(
-                "Too many failed attempts for this account. Please wait {FAILURE_WINDOW_MINUTES} minutes and try again, or ask an administrator to reset your password."
-            )),
+        let mut response = refuse(
+            &format!(
+                "Too many failed attempts. Please wait {FAILURE_WINDOW_MINUTES} minutes and try again, or ask an administrator to reset your password."
+            ),
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
         );
-        return Ok(HttpResponse::TooManyRequests()
-            .insert_header(("Retry-After", (FAILURE_WINDOW_MINUTES * 60).to_string()))
-            .content_type("text/html; charset=utf-8")
-            .body(page.into_string()));
+        response.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(FAILURE_WINDOW_MINUTES * 60),
+        );
+        return Ok(response);
     }
     let hash = member.as_ref().filter(|m| m.active).map(|m| m.password_hash.clone());
     let ok =
@@ -140,13 +197,14 @@ async fn sign_in(state: web::Data<AppState>, form: web::Form<SignInForm>) -> Res
             state
                 .db(move |conn| {
                     staff::record_sign_in(conn, id, now)?;
-                    staff::clear_failures(conn, &mail)
+                    staff::clear_attempts(conn, &mail, &address)
                 })
                 .await?;
             let session = Session {
                 staff_id: member.id,
                 csrf: auth::new_csrf_token(),
                 issued_at: now.and_utc().timestamp(),
+                generation: member.session_generation,
             };
             tracing::info!(staff_id = member.id, "signed in");
             Ok(HttpResponse::SeeOther()
@@ -158,19 +216,10 @@ async fn sign_in(state: web::Data<AppState>, form: web::Form<SignInForm>) -> Res
                 .insert_header(("Location", auth::home_for(member.role())))
                 .finish())
         }
-        None => {
-            let failed_email = email.clone();
-            state
-                .db(move |conn| staff::record_failure(conn, &failed_email, now))
-                .await?;
-            let page = sign_in_page(
-                &email,
-                Some("That email and password do not match an active account. Check them and try again."),
-            );
-            Ok(HttpResponse::Unauthorized()
-                .content_type("text/html; charset=utf-8")
-                .body(page.into_string()))
-        }
+        None => Ok(refuse(
+            "That email and password do not match an active account. Check them and try again.",
+            actix_web::http::StatusCode::UNAUTHORIZED,
+        )),
     }
 }
 
@@ -190,6 +239,11 @@ async fn sign_out(
             "This form has expired. Reload the page and try again.".into(),
         ));
     }
+    // Ends this session and every copy of its cookie (and the person's
+    // sessions on other devices): the cookie alone proves nothing after.
+    let id = staff.id();
+    state.db(move |conn| staff::end_sessions(conn, id)).await?;
+    tracing::info!(staff_id = id, "signed out");
     Ok(HttpResponse::SeeOther()
         .cookie(auth::removal_cookie(state.settings.secure_cookies()))
         .insert_header(("Location", "/sign-in"))

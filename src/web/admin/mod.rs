@@ -1,5 +1,6 @@
 //! Administration: staff accounts, email delivery and the audit log.
 
+mod accounts;
 mod email;
 mod import;
 mod privacy;
@@ -60,7 +61,7 @@ async fn render_staff_page(
                 tbody {
                     @for (m, team) in &members {
                         tr {
-                            td { (m.name) @if !m.active { " " span.badge { "inactive" } } }
+                            td { a href={ "/admin/staff/" (m.id) } { (m.name) } @if !m.active { " " span.badge { "inactive" } } }
                             td { (m.email) }
                             td { (m.role().label()) }
                             td { (team.as_deref().unwrap_or("—")) }
@@ -201,7 +202,7 @@ fn validate_new_staff(form: &NewStaffForm) -> Option<String> {
     if let Err(e) = form.role.parse::<Role>() {
         return Some(format!("Choose a role: {e}."));
     }
-    if let Err(e) = security::check_new_password(&form.password) {
+    if let Err(e) = security::check_new_password(&form.password, &form.email, &form.name) {
         return Some(format!("Choose another password: {e}."));
     }
     None
@@ -242,6 +243,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(staff_list)
         .service(add_staff)
         .service(audit_log)
+        .configure(accounts::routes)
         .configure(email::routes)
         .configure(import::routes)
         .configure(webhooks::routes)

@@ -67,7 +67,7 @@ pub fn staff_page(staff: &CurrentStaff, clinic: &str, current_path: &str, title:
                         }
                     }
                     div.who {
-                        span { (staff.member.name) " (" (staff.role().label()) ")" }
+                        a href="/account/password" title="Change your password" { (staff.member.name) } " (" (staff.role().label()) ")"
                         form method="post" action="/sign-out" {
                             input type="hidden" name="csrf" value=(staff.csrf);
                             button.link type="submit" { "Sign out" }

@@ -8,6 +8,9 @@ use sha2::{Digest, Sha256};
 
 /// Minimum length for staff passwords (NIST SP 800-63B asks for at least 8).
 pub const MIN_PASSWORD_LEN: usize = 10;
+/// Longest password accepted, when set and at sign-in alike (NIST asks
+/// for at least 64; the bound keeps hashing cheap for a hostile request).
+pub const MAX_PASSWORD_LEN: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed: {0}")]
@@ -35,11 +38,53 @@ pub fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password("decoy password that matches nothing").unwrap_or_default())
 }
 
-pub fn check_new_password(password: &str) -> Result<(), String> {
-    if password.chars().count() < MIN_PASSWORD_LEN {
+/// A new staff password, by NIST SP 800-63B: long enough, not too long,
+/// not a common or breached password (or one with digits and symbols added
+/// at the end), and not the person's own email address or name. No rules
+/// about character classes, which only make passwords harder to remember.
+pub fn check_new_password(password: &str, email: &str, name: &str) -> Result<(), String> {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD_LEN {
         return Err(format!("the password must have at least {MIN_PASSWORD_LEN} characters"));
     }
+    if length > MAX_PASSWORD_LEN {
+        return Err(format!("the password must have at most {MAX_PASSWORD_LEN} characters"));
+    }
+    let lower = password.to_lowercase();
+    if is_common_password(&lower) {
+        return Err("that password is one of the most common (it appears in lists from data breaches); choose another, such as a few unrelated words".into());
+    }
+    let email = email.trim().to_lowercase();
+    let local = email.split('@').next().unwrap_or("");
+    let name = name.trim().to_lowercase();
+    let squeezed = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).collect::<String>();
+    let own = [email.as_str(), local, name.as_str()];
+    if own.iter().any(|o| {
+        let o = squeezed(o);
+        o.chars().count() >= 4 && squeezed(&lower).contains(&o)
+    }) {
+        return Err("the password must not contain your email address or name".into());
+    }
     Ok(())
+}
+
+/// One of the shipped common passwords, or one of them followed only by
+/// digits and symbols ("dragon2024!").
+pub fn is_common_password(lowercase: &str) -> bool {
+    use std::collections::HashSet;
+    use std::sync::OnceLock;
+    static COMMON: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    let common = COMMON.get_or_init(|| {
+        include_str!("common_passwords.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .collect()
+    });
+    if common.contains(lowercase) {
+        return true;
+    }
+    let base = lowercase.trim_end_matches(|c: char| !c.is_alphabetic());
+    base.chars().count() >= 6 && base.len() < lowercase.len() && common.contains(base)
 }
 
 /// A fresh link token: 256 bits from the operating system's generator,
@@ -70,6 +115,29 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn new_passwords_follow_nist() {
+        let ok = |p: &str| check_new_password(p, "ann.lee@example.org", "Ann Lee");
+        assert!(ok("violet kettle under nine moons").is_ok());
+        assert!(ok("short").unwrap_err().contains("at least"));
+        assert!(ok(&"x".repeat(MAX_PASSWORD_LEN + 1)).unwrap_err().contains("at most"));
+        assert!(ok(&"xy".repeat(MAX_PASSWORD_LEN / 2)).is_ok(), "the longest allowed");
+        for common in [
+            "password123",
+            "Password1234",
+            "qwertyuiop",
+            "1234567890",
+            "football2024!!",
+            "iloveyou!!!!",
+        ] {
+            assert!(ok(common).unwrap_err().contains("common"), "{common}");
+        }
+        assert!(ok("ann.lee@example.org").is_err());
+        assert!(ok("my name is ann.lee ok").is_err());
+        assert!(ok("Ann-Lee-forever-and-ever").unwrap_err().contains("name"));
+        assert!(ok("annlee annlee annlee").unwrap_err().contains("name"));
+    }
     use super::*;
 
     #[test]

@@ -1,0 +1,117 @@
+//! A member of staff's own account: changing their password. The change
+//! ends every other session of theirs (a stolen cookie stops working);
+//! this browser gets a new session.
+
+use actix_web::{HttpResponse, get, post, web};
+use maud::html;
+use serde::Deserialize;
+
+use super::auth::{self, AnyRole, Session, Staff, StaffForm};
+use super::error::AppError;
+use super::state::AppState;
+use super::views::layout::{form_error, notice, staff_page};
+use crate::security;
+use crate::store::staff::{self, AccountChange, ChangedBy};
+
+const PATH: &str = "/account/password";
+
+#[derive(Deserialize, Default)]
+struct Flash {
+    done: Option<String>,
+}
+
+#[get("/account/password")]
+async fn password_page(
+    state: web::Data<AppState>,
+    staff: Staff<AnyRole>,
+    flash: web::Query<Flash>,
+) -> Result<HttpResponse, AppError> {
+    Ok(render(&state, &staff, flash.into_inner().done.as_deref(), None))
+}
+
+fn render(state: &AppState, staff: &Staff<AnyRole>, done: Option<&str>, error: Option<&str>) -> HttpResponse {
+    let body = html! {
+        @if let Some(d) = done { (notice(d)) }
+        @if let Some(e) = error { (form_error(e)) }
+        form.stack method="post" action=(PATH) {
+            input type="hidden" name="csrf" value=(staff.csrf);
+            input type="hidden" name="username" value=(staff.member.email) autocomplete="username";
+            div.field {
+                label for="current" { "Current password" }
+                input #current type="password" name="current" required maxlength=(security::MAX_PASSWORD_LEN) autocomplete="current-password";
+            }
+            div.field {
+                label for="new" { "New password" }
+                input #new type="password" name="new" required minlength=(security::MIN_PASSWORD_LEN) maxlength=(security::MAX_PASSWORD_LEN) autocomplete="new-password" aria-describedby="new-hint";
+                p.hint #new-hint { "At least " (security::MIN_PASSWORD_LEN) " characters. A few unrelated words are easy to remember and hard to guess; common passwords are refused. You stay signed in here and are signed out everywhere else." }
+            }
+            button.primary type="submit" { "Change my password" }
+        }
+    };
+    let status = if error.is_some() {
+        actix_web::http::StatusCode::BAD_REQUEST
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(staff_page(staff, &state.settings.clinic_name, PATH, "Your password", body).into_string())
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    current: String,
+    new: String,
+}
+
+#[post("/account/password")]
+async fn change_password(
+    state: web::Data<AppState>,
+    form: StaffForm<AnyRole, PasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    let StaffForm { staff, form } = form;
+    let member = staff.member.clone();
+    let (current, hash) = (form.current.clone(), member.password_hash.clone());
+    let ok = form.current.chars().count() <= security::MAX_PASSWORD_LEN
+        && web::block(move || security::verify_password(&current, &hash)).await?;
+    if !ok {
+        return Ok(render(&state, &staff, None, Some("The current password is not right.")));
+    }
+    if let Err(e) = security::check_new_password(&form.new, &member.email, &member.name) {
+        return Ok(render(
+            &state,
+            &staff,
+            None,
+            Some(&format!("Choose another password: {e}.")),
+        ));
+    }
+    let new = form.new.clone();
+    let hash = web::block(move || security::hash_password(&new))
+        .await?
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let (id, now) = (member.id, state.now());
+    let changed = state
+        .db(move |conn| staff::change_account(conn, id, &AccountChange::Password(hash), ChangedBy::Staff(id), now))
+        .await?;
+    let session = Session {
+        staff_id: id,
+        csrf: auth::new_csrf_token(),
+        issued_at: now.and_utc().timestamp(),
+        generation: changed.session_generation,
+    };
+    Ok(HttpResponse::SeeOther()
+        .cookie(auth::session_cookie(
+            &session,
+            &state.cookie_key,
+            state.settings.secure_cookies(),
+        ))
+        .insert_header((
+            "Location",
+            format!("{PATH}?done=Your+password+is+changed.+Other+sessions+have+ended."),
+        ))
+        .finish())
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(password_page).service(change_password);
+}

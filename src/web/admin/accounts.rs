@@ -1,0 +1,192 @@
+//! One staff account for an admin: deactivate or reactivate it, set a new
+//! password, change its role or team. Every change goes through
+//! `staff::change_account`, which audits it (as `rapport user` does), and
+//! deactivation or a new password ends the person's sessions at once.
+
+use actix_web::{HttpResponse, get, post, web};
+use maud::html;
+use serde::Deserialize;
+
+use crate::security;
+use crate::store::staff::{self as staff_store, AccountChange, ChangedBy, Role};
+use crate::web::auth::{AdminRole, Staff, StaffForm};
+use crate::web::error::AppError;
+use crate::web::state::AppState;
+use crate::web::views::layout::{form_error, notice, staff_page};
+use crate::web::views::local_time;
+
+#[derive(Deserialize, Default)]
+struct Flash {
+    done: Option<String>,
+}
+
+#[get("/admin/staff/{id}")]
+async fn account_page(
+    state: web::Data<AppState>,
+    staff: Staff<AdminRole>,
+    path: web::Path<i64>,
+    flash: web::Query<Flash>,
+) -> Result<HttpResponse, AppError> {
+    render(&state, &staff, path.into_inner(), flash.into_inner().done, None).await
+}
+
+async fn render(
+    state: &AppState,
+    staff: &Staff<AdminRole>,
+    id: i64,
+    done: Option<String>,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let (member, teams) = state
+        .db(move |conn| Ok((staff_store::find(conn, id)?, staff_store::list_teams(conn)?)))
+        .await?;
+    let team = teams
+        .iter()
+        .find(|t| Some(t.id) == member.team_id)
+        .map(|t| t.name.clone());
+    let tz = state.settings.time_zone;
+    let action = format!("/admin/staff/{id}");
+    let body = html! {
+        p { a href="/admin" { "← All staff" } }
+        @if let Some(d) = &done { (notice(d)) }
+        @if let Some(e) = &error { (form_error(e)) }
+        dl.facts {
+            div { dt { "Email" } dd { (member.email) } }
+            div { dt { "Role" } dd { (member.role().label()) } }
+            div { dt { "Team" } dd { (team.as_deref().unwrap_or("—")) } }
+            div { dt { "State" } dd { @if member.active { "active" } @else { span.badge { "deactivated" } } } }
+            div { dt { "Last signed in" } dd { (member.last_sign_in_at.map(|t| local_time(t, tz)).unwrap_or_else(|| "never".into())) } }
+        }
+        section {
+            h2 { "Role" }
+            form.stack method="post" action=(action) {
+                input type="hidden" name="csrf" value=(staff.csrf);
+                input type="hidden" name="change" value="role";
+                div.field {
+                    label for="role" { "Role" }
+                    select #role name="role" {
+                        @for role in Role::ALL {
+                            option value=(role.as_str()) selected[member.role() == role] { (role.label()) }
+                        }
+                    }
+                }
+                button type="submit" { "Save the role" }
+            }
+        }
+        section {
+            h2 { "Team" }
+            form.stack method="post" action=(action) {
+                input type="hidden" name="csrf" value=(staff.csrf);
+                input type="hidden" name="change" value="team";
+                div.field {
+                    label for="team" { "Team (leave empty for none)" }
+                    input #team name="team" list="teams" value=(team.as_deref().unwrap_or("")) autocomplete="off";
+                    datalist #teams { @for t in &teams { option value=(t.name) {} } }
+                }
+                button type="submit" { "Save the team" }
+            }
+        }
+        section {
+            h2 { "New password" }
+            form.stack method="post" action=(action) {
+                input type="hidden" name="csrf" value=(staff.csrf);
+                input type="hidden" name="change" value="password";
+                div.field {
+                    label for="password" { "New password" }
+                    input #password type="password" name="password" required minlength=(security::MIN_PASSWORD_LEN) maxlength=(security::MAX_PASSWORD_LEN) autocomplete="new-password" aria-describedby="password-hint";
+                    p.hint #password-hint { "At least " (security::MIN_PASSWORD_LEN) " characters, not a common password. The person is signed out everywhere; give them the new password privately." }
+                }
+                button type="submit" { "Set the password" }
+            }
+        }
+        section {
+            h2 { "Access" }
+            form method="post" action=(action) {
+                input type="hidden" name="csrf" value=(staff.csrf);
+                @if member.active {
+                    input type="hidden" name="change" value="deactivate";
+                    p { "Deactivating ends the person's sessions at once and stops them signing in. Their clients, alerts and history stay." }
+                    button type="submit" { "Deactivate the account" }
+                } @else {
+                    input type="hidden" name="change" value="reactivate";
+                    button type="submit" { "Reactivate the account" }
+                }
+            }
+        }
+    };
+    let status = if error.is_some() {
+        actix_web::http::StatusCode::BAD_REQUEST
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(staff_page(staff, &state.settings.clinic_name, "/admin", &member.name, body).into_string()))
+}
+
+#[derive(Deserialize)]
+struct ChangeForm {
+    change: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    team: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[post("/admin/staff/{id}")]
+async fn change_account(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: StaffForm<AdminRole, ChangeForm>,
+) -> Result<HttpResponse, AppError> {
+    let StaffForm { staff, form } = form;
+    let id = path.into_inner();
+    let member = state.db(move |conn| staff_store::find(conn, id)).await?;
+    let change = match form.change.as_str() {
+        "deactivate" => AccountChange::Deactivate,
+        "reactivate" => AccountChange::Reactivate,
+        "role" => AccountChange::Role(form.role.parse().map_err(AppError::BadRequest)?),
+        "team" => AccountChange::Team(Some(form.team.trim().to_string()).filter(|t| !t.is_empty())),
+        "password" => {
+            if let Err(e) = security::check_new_password(&form.password, &member.email, &member.name) {
+                return render(&state, &staff, id, None, Some(format!("Choose another password: {e}."))).await;
+            }
+            let password = form.password.clone();
+            let hash = web::block(move || security::hash_password(&password))
+                .await?
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            AccountChange::Password(hash)
+        }
+        other => return Err(AppError::BadRequest(format!("unknown change \"{other}\""))),
+    };
+    let done = match &change {
+        AccountChange::Deactivate => "Deactivated; their sessions have ended.",
+        AccountChange::Reactivate => "Reactivated: they can sign in again.",
+        AccountChange::Password(_) => "New password set; their sessions have ended.",
+        AccountChange::Role(_) => "Role saved.",
+        AccountChange::Team(_) => "Team saved.",
+    };
+    let (now, admin) = (state.now(), staff.id());
+    let changed = state
+        .db(move |conn| staff_store::change_account(conn, id, &change, ChangedBy::Staff(admin), now))
+        .await;
+    match changed {
+        Ok(_) => Ok(HttpResponse::SeeOther()
+            .insert_header((
+                "Location",
+                format!(
+                    "/admin/staff/{id}?done={}",
+                    url::form_urlencoded::byte_serialize(done.as_bytes()).collect::<String>()
+                ),
+            ))
+            .finish()),
+        Err(AppError::Conflict(message)) => render(&state, &staff, id, None, Some(message)).await,
+        Err(e) => Err(e),
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(account_page).service(change_account);
+}
