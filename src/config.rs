@@ -90,6 +90,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// The log filter (`RAPPORT_LOG`), checked at start-up.
     pub log_filter: String,
+    /// Client addresses come from X-Forwarded-For (set by a reverse proxy).
+    pub trust_proxy: bool,
     /// Days identifying data is kept after a client's last appointment;
     /// None keeps it until erased by hand.
     pub retention_days: Option<i64>,
@@ -219,6 +221,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         name: "LOG",
         default: "info",
         meaning: "which log lines to write, as a tracing filter: error, warn, info, debug, or per module such as rapport=debug,actix_web=warn",
+    },
+    SettingDoc {
+        name: "TRUST_PROXY",
+        default: "off",
+        meaning: "on when Rapport runs behind a reverse proxy that sets X-Forwarded-For: sign-in limits then count per client address from that header, not per proxy",
     },
     SettingDoc {
         name: "RETENTION_DAYS",
@@ -361,6 +368,16 @@ impl Settings {
             job_interval_seconds: number(&get("JOB_INTERVAL_SECONDS"), "JOB_INTERVAL_SECONDS", 15, 1, 3600)? as u64,
             log_format,
             log_filter,
+            trust_proxy: match get("TRUST_PROXY").as_deref().map(str::to_ascii_lowercase).as_deref() {
+                None | Some("off") | Some("no") | Some("false") | Some("0") => false,
+                Some("on") | Some("yes") | Some("true") | Some("1") => true,
+                Some(other) => {
+                    return Err(invalid(
+                        "RAPPORT_TRUST_PROXY",
+                        format!("expected on or off, got \"{other}\""),
+                    ));
+                }
+            },
             retention_days: parse_retention_days(&get("RETENTION_DAYS").unwrap_or_default())
                 .map_err(|m| invalid("RAPPORT_RETENTION_DAYS", m))?,
         })
@@ -423,6 +440,10 @@ impl Settings {
             .into(),
         ));
         out.push(("RAPPORT_LOG".into(), self.log_filter.clone()));
+        out.push((
+            "RAPPORT_TRUST_PROXY".into(),
+            if self.trust_proxy { "on" } else { "off" }.into(),
+        ));
         out.push((
             "RAPPORT_RETENTION_DAYS".into(),
             self.retention_days.map_or_else(|| "off".to_string(), |d| d.to_string()),

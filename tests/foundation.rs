@@ -268,3 +268,28 @@ db_test!(demo_clinic_loads_once, |app| {
         .unwrap();
     assert!(html.contains("Upcoming appointments"));
 });
+
+/// Behind a reverse proxy (RAPPORT_TRUST_PROXY=on) the sign-in limit
+/// counts per client address from X-Forwarded-For, not per proxy.
+async fn sign_in_limits_behind_a_proxy(backend: common::Backend) {
+    let options = common::Options {
+        extra: vec![("TRUST_PROXY", "on".to_string())],
+    };
+    let Some(app) = common::spawn_app_with(backend, options).await else {
+        return common::skipped(backend);
+    };
+    app.staff("clinician", "c@example.org", None).await;
+    let attempt = |from: &'static str, password: &'static str| {
+        app.browser()
+            .post(app.url("/sign-in"))
+            .header("X-Forwarded-For", from)
+            .form(&[("email", "c@example.org"), ("password", password)])
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("203.0.113.7", "wrong password").await.unwrap().status(), 401);
+    }
+    assert_eq!(attempt("203.0.113.7", "wrong password").await.unwrap().status(), 429);
+    assert_eq!(attempt("198.51.100.20", PASSWORD).await.unwrap().status(), 303);
+}
+on_both_backends!(sign_in_limits_behind_a_proxy, sign_in_limits_behind_a_proxy);

@@ -158,7 +158,14 @@ async fn sign_in(
             actix_web::http::StatusCode::UNAUTHORIZED,
         ));
     }
-    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let address = if state.settings.trust_proxy {
+        req.connection_info()
+            .realip_remote_addr()
+            .unwrap_or_default()
+            .to_string()
+    } else {
+        req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()
+    };
     let now = state.now();
     let since = now - chrono::Duration::minutes(FAILURE_WINDOW_MINUTES);
     // The attempt is written (and committed) before anything is counted:
