@@ -31,7 +31,6 @@ struct Clinic {
     /// clinic behind one host name would: the first web process listens
     /// on it.
     public_port: u16,
-    public_taken: std::sync::atomic::AtomicBool,
 }
 
 /// One running `rapport` process; killed when dropped.
@@ -81,7 +80,6 @@ impl Clinic {
             dir,
             api_key: String::new(),
             public_port: free_port(),
-            public_taken: Default::default(),
         };
         clinic.add_staff("clinician", CLINICIAN, "Dr Clinician");
         clinic.add_staff("admin", ADMIN, "Ada Admin");
@@ -135,11 +133,13 @@ impl Clinic {
     /// Starts `rapport <args>`; a web process is waited for until ready.
     async fn start(&self, args: &[&str]) -> Process {
         let web = args.first() != Some(&"jobs");
+        // The public port while it is free (the first web process, or a
+        // restart after it was killed), else any.
         let port = web.then(|| {
-            if self.public_taken.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                free_port()
-            } else {
+            if TcpListener::bind(("127.0.0.1", self.public_port)).is_ok() {
                 self.public_port
+            } else {
+                free_port()
             }
         });
         let log = self.dir.path().join(format!("rapport-{}.log", rand::random::<u32>()));
@@ -1263,3 +1263,172 @@ async fn staff_sessions_and_accounts(backend: Backend) {
     assert_no_panic(&server);
 }
 on_both_backends!(staff_sessions_and_accounts, staff_sessions_and_accounts);
+
+/// Two web instances and two job runners on one database: appointments
+/// arrive at both web instances at once, both runners dispatch, and every
+/// client gets exactly one invitation; answers through either instance are
+/// each stored once.
+async fn two_web_instances_and_two_job_runners(backend: Backend) {
+    let Some(clinic) = Clinic::open(backend).await else {
+        return common::skipped(backend);
+    };
+    let webs = [
+        clinic.start(&["serve", "--no-jobs"]).await,
+        clinic.start(&["serve", "--no-jobs"]).await,
+    ];
+    let runners = [clinic.start(&["jobs"]).await, clinic.start(&["jobs"]).await];
+    const CLIENTS: usize = 60;
+    let posts: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let url = webs[i % 2].url("/api/v1/appointments");
+            let key = clinic.api_key.clone();
+            let body = appointment(&format!("T-{i}"), &format!("two{i}"));
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(url)
+                    .bearer_auth(key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    for post in posts {
+        assert_eq!(post.await.unwrap(), 201);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while clinic.smtp.received().len() < CLIENTS {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {CLIENTS} sent",
+            clinic.smtp.received().len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut links = vec![];
+    for i in 0..CLIENTS {
+        let got = clinic.smtp.received_by(&email_of(&format!("two{i}")));
+        assert_eq!(got.len(), 1, "client two{i} got exactly one invitation");
+        links.push(survey_link(&got[0].data));
+    }
+    // Each runner sent some: the work was shared, not duplicated.
+    let answers: Vec<_> = links
+        .iter()
+        .enumerate()
+        .map(|(i, link)| {
+            let port = webs[i % 2].port.unwrap();
+            let link = link.replace(&format!(":{}/", clinic.public_port), &format!(":{port}/"));
+            tokio::spawn(async move { answer(&link, [8, 8, 8, 8]).await.status().as_u16() })
+        })
+        .collect();
+    for a in answers {
+        assert_eq!(a.await.unwrap(), 200);
+    }
+    assert_eq!(
+        clinic.count("SELECT COUNT(*) AS n FROM responses").await,
+        CLIENTS as i64
+    );
+    for process in webs.iter().chain(runners.iter()) {
+        assert_no_panic(process);
+    }
+}
+on_both_backends!(
+    two_web_instances_and_two_job_runners,
+    two_web_instances_and_two_job_runners
+);
+
+/// The server is killed (SIGKILL) while forty clients are submitting their
+/// answers. After a restart every answer is stored exactly once: those
+/// that got their thank-you page are there, and the rest go through when
+/// the client sends again (or are found already stored).
+async fn killed_during_answers(backend: Backend) {
+    let Some(clinic) = Clinic::open(backend).await else {
+        return common::skipped(backend);
+    };
+    const CLIENTS: usize = 40;
+    let first = clinic.start(&["serve"]).await;
+    for i in 0..CLIENTS {
+        assert_eq!(
+            clinic
+                .post_appointment(&first, &format!("K-{i}"), &format!("kill{i}"))
+                .await
+                .status(),
+            201
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while clinic.smtp.received().len() < CLIENTS {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let links: Vec<String> = (0..CLIENTS)
+        .map(|i| survey_link(&clinic.smtp.received_by(&email_of(&format!("kill{i}")))[0].data))
+        .collect();
+    let submits: Vec<_> = links
+        .iter()
+        .cloned()
+        .map(|link| {
+            tokio::spawn(async move {
+                let mut form: Vec<(&str, String)> = ["bond", "goals", "approach", "overall"]
+                    .iter()
+                    .map(|k| (*k, "7".to_string()))
+                    .collect();
+                form.push(("uncomfortable", "no".into()));
+                reqwest::Client::new()
+                    .post(&link)
+                    .form(&form)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .ok()
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    first.kill();
+    let mut thanked = 0;
+    let mut outcomes = vec![];
+    for s in submits {
+        let outcome = s.await.unwrap();
+        thanked += usize::from(outcome == Some(200));
+        outcomes.push(outcome);
+    }
+    let stored_before = clinic.count("SELECT COUNT(*) AS n FROM responses").await;
+    assert!(
+        stored_before as usize >= thanked,
+        "every thank-you page stands for a stored answer"
+    );
+
+    let second = clinic.start(&["serve"]).await;
+    for (link, outcome) in links.iter().zip(&outcomes) {
+        let again = answer(link, [7, 7, 7, 7]).await;
+        let status = again.status().as_u16();
+        let text = again.text().await.unwrap();
+        if *outcome == Some(200) {
+            assert!(
+                text.contains("already"),
+                "a thanked answer is not stored twice: {status}"
+            );
+        } else {
+            assert!(status == 200, "a lost submission goes through again: {status}");
+        }
+    }
+    assert_eq!(
+        clinic.count("SELECT COUNT(*) AS n FROM responses").await,
+        CLIENTS as i64,
+        "each answer stored exactly once"
+    );
+    assert_eq!(
+        clinic
+            .count("SELECT COUNT(*) AS n FROM (SELECT invitation_id FROM responses GROUP BY invitation_id HAVING COUNT(*) > 1) d")
+            .await,
+        0
+    );
+    eprintln!("killed during answers: {thanked} of {CLIENTS} thanked before the kill, {stored_before} stored");
+    assert_no_panic(&second);
+}
+on_both_backends!(killed_during_answers, killed_during_answers);
