@@ -165,7 +165,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc {
         name: "DKIM_KEY_FILE",
         default: "(unset: no DKIM)",
-        meaning: "RSA private key (PKCS#1 PEM, BEGIN RSA PRIVATE KEY) or base64 Ed25519 key to DKIM-sign mail; needs DKIM_SELECTOR and DKIM_DOMAIN",
+        meaning: "RSA private key in PEM (PKCS#1 or PKCS#8) or base64 Ed25519 key to DKIM-sign mail (relaxed/relaxed); needs DKIM_SELECTOR and DKIM_DOMAIN",
     },
     SettingDoc {
         name: "DKIM_SELECTOR",

@@ -1095,6 +1095,221 @@ async fn openapi_documents_every_registered_api_route() {
     assert!(html.contains("Rapport-Signature"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_passes_an_openapi_3_1_validator() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let text = reqwest::get(app.url("/api/openapi.json"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    // What the validator does not check: unique operation ids, and every
+    // operation saying what it needs (the public ones: nothing).
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has an operationId"));
+            assert!(ids.insert(id.to_string()), "operationId {id} is used twice");
+            let security = op["security"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{method} {path} states its security"));
+            if path.starts_with("/api/v1/") {
+                assert!(!security.is_empty(), "{method} {path} needs a key");
+            } else {
+                assert!(security.is_empty(), "{method} {path} is public: security []");
+            }
+        }
+    }
+    let limit = doc["paths"]["/api/v1/clients"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (limit["schema"]["minimum"].as_i64(), limit["schema"]["maximum"].as_i64()),
+        (Some(1), Some(500))
+    );
+    let status = &doc["components"]["schemas"]["AppointmentBody"]["properties"]["status"];
+    assert!(status.to_string().contains("no_show"), "{status}");
+    const SCRIPT: &str = r#"
+import json, sys
+from openapi_spec_validator import OpenAPIV31SpecValidator
+doc = json.load(sys.stdin)
+errors = list(OpenAPIV31SpecValidator(doc).iter_errors())
+for error in errors:
+    print("-", str(error)[:2000])
+print(len(errors), "error(s) from openapi-spec-validator (OpenAPI", doc.get("openapi"), ")")
+sys.exit(1 if errors else 0)
+"#;
+    let Some(output) = common::outside_tool(
+        "openapi_spec_validator",
+        "openapi-spec-validator",
+        SCRIPT,
+        &[],
+        text.as_bytes(),
+    ) else {
+        return;
+    };
+    assert!(
+        output.status.success(),
+        "/api/openapi.json is not a valid OpenAPI 3.1 document:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+// ---------- FHIR: the subject resolves, and the search is paged ----------
+
+db_test!(fhir_subject_resolves_to_a_patient_and_the_search_pages, |app| {
+    app.staff("clinician", "clinician@example.org", None).await;
+    let (key_id, key) = api_key(&app, &[Scope::Read, Scope::Write]).await;
+    let (client_id, _, _) = answered_session(&app, &key, "P-1", "p1", 38).await;
+    for (n, total) in [(2, 35), (3, 30)] {
+        app.clock.advance(Duration::days(7));
+        answered_session(&app, &key, &format!("P-{n}"), "p1", total).await;
+    }
+    // Someone else's response is never on these pages.
+    answered_session(&app, &key, "Q-1", "q1", 20).await;
+
+    // Two a page: the first, with a link to the next.
+    let search = |query: String| {
+        let app = &app;
+        let key = key.clone();
+        async move {
+            let response = get(app, &key, &format!("/api/v1/fhir/QuestionnaireResponse?{query}")).await;
+            assert!(
+                response.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("application/fhir+json")
+            );
+            json_of(response, 200).await
+        }
+    };
+    let link = |bundle: &Value, relation: &str| {
+        bundle["link"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["relation"] == relation)
+            .map(|l| l["url"].as_str().unwrap().to_string())
+    };
+    let first = search(format!("subject=Patient/{client_id}&_count=2")).await;
+    assert_eq!(first["total"], 3);
+    assert_eq!(first["entry"].as_array().unwrap().len(), 2);
+    let next = link(&first, "next").expect("a next link");
+    assert!(next.starts_with(&app.address), "{next}");
+    let second = json_of(get(&app, &key, &next.replace(&app.address, "")).await, 200).await;
+    assert_eq!(second["total"], 3);
+    assert_eq!(second["entry"].as_array().unwrap().len(), 1);
+    assert!(link(&second, "next").is_none(), "the last page has no next link");
+    assert!(link(&second, "previous").is_some());
+    let ids: Vec<Value> = [&first, &second]
+        .iter()
+        .flat_map(|b| {
+            b["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["resource"]["id"].clone())
+        })
+        .collect();
+    let distinct: std::collections::BTreeSet<String> = ids.iter().map(Value::to_string).collect();
+    assert_eq!((ids.len(), distinct.len()), (3, 3), "every response once");
+    let totals: Vec<f64> = [&first, &second]
+        .iter()
+        .flat_map(|b| b["entry"].as_array().unwrap().clone())
+        .map(|e| {
+            e["resource"]["item"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["linkId"] == "total")
+                .unwrap()["answer"][0]["valueDecimal"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(totals, [38.0, 35.0, 30.0], "oldest first");
+    // Without _count everything fits on one page.
+    let all = search(format!("subject={client_id}")).await;
+    assert_eq!(all["entry"].as_array().unwrap().len(), 3);
+    assert!(link(&all, "next").is_none());
+    // A page past the end is empty, not an error.
+    let past = search(format!("subject={client_id}&_count=2&_page=5")).await;
+    assert_eq!(past["total"], 3);
+    assert!(past["entry"].as_array().unwrap().is_empty());
+    for (bad, expect) in [
+        ("_count=0", "_count"),
+        ("_count=101", "_count"),
+        ("_count=-3", "_count"),
+        ("_count=ten", "not valid"),
+        ("_page=0", "_page"),
+        ("_page=x", "not valid"),
+    ] {
+        let body = expect_problem(
+            get(
+                &app,
+                &key,
+                &format!("/api/v1/fhir/QuestionnaireResponse?subject={client_id}&{bad}"),
+            )
+            .await,
+            400,
+        )
+        .await;
+        assert!(body["detail"].as_str().unwrap().contains(expect), "{bad}: {body}");
+    }
+
+    // The subject reference resolves to a Patient (relative to the FHIR base).
+    let reference = first["entry"][0]["resource"]["subject"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(reference, format!("Patient/{client_id}"));
+    let response = get(&app, &key, &format!("/api/v1/fhir/{reference}")).await;
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/fhir+json")
+    );
+    let patient = json_of(response, 200).await;
+    assert_eq!(patient["resourceType"], "Patient");
+    assert_eq!(patient["id"], client_id.to_string());
+    assert_eq!(patient["active"], true);
+    assert_eq!(patient["name"][0]["text"], "Client p1");
+    assert_eq!(patient["identifier"][0]["value"], "p1");
+    assert_eq!(patient["identifier"][0]["system"], "urn:rapport:source:pms");
+    assert!(!patient.to_string().contains("p1@example.net"), "no email: {patient}");
+    // The read is audited with the key, like every read of client data.
+    let audited = app
+        .db(move |conn| {
+            use diesel::prelude::*;
+            use rapport::store::schema::audit_log;
+            Ok(audit_log::table
+                .filter(audit_log::action.eq("api.fhir.patient"))
+                .filter(audit_log::client_id.eq(client_id))
+                .filter(audit_log::api_key_id.eq(key_id))
+                .count()
+                .get_result::<i64>(conn)?)
+        })
+        .await;
+    assert_eq!(audited, 1);
+    // Unknown ids are problem+json 404s; the read scope is needed.
+    let body = expect_problem(get(&app, &key, "/api/v1/fhir/Patient/99999").await, 404).await;
+    assert!(body["detail"].as_str().unwrap().contains("nothing at this address"));
+    expect_problem(get(&app, &key, "/api/v1/fhir/Patient/abc").await, 404).await;
+    let (_, write_only) = api_key(&app, &[Scope::Write]).await;
+    let refused = expect_problem(get(&app, &write_only, &format!("/api/v1/fhir/{reference}")).await, 403).await;
+    assert!(refused["detail"].as_str().unwrap().contains("\"read\" scope"));
+});
+
 // ---------- the subject access record and erasure ----------
 
 fn rapport_cli(db_url: &str) -> std::process::Command {

@@ -620,5 +620,42 @@ async fn dkim_signed(backend: Backend) {
         signature.contains("d=clinic.example") && signature.contains("s=rapport2026"),
         "{signature}"
     );
+    let unfolded: String = signature.split_whitespace().collect();
+    let signed: Vec<&str> = unfolded
+        .split(';')
+        .find_map(|t| t.strip_prefix("h="))
+        .expect("an h= tag")
+        .split(':')
+        .collect();
+    for header in [
+        "from",
+        "to",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "content-type",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+    ] {
+        assert!(signed.contains(&header), "{header} is signed: {signed:?}");
+    }
+    // An independent verifier (dkimpy) accepts the message as received…
+    let raw = &mails[0].data[..];
+    let Some((verified, said)) = common::dkimpy_verifies(raw) else {
+        return;
+    };
+    assert!(verified, "dkimpy does not verify the signature:\n{said}");
+    assert!(said.contains("list-unsubscribe-post"), "{said}");
+    // …and refuses it once a signed header is changed on the way.
+    let text = String::from_utf8(raw.to_vec()).unwrap();
+    let unsubscribe = text
+        .lines()
+        .find(|l| l.starts_with("List-Unsubscribe:"))
+        .expect("a List-Unsubscribe header")
+        .to_string();
+    let tampered = text.replacen(&unsubscribe, "List-Unsubscribe: <https://attacker.example/u>", 1);
+    let (verified, said) = common::dkimpy_verifies(tampered.as_bytes()).unwrap();
+    assert!(!verified, "a changed List-Unsubscribe must not verify:\n{said}");
 }
 on_both_backends!(outgoing_mail_is_dkim_signed_when_a_key_is_configured, dkim_signed);

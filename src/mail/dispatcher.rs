@@ -114,18 +114,23 @@ async fn deliver(state: &AppState, row: OutboxRow) -> Result<Outcome, StoreError
     let prepared = prepare(state, &row).await?;
     let result = match prepared {
         Prepared::Send { to, rendered } => {
-            let mut message = match templates::build(&state.settings.mail_from, &to, &row.message_id, &rendered) {
-                Ok(m) => m,
+            let built = templates::build(&state.settings.mail_from, &to, &row.message_id, &rendered).and_then(|m| {
+                let formatted = m.formatted();
+                let signed = match &state.dkim {
+                    Some(dkim) => dkim.sign(&formatted)?,
+                    None => formatted,
+                };
+                Ok((m.envelope().clone(), signed))
+            });
+            let (envelope, message) = match built {
+                Ok(built) => built,
                 Err(reason) => {
                     blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
                     return Ok(Outcome::Failed);
                 }
             };
-            if let Some(dkim) = &state.dkim {
-                dkim.sign(&mut message);
-            }
             let limit = StdDuration::from_secs(state.settings.smtp_timeout_seconds);
-            state.mailer.send(message, limit).await
+            state.mailer.send(&envelope, &message, limit).await
         }
         Prepared::Post(delivery) => webhook::post(&delivery, state.now().and_utc().timestamp()).await,
         Prepared::Cancel(reason) => {

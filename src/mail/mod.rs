@@ -2,14 +2,15 @@
 //! outbox dispatcher.
 
 pub mod dispatcher;
+pub mod dkim;
 pub mod smtp;
 pub mod templates;
 pub mod webhook;
 
 use std::time::Duration;
 
-use lettre::message::dkim::{DkimConfig, DkimSigningAlgorithm, DkimSigningKey};
-use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::address::Envelope;
+use lettre::{AsyncFileTransport, AsyncTransport, Tokio1Executor};
 
 use crate::config::{MailTransport, Settings};
 
@@ -57,16 +58,17 @@ impl Mailer {
         }
     }
 
-    /// Sends one message. The whole send is bounded by `limit` (lettre's own
+    /// Sends one formatted message, byte for byte (so a DKIM signature over
+    /// those bytes holds). The whole send is bounded by `limit` (lettre's own
     /// timeout covers only the connection).
-    pub async fn send(&self, message: Message, limit: Duration) -> Result<(), SendError> {
+    pub async fn send(&self, envelope: &Envelope, message: &[u8], limit: Duration) -> Result<(), SendError> {
         match self {
-            Mailer::Folder(transport) => tokio::time::timeout(limit, transport.send(message))
+            Mailer::Folder(transport) => tokio::time::timeout(limit, transport.send_raw(envelope, message))
                 .await
                 .map_err(|_| SendError::Transient("writing the .eml file timed out".into()))?
                 .map(|_| ())
                 .map_err(|e| SendError::Transient(format!("cannot write the .eml file: {e}"))),
-            Mailer::Smtp(pool) => tokio::time::timeout(limit, pool.send(message.envelope(), &message.formatted()))
+            Mailer::Smtp(pool) => tokio::time::timeout(limit, pool.send(envelope, message))
                 .await
                 .map_err(|_| {
                     SendError::Transient(format!("no answer from the SMTP server within {} s", limit.as_secs()))
@@ -75,36 +77,16 @@ impl Mailer {
     }
 }
 
-/// DKIM signing, when configured.
-pub struct Dkim(DkimConfig);
+pub use dkim::Dkim;
 
 impl Dkim {
+    /// The signer the settings ask for, if any.
     pub fn from_settings(settings: &Settings) -> Result<Option<Dkim>, String> {
         let Some(d) = &settings.dkim else { return Ok(None) };
-        let pem = std::fs::read_to_string(&d.key_file)
+        let key = std::fs::read_to_string(&d.key_file)
             .map_err(|e| format!("RAPPORT_DKIM_KEY_FILE: cannot read {}: {e}", d.key_file.display()))?;
-        let key = DkimSigningKey::new(&pem, DkimSigningAlgorithm::Rsa)
-            .or_else(|_| DkimSigningKey::new(pem.trim(), DkimSigningAlgorithm::Ed25519))
-            .map_err(|e| {
-                format!(
-                    "RAPPORT_DKIM_KEY_FILE: {} is neither an RSA key in PKCS#1 PEM (BEGIN RSA PRIVATE KEY) nor a base64 Ed25519 key ({e})",
-                    d.key_file.display()
-                )
-            })?;
-        Ok(Some(Dkim(DkimConfig::default_config(
-            d.selector.clone(),
-            d.domain.clone(),
-            key,
-        ))))
-    }
-
-    pub fn sign(&self, message: &mut Message) {
-        message.sign(&self.0);
-    }
-}
-
-impl std::fmt::Debug for Dkim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Dkim(..)")
+        Dkim::new(&d.domain, &d.selector, &key)
+            .map(Some)
+            .map_err(|e| format!("RAPPORT_DKIM_KEY_FILE: {}: {e}", d.key_file.display()))
     }
 }

@@ -79,7 +79,7 @@ pub fn insert(
 pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Response>, StoreError> {
     Ok(responses::table
         .filter(responses::client_id.eq(client_id))
-        .order(responses::submitted_at)
+        .order((responses::submitted_at, responses::id))
         .select(Response::as_select())
         .load(conn)?)
 }

@@ -397,3 +397,83 @@ pub async fn client_id(app: &TestApp, external_id: &str) -> i64 {
     })
     .await
 }
+
+/// Runs `script` with `python3 -c` (extra `args`, `input` on stdin) to check
+/// something with an outside tool — dkimpy, openapi-spec-validator. When
+/// python3 or `module` is missing the test says it was skipped and this
+/// returns `None`; with `RAPPORT_TEST_REQUIRE_TOOLS` set (as in CI) that
+/// fails the test instead.
+pub fn outside_tool(
+    module: &str,
+    pip_package: &str,
+    script: &str,
+    args: &[&str],
+    input: &[u8],
+) -> Option<std::process::Output> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let found = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        let why = format!("python3 with {module} is not installed (pip install {pip_package})");
+        if std::env::var_os("RAPPORT_TEST_REQUIRE_TOOLS").is_some_and(|v| !v.is_empty() && v != "0") {
+            panic!("{why}, and RAPPORT_TEST_REQUIRE_TOOLS is set");
+        }
+        eprintln!("SKIPPED the outside check: {why}; set RAPPORT_TEST_REQUIRE_TOOLS=1 to make this a failure");
+        return None;
+    }
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 starts");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    Some(child.wait_with_output().unwrap())
+}
+
+/// dkimpy's verdict on a message, with the public key of
+/// tests/fixtures/dkim-test-only.pem published (to dkimpy only) as
+/// `rapport2026._domainkey.clinic.example`. `None` when dkimpy is missing
+/// (see [`outside_tool`]); otherwise whether it verified, and what dkimpy said.
+pub fn dkimpy_verifies(message: &[u8]) -> Option<(bool, String)> {
+    use base64::Engine;
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::pkcs8::EncodePublicKey;
+    let pem = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dkim-test-only.pem"),
+    )
+    .unwrap();
+    let private = rsa::RsaPrivateKey::from_pkcs1_pem(&pem).unwrap();
+    let public = rsa::RsaPublicKey::from(&private).to_public_key_der().unwrap();
+    let record = format!(
+        "v=DKIM1; k=rsa; p={}",
+        base64::engine::general_purpose::STANDARD.encode(public.as_bytes())
+    );
+    const SCRIPT: &str = r#"
+import logging, sys
+import dkim
+record = sys.argv[1].encode()
+def dnsfunc(name, timeout=5):
+    return record if name.rstrip(b".") == b"rapport2026._domainkey.clinic.example" else None
+logging.basicConfig(stream=sys.stderr, level=logging.DEBUG, format="dkimpy: %(message)s")
+verifier = dkim.DKIM(sys.stdin.buffer.read(), logger=logging.getLogger("dkimpy"))
+ok = verifier.verify(dnsfunc=dnsfunc)
+print("verified" if ok else "NOT verified", b":".join(getattr(verifier, "include_headers", None) or ()).decode())
+sys.exit(0 if ok else 1)
+"#;
+    let output = outside_tool("dkim", "dkimpy", SCRIPT, &[&record], message)?;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some((output.status.success(), said))
+}

@@ -22,12 +22,26 @@ use crate::web::state::AppState;
 pub struct AlertQuery {
     /// Only this client's alerts.
     client: Option<i64>,
-    /// open, acknowledged, closed, or active (open or acknowledged). Default: all.
+    /// open, acknowledged, closed, active (open or acknowledged) or all (the default).
+    #[param(value_type = Option<AlertStatusFilter>, inline)]
     status: Option<String>,
     /// Return alerts with an id greater than this (the previous page's `next_after`).
     after: Option<i64>,
     /// Page size, 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+}
+
+/// The alert statuses a list can be narrowed to.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // Only describes the accepted strings in the OpenAPI document.
+enum AlertStatusFilter {
+    Open,
+    Acknowledged,
+    Closed,
+    Active,
+    All,
 }
 
 #[derive(Debug, serde::Serialize, ToSchema)]
@@ -43,6 +57,7 @@ pub struct AlertPage {
 #[utoipa::path(
     get,
     path = "/api/v1/alerts",
+    operation_id = "listAlerts",
     tag = "alerts",
     params(AlertQuery),
     responses(
@@ -103,6 +118,7 @@ async fn list(state: web::Data<AppState>, caller: ApiCaller, req: HttpRequest) -
 #[utoipa::path(
     get,
     path = "/api/v1/alerts/{id}",
+    operation_id = "getAlert",
     tag = "alerts",
     params(("id" = i64, Path, description = "Rapport's alert id")),
     responses(
@@ -135,6 +151,7 @@ async fn read(state: web::Data<AppState>, caller: ApiCaller, id: web::Path<i64>)
 #[utoipa::path(
     post,
     path = "/api/v1/alerts/{id}/acknowledge",
+    operation_id = "acknowledgeAlert",
     tag = "alerts",
     params(("id" = i64, Path, description = "Rapport's alert id")),
     responses(

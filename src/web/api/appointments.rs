@@ -20,10 +20,14 @@ use crate::web::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct ClientBody {
     /// The practice system's id for the client.
+    #[schema(min_length = 1, max_length = 200)]
     pub external_id: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    /// Where questionnaires go; empty or absent for none.
     pub email: Option<String>,
     /// A language tag such as `en` (default `en`).
+    #[schema(min_length = 1, max_length = 20, pattern = "^[A-Za-z0-9-]+$", example = "en")]
     pub language: Option<String>,
     /// An IANA time zone such as `Europe/London` (default: the clinic's).
     pub time_zone: Option<String>,
@@ -33,22 +37,35 @@ pub struct ClientBody {
 #[serde(deny_unknown_fields)]
 pub struct AppointmentBody {
     /// A short name for the sending system, e.g. `pms`.
-    #[schema(example = "pms")]
+    #[schema(min_length = 1, max_length = 100, example = "pms")]
     pub source: String,
     /// The sending system's id for the appointment; together with `source` it makes the call idempotent.
-    #[schema(example = "A-1001")]
+    #[schema(min_length = 1, max_length = 200, example = "A-1001")]
     pub external_id: String,
     /// The clinician's email as known to Rapport.
+    #[schema(format = Email)]
     pub clinician_email: String,
     pub client: ClientBody,
     /// RFC 3339, e.g. 2026-03-02T14:00:00+01:00.
-    #[schema(example = "2026-03-02T14:00:00Z")]
+    #[schema(format = DateTime, example = "2026-03-02T14:00:00Z")]
     pub start: String,
-    #[schema(example = "2026-03-02T14:50:00Z")]
+    /// RFC 3339, not before `start` and at most 12 hours after it.
+    #[schema(format = DateTime, example = "2026-03-02T14:50:00Z")]
     pub end: String,
     /// attended, cancelled, no_show or booked.
-    #[schema(example = "attended")]
+    #[schema(value_type = AppointmentStatusName, inline, example = "attended")]
     pub status: String,
+}
+
+/// The statuses an appointment can be sent with.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // Only describes the accepted strings in the OpenAPI document.
+enum AppointmentStatusName {
+    Attended,
+    Cancelled,
+    NoShow,
+    Booked,
 }
 
 /// What recording an appointment did.
@@ -97,6 +114,7 @@ impl AppointmentBody {
 #[utoipa::path(
     post,
     path = "/api/v1/appointments",
+    operation_id = "recordAppointment",
     tag = "appointments",
     request_body = AppointmentBody,
     responses(
@@ -182,8 +200,10 @@ pub struct AppointmentQuery {
     /// Only this client's appointments (Rapport's client id).
     client: Option<i64>,
     /// Only appointments starting at or after this RFC 3339 time.
+    #[param(format = DateTime)]
     since: Option<String>,
     /// Only appointments starting before this RFC 3339 time.
+    #[param(format = DateTime)]
     until: Option<String>,
     /// With `external_id`: the appointment a practice system knows by this id.
     source: Option<String>,
@@ -192,6 +212,7 @@ pub struct AppointmentQuery {
     /// Return appointments with an id greater than this (the previous page's `next_after`).
     after: Option<i64>,
     /// Page size, 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
@@ -208,6 +229,7 @@ pub struct AppointmentPage {
 #[utoipa::path(
     get,
     path = "/api/v1/appointments",
+    operation_id = "listAppointments",
     tag = "appointments",
     params(AppointmentQuery),
     responses(
@@ -273,6 +295,7 @@ async fn list(state: web::Data<AppState>, caller: ApiCaller, req: HttpRequest) -
 #[utoipa::path(
     get,
     path = "/api/v1/appointments/{id}",
+    operation_id = "getAppointment",
     tag = "appointments",
     params(("id" = i64, Path, description = "Rapport's appointment id")),
     responses(

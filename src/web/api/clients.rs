@@ -23,16 +23,20 @@ use crate::web::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct ClientUpsert {
     /// A short name for the sending system, e.g. `pms`.
-    #[schema(example = "pms")]
+    #[schema(min_length = 1, max_length = 100, example = "pms")]
     pub source: String,
     /// The sending system's id for the client; with `source` it identifies them.
-    #[schema(example = "C-2001")]
+    #[schema(min_length = 1, max_length = 200, example = "C-2001")]
     pub external_id: String,
     /// The email of the client's clinician, as known to Rapport.
+    #[schema(format = Email)]
     pub clinician_email: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    /// Where questionnaires go; empty or absent for none.
     pub email: Option<String>,
     /// A language tag such as `en` (default `en`).
+    #[schema(min_length = 1, max_length = 20, pattern = "^[A-Za-z0-9-]+$", example = "en")]
     pub language: Option<String>,
     /// An IANA time zone such as `Europe/London` (default: the clinic's).
     pub time_zone: Option<String>,
@@ -91,6 +95,7 @@ fn view(conn: &mut crate::store::DbConnection, client: &Client) -> Result<Client
 #[utoipa::path(
     post,
     path = "/api/v1/clients",
+    operation_id = "upsertClient",
     tag = "clients",
     request_body = ClientUpsert,
     responses(
@@ -171,6 +176,7 @@ pub struct ClientQuery {
     /// Return clients with an id greater than this (the previous page's `next_after`).
     after: Option<i64>,
     /// Page size, 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
@@ -187,6 +193,7 @@ pub struct ClientPage {
 #[utoipa::path(
     get,
     path = "/api/v1/clients",
+    operation_id = "listClients",
     tag = "clients",
     params(ClientQuery),
     responses(
@@ -225,6 +232,7 @@ async fn list(state: web::Data<AppState>, caller: ApiCaller, req: HttpRequest) -
 #[utoipa::path(
     get,
     path = "/api/v1/clients/{id}",
+    operation_id = "getClient",
     tag = "clients",
     params(("id" = i64, Path, description = "Rapport's client id")),
     responses(
@@ -256,6 +264,7 @@ async fn read(state: web::Data<AppState>, caller: ApiCaller, id: web::Path<i64>)
 #[utoipa::path(
     post,
     path = "/api/v1/clients/{id}/opt-out",
+    operation_id = "optOutClient",
     tag = "clients",
     params(("id" = i64, Path, description = "Rapport's client id")),
     responses(
@@ -307,6 +316,7 @@ pub struct ClientResponses {
 #[utoipa::path(
     get,
     path = "/api/v1/clients/{id}/responses",
+    operation_id = "listClientResponses",
     tag = "clients",
     params(("id" = i64, Path, description = "Rapport's client id")),
     responses(
@@ -347,6 +357,7 @@ async fn responses(
 #[utoipa::path(
     get,
     path = "/api/v1/clients/{id}/record",
+    operation_id = "getClientRecord",
     tag = "clients",
     params(("id" = i64, Path, description = "Rapport's client id")),
     responses(

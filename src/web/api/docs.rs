@@ -14,6 +14,7 @@ use crate::web::state::AppState;
 #[utoipa::path(
     get,
     path = "/api/openapi.json",
+    operation_id = "getOpenApiDocument",
     tag = "reference",
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object, content_type = "application/json"))
 )]
@@ -30,6 +31,7 @@ pub async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(
     get,
     path = "/api/docs",
+    operation_id = "getApiReference",
     tag = "reference",
     responses((status = 200, description = "The reference page", body = String, content_type = "text/html"))
 )]

@@ -1,9 +1,11 @@
 //! HL7 FHIR R4: each instrument version as a `Questionnaire`, each response
 //! as a `QuestionnaireResponse` (scores carried as read-only calculated
-//! items), searched by client as a `searchset` Bundle.
+//! items), searched by client as a paged `searchset` Bundle, and each client
+//! as a minimal `Patient` so the responses' `subject` resolves.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::NaiveDateTime;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
@@ -12,9 +14,10 @@ use super::views::{Problem, utc_text};
 use super::{ApiCaller, audit_read, query};
 use crate::domain::instrument::{Answer, InstrumentDefinition, Item, ItemKind, ScaleSpec};
 use crate::store::api_keys::Scope;
+use crate::store::clients::Client;
 use crate::store::responses::Response;
 use crate::store::schema::responses as responses_table;
-use crate::store::{StoreError, clients, history, instruments, record};
+use crate::store::{StoreError, clients, history, instruments, responses};
 use crate::web::error::{ApiError, AppError};
 use crate::web::state::AppState;
 
@@ -39,6 +42,19 @@ impl FhirBase {
             self.0.trim_end_matches('/')
         )
     }
+
+    /// A page of the response search for one client.
+    pub fn response_search(&self, client_id: i64, count: i64, page: i64) -> String {
+        format!(
+            "{}/api/v1/fhir/QuestionnaireResponse?subject=Patient/{client_id}&_count={count}&_page={page}",
+            self.0.trim_end_matches('/')
+        )
+    }
+}
+
+/// The identifier system for a practice system's client ids.
+fn identifier_system(source: &str) -> String {
+    format!("urn:rapport:source:{}", utf8_percent_encode(source, NON_ALPHANUMERIC))
 }
 
 /// The published version row that a Questionnaire describes.
@@ -242,6 +258,27 @@ pub fn response_resource(base: &FhirBase, def: &InstrumentDefinition, response: 
     })
 }
 
+/// A client as a minimal FHIR R4 Patient, so a response's `subject`
+/// resolves: the practice system's identifier, the name and the language —
+/// less than the API's client object shows (no email, no time zone). An
+/// erased client has the placeholder name, no identifier and `active` false.
+pub fn patient_resource(client: &Client) -> Value {
+    let mut resource = json!({
+        "resourceType": "Patient",
+        "id": client.id.to_string(),
+        "meta": { "lastUpdated": utc_text(client.updated_at) },
+        "active": client.erased_at.is_none(),
+        "name": [{ "text": client.name }],
+        "communication": [{
+            "language": { "coding": [{ "system": "urn:ietf:bcp:47", "code": client.language }] }
+        }],
+    });
+    if let (Some(source), Some(external_id)) = (&client.source, &client.external_id) {
+        resource["identifier"] = json!([{ "system": identifier_system(source), "value": external_id }]);
+    }
+    resource
+}
+
 fn fhir(body: &Value) -> HttpResponse {
     HttpResponse::Ok().content_type(FHIR_JSON).body(body.to_string())
 }
@@ -254,6 +291,7 @@ fn fhir(body: &Value) -> HttpResponse {
 #[utoipa::path(
     get,
     path = "/api/v1/fhir/Questionnaire/{id}",
+    operation_id = "fhirReadQuestionnaire",
     tag = "fhir",
     params(("id" = i64, Path, description = "The instrument version's id")),
     responses(
@@ -286,11 +324,40 @@ pub async fn questionnaire(
     )))
 }
 
+/// The most responses one page of the search holds, and the default.
+pub const MAX_COUNT: i64 = 100;
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ResponseSearch {
     /// The client: `12` or `Patient/12`.
+    #[param(min_length = 1, example = "Patient/12")]
     subject: Option<String>,
+    /// Responses per page, 1–100 (default 100).
+    #[serde(rename = "_count")]
+    #[param(minimum = 1, maximum = 100)]
+    count: Option<i64>,
+    /// The page, from 1 (default 1). The Bundle's `next` link gives the following page.
+    #[serde(rename = "_page")]
+    #[param(minimum = 1)]
+    page: Option<i64>,
+}
+
+/// `_count` and `_page`, checked.
+fn page_of(search: &ResponseSearch) -> Result<(i64, i64), ApiError> {
+    let count = search.count.unwrap_or(MAX_COUNT);
+    if !(1..=MAX_COUNT).contains(&count) {
+        return Err(ApiError(AppError::BadRequest(format!(
+            "_count must be between 1 and {MAX_COUNT}, got {count}"
+        ))));
+    }
+    let page = search.page.unwrap_or(1);
+    if page < 1 {
+        return Err(ApiError(AppError::BadRequest(format!(
+            "_page must be 1 or more, got {page}"
+        ))));
+    }
+    Ok((count, page))
 }
 
 fn subject_id(text: Option<&str>) -> Result<i64, ApiError> {
@@ -312,16 +379,18 @@ fn subject_id(text: Option<&str>) -> Result<i64, ApiError> {
 /// Search QuestionnaireResponses by client
 ///
 /// A `searchset` Bundle of the client's responses, oldest first: each with linkId per item, `status` completed
-/// (or amended once the client's data was erased), `subject` `Patient/ID`, the `questionnaire` canonical with
-/// its version, and the scores as calculated items.
+/// (or amended once the client's data was erased), `subject` `Patient/ID` (see `GET /api/v1/fhir/Patient/{id}`),
+/// the `questionnaire` canonical with its version, and the scores as calculated items. Paged by `_count` and
+/// `_page`: `total` counts every match, and a `link` with relation `next` gives the following page while there is one.
 #[utoipa::path(
     get,
     path = "/api/v1/fhir/QuestionnaireResponse",
+    operation_id = "fhirSearchQuestionnaireResponses",
     tag = "fhir",
     params(ResponseSearch),
     responses(
         (status = 200, description = "A FHIR R4 Bundle (searchset)", body = Object, content_type = "application/fhir+json"),
-        (status = 400, description = "subject is missing or not a client id", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "subject is missing or not a client id, or _count or _page is out of range", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The key lacks the read scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
@@ -337,15 +406,19 @@ pub async fn questionnaire_responses(
     caller.require(Scope::Read)?;
     let search: ResponseSearch = query(&req)?;
     let client_id = subject_id(search.subject.as_deref())?;
+    let (count, page) = page_of(&search)?;
+    let skip = usize::try_from((page - 1).saturating_mul(count)).unwrap_or(usize::MAX);
     let base = FhirBase(state.settings.base_url.to_string());
     let (now, key_id) = (state.now(), caller.key.id);
     let search_base = base.clone();
-    let entries = state
+    let (total, entries) = state
         .db(move |conn| {
             let client = clients::find(conn, client_id)?;
             audit_read(conn, key_id, "api.fhir.responses", [client_id], None, now)?;
+            let all = responses::for_client(conn, client_id)?;
+            let total = all.len();
             let mut entries = vec![];
-            for (response, _, _) in record::responses_with_instrument(conn, client_id)? {
+            for response in all.into_iter().skip(skip).take(count as usize) {
                 let def = history::instrument(conn, response.instrument_id)?;
                 let resource = response_resource(&search_base, &def, &response, client.erased_at.is_some());
                 entries.push(json!({
@@ -354,18 +427,21 @@ pub async fn questionnaire_responses(
                     "search": { "mode": "match" },
                 }));
             }
-            Ok(entries)
+            Ok((total, entries))
         })
         .await?;
-    let self_url = format!(
-        "{}/api/v1/fhir/QuestionnaireResponse?subject=Patient/{client_id}",
-        base.0.trim_end_matches('/')
-    );
+    let mut links = vec![json!({ "relation": "self", "url": base.response_search(client_id, count, page) })];
+    if page > 1 {
+        links.push(json!({ "relation": "previous", "url": base.response_search(client_id, count, page - 1) }));
+    }
+    if skip.saturating_add(entries.len()) < total {
+        links.push(json!({ "relation": "next", "url": base.response_search(client_id, count, page + 1) }));
+    }
     Ok(fhir(&json!({
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": entries.len(),
-        "link": [{ "relation": "self", "url": self_url }],
+        "total": total,
+        "link": links,
         "entry": entries,
     })))
 }
@@ -376,6 +452,7 @@ pub async fn questionnaire_responses(
 #[utoipa::path(
     get,
     path = "/api/v1/fhir/QuestionnaireResponse/{id}",
+    operation_id = "fhirReadQuestionnaireResponse",
     tag = "fhir",
     params(("id" = i64, Path, description = "Rapport's response id")),
     responses(
@@ -413,10 +490,49 @@ pub async fn questionnaire_response(
     Ok(fhir(&resource))
 }
 
+/// Read a Patient
+///
+/// The client a QuestionnaireResponse's `subject` (`Patient/ID`) refers to, as a minimal FHIR R4 Patient:
+/// `identifier` (the practice system's id for them, system `urn:rapport:source:SOURCE`), `name` as text and the
+/// `communication` language. After erasure: the placeholder name, no identifier, `active` false.
+#[utoipa::path(
+    get,
+    path = "/api/v1/fhir/Patient/{id}",
+    operation_id = "fhirReadPatient",
+    tag = "fhir",
+    params(("id" = i64, Path, description = "Rapport's client id")),
+    responses(
+        (status = 200, description = "A FHIR R4 Patient", body = Object, content_type = "application/fhir+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the read scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["read"]))
+)]
+#[get("/fhir/Patient/{id}")]
+pub async fn patient(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Read)?;
+    let id = id.into_inner();
+    let (now, key_id) = (state.now(), caller.key.id);
+    let client = state
+        .db(move |conn| {
+            let client = clients::find(conn, id)?;
+            audit_read(conn, key_id, "api.fhir.patient", [client.id], None, now)?;
+            Ok(client)
+        })
+        .await?;
+    Ok(fhir(&patient_resource(&client)))
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(questionnaire)
         .service(questionnaire_responses)
-        .service(questionnaire_response);
+        .service(questionnaire_response)
+        .service(patient);
 }
 
 #[cfg(test)]
@@ -546,6 +662,69 @@ mod tests {
         );
         assert_eq!(erased["status"], "amended");
         assert!(erased["item"].as_array().unwrap().iter().all(|i| i["linkId"] != "note"));
+    }
+
+    #[test]
+    fn patients_show_little_and_nothing_after_erasure() {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 3, 2)
+            .unwrap()
+            .and_hms_opt(11, 5, 0)
+            .unwrap();
+        let client = Client {
+            id: 12,
+            clinician_id: 1,
+            name: "Ann Example".into(),
+            email: Some("ann@example.org".into()),
+            language: "en".into(),
+            time_zone: Some("Europe/London".into()),
+            opted_out: false,
+            opted_out_at: None,
+            invitations_paused: false,
+            pause_reason: Some("private".into()),
+            easy_read: false,
+            source: Some("pms one".into()),
+            external_id: Some("C-1".into()),
+            erased_at: None,
+            created_at: at,
+            updated_at: at,
+        };
+        let p = patient_resource(&client);
+        assert_eq!(p["resourceType"], "Patient");
+        assert_eq!(p["id"], "12");
+        assert_eq!(p["active"], true);
+        assert_eq!(p["name"][0]["text"], "Ann Example");
+        assert_eq!(
+            p["identifier"][0],
+            json!({ "system": "urn:rapport:source:pms%20one", "value": "C-1" })
+        );
+        let text = p.to_string();
+        for private in ["ann@example.org", "Europe/London", "private"] {
+            assert!(!text.contains(private), "{private} in {text}");
+        }
+        let erased = patient_resource(&Client {
+            name: "Erased client #12".into(),
+            email: None,
+            source: None,
+            external_id: None,
+            erased_at: Some(at),
+            ..client
+        });
+        assert_eq!(erased["active"], false);
+        assert!(erased.get("identifier").is_none());
+    }
+
+    #[test]
+    fn the_page_size_is_bounded() {
+        let search = |count, page| ResponseSearch {
+            subject: Some("12".into()),
+            count,
+            page,
+        };
+        assert_eq!(page_of(&search(None, None)).unwrap(), (MAX_COUNT, 1));
+        assert_eq!(page_of(&search(Some(1), Some(3))).unwrap(), (1, 3));
+        for (count, page) in [(Some(0), None), (Some(101), None), (Some(-1), None), (None, Some(0))] {
+            assert!(page_of(&search(count, page)).is_err(), "{count:?} {page:?}");
+        }
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub struct InstrumentView {
 #[utoipa::path(
     get,
     path = "/api/v1/instruments",
+    operation_id = "listInstruments",
     tag = "fhir",
     responses(
         (status = 200, description = "Every published version", body = Vec<InstrumentView>),

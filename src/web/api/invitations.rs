@@ -16,6 +16,7 @@ use crate::web::state::AppState;
 #[utoipa::path(
     get,
     path = "/api/v1/invitations/{id}",
+    operation_id = "getInvitation",
     tag = "appointments",
     params(("id" = i64, Path, description = "Rapport's invitation id")),
     responses(

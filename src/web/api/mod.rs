@@ -19,7 +19,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use chrono::{DateTime, NaiveDateTime};
 use serde::de::DeserializeOwned;
 use utoipa::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 
 use super::error::{ApiError, AppError};
 use super::state::AppState;
@@ -177,6 +177,7 @@ Lists are paged by id: pass the returned `next_after` as `after`.",
         fhir::questionnaire,
         fhir::questionnaire_responses,
         fhir::questionnaire_response,
+        fhir::patient,
         docs::openapi_json,
         docs::reference_page,
     ),
@@ -185,7 +186,7 @@ Lists are paged by id: pass the returned `next_after` as `after`.",
         (name = "appointments", description = "Appointments from the practice system, and the questionnaire each attended one brings."),
         (name = "clients", description = "Clients, their answers and scores, opting out, and their full record."),
         (name = "alerts", description = "Possible ruptures the engine found, with reasons and the repair log."),
-        (name = "fhir", description = "HL7 FHIR R4 Questionnaire and QuestionnaireResponse resources (application/fhir+json)."),
+        (name = "fhir", description = "HL7 FHIR R4 Questionnaire, QuestionnaireResponse and Patient resources (application/fhir+json)."),
         (name = "reference", description = "This document and its readable page.")
     )
 )]
@@ -207,6 +208,23 @@ impl utoipa::Modify for BearerAuth {
                     .build(),
             ),
         );
+        // An API key by default; every operation states its own need, and
+        // the public reference routes say `security: []` (none).
+        openapi.security = Some(vec![SecurityRequirement::new("api_key", Vec::<String>::new())]);
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+                &mut item.options,
+                &mut item.head,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation.security.get_or_insert_with(Vec::new);
+            }
+        }
     }
 }
 

@@ -39,6 +39,7 @@ pub struct Problem {
 pub struct ClientView {
     pub id: i64,
     pub clinician_id: i64,
+    #[schema(format = Email)]
     pub clinician_email: String,
     /// "Erased client #ID" once erased.
     pub name: String,
@@ -52,12 +53,16 @@ pub struct ClientView {
     pub external_id: Option<String>,
     /// The client asked not to receive questionnaires.
     pub opted_out: bool,
+    #[schema(format = DateTime)]
     pub opted_out_at: Option<String>,
     pub invitations_paused: bool,
     /// Identifying data was erased; anonymous scores remain.
     pub erased: bool,
+    #[schema(format = DateTime)]
     pub erased_at: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -95,11 +100,17 @@ pub struct InvitationView {
     /// scheduled, sent, answered, expired or cancelled.
     #[schema(example = "sent")]
     pub status: String,
+    #[schema(format = DateTime)]
     pub send_at: String,
+    #[schema(format = DateTime)]
     pub sent_at: Option<String>,
+    #[schema(format = DateTime)]
     pub reminder_at: String,
+    #[schema(format = DateTime)]
     pub reminded_at: Option<String>,
+    #[schema(format = DateTime)]
     pub expires_at: String,
+    #[schema(format = DateTime)]
     pub answered_at: Option<String>,
     /// The response, once answered.
     pub response_id: Option<i64>,
@@ -131,12 +142,16 @@ pub struct AppointmentView {
     pub clinician_id: i64,
     pub source: String,
     pub external_id: String,
+    #[schema(format = DateTime)]
     pub start: String,
+    #[schema(format = DateTime)]
     pub end: String,
     /// booked, attended, cancelled or no_show.
     #[schema(example = "attended")]
     pub status: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
     /// The questionnaire for this appointment, if one was made.
     pub invitation: Option<InvitationView>,
@@ -171,6 +186,7 @@ pub struct ResponseView {
     #[schema(example = "rapport-alliance")]
     pub instrument: String,
     pub instrument_version: i32,
+    #[schema(format = DateTime)]
     pub submitted_at: String,
     /// The total (prorated when an item was skipped within the instrument's limit).
     #[schema(example = 38.0)]
@@ -242,6 +258,7 @@ pub struct SignalView {
     /// The inputs and thresholds the rule used.
     #[schema(value_type = Object)]
     pub inputs: serde_json::Value,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -273,6 +290,7 @@ pub struct AlertEventView {
     pub note: Option<String>,
     /// The member of staff; null for the engine and for integrations.
     pub staff_id: Option<i64>,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -306,7 +324,9 @@ pub struct AlertView {
     /// The session at which the scores came back within noise of the baseline.
     pub recovered_at_session: Option<i32>,
     pub closed_after_session: Option<i32>,
+    #[schema(format = DateTime)]
     pub opened_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
     pub signals: Vec<SignalView>,
     pub events: Vec<AlertEventView>,
@@ -337,6 +357,7 @@ impl AlertView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditView {
     pub id: i64,
+    #[schema(format = DateTime)]
     pub at: String,
     pub staff_id: Option<i64>,
     pub api_key_id: Option<i64>,
@@ -365,6 +386,7 @@ impl AuditView {
 /// Everything Rapport holds about one client (a subject access request).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClientRecordView {
+    #[schema(format = DateTime)]
     pub generated_at: String,
     pub client: ClientView,
     pub appointments: Vec<AppointmentView>,
