@@ -1234,6 +1234,28 @@ async fn staff_sessions_and_accounts(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), 403);
+    let response = reqwest::Client::new()
+        .post(server.url("/sign-in"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .header("Origin", "null")
+        .form(&[("email", ADMIN), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    // As a browser sends its own form: accepted.
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(server.url("/sign-in"))
+        .header("Sec-Fetch-Site", "same-origin")
+        .header("Origin", "null")
+        .form(&[("email", ADMIN), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
 
     // Twenty guesses at once: at most five reach the password check.
     let guesses: Vec<_> = (0..20)

@@ -107,11 +107,18 @@ const MAX_FAILURES_FROM_ADDRESS: i64 = 30;
 const FAILURE_WINDOW_MINUTES: i64 = 15;
 
 /// A sign-in form must come from this site: a cross-site page must not be
-/// able to sign a browser in to an account of its choosing. Browsers send
-/// `Origin` with every POST; its host must be the one the request was sent
-/// to (or the public address). Clients that send no Origin (scripts) pass.
+/// able to sign a browser in to an account of its choosing. Browsers say
+/// where a request comes from in `Sec-Fetch-Site`; those that do not send
+/// `Origin`, whose host must be the one the request was sent to (or the
+/// public address). (With our `Referrer-Policy: no-referrer` a browser may
+/// send `Origin: null`, so Sec-Fetch-Site is asked first.) Clients that
+/// send neither (scripts) pass.
 fn same_origin(req: &HttpRequest, base_url: &url::Url) -> bool {
-    let Some(origin) = req.headers().get("origin").and_then(|o| o.to_str().ok()) else {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = header("origin") else {
         return true;
     };
     let Ok(origin) = url::Url::parse(origin) else {

@@ -166,6 +166,19 @@ try {
   await snapshot(page, 'client');
   await page.setViewportSize({ width: 375, height: 900 });
   await audit(page, 'client page 375px');
+  // Their own password page, reached from their name at the top.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.locator('header .who a').click();
+  await page.waitForURL(`${base}/account/password`);
+  await audit(page, 'own password');
+  await page.fill('#current', 'not my password');
+  await page.fill('#new', 'violet kettle under nine moons');
+  await page.getByRole('button', { name: 'Change my password' }).click();
+  await page.waitForLoadState();
+  check((await page.textContent('main')).includes('current password is not right'), 'a wrong current password is said');
+  await audit(page, 'own password error');
+  await page.setViewportSize({ width: 375, height: 900 });
+  await audit(page, 'own password 375px');
   await staff.close();
 
   // ---------- The manager's trends ----------
