@@ -1454,3 +1454,93 @@ async fn killed_during_answers(backend: Backend) {
     assert_no_panic(&second);
 }
 on_both_backends!(killed_during_answers, killed_during_answers);
+
+/// PostgreSQL restarts while a practice system is posting appointments and
+/// the job loop is sending. Run on its own (it cuts every PostgreSQL
+/// connection on the machine): `.ci/run` runs it after the other tests with
+/// `RAPPORT_TEST_PG_RESTART` set to the command that restarts the server.
+/// Requests during the outage get 503 with Retry-After, never 500; the
+/// sender retries them; every appointment is stored once and every client
+/// gets exactly one email.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "restarts PostgreSQL; run alone with RAPPORT_TEST_PG_RESTART set"]
+async fn postgres_restart_under_load() {
+    let restart = std::env::var("RAPPORT_TEST_PG_RESTART")
+        .expect("RAPPORT_TEST_PG_RESTART: the command that restarts PostgreSQL");
+    let clinic = Clinic::open(Backend::Postgres)
+        .await
+        .expect("RAPPORT_TEST_POSTGRES_URL is set");
+    let server = clinic.start(&["serve"]).await;
+    let started = "SELECT CAST(EXTRACT(EPOCH FROM pg_postmaster_start_time()) * 1000 AS BIGINT) AS n";
+    let before = clinic.count(started).await;
+    let mut slowest = Duration::ZERO;
+    const CLIENTS: usize = 150;
+    let restarting = tokio::task::spawn_blocking(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        let status = Command::new("sh").args(["-c", &restart]).status().unwrap();
+        assert!(status.success(), "the restart command failed");
+    });
+    let mut statuses = std::collections::BTreeMap::new();
+    for i in 0..CLIENTS {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let asked = Instant::now();
+            let sent = reqwest::Client::new()
+                .post(server.url("/api/v1/appointments"))
+                .bearer_auth(&clinic.api_key)
+                .json(&appointment(&format!("PG-{i}"), &format!("pg{i}")))
+                .send()
+                .await;
+            slowest = slowest.max(asked.elapsed());
+            let status = sent.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
+            *statuses.entry(status).or_insert(0) += 1;
+            assert!(status != 500, "no 500 during the restart");
+            if status == 503 {
+                assert!(sent.unwrap().headers().contains_key("retry-after"));
+            }
+            if status == 201 || status == 200 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "appointment {i} never went through: {statuses:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    restarting.await.unwrap();
+    assert_ne!(
+        clinic.count(started).await,
+        before,
+        "PostgreSQL restarted during the test"
+    );
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while clinic.smtp.received().len() < CLIENTS {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {CLIENTS} emails sent",
+            clinic.smtp.received().len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for i in 0..CLIENTS {
+        assert_eq!(
+            clinic.smtp.received_by(&email_of(&format!("pg{i}"))).len(),
+            1,
+            "pg{i} got one email"
+        );
+    }
+    assert_eq!(
+        clinic.count("SELECT COUNT(*) AS n FROM appointments").await,
+        CLIENTS as i64
+    );
+    assert_eq!(
+        reqwest::get(server.url("/readyz")).await.unwrap().status(),
+        200,
+        "ready again"
+    );
+    eprintln!("postgres restart: answers by status {statuses:?}; slowest answer {slowest:?}");
+    assert_no_panic(&server);
+}

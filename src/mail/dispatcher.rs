@@ -88,6 +88,26 @@ pub async fn dispatch_due(state: &AppState) -> Result<Round, StoreError> {
     }
 }
 
+/// Records what happened to a sent message, trying again for up to about
+/// ten seconds while the database is briefly unavailable.
+async fn outcome_recorded(
+    state: &AppState,
+    f: impl Fn(&mut crate::store::DbConnection) -> Result<(), StoreError> + Send + Sync + Clone + 'static,
+) -> Result<(), StoreError> {
+    let mut wait = StdDuration::from_millis(100);
+    for _ in 0..8 {
+        match blocking(state, f.clone()).await {
+            Err(e) if e.is_storage_fault() || matches!(e, StoreError::Pool(_) | StoreError::Unreachable(_)) => {
+                tracing::warn!(error = %e, "could not record a sent message yet; trying again");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(StdDuration::from_secs(3));
+            }
+            other => return other,
+        }
+    }
+    blocking(state, f).await
+}
+
 async fn blocking<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&mut crate::store::DbConnection) -> Result<T, StoreError> + Send + 'static,
@@ -149,7 +169,9 @@ async fn deliver(state: &AppState, row: OutboxRow) -> Result<Outcome, StoreError
     let attempts = row.attempts;
     match result {
         Ok(()) => {
-            blocking(state, move |conn| {
+            // The message is out: recording it must survive a short database
+            // outage (a PostgreSQL restart), or it would be sent again.
+            outcome_recorded(state, move |conn| {
                 conn.write_transaction(|conn| {
                     outbox::mark_sent(conn, id, now)?;
                     match (kind, invitation_id) {

@@ -55,15 +55,25 @@ impl StoreError {
         }
     }
 
-    /// The database cannot take the write just now (SQLite locked past its
-    /// busy timeout, a full disk, a read-only file): worth a 503 and a
-    /// retry, not a 500.
+    /// The database cannot take the work just now (SQLite locked past its
+    /// busy timeout, a full disk, a read-only file, a PostgreSQL server
+    /// restarting or a lost connection): worth a 503 and a retry, not a 500.
     pub fn is_storage_fault(&self) -> bool {
-        let StoreError::Query(diesel::result::Error::DatabaseError(_, info)) = self else {
-            return false;
+        let message = match self {
+            StoreError::Query(diesel::result::Error::DatabaseError(_, info)) => info.message().to_ascii_lowercase(),
+            StoreError::Query(diesel::result::Error::BrokenTransactionManager) => return true,
+            _ => return false,
         };
-        let message = info.message().to_ascii_lowercase();
         [
+            "server closed the connection",
+            "terminating connection",
+            "the database system is shutting down",
+            "the database system is starting up",
+            "the database system is in recovery mode",
+            "no connection to the server",
+            "connection refused",
+            "could not connect",
+            "connection to server",
             "database is locked",
             "database table is locked",
             "disk is full",
