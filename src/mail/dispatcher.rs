@@ -4,6 +4,7 @@
 //! at-least-once: a crash between send and record means a resend with the
 //! same Message-ID, never a loss.
 
+use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, NaiveDateTime};
@@ -15,8 +16,8 @@ use crate::store::outbox::{self, Kind, OutboxRow, Payload};
 use crate::store::{StoreError, clients, invitations, kv, webhooks};
 use crate::web::AppState;
 
-/// Rows claimed per round.
-pub const BATCH: i64 = 50;
+/// Rows claimed per round: one read and a few group-committed writes each.
+pub const BATCH: i64 = 200;
 /// Sends in flight at once: one per pooled SMTP connection.
 const CONCURRENCY: usize = super::SMTP_CONNECTIONS as usize;
 /// Transient failures are retried for about two days, then given up.
@@ -63,6 +64,12 @@ pub fn backoff(attempts: i32) -> Duration {
 }
 
 /// Sends everything due now; returns what happened.
+///
+/// Per batch of claimed rows: one read of what the messages need, sends
+/// over `CONCURRENCY` connections, and outcomes recorded by group commit —
+/// each write records every send that finished while the previous write
+/// ran, so a message is recorded within a write or two of leaving (a crash
+/// in between means a resend with the same Message-ID, never a loss).
 pub async fn dispatch_due(state: &AppState) -> Result<Round, StoreError> {
     let mut round = Round::default();
     let now = state.now();
@@ -74,38 +81,118 @@ pub async fn dispatch_due(state: &AppState) -> Result<Round, StoreError> {
             return Ok(round);
         }
         let claimed = rows.len();
-        let outcomes: Vec<Result<Outcome, StoreError>> =
-            futures_util::stream::iter(rows.into_iter().map(|row| deliver(state, row)))
+        let needed: Vec<(Option<i64>, String)> = rows.iter().map(|r| (r.invitation_id, r.kind.clone())).collect();
+        let context = std::sync::Arc::new(blocking(state, move |conn| BatchContext::load(conn, &needed)).await?);
+        let (done, mut finished) = tokio::sync::mpsc::channel::<Record>(claimed);
+        let sending = {
+            let state = state.clone();
+            tokio::spawn(async move {
+                futures_util::stream::iter(rows.into_iter().map(|row| {
+                    let (state, context, done) = (state.clone(), context.clone(), done.clone());
+                    async move {
+                        if let Some(record) = deliver(&state, &context, row).await {
+                            let _ = done.send(record).await;
+                        }
+                    }
+                }))
                 .buffer_unordered(CONCURRENCY)
-                .collect()
+                .collect::<()>()
                 .await;
-        for outcome in outcomes {
-            round.add(outcome?);
+            })
+        };
+        let mut records = Vec::with_capacity(claimed);
+        while finished.recv_many(&mut records, claimed).await > 0 {
+            let group = std::mem::take(&mut records);
+            for record in &group {
+                round.add(record.outcome());
+            }
+            let now = state.now();
+            if let Err(e) = recorded(state, group, now).await {
+                sending.abort();
+                return Err(e);
+            }
         }
+        sending.await.map_err(|e| StoreError::Pool(e.to_string()))?;
         if (claimed as i64) < BATCH {
             return Ok(round);
         }
     }
 }
 
-/// Records what happened to a sent message, trying again for up to about
-/// ten seconds while the database is briefly unavailable.
-async fn outcome_recorded(
-    state: &AppState,
-    f: impl Fn(&mut crate::store::DbConnection) -> Result<(), StoreError> + Send + Sync + Clone + 'static,
-) -> Result<(), StoreError> {
+/// What to write for a message once its attempt is over.
+#[derive(Debug, Clone)]
+enum Record {
+    Sent {
+        id: i64,
+        kind: Option<Kind>,
+        invitation_id: Option<i64>,
+    },
+    Retry {
+        id: i64,
+        reason: String,
+        next: NaiveDateTime,
+    },
+    Failed {
+        id: i64,
+        reason: String,
+    },
+    Cancelled {
+        id: i64,
+        reason: &'static str,
+    },
+}
+
+impl Record {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Record::Sent { .. } => Outcome::Sent,
+            Record::Retry { .. } => Outcome::Retrying,
+            Record::Failed { .. } => Outcome::Failed,
+            Record::Cancelled { .. } => Outcome::Cancelled,
+        }
+    }
+}
+
+/// Writes a group of outcomes in one transaction, trying again for about
+/// ten seconds while the database is briefly unavailable (a PostgreSQL
+/// restart): a sent message that is not recorded would be sent again.
+async fn recorded(state: &AppState, group: Vec<Record>, now: NaiveDateTime) -> Result<(), StoreError> {
+    let write = move |conn: &mut crate::store::DbConnection| {
+        conn.write_transaction(|conn| {
+            for record in &group {
+                match record {
+                    Record::Sent {
+                        id,
+                        kind,
+                        invitation_id,
+                    } => {
+                        outbox::mark_sent(conn, *id, now)?;
+                        match (kind, invitation_id) {
+                            (Some(Kind::Invitation), Some(inv)) => invitations::mark_sent(conn, *inv, now)?,
+                            (Some(Kind::Reminder), Some(inv)) => invitations::mark_reminded(conn, *inv, now)?,
+                            _ => {}
+                        }
+                    }
+                    Record::Retry { id, reason, next } => outbox::mark_retry(conn, *id, reason, *next)?,
+                    Record::Failed { id, reason } => outbox::mark_failed(conn, *id, reason)?,
+                    Record::Cancelled { id, reason } => outbox::mark_cancelled(conn, *id, reason)?,
+                }
+            }
+            Ok(())
+        })
+    };
     let mut wait = StdDuration::from_millis(100);
     for _ in 0..8 {
-        match blocking(state, f.clone()).await {
+        match blocking(state, write.clone()).await {
             Err(e) if e.is_storage_fault() || matches!(e, StoreError::Pool(_) | StoreError::Unreachable(_)) => {
-                tracing::warn!(error = %e, "could not record a sent message yet; trying again");
+                tracing::warn!(error = %e, "could not record sent messages yet; trying again");
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(StdDuration::from_secs(3));
             }
             other => return other,
         }
     }
-    blocking(state, f).await
+    blocking(state, write).await
 }
 
 async fn blocking<T: Send + 'static>(
@@ -121,6 +208,54 @@ async fn blocking<T: Send + 'static>(
     .map_err(|e| StoreError::Pool(e.to_string()))?
 }
 
+/// What a batch's messages need from the database, read once: the
+/// invitations and clients of survey emails, the webhook endpoints.
+#[derive(Default)]
+struct BatchContext {
+    invitations: HashMap<i64, invitations::Invitation>,
+    clients: HashMap<i64, clients::Client>,
+    endpoints: HashMap<i64, webhooks::Endpoint>,
+    allow_private: bool,
+}
+
+impl BatchContext {
+    fn load(conn: &mut crate::store::DbConnection, rows: &[(Option<i64>, String)]) -> Result<BatchContext, StoreError> {
+        let invitation_ids: Vec<i64> = rows.iter().filter_map(|(i, _)| *i).collect();
+        let invitations: HashMap<i64, invitations::Invitation> = if invitation_ids.is_empty() {
+            HashMap::new()
+        } else {
+            invitations::find_many(conn, &invitation_ids)?
+                .into_iter()
+                .map(|i| (i.id, i))
+                .collect()
+        };
+        let client_ids: Vec<i64> = invitations.values().map(|i| i.client_id).collect();
+        let clients = if client_ids.is_empty() {
+            HashMap::new()
+        } else {
+            clients::find_many(conn, &client_ids)?
+                .into_iter()
+                .map(|c| (c.id, c))
+                .collect()
+        };
+        let webhook = rows.iter().any(|(_, kind)| kind == Kind::Webhook.as_str());
+        let (endpoints, allow_private) = if webhook {
+            (
+                webhooks::list(conn)?.into_iter().map(|e| (e.id, e)).collect(),
+                kv::flag(conn, webhooks::ALLOW_PRIVATE_NETWORKS)?,
+            )
+        } else {
+            (HashMap::new(), false)
+        };
+        Ok(BatchContext {
+            invitations,
+            clients,
+            endpoints,
+            allow_private,
+        })
+    }
+}
+
 /// What to send for a row, or why not.
 enum Prepared {
     Send { to: String, rendered: templates::Rendered },
@@ -129,10 +264,24 @@ enum Prepared {
     Fail(String),
 }
 
-async fn deliver(state: &AppState, row: OutboxRow) -> Result<Outcome, StoreError> {
+/// One attempt at one message; what to record about it (nothing when the
+/// row's lease ran out while earlier messages of the batch were slow:
+/// another runner may have it by now).
+async fn deliver(state: &AppState, context: &BatchContext, row: OutboxRow) -> Option<Record> {
+    let lease_left = row.lease_until.map(|until| until - state.now());
+    if lease_left.is_some_and(|left| left < Duration::seconds(state.settings.smtp_timeout_seconds as i64 + 5)) {
+        tracing::info!(
+            outbox_id = row.id,
+            "lease nearly over; leaving the message to the next pass"
+        );
+        return None;
+    }
+    Some(attempt(state, context, row).await)
+}
+
+async fn attempt(state: &AppState, context: &BatchContext, row: OutboxRow) -> Record {
     let id = row.id;
-    let prepared = prepare(state, &row).await?;
-    let result = match prepared {
+    let result = match prepare(state, context, &row) {
         Prepared::Send { to, rendered } => {
             let built = templates::build(&state.settings.mail_from, &to, &row.message_id, &rendered).and_then(|m| {
                 let formatted = m.formatted();
@@ -144,68 +293,49 @@ async fn deliver(state: &AppState, row: OutboxRow) -> Result<Outcome, StoreError
             });
             let (envelope, message) = match built {
                 Ok(built) => built,
-                Err(reason) => {
-                    blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
-                    return Ok(Outcome::Failed);
-                }
+                Err(reason) => return Record::Failed { id, reason },
             };
             let limit = StdDuration::from_secs(state.settings.smtp_timeout_seconds);
             state.mailer.send(&envelope, &message, limit).await
         }
         Prepared::Post(delivery) => webhook::post(&delivery, state.now().and_utc().timestamp()).await,
-        Prepared::Cancel(reason) => {
-            blocking(state, move |conn| outbox::mark_cancelled(conn, id, reason)).await?;
-            return Ok(Outcome::Cancelled);
-        }
+        Prepared::Cancel(reason) => return Record::Cancelled { id, reason },
         Prepared::Fail(reason) => {
             tracing::warn!(outbox_id = id, "message cannot be sent: {}", for_log(&reason));
-            blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
-            return Ok(Outcome::Failed);
+            return Record::Failed { id, reason };
         }
     };
-    let now = state.now();
-    let kind = Kind::parse(&row.kind);
-    let invitation_id = row.invitation_id;
     let attempts = row.attempts;
     match result {
         Ok(()) => {
-            // The message is out: recording it must survive a short database
-            // outage (a PostgreSQL restart), or it would be sent again.
-            outcome_recorded(state, move |conn| {
-                conn.write_transaction(|conn| {
-                    outbox::mark_sent(conn, id, now)?;
-                    match (kind, invitation_id) {
-                        (Some(Kind::Invitation), Some(inv)) => invitations::mark_sent(conn, inv, now),
-                        (Some(Kind::Reminder), Some(inv)) => invitations::mark_reminded(conn, inv, now),
-                        _ => Ok(()),
-                    }
-                })
-            })
-            .await?;
             tracing::info!(outbox_id = id, kind = %row.kind, "sent");
-            Ok(Outcome::Sent)
+            Record::Sent {
+                id,
+                kind: Kind::parse(&row.kind),
+                invitation_id: row.invitation_id,
+            }
         }
         Err(SendError::Permanent(reason)) => {
             tracing::warn!(outbox_id = id, kind = %row.kind, "refused by the receiving server: {}", for_log(&reason));
-            blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
-            Ok(Outcome::Failed)
+            Record::Failed { id, reason }
         }
         Err(SendError::Transient(reason)) if attempts + 1 >= MAX_ATTEMPTS => {
             let reason = format!("gave up after {} attempts; last error: {reason}", attempts + 1);
             tracing::warn!(outbox_id = id, kind = %row.kind, "{}", for_log(&reason));
-            blocking(state, move |conn| outbox::mark_failed(conn, id, &reason)).await?;
-            Ok(Outcome::Failed)
+            Record::Failed { id, reason }
         }
         Err(SendError::Transient(reason)) => {
-            let next = now + backoff(attempts);
             tracing::info!(outbox_id = id, kind = %row.kind, attempt = attempts + 1, "will retry: {}", for_log(&reason));
-            blocking(state, move |conn| outbox::mark_retry(conn, id, &reason, next)).await?;
-            Ok(Outcome::Retrying)
+            Record::Retry {
+                id,
+                reason,
+                next: state.now() + backoff(attempts),
+            }
         }
     }
 }
 
-async fn prepare(state: &AppState, row: &OutboxRow) -> Result<Prepared, StoreError> {
+fn prepare(state: &AppState, context: &BatchContext, row: &OutboxRow) -> Prepared {
     let payload: Payload = match state
         .sealer
         .open(&row.payload)
@@ -213,40 +343,33 @@ async fn prepare(state: &AppState, row: &OutboxRow) -> Result<Prepared, StoreErr
         .and_then(|p| serde_json::from_str(&p).ok())
     {
         Some(p) => p,
-        None => {
-            return Ok(Prepared::Fail(
-                "the queued message could not be read (was the secret key changed?)".into(),
-            ));
-        }
+        None => return Prepared::Fail("the queued message could not be read (was the secret key changed?)".into()),
     };
-    let clinic = state.settings.clinic_name.clone();
+    let clinic = &state.settings.clinic_name;
     match payload {
         Payload::Survey {
             survey_token,
             unsubscribe_token,
             ..
         } => {
-            let Some(invitation_id) = row.invitation_id else {
-                return Ok(Prepared::Fail("a survey email without its invitation".into()));
+            let Some(invitation) = row.invitation_id.and_then(|i| context.invitations.get(&i)) else {
+                return Prepared::Fail("a survey email without its invitation".into());
             };
-            let (invitation, client) = blocking(state, move |conn| {
-                let invitation = invitations::find(conn, invitation_id)?;
-                let client = clients::find(conn, invitation.client_id)?;
-                Ok((invitation, client))
-            })
-            .await?;
+            let Some(client) = context.clients.get(&invitation.client_id) else {
+                return Prepared::Fail("a survey email without its client".into());
+            };
             if !invitation.status().is_open() {
-                return Ok(Prepared::Cancel("the invitation is no longer open"));
+                return Prepared::Cancel("the invitation is no longer open");
             }
             if client.opted_out || client.erased_at.is_some() {
-                return Ok(Prepared::Cancel("the client asked not to receive these emails"));
+                return Prepared::Cancel("the client asked not to receive these emails");
             }
             if client.invitations_paused {
-                return Ok(Prepared::Cancel("invitations are paused for this client"));
+                return Prepared::Cancel("invitations are paused for this client");
             }
             // The current address: an admin may have corrected it since.
             let Some(to) = client.email.clone().filter(|e| !e.is_empty()) else {
-                return Ok(Prepared::Cancel("the client has no email address"));
+                return Prepared::Cancel("the client has no email address");
             };
             let tz = client
                 .time_zone
@@ -255,56 +378,47 @@ async fn prepare(state: &AppState, row: &OutboxRow) -> Result<Prepared, StoreErr
                 .unwrap_or(state.settings.time_zone);
             let open_until = local_deadline(invitation.expires_at, tz);
             let rendered = templates::survey(
-                &clinic,
+                clinic,
                 &state.settings.link(&format!("/s/{survey_token}")),
                 &state.settings.link(&format!("/u/{unsubscribe_token}")),
                 &open_until,
                 row.kind == Kind::Reminder.as_str(),
             );
-            Ok(Prepared::Send { to, rendered })
+            Prepared::Send { to, rendered }
         }
         Payload::AlertNotice { alerts } | Payload::AlertDigest { alerts } => {
             let digest = row.kind == Kind::AlertDigest.as_str();
-            let rendered = templates::alert_notice(&clinic, &state.settings.link("/sign-in"), alerts, digest);
-            Ok(Prepared::Send {
+            let rendered = templates::alert_notice(clinic, &state.settings.link("/sign-in"), alerts, digest);
+            Prepared::Send {
                 to: row.recipient.clone(),
                 rendered,
-            })
+            }
         }
         Payload::Webhook {
             endpoint_id,
             event,
             body,
         } => {
-            let found = blocking(state, move |conn| {
-                Ok((
-                    webhooks::find(conn, endpoint_id)?,
-                    kv::flag(conn, webhooks::ALLOW_PRIVATE_NETWORKS)?,
-                ))
-            })
-            .await;
-            let (endpoint, allow_private) = match found {
-                Ok(e) => e,
-                Err(StoreError::NotFound) => return Ok(Prepared::Cancel("the webhook endpoint was removed")),
-                Err(e) => return Err(e),
+            let Some(endpoint) = context.endpoints.get(&endpoint_id) else {
+                return Prepared::Cancel("the webhook endpoint was removed");
             };
             if !endpoint.active {
-                return Ok(Prepared::Cancel("the webhook endpoint is disabled"));
+                return Prepared::Cancel("the webhook endpoint is disabled");
             }
             let Ok(secret) = endpoint.secret(&state.sealer) else {
-                return Ok(Prepared::Fail(
+                return Prepared::Fail(
                     "the endpoint's signing secret could not be read (was the secret key changed?)".into(),
-                ));
+                );
             };
             let delivery_id = row.message_id.trim_matches(['<', '>']).to_string();
-            Ok(Prepared::Post(webhook::Delivery {
-                url: endpoint.url,
+            Prepared::Post(webhook::Delivery {
+                url: endpoint.url.clone(),
                 secret,
                 event,
                 delivery_id,
                 body,
-                allow_private,
-            }))
+                allow_private: context.allow_private,
+            })
         }
     }
 }

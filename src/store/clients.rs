@@ -91,6 +91,14 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Client, StoreError> {
         .map_err(StoreError::or_not_found)
 }
 
+/// Several clients at once (the dispatcher's batch), by id.
+pub fn find_many(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<Client>, StoreError> {
+    Ok(clients::table
+        .filter(clients::id.eq_any(ids))
+        .select(Client::as_select())
+        .load(conn)?)
+}
+
 pub fn create(conn: &mut DbConnection, new: &NewClient, now: NaiveDateTime) -> Result<Client, StoreError> {
     let id: i64 = diesel::insert_into(clients::table)
         .values((

@@ -335,6 +335,14 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Invitation, StoreError> 
         .map_err(StoreError::or_not_found)
 }
 
+/// Several invitations at once (the dispatcher's batch), by id.
+pub fn find_many(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<Invitation>, StoreError> {
+    Ok(invitations::table
+        .filter(invitations::id.eq_any(ids))
+        .select(Invitation::as_select())
+        .load(conn)?)
+}
+
 pub fn for_appointment(conn: &mut DbConnection, appointment_id: i64) -> Result<Option<Invitation>, StoreError> {
     Ok(invitations::table
         .filter(invitations::appointment_id.eq(appointment_id))

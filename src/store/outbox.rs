@@ -265,7 +265,14 @@ pub fn claim_due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> Res
             diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
                 .set((outbox::lease_until.eq(lease_until), outbox::lease_owner.eq(owner)))
                 .execute(conn)?;
-            Ok(due)
+            // As stored now, like the rows PostgreSQL returns.
+            Ok(due
+                .into_iter()
+                .map(|row| OutboxRow {
+                    lease_until: Some(lease_until),
+                    ..row
+                })
+                .collect())
         }),
     }
 }
