@@ -438,3 +438,44 @@ db_test!(
         assert_eq!(refused.status(), 403);
     }
 );
+
+/// Measured recovery in the stored alert follows CLINICAL.md §3: set at the
+/// rebound of a V, cleared again by a later fall; and after a change of the
+/// rules' version the job loop brings every stored alert up to date.
+db_test!(measured_recovery_is_set_cleared_and_brought_up_to_date, |app| {
+    use diesel::prelude::*;
+    use rapport::store::schema::alerts;
+    app.staff("clinician", "clinician@example.org", None).await;
+    for items in [[10, 9, 9, 10], [10, 10, 10, 9], [10, 9, 9, 10], [8, 8, 7, 7]] {
+        common::answered_session(&app, "clinician@example.org", "v1", items).await;
+    }
+    let recovered = || {
+        app.db(|conn| {
+            Ok(alerts::table
+                .select(alerts::recovered_at_session)
+                .order(alerts::id)
+                .first::<Option<i32>>(conn)?)
+        })
+    };
+    assert_eq!(recovered().await, None, "the lowest point is not a recovery");
+    common::answered_session(&app, "clinician@example.org", "v1", [10, 9, 9, 9]).await;
+    assert_eq!(recovered().await, Some(5), "the rebound to 37 is");
+    common::answered_session(&app, "clinician@example.org", "v1", [8, 8, 8, 9]).await;
+    assert_eq!(recovered().await, None, "a fall to 33 clears it");
+
+    // A stored value from older rules is corrected by the job loop.
+    let now = app.clock_now();
+    app.db(move |conn| {
+        diesel::update(alerts::table)
+            .set(alerts::recovered_at_session.eq(Some(4)))
+            .execute(conn)?;
+        rapport::store::kv::set(conn, "engine.rules_version", "1", now)
+    })
+    .await;
+    rapport::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(recovered().await, None);
+    let version = app
+        .db(|conn| rapport::store::kv::get(conn, "engine.rules_version"))
+        .await;
+    assert_eq!(version.as_deref(), Some(rapport::store::alerts::RULES_VERSION));
+});

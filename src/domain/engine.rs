@@ -27,12 +27,15 @@
 //! - medium when two or more different rules agree;
 //! - high when going quiet comes with a low score or a reliable drop.
 //!
-//! **Measured recovery** (the V-shape of Stiles et al. 2004): the total is
-//! back within the reliable-change band of the baseline within
-//! `alerts.recovery_within_sessions` answered sessions (default 2) after the
-//! episode's lowest point; sessions without an answer cannot show recovery
-//! and are not counted. An episode whose lowest point never left the band
-//! counts as recovered at that point.
+//! **Measured recovery** (the V-shape of Stiles et al. 2004; CLINICAL.md §3):
+//! an episode is recovered at a later answered session, after its lowest
+//! point and within `alerts.recovery_within_sessions` answered sessions
+//! (default 2) of it, whose total is back within the reliable-change band of
+//! the baseline **and**, when the baseline was not below the cutoff, not
+//! below the cutoff. The lowest point itself never counts; sessions without
+//! an answer neither show recovery nor count; a slide that keeps making new
+//! lowest points is never recovered; and a later answered session that no
+//! longer meets the test clears the recovery.
 //!
 //! **When an episode ends.** When a clinician records an outcome
 //! ([`ClosedEpisode`]), signals known after `closed_after_session` start a
@@ -283,13 +286,39 @@ fn track_recovery(ep: &mut OpenEpisode, series: &Series<'_>, t: usize, band: f64
         return;
     };
     ep.episode.lowest_session = Some(series.session(low));
-    // The lowest point itself, then the next N answered sessions.
     let within = settings.alerts.recovery_within_sessions as usize;
-    ep.episode.recovered_at_session = (low..=t)
-        .filter(|&i| series.totals[i].is_some())
-        .take(within + 1)
-        .find(|&i| within_band(series, i, band, settings) == Some(true))
+    let answered_after: Vec<usize> = (low + 1..=t).filter(|&i| series.totals[i].is_some()).collect();
+    let recovered_at = answered_after
+        .iter()
+        .take(within)
+        .copied()
+        .find(|&i| back_to_usual(series, i, band, settings));
+    // A later answered session that fails the test again clears it.
+    ep.episode.recovered_at_session = recovered_at
+        .filter(|&r| {
+            answered_after
+                .iter()
+                .filter(|&&i| i > r)
+                .all(|&i| back_to_usual(series, i, band, settings))
+        })
         .map(|i| series.session(i));
+}
+
+/// Is the total at `i` back to the client's usual: within the band of the
+/// baseline and, if the baseline was not below the cutoff, not below it?
+fn back_to_usual(series: &Series<'_>, i: usize, band: f64, settings: &EngineSettings) -> bool {
+    if within_band(series, i, band, settings) != Some(true) {
+        return false;
+    }
+    let (Some(cutoff), Some(total), Some(baseline)) = (
+        settings.low_score.cutoff,
+        series.totals[i],
+        series.reference_value_before(i),
+    ) else {
+        return true;
+    };
+    let worse_than_cutoff = |x: f64| settings.direction.worsening(cutoff, x) > 0.0;
+    worse_than_cutoff(baseline) || !worse_than_cutoff(total)
 }
 
 fn settled(ep: &OpenEpisode, series: &Series<'_>, t: usize, band: f64, settings: &EngineSettings) -> bool {
@@ -432,6 +461,64 @@ mod tests {
         assert_eq!(first.ended_by, Some(EpisodeEnd::Settled));
         assert_eq!(first.closed_after_session, Some(6));
         assert_eq!(e.alerts[1].opened_at_session, 8);
+    }
+
+    fn recovery_of(totals: &[f64]) -> Option<u32> {
+        let history = h(&totals.iter().map(|t| Some(*t)).collect::<Vec<_>>());
+        let mut settings = EngineSettings::default();
+        // Keep the episode open to read its recovery as it stands.
+        settings.alerts.settled_after_sessions = 0;
+        let e = evaluate(&history, &settings, &[]);
+        assert_eq!(e.alerts.len(), 1, "one episode: {:#?}", e.alerts);
+        e.alerts[0].recovered_at_session
+    }
+
+    /// CLINICAL.md §3, worked: baseline 36.3, band ±6.8, cutoff 36.
+    #[test]
+    fn a_slow_slide_never_recovers() {
+        assert_eq!(
+            recovery_of(&[38.0, 36.0, 35.0, 34.0, 34.0, 32.0, 31.0, 30.0, 28.0, 27.0]),
+            None
+        );
+        // At each point of the slide too, not only at its end.
+        for end in 5..=10 {
+            let slide = [38.0, 36.0, 35.0, 34.0, 34.0, 32.0, 31.0, 30.0, 28.0, 27.0];
+            let history = h(&slide[..end].iter().map(|t| Some(*t)).collect::<Vec<_>>());
+            for alert in evaluate(&history, &EngineSettings::default(), &[]).alerts {
+                assert_eq!(alert.recovered_at_session, None, "after session {end}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_v_recovers_at_the_rebound() {
+        assert_eq!(recovery_of(&[38.0, 39.0, 38.0, 30.0, 37.0]), Some(5));
+    }
+
+    #[test]
+    fn the_lowest_point_never_counts_and_a_new_fall_clears_recovery() {
+        // Back within the band but below the cutoff: not recovered.
+        assert_eq!(recovery_of(&[38.0, 39.0, 38.0, 30.0, 34.0]), None);
+        // Recovered at 5, then a fall (still above the lowest point) clears it.
+        assert_eq!(recovery_of(&[38.0, 39.0, 38.0, 30.0, 37.0, 33.0]), None);
+        // Recovery must come within two answered sessions of the lowest point.
+        assert_eq!(recovery_of(&[38.0, 39.0, 38.0, 30.0, 31.0, 31.0, 37.0]), None);
+        // A skipped session is not counted.
+        let history = h(&[
+            Some(38.0),
+            Some(39.0),
+            Some(38.0),
+            Some(30.0),
+            None,
+            Some(31.0),
+            Some(37.0),
+        ]);
+        let mut settings = EngineSettings::default();
+        settings.alerts.settled_after_sessions = 0;
+        assert_eq!(
+            evaluate(&history, &settings, &[]).alerts[0].recovered_at_session,
+            Some(7)
+        );
     }
 
     #[test]

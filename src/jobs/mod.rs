@@ -51,7 +51,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// The steps of a pass, by name (in the log when one fails).
-const STEPS: [&str; 5] = ["expiry", "digest", "retention", "outbox", "trends"];
+const STEPS: [&str; 6] = ["expiry", "digest", "retention", "outbox", "rules", "trends"];
 
 /// What went wrong in the steps of one pass: each step runs whatever the
 /// others did, so a failing trend refresh never holds up email.
@@ -158,12 +158,22 @@ async fn run_steps(state: &AppState) -> (Pass, StepFailures) {
         None => 0,
     };
     let mail = step(&mut failures, STEPS[3], dispatcher::dispatch_due(state)).await;
+    // After a change of rules, stored alerts are brought up to date a chunk
+    // a pass (before the trends, which then count them anew).
+    step(
+        &mut failures,
+        STEPS[4],
+        blocking(state, move |conn, mailing| {
+            alerts::reevaluate_after_rule_change(conn, mailing, now)
+        }),
+    )
+    .await;
     // Last, so a long first recompute never holds up email: the managers'
     // figures for the periods that changed since the last pass.
     let tz = state.settings.time_zone;
     let trend_periods = step(
         &mut failures,
-        STEPS[4],
+        STEPS[5],
         blocking(state, move |conn, _| trends::refresh(conn, tz, now).map(|r| r.periods)),
     )
     .await;

@@ -170,6 +170,54 @@ pub enum Change {
 /// Evaluates a client's whole history and brings their alerts in line
 /// with it. Idempotent: the same history changes nothing the second time.
 /// Call inside a write transaction.
+/// The version of the rules behind stored alerts. Bumped when a change of
+/// rule alters what stored alerts say (2: measured recovery as in
+/// CLINICAL.md §3, which a later fall clears and the lowest point never
+/// gives); the job loop then evaluates every client with an alert again.
+pub const RULES_VERSION: &str = "2";
+const RULES_VERSION_KEY: &str = "engine.rules_version";
+const REEVALUATED_UP_TO_KEY: &str = "engine.reevaluated_up_to_client";
+/// Clients evaluated again per job pass.
+const REEVALUATE_CHUNK: i64 = 500;
+
+/// One step of bringing stored alerts up to [`RULES_VERSION`]: evaluates
+/// the next clients with alerts (each in its own transaction) and returns
+/// how many. Evaluation is idempotent, and the stricter recovery rule can
+/// only merge episodes, never open new alerts.
+pub fn reevaluate_after_rule_change(
+    conn: &mut DbConnection,
+    mailing: &Mailing,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    if super::kv::get(conn, RULES_VERSION_KEY)?.as_deref() == Some(RULES_VERSION) {
+        return Ok(0);
+    }
+    let after: i64 = super::kv::get(conn, REEVALUATED_UP_TO_KEY)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let clients: Vec<i64> = alerts::table
+        .filter(alerts::client_id.gt(after))
+        .select(alerts::client_id)
+        .distinct()
+        .order(alerts::client_id)
+        .limit(REEVALUATE_CHUNK)
+        .load(conn)?;
+    for &client_id in &clients {
+        conn.idempotent_write(|conn| evaluate_client(conn, client_id, mailing, now))?;
+    }
+    match clients.last() {
+        Some(last) if clients.len() as i64 == REEVALUATE_CHUNK => {
+            super::kv::set(conn, REEVALUATED_UP_TO_KEY, &last.to_string(), now)?
+        }
+        _ => {
+            super::kv::set(conn, RULES_VERSION_KEY, RULES_VERSION, now)?;
+            super::kv::remove(conn, REEVALUATED_UP_TO_KEY)?;
+            tracing::info!("stored alerts follow rules version {RULES_VERSION}");
+        }
+    }
+    Ok(clients.len())
+}
+
 pub fn evaluate_client(
     conn: &mut DbConnection,
     client_id: i64,
@@ -260,15 +308,18 @@ fn reconcile_episode(
             to: episode.severity,
         });
     }
+    // Measured recovery follows the data both ways: a later fall clears it.
     let recovered = episode.recovered_at_session.map(|s| s as i32);
-    if recovered.is_some() && alert.recovered_at_session != recovered {
+    if alert.recovered_at_session != recovered {
         diesel::update(alerts::table.find(alert.id))
             .set(alerts::recovered_at_session.eq(recovered))
             .execute(conn)?;
-        changes.push(Change::Recovered {
-            alert_id: alert.id,
-            session: episode.recovered_at_session.unwrap_or(0),
-        });
+        if let Some(session) = episode.recovered_at_session {
+            changes.push(Change::Recovered {
+                alert_id: alert.id,
+                session,
+            });
+        }
     }
     let known: Vec<(String, i32)> = alert_signals::table
         .filter(alert_signals::alert_id.eq(alert.id))
