@@ -439,9 +439,9 @@ db_test!(
     }
 );
 
-/// Measured recovery in the stored alert follows CLINICAL.md §3: set at the
-/// rebound of a V, cleared again by a later fall; and after a change of the
-/// rules' version the job loop brings every stored alert up to date.
+// Measured recovery in the stored alert follows CLINICAL.md §3: set at the
+// rebound of a V, cleared again by a later fall; and after a change of the
+// rules' version the job loop brings every stored alert up to date.
 db_test!(measured_recovery_is_set_cleared_and_brought_up_to_date, |app| {
     use diesel::prelude::*;
     use rapport::store::schema::alerts;
