@@ -1544,3 +1544,113 @@ async fn postgres_restart_under_load() {
     eprintln!("postgres restart: answers by status {statuses:?}; slowest answer {slowest:?}");
     assert_no_panic(&server);
 }
+
+/// A client scores 10/10/10/10, says no on the screener, and writes that
+/// they have been thinking about ending it all: a high alert opens at once,
+/// quoting their words, and the clinician is emailed immediately although
+/// they chose the daily digest (the email names no client). A comment that
+/// only mentions ending therapy opens nothing.
+async fn words_of_risk_reach_the_clinician_at_once(backend: Backend) {
+    let Some(clinic) = Clinic::open(backend).await else {
+        return common::skipped(backend);
+    };
+    let server = clinic.start(&["serve"]).await;
+    let clinician = signed_in(&server, CLINICIAN).await;
+    let page = clinician
+        .get(server.url("/clinician/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let saved = clinician
+        .post(server.url("/clinician/settings"))
+        .form(&[
+            ("csrf", csrf_from(&page).as_str()),
+            ("notify_high", "digest"),
+            ("notify_other", "off"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(saved.status().as_u16() < 400);
+
+    let with_comment = |link: String, comment: &'static str| async move {
+        let mut form: Vec<(&str, String)> = ["bond", "goals", "approach", "overall"]
+            .iter()
+            .map(|k| (*k, "10".to_string()))
+            .collect();
+        form.push(("uncomfortable", "no".into()));
+        form.push(("note", comment.into()));
+        reqwest::Client::new()
+            .post(link)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(clinic.post_appointment(&server, "R-1", "rosa").await.status(), 201);
+    assert_eq!(clinic.post_appointment(&server, "R-2", "sam").await.status(), 201);
+    let rosa = survey_link(&clinic.mail_for(&email_of("rosa"), 1, Duration::from_secs(30)).await[0].data);
+    let sam = survey_link(&clinic.mail_for(&email_of("sam"), 1, Duration::from_secs(30)).await[0].data);
+    assert_eq!(
+        with_comment(sam, "I'm not thinking of ending therapy, just moving it to Tuesdays.").await,
+        200
+    );
+    assert_eq!(
+        with_comment(rosa, "I have been thinking about ending it all.").await,
+        200
+    );
+
+    let notice = clinic.mail_for(CLINICIAN, 1, Duration::from_secs(30)).await;
+    let text = text_of(&notice[0].data);
+    assert!(
+        !text.contains("rosa") && !text.contains("ending it all"),
+        "no client detail: {text}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        clinic.smtp.received_by(CLINICIAN).len(),
+        1,
+        "one notice, for the risk alert only"
+    );
+    assert_eq!(
+        clinic
+            .count("SELECT COUNT(*) AS n FROM alerts a JOIN clients c ON c.id = a.client_id WHERE c.external_id = 'rosa' AND a.severity = 'high'")
+            .await,
+        1
+    );
+    assert_eq!(
+        clinic
+            .count(
+                "SELECT COUNT(*) AS n FROM alerts a JOIN clients c ON c.id = a.client_id WHERE c.external_id = 'sam'"
+            )
+            .await,
+        0,
+        "ending therapy is not a risk"
+    );
+    let alert_id = clinic
+        .count("SELECT a.id AS n FROM alerts a JOIN clients c ON c.id = a.client_id WHERE c.external_id = 'rosa'")
+        .await;
+    let alert = clinician
+        .get(server.url(&format!("/clinician/alerts/{alert_id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        alert.contains("I have been thinking about ending it all."),
+        "the client's words on the alert page"
+    );
+    assert!(alert.contains("Words of risk"));
+    assert_no_panic(&server);
+}
+on_both_backends!(
+    words_of_risk_reach_the_clinician_at_once,
+    words_of_risk_reach_the_clinician_at_once
+);

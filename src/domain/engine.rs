@@ -606,6 +606,7 @@ mod tests {
                         items: names.iter().zip(items).map(|(n, v)| (n.to_string(), f64::from(v))).collect(),
                         screener_uncomfortable: screener.filter(|_| t % 7 == 0),
                         comment_given: comment,
+                        comment: None,
                     }
                 }),
             1 => Just(SessionOutcome::Unanswered),

@@ -32,6 +32,9 @@ pub enum SessionOutcome {
         items: BTreeMap<String, f64>,
         screener_uncomfortable: Option<bool>,
         comment_given: bool,
+        /// The client's comment, for the words-of-risk rule.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
     },
     /// The invitation expired without an answer.
     Unanswered,
@@ -49,6 +52,7 @@ impl SessionOutcome {
             items: BTreeMap::new(),
             screener_uncomfortable: None,
             comment_given: false,
+            comment: None,
         }
     }
 
@@ -66,6 +70,12 @@ impl SessionOutcome {
             items,
             screener_uncomfortable: scores.screener_flagged,
             comment_given: scores.has_comment,
+            comment: instrument
+                .item_with_role(crate::domain::instrument::ItemRole::Comment)
+                .and_then(|item| match answers.0.get(&item.id) {
+                    Some(crate::domain::instrument::Answer::Text(t)) if !t.trim().is_empty() => Some(t.clone()),
+                    _ => None,
+                }),
         }
     }
 

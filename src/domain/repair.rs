@@ -34,6 +34,9 @@ pub fn prompts(rules: &[RuleId]) -> Vec<&'static str> {
             RuleId::CeilingThenFall => {
                 "Early \"perfect\" scores that slip often mean something was hard to say: make it safe to give critical feedback."
             }
+            RuleId::RiskWords => {
+                "The client wrote words of risk: contact them today, assess their safety, and follow the clinic's safeguarding procedure before any work on the alliance."
+            }
         };
         if !out.contains(&prompt) {
             out.push(prompt);

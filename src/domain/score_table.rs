@@ -378,6 +378,9 @@ fn read_long(
                                 items,
                                 screener_uncomfortable: screener,
                                 comment_given,
+                                comment: comment_col
+                                    .map(|c| fields[c].trim().to_string())
+                                    .filter(|t| !t.is_empty()),
                             }
                         }
                     }
@@ -495,6 +498,7 @@ b,1,40,10,,\n";
                 items,
                 screener_uncomfortable,
                 comment_given,
+                ..
             } => {
                 assert_eq!(*total, Some(35.0));
                 assert_eq!(items["bond"], 7.0);

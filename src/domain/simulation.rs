@@ -352,6 +352,7 @@ fn simulate_client(model: &SimulationModel, settings: &EngineSettings, seed: u64
             items,
             screener_uncomfortable: Some(screener),
             comment_given: comment,
+            comment: None,
         });
     }
     SimulatedClient {

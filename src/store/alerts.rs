@@ -13,7 +13,7 @@ use super::staff::StaffMember;
 use super::webhooks::{self, AlertChange};
 use super::{DbConnection, StoreError};
 use crate::domain::engine::{self, AlertEpisode, ClosedEpisode};
-use crate::domain::signals::{Severity, Signal};
+use crate::domain::signals::{RuleId, Severity, Signal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertStatus {
@@ -390,9 +390,10 @@ fn append_event(
     Ok(())
 }
 
-/// Sends the clinician an immediate notice for high alerts they have not
-/// been told about, if that is their preference. Other alerts wait for the
-/// daily digest.
+/// Sends the clinician an immediate notice for alerts they have not been
+/// told about, as their preference says (by default high alerts at once,
+/// others in the daily digest). Words of risk are told at once whatever the
+/// preference: a client may be in danger.
 fn notify_urgent(
     conn: &mut DbConnection,
     clinician_id: i64,
@@ -401,6 +402,12 @@ fn notify_urgent(
 ) -> Result<(), StoreError> {
     let clinician = super::staff::find(conn, clinician_id)?;
     let pending = unnotified(conn, clinician_id)?;
+    let pending_ids: Vec<i64> = pending.iter().map(|a| a.id).collect();
+    let at_risk: Vec<i64> = alert_signals::table
+        .filter(alert_signals::alert_id.eq_any(&pending_ids))
+        .filter(alert_signals::rule.eq(RuleId::RiskWords.as_str()))
+        .select(alert_signals::alert_id)
+        .load(conn)?;
     let urgent: Vec<&Alert> = pending
         .iter()
         .filter(|a| {
@@ -409,7 +416,7 @@ fn notify_urgent(
             } else {
                 &clinician.notify_other
             };
-            preference == "immediate"
+            preference == "immediate" || at_risk.contains(&a.id)
         })
         .collect();
     if urgent.is_empty() {

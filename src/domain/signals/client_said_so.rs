@@ -134,6 +134,7 @@ mod tests {
             items: BTreeMap::new(),
             screener_uncomfortable: screener,
             comment_given: comment,
+            comment: None,
         }
     }
 

@@ -186,6 +186,7 @@ mod tests {
             items,
             screener_uncomfortable: None,
             comment_given: false,
+            comment: None,
         }
     }
 

@@ -18,6 +18,7 @@ pub mod gradual_decline;
 pub mod item_drop;
 pub mod low_score;
 pub mod reliable_drop;
+pub mod risk_words;
 pub mod sudden_loss;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -93,10 +94,11 @@ pub enum RuleId {
     ClientSaidSo,
     GoingQuiet,
     CeilingThenFall,
+    RiskWords,
 }
 
 impl RuleId {
-    pub const ALL: [RuleId; 9] = [
+    pub const ALL: [RuleId; 10] = [
         RuleId::LowScore,
         RuleId::DropFromLast,
         RuleId::ReliableDrop,
@@ -106,6 +108,7 @@ impl RuleId {
         RuleId::ClientSaidSo,
         RuleId::GoingQuiet,
         RuleId::CeilingThenFall,
+        RuleId::RiskWords,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +122,7 @@ impl RuleId {
             RuleId::ClientSaidSo => "client_said_so",
             RuleId::GoingQuiet => "going_quiet",
             RuleId::CeilingThenFall => "ceiling_then_fall",
+            RuleId::RiskWords => "risk_words",
         }
     }
 
@@ -134,6 +138,7 @@ impl RuleId {
             RuleId::ClientSaidSo => "Client said so",
             RuleId::GoingQuiet => "Going quiet",
             RuleId::CeilingThenFall => "Ceiling then fall",
+            RuleId::RiskWords => "Words of risk",
         }
     }
 
@@ -149,6 +154,7 @@ impl RuleId {
             RuleId::ClientSaidSo => client_said_so::VERSION,
             RuleId::GoingQuiet => going_quiet::VERSION,
             RuleId::CeilingThenFall => ceiling_then_fall::VERSION,
+            RuleId::RiskWords => risk_words::VERSION,
         }
     }
 
@@ -164,6 +170,7 @@ impl RuleId {
             RuleId::ClientSaidSo => client_said_so::HAZARD,
             RuleId::GoingQuiet => going_quiet::HAZARD,
             RuleId::CeilingThenFall => ceiling_then_fall::HAZARD,
+            RuleId::RiskWords => risk_words::HAZARD,
         }
     }
 }
@@ -279,6 +286,8 @@ pub struct EngineSettings {
     pub client_said_so: ClientSaidSoSettings,
     pub going_quiet: GoingQuietSettings,
     pub ceiling_then_fall: CeilingThenFallSettings,
+    #[serde(default)]
+    pub risk_words: risk_words::RiskWordsSettings,
     pub alerts: AlertSettings,
 }
 
@@ -305,6 +314,7 @@ impl Default for EngineSettings {
             client_said_so: ClientSaidSoSettings::default(),
             going_quiet: GoingQuietSettings::default(),
             ceiling_then_fall: CeilingThenFallSettings::default(),
+            risk_words: risk_words::RiskWordsSettings::default(),
             alerts: AlertSettings::default(),
         }
     }
@@ -681,6 +691,9 @@ pub(crate) fn find_all(view: &View<'_, '_>, out: &mut Vec<Signal>) {
     }
     if s.is_enabled(RuleId::CeilingThenFall) {
         ceiling_then_fall::find(view, out);
+    }
+    if s.is_enabled(RuleId::RiskWords) {
+        risk_words::find(view, out);
     }
 }
 
