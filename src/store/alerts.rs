@@ -173,7 +173,8 @@ pub enum Change {
 /// The version of the rules behind stored alerts. Bumped when a change of
 /// rule alters what stored alerts say (2: measured recovery as in
 /// CLINICAL.md §3, which a later fall clears and the lowest point never
-/// gives); the job loop then evaluates every client with an alert again.
+/// gives, and the words-of-risk rule); the job loop then evaluates every
+/// client with an alert again.
 pub const RULES_VERSION: &str = "2";
 const RULES_VERSION_KEY: &str = "engine.rules_version";
 const REEVALUATED_UP_TO_KEY: &str = "engine.reevaluated_up_to_client";
@@ -182,8 +183,10 @@ const REEVALUATE_CHUNK: i64 = 500;
 
 /// One step of bringing stored alerts up to [`RULES_VERSION`]: evaluates
 /// the next clients with alerts (each in its own transaction) and returns
-/// how many. Evaluation is idempotent, and the stricter recovery rule can
-/// only merge episodes, never open new alerts.
+/// how many. Evaluation is idempotent; the stricter recovery rule can only
+/// merge episodes, while the words-of-risk rule may open an alert for an
+/// earlier comment that no one was alerted to — and its clinician is told.
+/// (Clients without any alert are evaluated again at their next answer.)
 pub fn reevaluate_after_rule_change(
     conn: &mut DbConnection,
     mailing: &Mailing,
