@@ -84,6 +84,34 @@ pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Respons
         .load(conn)?)
 }
 
+/// Comments written since a moment by the clients a viewer may see, newest
+/// first (at most `limit`): the client and when, and the words (for the
+/// risk check; the inbox shows only that there is something to read).
+pub fn recent_comments(
+    conn: &mut DbConnection,
+    viewer: &super::clients::Viewer,
+    since: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<(super::clients::Client, NaiveDateTime, String)>, StoreError> {
+    let visible = super::clients::list_visible(conn, viewer, None)?;
+    let ids: Vec<i64> = visible.iter().map(|c| c.id).collect();
+    let rows: Vec<(i64, NaiveDateTime, Option<String>)> = responses::table
+        .filter(responses::client_id.eq_any(&ids))
+        .filter(responses::comment.is_not_null())
+        .filter(responses::submitted_at.ge(since))
+        .order((responses::submitted_at.desc(), responses::id.desc()))
+        .limit(limit)
+        .select((responses::client_id, responses::submitted_at, responses::comment))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(client_id, at, comment)| {
+            let client = visible.iter().find(|c| c.id == client_id)?.clone();
+            Some((client, at, comment?))
+        })
+        .collect())
+}
+
 pub fn for_invitation(conn: &mut DbConnection, invitation_id: i64) -> Result<Option<Response>, StoreError> {
     Ok(responses::table
         .filter(responses::invitation_id.eq(invitation_id))

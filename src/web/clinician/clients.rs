@@ -193,6 +193,7 @@ async fn render(
             div { dt { "Open alerts" } dd { (client_alerts.iter().filter(|a| a.status() != alerts::AlertStatus::Closed).count()) } }
         }
         @if let Some(loaded) = &loaded {
+            (comments_section(loaded, tz))
             (trajectory_section(loaded, &client_alerts))
             (items_section(loaded))
         } @else {
@@ -276,6 +277,43 @@ fn trajectory_section(loaded: &LoadedHistory, client_alerts: &[alerts::Alert]) -
 }
 
 /// Item answers of the most recent sessions.
+/// Everything the client wrote, newest first, alert or not (CLINICAL.md §3:
+/// any comment is shown to the client's clinician). Words of risk are marked.
+fn comments_section(loaded: &LoadedHistory, tz: chrono_tz::Tz) -> Markup {
+    let phrases = &loaded.settings.risk_words.phrases;
+    let comments: Vec<(u32, chrono::NaiveDateTime, &str)> = loaded
+        .sessions
+        .iter()
+        .rev()
+        .filter_map(|s| {
+            let response = s.response.as_ref()?;
+            let comment = response.comment.as_deref().filter(|c| !c.trim().is_empty())?;
+            Some((s.session, response.submitted_at, comment))
+        })
+        .collect();
+    html! {
+        section.comments {
+            h2 { "What the client wrote" }
+            @if comments.is_empty() {
+                p.muted { "No comments yet." }
+            } @else {
+                ul.comments {
+                    @for (session, at, comment) in &comments {
+                        @let risk = crate::domain::signals::risk_words::matching_phrase(comment, phrases);
+                        li {
+                            p.meta {
+                                "Session " (session) ", " (local_time(*at, tz))
+                                @if risk.is_some() { " " span.badge.high { "words of risk" } }
+                            }
+                            blockquote { (comment) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn items_section(loaded: &LoadedHistory) -> Markup {
     const COLUMNS: usize = 8;
     let answered: Vec<_> = loaded.sessions.iter().filter(|s| s.response.is_some()).collect();

@@ -35,6 +35,9 @@ pub fn first_sentence(text: &str) -> &str {
     }
 }
 
+/// How far back the inbox lists clients who wrote a comment.
+const COMMENT_DAYS: i64 = 14;
+
 #[get("/clinician")]
 async fn inbox(
     state: web::Data<AppState>,
@@ -56,17 +59,37 @@ async fn inbox(
     let viewer = staff.viewer();
     let now = state.now();
     let me = staff.id();
-    let (rows, reasons, upcoming) = state
+    let since = now - chrono::Duration::days(COMMENT_DAYS);
+    let (rows, reasons, upcoming, comments) = state
         .db(move |conn| {
             let rows = alerts::list_visible(conn, &viewer, filter)?;
             let ids: Vec<i64> = rows.iter().map(|(a, _)| a.id).collect();
             let reasons = alerts::headline_signals(conn, &ids)?;
             let upcoming = appointments::upcoming_for_clinician(conn, me, now, 8)?;
-            Ok((rows, reasons, upcoming))
+            let comments = crate::store::responses::recent_comments(conn, &viewer, since, 20)?;
+            Ok((rows, reasons, upcoming, comments))
         })
         .await?;
+    let risk_list = crate::domain::signals::risk_words::RiskWordsSettings::default().phrases;
     let tz = state.settings.time_zone;
     let body = html! {
+        @if !comments.is_empty() {
+            section.wrote {
+                h2 { "Clients who wrote something (last " (COMMENT_DAYS) " days)" }
+                p.hint { "Read their words on the client's page. Comments are shown here whether or not an alert opened." }
+                ul {
+                    @for (client, at, comment) in &comments {
+                        li {
+                            a href={ "/clinician/clients/" (client.id) } { (client.name) }
+                            " — " (local_time(*at, tz))
+                            @if crate::domain::signals::risk_words::matching_phrase(comment, &risk_list).is_some() {
+                                " " span.badge.high { "words of risk" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         nav.filters aria-label="Which alerts" {
             ul {
                 @for (key, label) in FILTERS {
