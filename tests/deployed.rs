@@ -1596,6 +1596,41 @@ async fn words_of_risk_reach_the_clinician_at_once(backend: Backend) {
     assert_eq!(clinic.post_appointment(&server, "R-2", "sam").await.status(), 201);
     let rosa = survey_link(&clinic.mail_for(&email_of("rosa"), 1, Duration::from_secs(30)).await[0].data);
     let sam = survey_link(&clinic.mail_for(&email_of("sam"), 1, Duration::from_secs(30)).await[0].data);
+
+    // Beside the comment box: a general help line until the clinic sets its
+    // own on the admin page, then the clinic's.
+    let page = reqwest::get(&sam).await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("Your comment is not read straight away"),
+        "the general line"
+    );
+    let admin = signed_in(&server, ADMIN).await;
+    let admin_page = admin
+        .get(server.url("/admin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(admin_page.contains("Set your clinic's own line"));
+    let set = |line: &'static str| {
+        admin
+            .post(server.url("/admin/help-line"))
+            .form(&[("csrf", csrf_from(&admin_page)), ("help_line", line.to_string())])
+            .send()
+    };
+    let refused = set("If you need help now, call [your clinic's number].").await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("Replace the part in brackets"));
+    let saved = set(
+        "We read comments within two working days. If you need help now, call 01632 960 000, or 999 in an emergency.",
+    )
+    .await
+    .unwrap();
+    assert_eq!(saved.status(), 303);
+    let page = reqwest::get(&rosa).await.unwrap().text().await.unwrap();
+    assert!(page.contains("call 01632 960 000"), "the clinic's own line");
     assert_eq!(
         with_comment(sam, "I'm not thinking of ending therapy, just moving it to Tuesdays.").await,
         200

@@ -24,6 +24,8 @@ struct Survey {
     invitation: Invitation,
     client: Client,
     instrument: InstrumentDefinition,
+    /// The clinic's line beside the comment box on where to get help now.
+    help_line: String,
 }
 
 /// What a link is, now.
@@ -36,17 +38,24 @@ enum LinkState {
     Unsubscribed(Box<Survey>),
 }
 
+/// Where the clinic's help line is kept (Admin → Staff page sets it).
+pub const HELP_LINE_KEY: &str = "survey.help_line";
+/// Shown until the clinic sets its own line: safe without a phone number.
+pub const DEFAULT_HELP_LINE: &str = "Your comment is not read straight away. If you need help now, contact your clinic, your GP or NHS 111, or call 999 in an emergency.";
+
 fn load_link(conn: &mut DbConnection, token: &str, now: chrono::NaiveDateTime) -> Result<LinkState, StoreError> {
     let Some(invitation) = invitations::find_by_token(conn, token, "survey")? else {
         return Ok(LinkState::Unknown);
     };
     let client = clients::find(conn, invitation.client_id)?;
     let instrument = history::instrument(conn, invitation.instrument_id)?;
+    let help_line = crate::store::kv::get(conn, HELP_LINE_KEY)?.unwrap_or_else(|| DEFAULT_HELP_LINE.to_string());
     let status = invitation.status();
     let survey = Box::new(Survey {
         invitation,
         client,
         instrument,
+        help_line,
     });
     Ok(match status {
         InvitationStatus::Answered => LinkState::Answered(survey),
@@ -194,7 +203,7 @@ fn full_form(
             }
             form method="post" action={ "/s/" (token) } novalidate {
                 @for item in survey.instrument.items() {
-                    (views::question(&survey.instrument, item, &lang, false, answers, problems.get(&item.id).copied(), false))
+                    (views::question(&survey.instrument, item, &views::Wording { lang: &lang, easy: false, help_line: &survey.help_line }, answers, problems.get(&item.id).copied()))
                 }
                 div.actions { button.primary type="submit" { "Send my answers" } }
             }
@@ -243,7 +252,7 @@ fn easy_step(
             form method="post" action={ "/s/" (token) "/step" } novalidate {
                 input type="hidden" name="_step" value=(step);
                 (views::carried(answers, &item.id))
-                (views::question(&survey.instrument, item, &lang, true, answers, problem, true))
+                (views::question(&survey.instrument, item, &views::Wording { lang: &lang, easy: true, help_line: &survey.help_line }, answers, problem))
                 @if !item.required { p.hint { "You can skip this question." } }
                 div.actions {
                     button.primary type="submit" name="_go" value="next" { "Next" }

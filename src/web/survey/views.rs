@@ -84,16 +84,24 @@ fn current_value(answers: &Answers, item: &Item) -> Option<String> {
     })
 }
 
+/// How the questions are worded for this client.
+pub struct Wording<'a> {
+    pub lang: &'a str,
+    /// Easy-read texts, one question per screen (the question is the heading).
+    pub easy: bool,
+    /// The clinic's line beside the comment box on where to get help now.
+    pub help_line: &'a str,
+}
+
 /// One question as a fieldset (or a labelled text area).
 pub fn question(
     instrument: &InstrumentDefinition,
     item: &Item,
-    lang: &str,
-    easy: bool,
+    wording: &Wording,
     answers: &Answers,
     problem: Option<&str>,
-    heading: bool,
 ) -> Markup {
+    let (lang, easy, heading, help_line) = (wording.lang, wording.easy, wording.easy, wording.help_line);
     let text = item
         .text_in(lang, easy)
         .or_else(|| item.text_in(&instrument.languages()[0], easy))
@@ -112,8 +120,9 @@ pub fn question(
                         label for={ "a-" (item.id) } { (text) @if optional { " " span.muted { "(optional)" } } }
                     }
                     @if let Some(p) = problem { p.error #(error_id) { (p) } }
+                    p.hint.help-line #(hint_id) { (help_line) }
                     textarea #{ "a-" (item.id) } name=(item.id) maxlength=(max_length) rows="4"
-                        aria-describedby=[problem.map(|_| error_id.clone())] { (current.clone().unwrap_or_default()) }
+                        aria-describedby=(match problem { Some(_) => format!("{error_id} {hint_id}"), None => hint_id.clone() }) { (current.clone().unwrap_or_default()) }
                 }
             }
             kind => {
