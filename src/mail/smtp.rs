@@ -1,5 +1,5 @@
 //! SMTP delivery: lettre's protocol client over connections we open
-//! ourselves with `TCP_NODELAY`, kept in a bb8 pool.
+//! ourselves with `TCP_NODELAY`, kept open between sends.
 //!
 //! lettre 0.11.23's own pooled transport leaves Nagle's algorithm on, so
 //! each command waits ~40 ms for a delayed ACK (fixed upstream in lettre
@@ -137,65 +137,75 @@ impl Endpoint {
     }
 }
 
-impl bb8::ManageConnection for Endpoint {
-    type Connection = AsyncSmtpConnection;
-    type Error = SendError;
+/// Connections kept open between sends, each with when it was last used.
+type Idle = std::sync::Mutex<Vec<(AsyncSmtpConnection, std::time::Instant)>>;
 
-    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
-        Endpoint::connect(self).await
-    }
+/// A pool of SMTP connections: at most `connections` sends in flight, and
+/// the connections they used kept open for the next ones (closed after a
+/// minute unused). A small pool of our own rather than a pool crate: bb8,
+/// tried first, retries a refused connection inside its own timeout and so
+/// hides the server's reason ("connection refused") behind "timed out" and
+/// holds every send for the whole timeout.
+pub struct SmtpPool {
+    endpoint: Endpoint,
+    slots: tokio::sync::Semaphore,
+    idle: Idle,
+}
 
-    async fn is_valid(&self, conn: &mut AsyncSmtpConnection) -> Result<(), SendError> {
-        if conn.test_connected().await {
-            Ok(())
-        } else {
-            Err(SendError::Transient("the SMTP connection was closed".into()))
+/// How long an unused connection is kept (servers drop idle ones too).
+const IDLE_FOR: Duration = Duration::from_secs(60);
+
+impl SmtpPool {
+    pub fn new(endpoint: Endpoint, connections: u32) -> SmtpPool {
+        SmtpPool {
+            endpoint,
+            slots: tokio::sync::Semaphore::new(connections as usize),
+            idle: std::sync::Mutex::new(Vec::new()),
         }
     }
 
-    fn has_broken(&self, conn: &mut AsyncSmtpConnection) -> bool {
-        conn.has_broken()
+    fn take_idle(&self) -> Option<AsyncSmtpConnection> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some((conn, since)) = idle.pop() {
+            if since.elapsed() < IDLE_FOR && !conn.has_broken() {
+                return Some(conn);
+            }
+        }
+        None
     }
-}
 
-/// A pool of SMTP connections, one per send in flight.
-pub struct SmtpPool {
-    pool: bb8::Pool<Endpoint>,
-    endpoint: Endpoint,
-}
-
-impl SmtpPool {
-    /// Builds the pool; connections are opened when first needed. Must be
-    /// called inside a tokio runtime (the pool keeps a reaper task).
-    pub fn new(endpoint: Endpoint, connections: u32) -> SmtpPool {
-        let pool = bb8::Pool::builder()
-            .max_size(connections)
-            .min_idle(None)
-            // A NOOP round trip before every message would halve the rate;
-            // a connection the server closed is caught by the retry below.
-            .test_on_check_out(false)
-            .idle_timeout(Some(Duration::from_secs(60)))
-            .connection_timeout(endpoint.timeout)
-            .build_unchecked(endpoint.clone());
-        SmtpPool { pool, endpoint }
+    fn put_back(&self, conn: AsyncSmtpConnection) {
+        if !conn.has_broken() {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            idle.push((conn, std::time::Instant::now()));
+        }
     }
 
     pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<(), SendError> {
-        let mut conn = self.pool.get().await.map_err(|e| match e {
-            bb8::RunError::User(e) => e,
-            bb8::RunError::TimedOut => SendError::Transient("no SMTP connection could be opened in time".into()),
-        })?;
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| SendError::Transient("the SMTP pool is closed".into()))?;
+        let (mut conn, reused) = match self.take_idle() {
+            Some(conn) => (conn, true),
+            None => (self.endpoint.connect().await?, false),
+        };
         match self.send_on(&mut conn, envelope, message).await {
-            Ok(()) => Ok(()),
-            // The server may have closed an idle pooled connection (no SMTP
-            // reply at all): one more try on a new connection before it
-            // counts as a failure. A reply such as 451 is never retried here.
-            Err(Failure { error, replied: false }) => {
-                drop(conn);
+            Ok(()) => {
+                self.put_back(conn);
+                Ok(())
+            }
+            // The server may have closed a kept connection (no SMTP reply at
+            // all): one more try on a new connection before it counts as a
+            // failure. A reply such as 451 is never retried here.
+            Err(Failure { error, replied: false }) if reused => {
                 tracing::debug!(error = ?error, "SMTP connection lost; trying once on a new one");
                 let mut fresh = self.endpoint.connect().await?;
                 let result = self.send_on(&mut fresh, envelope, message).await;
-                fresh.quit().await.ok();
+                if result.is_ok() {
+                    self.put_back(fresh);
+                }
                 result.map_err(|f| f.error)
             }
             Err(Failure { error, .. }) => Err(error),
