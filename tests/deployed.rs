@@ -297,6 +297,27 @@ async fn signed_in(web: &Process, email: &str) -> reqwest::Client {
     browser
 }
 
+/// The text of a page, fetched with a client (its cookies).
+async fn page_text(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// The clinician chooses how they hear about high and other alerts.
+async fn set_alert_emails(web: &Process, clinician: &reqwest::Client, high: &str, other: &str) {
+    let page = page_text(clinician, web.url("/clinician/settings")).await;
+    let saved = clinician
+        .post(web.url("/clinician/settings"))
+        .form(&[
+            ("csrf", csrf_from(&page).as_str()),
+            ("notify_high", high),
+            ("notify_other", other),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(saved.status().is_redirection(), "{}", saved.status());
+}
+
 fn csrf_from(html: &str) -> String {
     common::csrf_from(html)
 }
@@ -332,29 +353,7 @@ async fn whole_loop_across_processes(backend: Backend) {
 
     // The clinician asks for an immediate email about every alert.
     let clinician = signed_in(&web, CLINICIAN).await;
-    let page = clinician
-        .get(web.url("/clinician/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let saved = clinician
-        .post(web.url("/clinician/settings"))
-        .form(&[
-            ("csrf", csrf_from(&page).as_str()),
-            ("notify_high", "immediate"),
-            ("notify_other", "immediate"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        saved.status().is_redirection() || saved.status() == 200,
-        "{}",
-        saved.status()
-    );
+    set_alert_emails(&web, &clinician, "immediate", "immediate").await;
 
     let recorded = clinic.post_appointment(&web, "A-1", "amira").await;
     assert_eq!(recorded.status(), 201, "{}", recorded.text().await.unwrap());
@@ -457,14 +456,7 @@ async fn smtp_refusals(backend: Backend) {
     assert!(clinic.smtp.received().is_empty());
 
     let admin = signed_in(&server, ADMIN).await;
-    let page = admin
-        .get(server.url("/admin/email"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&admin, server.url("/admin/email")).await;
     assert!(page.contains(&email_of("nobody")) && page.contains("failed"), "{page}");
     assert!(page.contains("550"), "the server's reason is shown");
     assert!(page.contains("retrying"), "the 451'd message waits to retry");
@@ -646,14 +638,7 @@ async fn hostile_input_gets_a_clear_refusal(backend: Backend) {
 
     // NUL in a CSV upload.
     let admin = signed_in(&server, ADMIN).await;
-    let page = admin
-        .get(server.url("/admin/appointments"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&admin, server.url("/admin/appointments")).await;
     let csv = "client_id,client_name,client_email,clinician_email,start,end,status\n\
                c1,Ann\0Lee,ann@example.org,clinician@example.org,2026-03-02 10:00,2026-03-02 10:50,attended\n";
     let form = reqwest::multipart::Form::new().text("csrf", csrf_from(&page)).part(
@@ -671,14 +656,7 @@ async fn hostile_input_gets_a_clear_refusal(backend: Backend) {
     // Dates no clinic has: year -262143 from the clinician's form and a
     // CSV, 9999-12-31 from the API, and as a manager's filter.
     let clinician = signed_in(&server, CLINICIAN).await;
-    let page = clinician
-        .get(server.url("/clinician/appointments/new"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&clinician, server.url("/clinician/appointments/new")).await;
     let response = clinician
         .post(server.url("/clinician/appointments"))
         .form(&[
@@ -703,14 +681,7 @@ async fn hostile_input_gets_a_clear_refusal(backend: Backend) {
     );
     let csv = "client_id,client_name,client_email,clinician_email,start,end,status\n\
                c9,Far Future,far@example.org,clinician@example.org,9999-12-31 23:00,9999-12-31 23:59,attended\n";
-    let page = admin
-        .get(server.url("/admin/appointments"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&admin, server.url("/admin/appointments")).await;
     let form = reqwest::multipart::Form::new().text("csrf", csrf_from(&page)).part(
         "file",
         reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("a.csv"),
@@ -1075,7 +1046,7 @@ async fn staff_sessions_and_accounts(backend: Backend) {
     let cookie = sign_in_cookie(&server, CLINICIAN, PASSWORD).await.unwrap();
     let (mine, copy) = (cookie_client(&cookie), cookie_client(&cookie));
     assert_eq!(status_of(&copy, inbox.clone()).await, 200);
-    let page = mine.get(&inbox).send().await.unwrap().text().await.unwrap();
+    let page = page_text(&mine, &inbox).await;
     let out = mine
         .post(server.url("/sign-out"))
         .form(&[("csrf", csrf_from(&page))])
@@ -1088,14 +1059,7 @@ async fn staff_sessions_and_accounts(backend: Backend) {
     // A password change ends other sessions, keeps this one.
     let old = cookie_client(&sign_in_cookie(&server, CLINICIAN, PASSWORD).await.unwrap());
     let me = signed_in(&server, CLINICIAN).await;
-    let page = me
-        .get(server.url("/account/password"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&me, server.url("/account/password")).await;
     let csrf = csrf_from(&page);
     let change = |new: &'static str| {
         me.post(server.url("/account/password"))
@@ -1122,14 +1086,7 @@ async fn staff_sessions_and_accounts(backend: Backend) {
     let id = clinic
         .count(format!("SELECT id AS n FROM staff WHERE email = '{CLINICIAN}'"))
         .await;
-    let page = admin
-        .get(server.url(&format!("/admin/staff/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&admin, server.url(&format!("/admin/staff/{id}"))).await;
     assert!(page.contains("Deactivate the account"));
     let done = admin
         .post(server.url(&format!("/admin/staff/{id}")))
@@ -1148,14 +1105,7 @@ async fn staff_sessions_and_accounts(backend: Backend) {
     let admin_id = clinic
         .count(format!("SELECT id AS n FROM staff WHERE email = '{ADMIN}'"))
         .await;
-    let page = admin
-        .get(server.url(&format!("/admin/staff/{admin_id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&admin, server.url(&format!("/admin/staff/{admin_id}"))).await;
     let refused = admin
         .post(server.url(&format!("/admin/staff/{admin_id}")))
         .form(&[("csrf", csrf_from(&page).as_str()), ("change", "deactivate")])
@@ -1337,7 +1287,6 @@ async fn two_web_instances_and_two_job_runners(backend: Backend) {
         assert_eq!(got.len(), 1, "client two{i} got exactly one invitation");
         links.push(survey_link(&got[0].data));
     }
-    // Each runner sent some: the work was shared, not duplicated.
     let answers: Vec<_> = links
         .iter()
         .enumerate()
@@ -1556,25 +1505,7 @@ async fn words_of_risk_reach_the_clinician_at_once(backend: Backend) {
     };
     let server = clinic.start(&["serve"]).await;
     let clinician = signed_in(&server, CLINICIAN).await;
-    let page = clinician
-        .get(server.url("/clinician/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let saved = clinician
-        .post(server.url("/clinician/settings"))
-        .form(&[
-            ("csrf", csrf_from(&page).as_str()),
-            ("notify_high", "digest"),
-            ("notify_other", "off"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(saved.status().as_u16() < 400);
+    set_alert_emails(&server, &clinician, "digest", "off").await;
 
     let with_comment = |link: String, comment: &'static str| async move {
         let mut form: Vec<(&str, String)> = ["bond", "goals", "approach", "overall"]
@@ -1605,14 +1536,7 @@ async fn words_of_risk_reach_the_clinician_at_once(backend: Backend) {
         "the general line"
     );
     let admin = signed_in(&server, ADMIN).await;
-    let admin_page = admin
-        .get(server.url("/admin"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let admin_page = page_text(&admin, server.url("/admin")).await;
     assert!(admin_page.contains("Set your clinic's own line"));
     let set = |line: &'static str| {
         admin
@@ -1670,14 +1594,7 @@ async fn words_of_risk_reach_the_clinician_at_once(backend: Backend) {
     let alert_id = clinic
         .count("SELECT a.id AS n FROM alerts a JOIN clients c ON c.id = a.client_id WHERE c.external_id = 'rosa'")
         .await;
-    let alert = clinician
-        .get(server.url(&format!("/clinician/alerts/{alert_id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let alert = page_text(&clinician, server.url(&format!("/clinician/alerts/{alert_id}"))).await;
     assert!(
         alert.contains("I have been thinking about ending it all."),
         "the client's words on the alert page"

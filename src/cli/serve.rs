@@ -54,12 +54,7 @@ fn log_panics_once() {
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
+        let message = crate::jobs::panic_text(info.payload());
         let key = format!("{place} {message}");
         let first = SEEN
             .lock()

@@ -79,15 +79,21 @@ async fn step<T: Default>(
             T::default()
         }
         Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            failures.0.push((name, format!("panicked: {what}")));
+            failures
+                .0
+                .push((name, format!("panicked: {}", panic_text(panic.as_ref()))));
             T::default()
         }
     }
+}
+
+/// What a panic said (its `&str` or `String` payload).
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// One pass over all due work. Tests call this after moving the clock.

@@ -184,7 +184,7 @@ async fn recorded(state: &AppState, group: Vec<Record>, now: NaiveDateTime) -> R
     let mut wait = StdDuration::from_millis(100);
     for _ in 0..8 {
         match blocking(state, write.clone()).await {
-            Err(e) if e.is_storage_fault() || matches!(e, StoreError::Pool(_) | StoreError::Unreachable(_)) => {
+            Err(e) if e.is_temporary() => {
                 tracing::warn!(error = %e, "could not record sent messages yet; trying again");
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(StdDuration::from_secs(3));

@@ -87,6 +87,12 @@ impl StoreError {
         .any(|m| message.contains(m))
     }
 
+    /// Worth trying again shortly: the pool or server cannot be reached,
+    /// or a storage fault (see [`StoreError::is_storage_fault`]).
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, StoreError::Pool(_) | StoreError::Unreachable(_)) || self.is_storage_fault()
+    }
+
     pub fn is_unique_violation(&self) -> bool {
         matches!(
             self,

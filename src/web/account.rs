@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
 
-use super::auth::{self, AnyRole, Session, Staff, StaffForm};
+use super::auth::{self, AnyRole, Staff, StaffForm};
 use super::error::AppError;
 use super::state::AppState;
 use super::views::layout::{form_error, notice, staff_page};
@@ -93,18 +93,8 @@ async fn change_password(
     let changed = state
         .db(move |conn| staff::change_account(conn, id, &AccountChange::Password(hash), ChangedBy::Staff(id), now))
         .await?;
-    let session = Session {
-        staff_id: id,
-        csrf: auth::new_csrf_token(),
-        issued_at: now.and_utc().timestamp(),
-        generation: changed.session_generation,
-    };
     Ok(HttpResponse::SeeOther()
-        .cookie(auth::session_cookie(
-            &session,
-            &state.cookie_key,
-            state.settings.secure_cookies(),
-        ))
+        .cookie(auth::new_session_cookie(&state, &changed, now))
         .insert_header((
             "Location",
             format!("{PATH}?done=Your+password+is+changed.+Other+sessions+have+ended."),

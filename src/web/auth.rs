@@ -36,7 +36,19 @@ pub fn new_csrf_token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
-pub fn session_cookie(session: &Session, key: &Key, secure: bool) -> Cookie<'static> {
+/// A new session for a member of staff, as a cookie: a fresh CSRF token,
+/// issued now, under the account's current session generation.
+pub fn new_session_cookie(state: &AppState, member: &StaffMember, now: chrono::NaiveDateTime) -> Cookie<'static> {
+    let session = Session {
+        staff_id: member.id,
+        csrf: new_csrf_token(),
+        issued_at: now.and_utc().timestamp(),
+        generation: member.session_generation,
+    };
+    session_cookie(&session, &state.cookie_key, state.settings.secure_cookies())
+}
+
+fn session_cookie(session: &Session, key: &Key, secure: bool) -> Cookie<'static> {
     let mut jar = CookieJar::new();
     let value = serde_json::to_string(session).unwrap_or_default();
     jar.private_mut(key).add(Cookie::new(SESSION_COOKIE, value));

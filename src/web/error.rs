@@ -36,7 +36,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Conflict(m) => AppError::Conflict(m),
             StoreError::Unreachable(m) | StoreError::Pool(m) => AppError::Unavailable(m),
-            other if other.is_storage_fault() => AppError::Unavailable(other.to_string()),
+            other if other.is_temporary() => AppError::Unavailable(other.to_string()),
             other => AppError::Internal(other.to_string()),
         }
     }

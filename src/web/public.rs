@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
 
-use super::auth::{self, CurrentStaff, Session};
+use super::auth::{self, CurrentStaff};
 use super::error::AppError;
 use super::state::AppState;
 use super::views::layout::{form_error, plain_page};
@@ -214,19 +214,9 @@ async fn sign_in(
                     staff::clear_attempts(conn, &mail, &address)
                 })
                 .await?;
-            let session = Session {
-                staff_id: member.id,
-                csrf: auth::new_csrf_token(),
-                issued_at: now.and_utc().timestamp(),
-                generation: member.session_generation,
-            };
             tracing::info!(staff_id = member.id, "signed in");
             Ok(HttpResponse::SeeOther()
-                .cookie(auth::session_cookie(
-                    &session,
-                    &state.cookie_key,
-                    state.settings.secure_cookies(),
-                ))
+                .cookie(auth::new_session_cookie(&state, &member, now))
                 .insert_header(("Location", auth::home_for(member.role())))
                 .finish())
         }
