@@ -69,6 +69,7 @@ async fn pages_in_chromium(backend: Backend) {
             .env("CLINICIAN_EMAIL", "clinician1@demo.rapport.test")
             .env("CLINICIAN_PASSWORD", rapport::demo::DEMO_PASSWORD)
             .env("MANAGER_EMAIL", "manager@demo.rapport.test")
+            .env("ADMIN_EMAIL", "admin@demo.rapport.test")
             .env("SCREENSHOTS", &shots)
             .env("CHROMIUM", chromium)
             .output()

@@ -297,6 +297,61 @@ async fn permanent_refusal(backend: Backend) {
 }
 on_both_backends!(smtp_550_marks_the_message_failed_for_admins, permanent_refusal);
 
+/// The same outcomes whether or not the server pipelines: the refused
+/// recipient fails once with the server's reason, the others arrive once.
+async fn recipient_refused_at_rcpt(backend: Backend) {
+    for pipelining in [true, false] {
+        let smtp = SmtpServer::start().await;
+        if !pipelining {
+            smtp.without_pipelining();
+        }
+        let Some(app) = app_with_smtp(backend, &smtp).await else {
+            return common::skipped(backend);
+        };
+        app.staff("clinician", "clinician@example.org", None).await;
+        let key = api_key(&app).await;
+        let ended = app.clock_now();
+        for (n, name) in ["r1", "gone", "r2"].iter().enumerate() {
+            let r = post_appointment(&app, &key, &appointment(&format!("R-{n}"), name, ended, "attended")).await;
+            assert_eq!(r.status(), 201);
+        }
+        smtp.refuse_recipient("gone@example.net");
+        app.clock.advance(Duration::minutes(61));
+        let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+        assert_eq!(
+            (pass.mail.sent, pass.mail.failed, pass.mail.retrying),
+            (2, 1, 0),
+            "pipelining {pipelining}"
+        );
+        let mut recipients: Vec<String> = smtp.received().iter().map(|m| m.to[0].clone()).collect();
+        recipients.sort();
+        assert_eq!(recipients, ["r1@example.net", "r2@example.net"]);
+        let reason: String = app
+            .db(|conn| {
+                use diesel::prelude::*;
+                use rapport::store::schema::outbox;
+                Ok(outbox::table
+                    .filter(outbox::status.eq("failed"))
+                    .select(outbox::last_error)
+                    .first::<Option<String>>(conn)?
+                    .unwrap_or_default())
+            })
+            .await;
+        assert!(reason.contains("no such user here"), "{reason}");
+        if pipelining {
+            assert_eq!(smtp.pipelined(), 3, "MAIL, RCPT and DATA written together");
+        } else {
+            assert_eq!(smtp.pipelined(), 0);
+        }
+        app.clock.advance(Duration::hours(1));
+        assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().mail.total(), 0);
+    }
+}
+on_both_backends!(
+    a_recipient_refused_at_rcpt_fails_once_with_or_without_pipelining,
+    recipient_refused_at_rcpt
+);
+
 async fn cancellation_and_unsubscribe(backend: Backend) {
     let smtp = SmtpServer::start().await;
     let Some(app) = app_with_smtp(backend, &smtp).await else {
@@ -513,6 +568,36 @@ async fn clinician_notices(backend: Backend) {
     rapport::jobs::run_once(&app.state).await.unwrap();
     assert_eq!(to("dr@example.org").len(), 1);
     assert_eq!(to("other@example.org").len(), 1);
+    // A comment with good scores opens no alert, but the next daily
+    // summary counts it (without saying whose or what).
+    let invitation = common::attended_session(&app, "other@example.org", "bea").await;
+    let token = common::survey_token(&app, invitation).await;
+    let answered = reqwest::Client::new()
+        .post(app.url(&format!("/s/{token}")))
+        .form(&[
+            ("bond", "10"),
+            ("goals", "10"),
+            ("approach", "10"),
+            ("overall", "10"),
+            ("uncomfortable", "no"),
+            ("note", "The last session really helped with my sleep"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 200);
+    app.clock.advance(Duration::days(1));
+    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(pass.digests, 1, "a summary for the comment alone");
+    let other_mail = to("other@example.org");
+    assert_eq!(other_mail.len(), 2);
+    assert_eq!(
+        other_mail[1].subject().unwrap(),
+        "Rapport daily summary: 1 comment from a client to read"
+    );
+    let text = other_mail[1].body_text(0).unwrap().to_string();
+    assert!(!text.contains("sleep") && !text.contains("bea"), "{text}");
+    assert_eq!(to("dr@example.org").len(), 1, "dr's clients wrote nothing");
 }
 on_both_backends!(clinicians_are_told_without_client_detail, clinician_notices);
 

@@ -1536,7 +1536,12 @@ async fn words_of_risk_reach_the_clinician_at_once(backend: Backend) {
         "the general line"
     );
     let admin = signed_in(&server, ADMIN).await;
-    let admin_page = page_text(&admin, server.url("/admin")).await;
+    assert!(
+        page_text(&admin, server.url("/admin"))
+            .await
+            .contains("Set your clinic's own line")
+    );
+    let admin_page = page_text(&admin, server.url("/admin/safety")).await;
     assert!(admin_page.contains("Set your clinic's own line"));
     let set = |line: &'static str| {
         admin
@@ -1600,6 +1605,43 @@ async fn words_of_risk_reach_the_clinician_at_once(backend: Backend) {
         "the client's words on the alert page"
     );
     assert!(alert.contains("Words of risk"));
+
+    // The clinic adds a Welsh list on Admin → Client safety; a Welsh
+    // comment then opens an alert too. A malformed tag is refused.
+    let safety = page_text(&admin, server.url("/admin/safety")).await;
+    let add = |language: &'static str| {
+        admin
+            .post(server.url("/admin/risk-words"))
+            .form(&[
+                ("csrf", csrf_from(&safety)),
+                ("language", language.to_string()),
+                ("phrases", "eisiau marw\nlladd fy hun\n".to_string()),
+            ])
+            .send()
+    };
+    let refused = add("Welsh").await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("not a language tag"));
+    assert_eq!(add("cy").await.unwrap().status(), 303);
+    let tried = page_text(&admin, server.url("/admin/safety?try=Dw%20i%20eisiau%20marw")).await;
+    assert!(tried.contains("Would open a high alert"), "{tried}");
+    assert_eq!(
+        clinic
+            .count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'settings.risk_words'")
+            .await,
+        1
+    );
+    assert_eq!(clinic.post_appointment(&server, "R-3", "gwen").await.status(), 201);
+    let gwen = survey_link(&clinic.mail_for(&email_of("gwen"), 1, Duration::from_secs(30)).await[0].data);
+    assert_eq!(with_comment(gwen, "Weithiau dw i eisiau marw.").await, 200);
+    clinic.mail_for(CLINICIAN, 2, Duration::from_secs(30)).await;
+    assert_eq!(
+        clinic
+            .count("SELECT COUNT(*) AS n FROM alerts a JOIN clients c ON c.id = a.client_id WHERE c.external_id = 'gwen' AND a.severity = 'high'")
+            .await,
+        1,
+        "the clinic's Welsh phrase opened an alert"
+    );
     assert_no_panic(&server);
 }
 on_both_backends!(

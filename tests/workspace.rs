@@ -168,6 +168,75 @@ db_test!(repair_log_records_each_step_in_order, |app| {
     );
 });
 
+db_test!(
+    the_alert_page_tells_the_story_first_and_not_repaired_stays_under_watch,
+    |app| {
+        app.staff("clinician", "dr@example.org", None).await;
+        for items in [
+            [10, 10, 9, 9],
+            [10, 9, 10, 9],
+            [9, 10, 10, 9],
+            [7, 7, 8, 8],
+            [6, 7, 7, 7],
+        ] {
+            answered_session(&app, "dr@example.org", "di", items).await;
+        }
+        let client = client_id(&app, "di").await;
+        let clinician = app.signed_in("dr@example.org").await;
+        let alert = app
+            .db(move |conn| rapport::store::alerts::for_client(conn, client))
+            .await
+            .remove(0);
+        let path = format!("/clinician/alerts/{}", alert.id);
+        let get = |url: String| {
+            let c = clinician.clone();
+            async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+        };
+        let html = get(app.url(&path)).await;
+        let at = |text: &str| html.find(text).unwrap_or_else(|| panic!("{text} on the page"));
+        assert!(at("In short") < at("id=\"repair-title\""));
+        assert!(at("id=\"repair-title\"") < at("Why Rapport raised this"));
+        assert!(at("Why Rapport raised this") < at("Every signal with its numbers"));
+        assert!(at("Every signal with its numbers") < at(">Log<"));
+        assert!(
+            html.contains("Latest total: </strong>27 at session 5"),
+            "the latest total in the summary"
+        );
+        assert!(html.contains("cutoff"));
+        // One line per rule: no rule title twice in the grouped list.
+        let grouped = &html[at("<ul class=\"signals\">")..at("Every signal with its numbers")];
+        let lines = grouped.matches("<li>").count();
+        let signals = app
+            .db({
+                let id = alert.id;
+                move |conn| rapport::store::alerts::signals(conn, id)
+            })
+            .await;
+        let mut rules: Vec<&str> = signals.iter().map(|s| s.rule.as_str()).collect();
+        rules.sort();
+        rules.dedup();
+        assert_eq!(lines, rules.len(), "{grouped}");
+
+        // "Not repaired" closes the alert but keeps the client under watch.
+        let csrf = csrf_from(&html);
+        let recorded = clinician
+            .post(app.url(&format!("{path}/outcome")))
+            .form(&[("outcome", "not_repaired"), ("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(recorded.status(), 303);
+        assert!(get(app.url(&path)).await.contains("stays under watch"));
+        let inbox = get(app.url("/clinician")).await;
+        assert!(inbox.contains("Follow up at the next session"));
+        assert!(inbox.contains("Client di"));
+        // The next answer ends the watch (the engine looks again).
+        answered_session(&app, "dr@example.org", "di", [9, 9, 9, 9]).await;
+        let inbox = get(app.url("/clinician")).await;
+        assert!(!inbox.contains("Follow up at the next session"), "{inbox}");
+    }
+);
+
 db_test!(another_clinician_gets_404_and_the_attempt_is_audited, |app| {
     app.staff("clinician", "dr@example.org", Some("Team A")).await;
     let (other_id, _) = app.staff("clinician", "other@example.org", Some("Team A")).await;

@@ -159,6 +159,7 @@ impl Record {
 async fn recorded(state: &AppState, group: Vec<Record>, now: NaiveDateTime) -> Result<(), StoreError> {
     let write = move |conn: &mut crate::store::DbConnection| {
         conn.write_transaction(|conn| {
+            let (mut sent, mut invited, mut reminded) = (vec![], vec![], vec![]);
             for record in &group {
                 match record {
                     Record::Sent {
@@ -166,10 +167,10 @@ async fn recorded(state: &AppState, group: Vec<Record>, now: NaiveDateTime) -> R
                         kind,
                         invitation_id,
                     } => {
-                        outbox::mark_sent(conn, *id, now)?;
+                        sent.push(*id);
                         match (kind, invitation_id) {
-                            (Some(Kind::Invitation), Some(inv)) => invitations::mark_sent(conn, *inv, now)?,
-                            (Some(Kind::Reminder), Some(inv)) => invitations::mark_reminded(conn, *inv, now)?,
+                            (Some(Kind::Invitation), Some(inv)) => invited.push(*inv),
+                            (Some(Kind::Reminder), Some(inv)) => reminded.push(*inv),
                             _ => {}
                         }
                     }
@@ -178,7 +179,9 @@ async fn recorded(state: &AppState, group: Vec<Record>, now: NaiveDateTime) -> R
                     Record::Cancelled { id, reason } => outbox::mark_cancelled(conn, *id, reason)?,
                 }
             }
-            Ok(())
+            outbox::mark_sent(conn, &sent, now)?;
+            invitations::mark_sent(conn, &invited, now)?;
+            invitations::mark_reminded(conn, &reminded, now)
         })
     };
     let mut wait = StdDuration::from_millis(100);
@@ -386,14 +389,22 @@ fn prepare(state: &AppState, context: &BatchContext, row: &OutboxRow) -> Prepare
             );
             Prepared::Send { to, rendered }
         }
-        Payload::AlertNotice { alerts } | Payload::AlertDigest { alerts } => {
-            let digest = row.kind == Kind::AlertDigest.as_str();
-            let rendered = templates::alert_notice(clinic, &state.settings.link("/sign-in"), alerts, digest);
-            Prepared::Send {
-                to: row.recipient.clone(),
-                rendered,
-            }
-        }
+        Payload::AlertNotice { alerts } => Prepared::Send {
+            to: row.recipient.clone(),
+            rendered: templates::alert_notice(
+                clinic,
+                &state.settings.link("/sign-in"),
+                templates::Notice::Immediate { alerts },
+            ),
+        },
+        Payload::AlertDigest { alerts, comments } => Prepared::Send {
+            to: row.recipient.clone(),
+            rendered: templates::alert_notice(
+                clinic,
+                &state.settings.link("/sign-in"),
+                templates::Notice::DailySummary { alerts, comments },
+            ),
+        },
         Payload::Webhook {
             endpoint_id,
             event,

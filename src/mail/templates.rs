@@ -80,22 +80,43 @@ pub fn survey(clinic: &str, survey_link: &str, unsubscribe_link: &str, open_unti
     }
 }
 
+/// What a clinician is told about: alerts at once or in the daily summary,
+/// and (in the summary) how many comments clients wrote. Never whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    Immediate { alerts: u32 },
+    DailySummary { alerts: u32, comments: u32 },
+}
+
 /// Tells a clinician there is something to look at. Nothing about whom.
-pub fn alert_notice(clinic: &str, sign_in_link: &str, alerts: u32, digest: bool) -> Rendered {
-    let what = if alerts == 1 {
-        "1 alert needs".to_string()
-    } else {
-        format!("{alerts} alerts need")
+pub fn alert_notice(clinic: &str, sign_in_link: &str, notice: Notice) -> Rendered {
+    let alerts_need = |alerts: u32| match alerts {
+        1 => "1 alert needs".to_string(),
+        n => format!("{n} alerts need"),
     };
-    let subject = if digest {
-        format!("Rapport daily summary: {what} a look")
-    } else {
-        format!("Rapport: {what} your attention")
+    let comments_wrote = |comments: u32| match comments {
+        1 => "1 comment from a client".to_string(),
+        n => format!("{n} comments from clients"),
     };
-    let line = if digest {
-        format!("Your daily Rapport summary: {what} a look.")
-    } else {
-        format!("In Rapport, {what} your attention.")
+    let (subject, line) = match notice {
+        Notice::Immediate { alerts } => {
+            let what = alerts_need(alerts);
+            (
+                format!("Rapport: {what} your attention"),
+                format!("In Rapport, {what} your attention."),
+            )
+        }
+        Notice::DailySummary { alerts, comments } => {
+            let what = match (alerts, comments) {
+                (a, 0) => format!("{} a look", alerts_need(a)),
+                (0, c) => format!("{} to read", comments_wrote(c)),
+                (a, c) => format!("{} a look; {} to read", alerts_need(a), comments_wrote(c)),
+            };
+            (
+                format!("Rapport daily summary: {what}"),
+                format!("Your daily Rapport summary: {what}."),
+            )
+        }
     };
     let text = format!(
         "Hello,\n\n{line}\nSign in to see the details:\n{sign_in_link}\n\n\
@@ -195,9 +216,24 @@ mod tests {
 
     #[test]
     fn clinician_notice_names_no_client() {
-        let r = alert_notice("Clinic", "https://x/sign-in", 2, false);
+        let r = alert_notice("Clinic", "https://x/sign-in", Notice::Immediate { alerts: 2 });
         assert!(r.subject.contains("2 alerts"));
         assert!(r.text.contains("does not say which client"));
         assert!(r.unsubscribe.is_none());
+        let r = alert_notice(
+            "Clinic",
+            "https://x/sign-in",
+            Notice::DailySummary { alerts: 0, comments: 3 },
+        );
+        assert_eq!(r.subject, "Rapport daily summary: 3 comments from clients to read");
+        let r = alert_notice(
+            "Clinic",
+            "https://x/sign-in",
+            Notice::DailySummary { alerts: 1, comments: 1 },
+        );
+        assert!(
+            r.text
+                .contains("1 alert needs a look; 1 comment from a client to read.")
+        );
     }
 }

@@ -450,7 +450,11 @@ fn send_notice(
 ) -> Result<(), StoreError> {
     let count = alerts_to_tell.len() as u32;
     let payload = if kind == Kind::AlertDigest {
-        Payload::AlertDigest { alerts: count }
+        let since = now - chrono::Duration::days(1);
+        Payload::AlertDigest {
+            alerts: count,
+            comments: super::responses::comments_for_clinician_since(conn, clinician.id, since)? as u32,
+        }
     } else {
         Payload::AlertNotice { alerts: count }
     };
@@ -476,14 +480,17 @@ fn send_notice(
     Ok(())
 }
 
-/// The daily digest: one email per clinician who has alerts they were not
-/// told about yet and whose preference for them is the digest.
+/// The daily summary: one email per clinician who has alerts they were not
+/// told about yet and whose preference for them is the summary, or whose
+/// clients wrote comments in the last day (when either preference is the
+/// summary: every comment is counted, whether or not an alert opened).
 pub fn send_digests(conn: &mut DbConnection, mailing: &Mailing, now: NaiveDateTime) -> Result<usize, StoreError> {
     let clinicians: Vec<StaffMember> = staff::table
         .filter(staff::role.eq("clinician"))
         .filter(staff::active.eq(true))
         .select(StaffMember::as_select())
         .load(conn)?;
+    let since = now - chrono::Duration::days(1);
     let mut sent = 0;
     for clinician in clinicians {
         conn.write_transaction(|conn| {
@@ -499,7 +506,9 @@ pub fn send_digests(conn: &mut DbConnection, mailing: &Mailing, now: NaiveDateTi
                     preference == "digest"
                 })
                 .collect();
-            if !due.is_empty() {
+            let wants_summary = clinician.notify_high == "digest" || clinician.notify_other == "digest";
+            let wrote = wants_summary && super::responses::comments_for_clinician_since(conn, clinician.id, since)? > 0;
+            if !due.is_empty() || wrote {
                 send_notice(conn, &clinician, &due, Kind::AlertDigest, mailing, now)?;
                 sent += 1;
             }
@@ -561,6 +570,41 @@ pub fn list_visible(
         .into_iter()
         .filter_map(|a| visible.iter().find(|c| c.id == a.client_id).cloned().map(|c| (a, c)))
         .collect())
+}
+
+/// Clients under watch after "not repaired": the latest alert of each
+/// visible client was closed as not repaired and the client has not
+/// answered since, so the follow-up at the next session is still due.
+pub fn under_watch(conn: &mut DbConnection, viewer: &Viewer) -> Result<Vec<(Alert, clients::Client)>, StoreError> {
+    use super::schema::responses;
+    let visible: Vec<clients::Client> = clients::list_visible(conn, viewer, None)?;
+    let ids: Vec<i64> = visible.iter().map(|c| c.id).collect();
+    let not_repaired: Vec<Alert> = alerts::table
+        .filter(alerts::client_id.eq_any(&ids))
+        .filter(alerts::outcome.eq(RepairOutcome::NotRepaired.as_str()))
+        .order(alerts::updated_at)
+        .select(Alert::as_select())
+        .load(conn)?;
+    let mut watched = vec![];
+    for alert in not_repaired {
+        let later_alert: i64 = alerts::table
+            .filter(alerts::client_id.eq(alert.client_id))
+            .filter(alerts::id.gt(alert.id))
+            .count()
+            .get_result(conn)?;
+        let answered_since: i64 = responses::table
+            .filter(responses::client_id.eq(alert.client_id))
+            .filter(responses::submitted_at.ge(alert.updated_at))
+            .count()
+            .get_result(conn)?;
+        if later_alert == 0
+            && answered_since == 0
+            && let Some(client) = visible.iter().find(|c| c.id == alert.client_id)
+        {
+            watched.push((alert, client.clone()));
+        }
+    }
+    Ok(watched)
 }
 
 pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Alert>, StoreError> {

@@ -136,6 +136,22 @@ pub fn upcoming_for_clinician(
         .load(conn)?)
 }
 
+/// The client's next booked appointment from `from`, if any.
+pub fn next_for_client(
+    conn: &mut DbConnection,
+    client_id: i64,
+    from: NaiveDateTime,
+) -> Result<Option<Appointment>, StoreError> {
+    Ok(appointments::table
+        .filter(appointments::client_id.eq(client_id))
+        .filter(appointments::starts_at.ge(from))
+        .filter(appointments::status.eq(AppointmentStatus::Booked.as_str()))
+        .order(appointments::starts_at)
+        .select(Appointment::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Appointment>, StoreError> {
     Ok(appointments::table
         .filter(appointments::client_id.eq(client_id))

@@ -47,25 +47,30 @@ pub fn instrument(conn: &mut DbConnection, id: i64) -> Result<InstrumentDefiniti
 }
 
 /// The engine settings for an instrument: its own defaults, then any
-/// overrides an admin stored (`engine.<instrument id>` as JSON).
+/// overrides an admin stored (`engine.<instrument id>` as JSON), with the
+/// clinic's words-of-risk lists.
 pub fn engine_settings(
     conn: &mut DbConnection,
     instrument: &InstrumentDefinition,
 ) -> Result<EngineSettings, StoreError> {
     let defaults = EngineSettings::for_instrument(instrument);
-    let Some(stored) = kv::get(conn, &format!("engine.{}", instrument.id()))? else {
-        return Ok(defaults);
-    };
-    // Overrides name only what they change; a stored override that no longer
-    // fits is ignored (and logged) rather than stopping alerts.
-    let overrides: serde_json::Value = serde_json::from_str(&stored).unwrap_or(serde_json::Value::Null);
-    match defaults.with_overrides(&overrides) {
-        Ok(settings) => Ok(settings),
-        Err(e) => {
-            tracing::warn!(instrument = instrument.id(), "stored engine settings ignored: {e}");
-            Ok(defaults)
+    let mut settings = match kv::get(conn, &format!("engine.{}", instrument.id()))? {
+        None => defaults,
+        // Overrides name only what they change; a stored override that no
+        // longer fits is ignored (and logged) rather than stopping alerts.
+        Some(stored) => {
+            let overrides: serde_json::Value = serde_json::from_str(&stored).unwrap_or(serde_json::Value::Null);
+            match defaults.with_overrides(&overrides) {
+                Ok(settings) => settings,
+                Err(e) => {
+                    tracing::warn!(instrument = instrument.id(), "stored engine settings ignored: {e}");
+                    defaults
+                }
+            }
         }
-    }
+    };
+    settings.risk_words.phrases = super::risk_words::phrases(conn)?;
+    Ok(settings)
 }
 
 /// The client's sessions: attended appointments (each with its invitation)

@@ -415,10 +415,15 @@ pub fn cancel_open_for_client(conn: &mut DbConnection, client_id: i64, reason: &
 }
 
 /// The invitation's first email went out.
-pub fn mark_sent(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<(), StoreError> {
+/// Invitations whose email left, in one statement (those already
+/// answered or cancelled keep their status).
+pub fn mark_sent(conn: &mut DbConnection, ids: &[i64], now: NaiveDateTime) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     diesel::update(
         invitations::table
-            .find(id)
+            .filter(invitations::id.eq_any(ids))
             .filter(invitations::status.eq(InvitationStatus::Scheduled.as_str())),
     )
     .set((
@@ -429,8 +434,11 @@ pub fn mark_sent(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result
     Ok(())
 }
 
-pub fn mark_reminded(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<(), StoreError> {
-    diesel::update(invitations::table.find(id))
+pub fn mark_reminded(conn: &mut DbConnection, ids: &[i64], now: NaiveDateTime) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::update(invitations::table.filter(invitations::id.eq_any(ids)))
         .set(invitations::reminded_at.eq(now))
         .execute(conn)?;
     Ok(())

@@ -106,3 +106,16 @@ pub fn flag(conn: &mut DbConnection, key: &str) -> Result<bool, StoreError> {
 pub fn set_flag(conn: &mut DbConnection, key: &str, on: bool, now: NaiveDateTime) -> Result<(), StoreError> {
     set(conn, key, if on { "on" } else { "off" }, now)
 }
+
+/// Every setting whose key starts with `prefix`, by key.
+pub fn with_prefix(conn: &mut DbConnection, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+    let pattern = format!(
+        "{}%",
+        prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    );
+    Ok(settings::table
+        .filter(settings::key.like(pattern).escape('\\'))
+        .order(settings::key)
+        .select((settings::key, settings::value))
+        .load(conn)?)
+}

@@ -17,6 +17,7 @@ pub mod listing;
 pub mod outbox;
 pub mod record;
 pub mod responses;
+pub mod risk_words;
 pub mod schema;
 pub mod staff;
 pub mod trends;

@@ -23,8 +23,14 @@ pub enum Payload {
     },
     /// Tells a clinician there is something to look at; no client detail.
     AlertNotice { alerts: u32 },
-    /// The daily digest of non-urgent alerts.
-    AlertDigest { alerts: u32 },
+    /// The daily summary: alerts not told at once, and how many comments
+    /// the clinician's clients wrote in the last day (rows queued before
+    /// the count existed read as none).
+    AlertDigest {
+        alerts: u32,
+        #[serde(default)]
+        comments: u32,
+    },
     /// A signed event for an integration: the endpoint it goes to, the
     /// event type and the JSON body (fixed when queued, so every retry
     /// sends the same bytes).
@@ -278,8 +284,12 @@ pub fn claim_due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> Res
 }
 
 /// Sent: the sealed payload is dropped (no link token stays behind).
-pub fn mark_sent(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<(), StoreError> {
-    diesel::update(outbox::table.find(id))
+/// Messages the server accepted, recorded in one statement.
+pub fn mark_sent(conn: &mut DbConnection, ids: &[i64], now: NaiveDateTime) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
         .set((
             outbox::status.eq("sent"),
             outbox::sent_at.eq(now),

@@ -112,6 +112,22 @@ pub fn recent_comments(
         .collect())
 }
 
+/// How many comments the clinician's clients wrote since `since`.
+pub fn comments_for_clinician_since(
+    conn: &mut DbConnection,
+    clinician_id: i64,
+    since: NaiveDateTime,
+) -> Result<i64, StoreError> {
+    use super::schema::clients;
+    Ok(responses::table
+        .inner_join(clients::table.on(clients::id.eq(responses::client_id)))
+        .filter(clients::clinician_id.eq(clinician_id))
+        .filter(responses::comment.is_not_null())
+        .filter(responses::submitted_at.ge(since))
+        .count()
+        .get_result(conn)?)
+}
+
 pub fn for_invitation(conn: &mut DbConnection, invitation_id: i64) -> Result<Option<Response>, StoreError> {
     Ok(responses::table
         .filter(responses::invitation_id.eq(invitation_id))

@@ -1,8 +1,10 @@
 // Headless Chromium checks of Rapport's pages, driven by tests/browser.rs:
-// the survey (one page and easy-read) and the clinician's repair flow, each
+// the survey (one page and easy-read), the clinician's repair flow and the
+// admin's client-safety page, each
 // page audited with axe-core (WCAG 2.x A/AA) and screenshotted.
 //
 // Environment: BASE_URL, SURVEY_PATH, CLINICIAN_EMAIL, CLINICIAN_PASSWORD,
+// MANAGER_EMAIL, ADMIN_EMAIL,
 // SCREENSHOTS (folder), CHROMIUM (executable).
 
 import { createRequire } from 'node:module';
@@ -143,6 +145,20 @@ try {
   check((await page.textContent('h1')).startsWith('Alert for'), 'the alert page opens');
   await audit(page, 'alert');
   await snapshot(page, 'alert');
+  // The story first: the summary, then the repair actions within the
+  // first screen of a laptop; the statistics behind a disclosure.
+  const top = async (selector) => (await page.locator(selector).first().boundingBox()).y;
+  check(await top('#summary-title') < await top('#repair-title'), 'the summary comes before the repair actions');
+  const repairAt = await top('#repair form button');
+  check(repairAt < 900, `the first repair button is in the first 1280×900 screen (at ${Math.round(repairAt)} px)`);
+  check(await page.locator('details').count() > 0, 'the statistics sit behind a disclosure');
+  await page.setViewportSize({ width: 375, height: 800 });
+  const phoneRepairAt = await top('#repair form button');
+  check(phoneRepairAt < 1600, `the first repair button is within two phone screens (at ${Math.round(phoneRepairAt)} px)`);
+  await audit(page, 'alert 375px');
+  await fitsWidth(page, 'alert 375px');
+  await snapshot(page, 'alert-375');
+  await page.setViewportSize({ width: 1280, height: 900 });
   if (await page.getByRole('button', { name: 'Acknowledge' }).count() > 0) {
     await page.getByRole('button', { name: 'Acknowledge' }).click();
   }
@@ -180,6 +196,34 @@ try {
   await page.setViewportSize({ width: 375, height: 900 });
   await audit(page, 'own password 375px');
   await staff.close();
+
+  // ---------- The admin's client-safety page ----------
+  const adminContext = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+  const admin = await adminContext.newPage();
+  await admin.goto(`${base}/sign-in`);
+  await admin.fill('#email', env('ADMIN_EMAIL'));
+  await admin.fill('#password', env('CLINICIAN_PASSWORD'));
+  await admin.getByRole('button', { name: 'Sign in' }).click();
+  await admin.waitForURL(`${base}/admin`);
+  await admin.getByRole('link', { name: 'Client safety' }).click();
+  await admin.waitForLoadState();
+  check((await admin.textContent('h1')) === 'Client safety', 'the client-safety page opens from the menu');
+  await admin.fill('#try', "I'm not suicidal, just tired");
+  await admin.getByRole('button', { name: 'Check' }).click();
+  await admin.waitForLoadState();
+  check((await admin.textContent('main')).includes('Would not open an alert'), 'a negated phrase does not match');
+  await audit(admin, 'client safety');
+  await snapshot(admin, 'client-safety');
+  await admin.fill('#new-language', 'Welsh');
+  await admin.fill('#new-phrases', 'eisiau marw');
+  await admin.getByRole('button', { name: 'Add the list' }).click();
+  await admin.waitForLoadState();
+  check((await admin.textContent('#new-list')).includes('not a language tag'), 'a bad tag is refused beside its form');
+  await audit(admin, 'client safety error');
+  await admin.setViewportSize({ width: 375, height: 900 });
+  await audit(admin, 'client safety 375px');
+  await fitsWidth(admin, 'client safety 375px');
+  await adminContext.close();
 
   // ---------- The manager's trends ----------
   const managerContext = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });

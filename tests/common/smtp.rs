@@ -40,6 +40,11 @@ struct Shared {
     holding: AtomicUsize,
     /// Every RCPT TO seen, accepted or not, in order.
     attempts: Mutex<Vec<String>>,
+    /// Leave PIPELINING out of the EHLO reply (a server that does not
+    /// pipeline gets one command at a time).
+    no_pipelining: std::sync::atomic::AtomicBool,
+    /// MAIL FROM commands whose RCPT TO had arrived with them.
+    pipelined: AtomicUsize,
 }
 
 #[derive(Clone)]
@@ -64,6 +69,16 @@ impl SmtpServer {
             }
         });
         SmtpServer { port, shared }
+    }
+
+    /// Stop advertising PIPELINING to new connections.
+    pub fn without_pipelining(&self) {
+        self.shared.no_pipelining.store(true, Ordering::SeqCst);
+    }
+
+    /// Messages whose commands the client sent pipelined.
+    pub fn pipelined(&self) -> usize {
+        self.shared.pipelined.load(Ordering::SeqCst)
     }
 
     pub fn url(&self) -> String {
@@ -157,14 +172,23 @@ async fn session(stream: tokio::net::TcpStream, shared: Arc<Shared>) -> std::io:
         let command = line.trim_end().to_string();
         let upper = command.to_ascii_uppercase();
         if upper.starts_with("EHLO") {
-            write
-                .write_all(b"250-test.invalid\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
-                .await?;
+            if shared.no_pipelining.load(Ordering::SeqCst) {
+                write
+                    .write_all(b"250-test.invalid\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+                    .await?;
+            } else {
+                write
+                    .write_all(b"250-test.invalid\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+                    .await?;
+            }
         } else if upper.starts_with("HELO") {
             write.write_all(b"250 test.invalid\r\n").await?;
         } else if upper.starts_with("MAIL FROM") {
             from = address(&command);
             to.clear();
+            if reader.buffer().to_ascii_uppercase().starts_with(b"RCPT TO") {
+                shared.pipelined.fetch_add(1, Ordering::SeqCst);
+            }
             write.write_all(b"250 2.1.0 OK\r\n").await?;
         } else if upper.starts_with("RCPT TO") {
             let rcpt = address(&command);
@@ -178,6 +202,10 @@ async fn session(stream: tokio::net::TcpStream, shared: Arc<Shared>) -> std::io:
                 to.push(rcpt);
                 write.write_all(b"250 2.1.5 OK\r\n").await?;
             }
+        } else if upper == "DATA" && to.is_empty() {
+            // RFC 2920: a pipelining client sends DATA before it knows
+            // whether any recipient was accepted.
+            write.write_all(b"554 5.5.1 No valid recipients\r\n").await?;
         } else if upper == "DATA" {
             write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
             let mut data = Vec::new();

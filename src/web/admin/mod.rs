@@ -4,6 +4,7 @@ mod accounts;
 mod email;
 mod import;
 mod privacy;
+mod safety;
 mod webhooks;
 
 use actix_web::{HttpResponse, get, post, web};
@@ -19,7 +20,7 @@ use crate::security;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::kv;
 use crate::store::staff::{self as staff_store, NewStaff, Role};
-use crate::web::survey::{DEFAULT_HELP_LINE, HELP_LINE_KEY};
+use crate::web::survey::HELP_LINE_KEY;
 
 #[derive(Deserialize, Default)]
 struct StaffQuery {
@@ -36,7 +37,6 @@ async fn staff_list(
     let query = query.into_inner();
     let message = match (query.added, query.saved.as_deref()) {
         (Some(e), _) => Some(format!("Added {e}.")),
-        (None, Some("help-line")) => Some("The help line is saved; clients see it on the survey now.".to_string()),
         _ => None,
     };
     render_staff_page(&state, &staff, message, None, &NewStaffForm::default()).await
@@ -61,7 +61,12 @@ async fn render_staff_page(
     let tz = state.settings.time_zone;
     let body = html! {
         @if let Some(m) = &message { (notice(m)) }
-        (help_line_section(&staff.csrf, help_line.as_deref()))
+        @if help_line.is_none() {
+            p.warning role="status" {
+                "Clients still see a general help line beside the survey's comment box. "
+                a href="/admin/safety#help-line" { "Set your clinic's own line" } "."
+            }
+        }
         section {
             h2 { "Staff (" (members.len()) ")" }
             table {
@@ -93,80 +98,6 @@ async fn render_staff_page(
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(staff_page(staff, &state.settings.clinic_name, "/admin", "Staff", body).into_string()))
-}
-
-/// The clinic's line beside the survey's comment box. Until it is set,
-/// clients see a general line and this section asks for the clinic's own.
-fn help_line_section(csrf: &str, current: Option<&str>) -> Markup {
-    html! {
-        section #help-line {
-            h2 { "Help line on the survey" }
-            @if current.is_none() {
-                p.warning role="status" {
-                    "Set your clinic's own line: clients see it beside the comment box, because comments are not read straight away. Until then they see: “" (DEFAULT_HELP_LINE) "”"
-                }
-            }
-            form.stack method="post" action="/admin/help-line" {
-                input type="hidden" name="csrf" value=(csrf);
-                div.field {
-                    label for="help_line" { "Line shown beside the comment box" }
-                    textarea #help_line name="help_line" rows="2" maxlength=(HELP_LINE_MAX) required aria-describedby="help-line-hint" {
-                        (current.unwrap_or("Your comment is not read straight away. If you need help now, call [your clinic's number], or 999 in an emergency."))
-                    }
-                    p.hint #help-line-hint { "Replace the part in brackets. At most " (HELP_LINE_MAX) " characters." }
-                }
-                button type="submit" { "Save the line" }
-            }
-        }
-    }
-}
-
-const HELP_LINE_MAX: usize = 300;
-
-#[derive(Deserialize)]
-struct HelpLineForm {
-    help_line: String,
-}
-
-#[post("/admin/help-line")]
-async fn save_help_line(
-    state: web::Data<AppState>,
-    form: StaffForm<AdminRole, HelpLineForm>,
-) -> Result<HttpResponse, AppError> {
-    let StaffForm { staff, form } = form;
-    let line = form.help_line.trim().to_string();
-    let problem = if line.is_empty() {
-        Some("Write the line clients will see beside the comment box.".to_string())
-    } else if line.chars().count() > HELP_LINE_MAX {
-        Some(format!("The line is longer than {HELP_LINE_MAX} characters."))
-    } else if line.contains('[') || line.contains(']') {
-        Some("Replace the part in brackets with your clinic's details.".to_string())
-    } else {
-        None
-    };
-    if let Some(problem) = problem {
-        return render_staff_page(&state, &staff, None, Some(problem), &NewStaffForm::default()).await;
-    }
-    let (now, admin) = (state.now(), staff.id());
-    state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                kv::set(conn, HELP_LINE_KEY, &line, now)?;
-                audit::record(
-                    conn,
-                    &AuditEntry {
-                        staff_id: Some(admin),
-                        action: "settings.help_line",
-                        ..Default::default()
-                    },
-                    now,
-                )
-            })
-        })
-        .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", "/admin?saved=help-line"))
-        .finish())
 }
 
 fn new_staff_form(csrf: &str, teams: &[staff_store::Team], form: &NewStaffForm) -> Markup {
@@ -323,12 +254,12 @@ async fn audit_log(state: web::Data<AppState>, staff: Staff<AdminRole>) -> Resul
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(staff_list)
-        .service(save_help_line)
         .service(add_staff)
         .service(audit_log)
         .configure(accounts::routes)
         .configure(email::routes)
         .configure(import::routes)
         .configure(webhooks::routes)
-        .configure(privacy::routes);
+        .configure(privacy::routes)
+        .configure(safety::routes);
 }

@@ -1,17 +1,21 @@
-//! One alert: why it opened (every signal's sentence with its numbers), the
-//! recent scores, what the client said, what to consider, and the repair
-//! log with its three steps.
+//! One alert, the story first: a three-line summary (what changed, the
+//! latest total against the client's baseline and the cutoff, the client's
+//! own words), the next appointment and the repair actions; then one line
+//! per rule with the statistics behind a disclosure, the recent scores,
+//! what the client said, what to consider, and the log.
 
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::access::AlertAccess;
-use super::{severity_badge, status_label, trajectory_points};
+use super::inbox::first_sentence;
+use super::{number, severity_badge, status_label, trajectory_points};
+use crate::domain::history::SessionOutcome;
 use crate::domain::repair;
 use crate::domain::signals::RuleId;
 use crate::store::alerts::{self, AlertStatus, RepairOutcome, RepairStep};
-use crate::store::history;
+use crate::store::{appointments, history};
 use crate::web::auth::{ClinicianRole, StaffForm};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
@@ -40,24 +44,21 @@ async fn show(state: web::Data<AppState>, access: AlertAccess) -> Result<HttpRes
 
 async fn render(state: &AppState, access: AlertAccess, error: Option<&str>) -> Result<HttpResponse, AppError> {
     let AlertAccess { staff, alert, client } = access;
-    let (alert_id, client_id) = (alert.id, client.id);
-    let (signals, events, loaded, client_alerts) = state
+    let (alert_id, client_id, now) = (alert.id, client.id, state.now());
+    let (signals, events, loaded, client_alerts, next) = state
         .db(move |conn| {
             Ok((
                 alerts::signals(conn, alert_id)?,
                 alerts::events(conn, alert_id)?,
                 history::load(conn, client_id)?,
                 alerts::for_client(conn, client_id)?,
+                appointments::next_for_client(conn, client_id, now)?,
             ))
         })
         .await?;
     let tz = state.settings.time_zone;
-    let rules: Vec<RuleId> = {
-        let mut r: Vec<RuleId> = signals.iter().filter_map(|s| s.rule.parse().ok()).collect();
-        r.sort();
-        r.dedup();
-        r
-    };
+    let groups = signal_groups(&signals);
+    let rules: Vec<RuleId> = groups.iter().filter_map(|g| g.rule).collect();
     let closed = alert.status() == AlertStatus::Closed;
     let body = html! {
         p {
@@ -65,14 +66,44 @@ async fn render(state: &AppState, access: AlertAccess, error: Option<&str>) -> R
             "Client: " a href={ "/clinician/clients/" (client.id) } { (client.name) }
             span.muted { " · opened " (local_time(alert.opened_at, tz)) " at session " (alert.opened_at_session) " · " (status_label(&alert)) }
         }
+        (summary(&alert, &groups, loaded.as_ref(), next.as_ref(), tz))
+        section #repair aria-labelledby="repair-title" {
+            h2 #repair-title { "Repair" }
+            @if let Some(e) = error { (form_error(e)) }
+            @if !closed {
+                (repair_forms(&staff.csrf, alert.id, alert.status()))
+            } @else {
+                p {
+                    @match alert.outcome() {
+                        Some(o) => { "Your judgement: " strong { (o.label()) } ". " }
+                        None => {}
+                    }
+                    "This alert is closed; its log cannot change. New signals for this client open a new alert."
+                }
+                @if alert.outcome() == Some(RepairOutcome::NotRepaired) {
+                    p.warning role="status" { (under_watch(&alert, next.as_ref(), tz)) }
+                }
+            }
+        }
         section {
             h2 { "Why Rapport raised this" }
             ul.signals {
-                @for s in &signals {
+                @for g in &groups {
                     li {
-                        strong { (s.rule.parse::<RuleId>().map(|r| r.title()).unwrap_or("Signal")) }
-                        " (session " (s.session) ", " (s.severity) ") — "
-                        (s.explanation)
+                        strong { (g.title) }
+                        " — " (sessions_text(&g.sessions)) " — " (first_sentence(&g.strongest.explanation))
+                    }
+                }
+            }
+            details {
+                summary { "Every signal with its numbers (" (signals.len()) ")" }
+                ol.signals reversed {
+                    @for s in signals.iter().rev() {
+                        li {
+                            strong { (s.rule.parse::<RuleId>().map(|r| r.title()).unwrap_or("Signal")) }
+                            " (session " (s.session) ", " (s.severity) ") — "
+                            (s.explanation)
+                        }
                     }
                 }
             }
@@ -83,27 +114,11 @@ async fn render(state: &AppState, access: AlertAccess, error: Option<&str>) -> R
             (what_the_client_said(loaded, alert.opened_at_session, tz))
         }
         section {
-            h2 { "Measured recovery and your judgement" }
-            p {
-                @match alert.recovered_at_session {
-                    Some(s) => { "Measured: the total came back within the reliable-change band of the client's baseline at session " (s) "." }
-                    None => { "Measured: no recovery to the client's baseline yet." }
-                }
-            }
-            p {
-                @match alert.outcome() {
-                    Some(o) => { "Your judgement: " strong { (o.label()) } "." }
-                    None => { "Your judgement: not recorded yet." }
-                }
-            }
-        }
-        section {
             h2 { "What to consider next" }
             ul { @for p in repair::ALWAYS { li { (p) } } @for p in repair::prompts(&rules) { li { (p) } } }
         }
-        section #repair {
-            h2 { "Repair log" }
-            @if let Some(e) = error { (form_error(e)) }
+        section #log {
+            h2 { "Log" }
             ol.log {
                 @for (event, who) in &events {
                     li {
@@ -112,11 +127,6 @@ async fn render(state: &AppState, access: AlertAccess, error: Option<&str>) -> R
                         @if let Some(note) = &event.note { p.note { (note) } }
                     }
                 }
-            }
-            @if !closed {
-                (repair_forms(&staff.csrf, alert.id, alert.status()))
-            } @else {
-                p.muted { "This alert is closed. Its log cannot change. New signals for this client open a new alert." }
             }
         }
     };
@@ -137,6 +147,158 @@ async fn render(state: &AppState, access: AlertAccess, error: Option<&str>) -> R
             )
             .into_string(),
         ))
+}
+
+/// The signals of one rule: the sessions it fired at and its strongest
+/// signal (most severe, then latest), for one line on the page.
+struct SignalGroup<'a> {
+    rule: Option<RuleId>,
+    title: &'static str,
+    sessions: Vec<i32>,
+    strongest: &'a alerts::AlertSignal,
+}
+
+fn severity_rank(severity: &str) -> u8 {
+    match severity {
+        "high" => 3,
+        "medium" => 2,
+        _ => 1,
+    }
+}
+
+/// Signals grouped per rule, the group with the strongest signal first.
+fn signal_groups(signals: &[alerts::AlertSignal]) -> Vec<SignalGroup<'_>> {
+    let mut groups: Vec<SignalGroup> = vec![];
+    for s in signals {
+        let rule = s.rule.parse::<RuleId>().ok();
+        match groups.iter_mut().find(|g| g.rule == rule) {
+            Some(g) => {
+                if !g.sessions.contains(&s.session) {
+                    g.sessions.push(s.session);
+                }
+                if (severity_rank(&s.severity), s.session)
+                    >= (severity_rank(&g.strongest.severity), g.strongest.session)
+                {
+                    g.strongest = s;
+                }
+            }
+            None => groups.push(SignalGroup {
+                rule,
+                title: rule.map(|r| r.title()).unwrap_or("Signal"),
+                sessions: vec![s.session],
+                strongest: s,
+            }),
+        }
+    }
+    for g in &mut groups {
+        g.sessions.sort_unstable();
+    }
+    groups.sort_by_key(|g| {
+        (
+            std::cmp::Reverse(severity_rank(&g.strongest.severity)),
+            std::cmp::Reverse(g.strongest.session),
+        )
+    });
+    groups
+}
+
+/// "session 4" or "sessions 3, 5 and 6".
+fn sessions_text(sessions: &[i32]) -> String {
+    match sessions {
+        [one] => format!("session {one}"),
+        [init @ .., last] => format!(
+            "sessions {} and {last}",
+            init.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
+        ),
+        [] => String::new(),
+    }
+}
+
+/// The three lines a clinician reads first: what changed, where the client
+/// is now against their own baseline and the cutoff, and their own words;
+/// then the next appointment and measured recovery.
+fn summary(
+    alert: &alerts::Alert,
+    groups: &[SignalGroup],
+    loaded: Option<&history::LoadedHistory>,
+    next: Option<&appointments::Appointment>,
+    tz: chrono_tz::Tz,
+) -> Markup {
+    let latest = loaded.and_then(|l| {
+        l.history.sessions.iter().rev().find_map(|s| match &s.outcome {
+            SessionOutcome::Answered { total: Some(t), .. } => Some((s.session, *t)),
+            _ => None,
+        })
+    });
+    let baseline = loaded.and_then(|l| crate::domain::engine::baseline(&l.history, &l.settings));
+    let cutoff = loaded.and_then(|l| l.instrument.cutoff());
+    let from = (alert.opened_at_session - 2).max(1) as u32;
+    let words = loaded.and_then(|l| {
+        l.sessions.iter().rev().filter(|s| s.session >= from).find_map(|s| {
+            s.response
+                .as_ref()
+                .and_then(|r| r.comment.clone())
+                .map(|c| (s.session, c))
+        })
+    });
+    let changed: Vec<&str> = groups.iter().map(|g| g.title).collect();
+    html! {
+        section.summary aria-labelledby="summary-title" {
+            h2 #summary-title { "In short" }
+            ul {
+                li { strong { "What changed: " } (changed.join("; ")) " (from session " (alert.opened_at_session) ")." }
+                li {
+                    strong { "Latest total: " }
+                    @match latest {
+                        Some((session, total)) => {
+                            (number(total)) " at session " (session)
+                            @if let Some(b) = baseline { " · the client's baseline " (number(b)) }
+                            @if let Some(c) = cutoff {
+                                " · cutoff " (number(c))
+                                @if total < c { " (below)" }
+                            }
+                            "."
+                        }
+                        None => { "no scored answer yet." }
+                    }
+                }
+                li {
+                    strong { "The client wrote: " }
+                    @match &words {
+                        Some((session, comment)) => { "“" (comment.trim()) "” (session " (session) ")" }
+                        None => { "nothing in this episode." }
+                    }
+                }
+            }
+            p {
+                strong { "Next appointment: " }
+                @match next {
+                    Some(a) => { (local_time(a.starts_at, tz)) "." }
+                    None => { "none booked." }
+                }
+                " "
+                @match alert.recovered_at_session {
+                    Some(s) => { "Measured: back within the client's usual range from session " (s) "." }
+                    None => { "Measured: not back within the client's usual range yet." }
+                }
+            }
+        }
+    }
+}
+
+/// After "not repaired": the client stays under watch until their next
+/// answer, when Rapport looks at the pattern again.
+fn under_watch(alert: &alerts::Alert, next: Option<&appointments::Appointment>, tz: chrono_tz::Tz) -> String {
+    let after = alert.closed_after_session.unwrap_or(alert.opened_at_session);
+    let when = match next {
+        Some(a) => format!(" (next appointment {})", local_time(a.starts_at, tz)),
+        None => " (no appointment booked yet)".to_string(),
+    };
+    format!(
+        "Not repaired: the client stays under watch. Follow up at the next session, session {}{when}; \
+         the client is listed under “Follow up at the next session” on your alerts page until they answer again.",
+        after + 1
+    )
 }
 
 fn recent_scores(loaded: &history::LoadedHistory, client_alerts: &[alerts::Alert], opened_at: i32) -> Markup {
@@ -175,12 +337,15 @@ fn recent_scores(loaded: &history::LoadedHistory, client_alerts: &[alerts::Alert
                     }))
                     figcaption { "Totals of the last " (recent.len()) " sessions. Dashed line: cutoff. Shaded: the reliable-change band around the client's baseline. Hollow circles: no answer." }
                 }
-                table {
-                    caption.visually-hidden { "Recent totals" }
-                    thead { tr { th scope="col" { "Session" } th scope="col" { "Total" } } }
-                    tbody {
-                        @for p in recent {
-                            tr { td { (p.session) } td { @match p.total { Some(t) => (super::number(t)), None => (p.gap.unwrap_or("no answer")) } } }
+                details {
+                    summary { "The totals as a table" }
+                    table {
+                        caption.visually-hidden { "Recent totals" }
+                        thead { tr { th scope="col" { "Session" } th scope="col" { "Total" } } }
+                        tbody {
+                            @for p in recent {
+                                tr { td { (p.session) } td { @match p.total { Some(t) => (number(t)), None => (p.gap.unwrap_or("no answer")) } } }
+                            }
                         }
                     }
                 }
@@ -189,34 +354,47 @@ fn recent_scores(loaded: &history::LoadedHistory, client_alerts: &[alerts::Alert
     }
 }
 
-/// The screener answers and free text from the sessions of this episode.
+/// The screener answers and free text from the sessions of this episode:
+/// each session where the client wrote something, said something felt
+/// uncomfortable or left that question, and one line for the rest.
 fn what_the_client_said(loaded: &history::LoadedHistory, opened_at: i32, tz: chrono_tz::Tz) -> Markup {
     let from = (opened_at - 2).max(1) as u32;
-    let said: Vec<_> = loaded
+    let answered: Vec<_> = loaded
         .sessions
         .iter()
         .filter(|s| s.session >= from)
         .filter_map(|s| s.response.as_ref().map(|r| (s, r)))
         .collect();
+    let (said, quiet): (Vec<_>, Vec<_>) = answered
+        .iter()
+        .partition(|(_, r)| r.comment.is_some() || r.screener_uncomfortable != Some(false));
     html! {
         section {
             h2 { "What the client said" }
-            @if said.is_empty() {
+            @if answered.is_empty() {
                 p.muted { "No answers since shortly before this alert." }
             } @else {
-                ul {
-                    @for (session, response) in &said {
-                        li {
-                            "Session " (session.session) " (" (local_date(session.appointment.starts_at, tz)) "): "
-                            @match response.screener_uncomfortable {
-                                Some(true) => strong { "said something felt uncomfortable or not right." },
-                                Some(false) => "said nothing felt uncomfortable.",
-                                None => "did not answer the comfort question.",
-                            }
-                            @if let Some(comment) = &response.comment {
-                                blockquote { (comment) }
+                @if !said.is_empty() {
+                    ul {
+                        @for (session, response) in &said {
+                            li {
+                                "Session " (session.session) " (" (local_date(session.appointment.starts_at, tz)) "): "
+                                @match response.screener_uncomfortable {
+                                    Some(true) => strong { "said something felt uncomfortable or not right." },
+                                    Some(false) => "said nothing felt uncomfortable.",
+                                    None => "did not answer the comfort question.",
+                                }
+                                @if let Some(comment) = &response.comment {
+                                    blockquote { (comment) }
+                                }
                             }
                         }
+                    }
+                }
+                @if !quiet.is_empty() {
+                    p {
+                        @if said.is_empty() { "At every answered session since session " (from) } @else { "At the other " (quiet.len()) " answered sessions since session " (from) }
+                        " (" (sessions_text(&quiet.iter().map(|(s, _)| s.session as i32).collect::<Vec<_>>())) "): no comment, and nothing felt uncomfortable."
                     }
                 }
             }
@@ -299,7 +477,7 @@ async fn record(
         })
         .await?;
     Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/clinician/alerts/{alert_id}#repair")))
+        .insert_header(("Location", format!("/clinician/alerts/{alert_id}#repair-title")))
         .finish())
 }
 

@@ -60,17 +60,18 @@ async fn inbox(
     let now = state.now();
     let me = staff.id();
     let since = now - chrono::Duration::days(COMMENT_DAYS);
-    let (rows, reasons, upcoming, comments) = state
+    let (rows, reasons, upcoming, comments, risk_list, watched) = state
         .db(move |conn| {
             let rows = alerts::list_visible(conn, &viewer, filter)?;
             let ids: Vec<i64> = rows.iter().map(|(a, _)| a.id).collect();
             let reasons = alerts::headline_signals(conn, &ids)?;
             let upcoming = appointments::upcoming_for_clinician(conn, me, now, 8)?;
             let comments = crate::store::responses::recent_comments(conn, &viewer, since, 20)?;
-            Ok((rows, reasons, upcoming, comments))
+            let risk_list = crate::store::risk_words::phrases(conn)?;
+            let watched = alerts::under_watch(conn, &viewer)?;
+            Ok((rows, reasons, upcoming, comments, risk_list, watched))
         })
         .await?;
-    let risk_list = crate::domain::signals::risk_words::RiskWordsSettings::default().phrases;
     let tz = state.settings.time_zone;
     let body = html! {
         @if !comments.is_empty() {
@@ -113,6 +114,20 @@ async fn inbox(
                             @if let Some(signal) = reasons.get(&alert.id) {
                                 p.reason { (first_sentence(&signal.explanation)) }
                             }
+                        }
+                    }
+                }
+            }
+        }
+        @if !watched.is_empty() {
+            section.watch {
+                h2 { "Follow up at the next session" }
+                p.hint { "Alerts you closed as not repaired. Each client stays here until they answer again." }
+                ul {
+                    @for (alert, client) in &watched {
+                        li {
+                            a href={ "/clinician/clients/" (client.id) } { (client.name) }
+                            " — " a href={ "/clinician/alerts/" (alert.id) } { "not repaired " (local_date(alert.updated_at, tz)) }
                         }
                     }
                 }

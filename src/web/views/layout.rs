@@ -25,6 +25,7 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/admin/appointments", "Appointments"),
             ("/admin/email", "Email delivery"),
             ("/admin/webhooks", "Webhooks"),
+            ("/admin/safety", "Client safety"),
             ("/admin/privacy", "Privacy"),
             ("/admin/audit", "Audit log"),
         ],
