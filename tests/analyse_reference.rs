@@ -313,3 +313,48 @@ fn evaluate_runs_and_is_reproducible() {
         assert!(a.contains(row), "{row} missing from\n{a}");
     }
 }
+
+/// A clinician who handles each alert: the table says so, the engine still
+/// finds far more ruptures than the plain cutoff rule, and a bad N is one
+/// clear sentence.
+#[test]
+fn evaluate_and_analyse_model_a_clinician_who_handles_alerts() {
+    let out = rapport(&[
+        "evaluate",
+        "--clients",
+        "400",
+        "--handled-after",
+        "2",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let row = |name: &str| rows.iter().find(|r| r["detector"] == name).unwrap().clone();
+    let (engine, plain) = (row("engine (combined)"), row("plain: total below cutoff"));
+    assert!(
+        engine["sensitivity"].as_f64().unwrap() >= plain["sensitivity"].as_f64().unwrap() + 0.2,
+        "{engine} vs {plain}"
+    );
+    let table = rapport(&["evaluate", "--clients", "100", "--handled-after", "2"]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("alerts handled 2 session(s) after they open"));
+    for bad in ["0", "21", "two"] {
+        let out = rapport(&["evaluate", "--handled-after", bad]);
+        assert!(!out.status.success(), "{bad}");
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    }
+    // On the reference data every handled alert is "not a rupture": alerts
+    // close, so later signals may open new ones, never fewer alerts.
+    let (unhandled, _) = analyse_reference(&[]);
+    let (handled, _) = analyse_reference(&["--handled-after", "1"]);
+    let count = |v: &Value| v["alerts"].as_array().unwrap().len();
+    assert!(count(&handled) >= count(&unhandled));
+    assert!(
+        handled["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["ended_by"] == "clinician_outcome"),
+        "some alerts closed by the modelled clinician"
+    );
+}

@@ -237,6 +237,45 @@ db_test!(
     }
 );
 
+db_test!(
+    not_a_rupture_stops_an_alert_every_session_until_the_client_falls_again,
+    |app| {
+        app.staff("clinician", "dr@example.org", None).await;
+        for items in [[10, 10, 9, 9], [10, 9, 10, 9], [9, 10, 10, 9], [7, 8, 7, 8]] {
+            answered_session(&app, "dr@example.org", "ed", items).await;
+        }
+        let client = client_id(&app, "ed").await;
+        let alerts = || app.db(move |conn| rapport::store::alerts::for_client(conn, client));
+        let first = alerts().await;
+        assert_eq!(first.len(), 1, "the fall to 30 opens an alert");
+        let clinician = app.signed_in("dr@example.org").await;
+        let path = format!("/clinician/alerts/{}", first[0].id);
+        let html = clinician
+            .get(app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let judged = clinician
+            .post(app.url(&format!("{path}/outcome")))
+            .form(&[("outcome", "not_a_rupture"), ("csrf", csrf_from(&html).as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(judged.status(), 303);
+        // Staying at that level: no new alert, session after session.
+        for items in [[8, 7, 8, 7], [7, 8, 8, 8], [8, 7, 7, 8]] {
+            answered_session(&app, "dr@example.org", "ed", items).await;
+        }
+        assert_eq!(alerts().await.len(), 1, "30 is this client's level now");
+        // A reliable fall from that level opens a new one.
+        answered_session(&app, "dr@example.org", "ed", [5, 5, 6, 5]).await;
+        assert_eq!(alerts().await.len(), 2);
+    }
+);
+
 db_test!(another_clinician_gets_404_and_the_attempt_is_audited, |app| {
     app.staff("clinician", "dr@example.org", Some("Team A")).await;
     let (other_id, _) = app.staff("clinician", "other@example.org", Some("Team A")).await;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::domain::engine::{AlertEpisode, EpisodeEnd, alerts};
+use crate::domain::engine::{AlertEpisode, EpisodeEnd, alerts, alerts_handled};
 use crate::domain::instrument::{Direction, InstrumentDefinition};
 use crate::domain::score_table::{ScoreTable, TableOptions, TableShape, parse_score_table};
 use crate::domain::signals::sudden_loss;
@@ -90,6 +90,12 @@ pub struct AnalyseArgs {
     /// Wide tables: the session columns, as FIRST..LAST (header order) or A,B,C.
     #[arg(long, value_name = "COLUMNS")]
     pub sessions: Option<String>,
+    /// Assume a clinician records an outcome N sessions after each alert
+    /// opens. The data hold no planted ruptures, so each outcome is "not a
+    /// rupture": the client's level then becomes the reference for the
+    /// level rules, as on the server. Without it no alert is ever handled.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub handled_after: Option<u32>,
     /// Take defaults (direction, range, cutoff, r, SD, item floors) from an instrument definition (TOML).
     #[arg(long, value_name = "FILE")]
     pub instrument: Option<PathBuf>,
@@ -295,7 +301,10 @@ fn analyse(args: &AnalyseArgs) -> Result<(), String> {
         .map(|c| ClientResult {
             client: c.client.clone(),
             signals: find_signals(&c.history, &settings),
-            alerts: alerts(&c.history, &settings, &[]),
+            alerts: match args.handled_after {
+                None => alerts(&c.history, &settings, &[]),
+                Some(after) => alerts_handled(&c.history, &settings, after, |_| true),
+            },
         })
         .collect();
 

@@ -35,6 +35,12 @@ probability .10 (.25 in a rupture), an appointment is missed with \
 probability .03 (.08), the screener is ticked by chance with probability .02 \
 and a comment written with probability .08.
 
+HANDLING. With --handled-after N a clinician records an outcome N sessions \
+after each alert opens: \"not a rupture\" when the alert opened outside \
+every planted rupture's window (the client's level then becomes the \
+reference for the level rules until it falls reliably or suddenly), \
+\"repaired\" otherwise; later signals open new alerts, as on the server.
+
 WHAT COUNTS. A rupture's window runs from its onset to one session after its \
 effect ends; it is detected when, in the window, an alert opens or an open \
 alert gains a new rule or a higher severity. A false alert is an alert opened outside every rupture window. \
@@ -61,6 +67,13 @@ pub struct EvaluateArgs {
     /// Engine settings to change, as a JSON file merged into the defaults, e.g. {"gradual_decline": {"h": 4}}.
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
+    /// Assume a clinician records an outcome N sessions after each alert
+    /// opens ("not a rupture" when it opened outside every planted rupture,
+    /// "repaired" otherwise), as they would on the server; without it an
+    /// alert is never handled. The plain cutoff rule then keeps one alert
+    /// open at a time for N sessions.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub handled_after: Option<u32>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: EvaluateFormat,
@@ -99,7 +112,7 @@ fn evaluate(args: &EvaluateArgs) -> Result<(), String> {
     settings.validate().map_err(|e| format!("{e}."))?;
     let model = SimulationModel::default();
     let clients = simulate(&model, &settings, args.seed, args.clients);
-    let results = compare(&clients, &settings, &standard_detectors(&settings));
+    let results = compare(&clients, &settings, &standard_detectors(&settings), args.handled_after);
     let text = match args.format {
         EvaluateFormat::Json => {
             let mut t = serde_json::to_string_pretty(&results).map_err(|e| format!("could not write JSON: {e}."))?;
@@ -125,9 +138,15 @@ fn table(args: &EvaluateArgs, results: &[DetectorResult]) -> String {
     let mut t = String::new();
     if let Some(first) = results.first() {
         t.push_str(&format!(
-            "rapport evaluate: seed {}, {} clients, {} sessions, {} planted ruptures\n\n",
+            "rapport evaluate: seed {}, {} clients, {} sessions, {} planted ruptures\n",
             args.seed, args.clients, first.sessions, first.ruptures
         ));
+        t.push_str(&match args.handled_after {
+            Some(n) => {
+                format!("alerts handled {n} session(s) after they open (not a rupture outside a planted rupture)\n\n")
+            }
+            None => "alerts never handled (--handled-after N to model a clinician)\n\n".to_string(),
+        });
     }
     t.push_str(&format!(
         "{:<28} {:>11} {:>14} {:>13}\n",

@@ -39,7 +39,8 @@
 //!
 //! **When an episode ends.** When a clinician records an outcome
 //! ([`ClosedEpisode`]), signals known after `closed_after_session` start a
-//! new episode. Without one (the CLI), an episode ends by itself once it has
+//! new episode; after "not a rupture" the client's own level is the
+//! reference for the level rules ([`Accepted`]). Without one (the CLI), an episode ends by itself once it has
 //! recovered and `alerts.settled_after_sessions` answered sessions (default
 //! 2) within the band have followed its last signal with no new signal.
 
@@ -54,10 +55,55 @@ use super::signals::{
 
 /// A clinician's recorded outcome on an alert: it closes the episode that
 /// opened at `opened_at_session` after `closed_after_session` had been seen.
+/// `not_a_rupture`: the clinician judged it a false alarm, so the client's
+/// level at that point becomes the reference for the level rules the
+/// episode held (see [`Accepted`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClosedEpisode {
     pub opened_at_session: u32,
     pub closed_after_session: u32,
+    #[serde(default)]
+    pub not_a_rupture: bool,
+}
+
+/// Rules that compare the total with a fixed reference (the cutoff or the
+/// baseline): for a client stably below it they fire at every session.
+const LEVEL_RULES: [RuleId; 3] = [RuleId::LowScore, RuleId::ReliableDrop, RuleId::GradualDecline];
+/// At most this many answered sessions, from the alert's opening to the
+/// clinician's judgement, give the client's accepted level (their mean).
+const ACCEPTED_LEVEL_SESSIONS: usize = 3;
+
+/// After "not a rupture" on an alert that held a level rule: the client's
+/// own recent level is the reference for the level rules. Their signals open nothing while
+/// the total stays within the reliable-change band below that level; a
+/// total reliably below it, or a sudden loss, ends the acceptance and the
+/// rules speak again. Change rules (drops, sudden loss, the client's own
+/// words, going quiet) are never silenced.
+#[derive(Debug, Clone)]
+struct Accepted {
+    level: f64,
+}
+
+impl Accepted {
+    fn after(ep: &AlertEpisode, series: &Series<'_>, closed_after: u32) -> Option<Accepted> {
+        // A judgement on a level means every level rule: they measure the
+        // same distance from the same baseline.
+        let held_a_level_rule = ep.signals.iter().any(|s| LEVEL_RULES.contains(&s.rule));
+        // The level since the alert opened (what the clinician judged), at
+        // most the last few answers; never the sessions before the fall.
+        let recent: Vec<f64> = (0..series.len())
+            .rev()
+            .filter(|&i| (ep.opened_at_session..=closed_after).contains(&series.session(i)))
+            .filter_map(|i| series.totals[i])
+            .take(ACCEPTED_LEVEL_SESSIONS)
+            .collect();
+        if !held_a_level_rule || recent.is_empty() {
+            return None;
+        }
+        Some(Accepted {
+            level: recent.iter().sum::<f64>() / recent.len() as f64,
+        })
+    }
 }
 
 /// Why an episode no longer takes signals.
@@ -152,6 +198,7 @@ pub fn alerts(history: &ClientHistory, settings: &EngineSettings, closed: &[Clos
     let mut open: Option<OpenEpisode> = None;
     let mut done: Vec<AlertEpisode> = Vec::new();
     let mut found: Vec<Signal> = Vec::new();
+    let mut accepted: Option<Accepted> = None;
 
     for t in 0..series.len() {
         let now = series.session(t);
@@ -159,6 +206,9 @@ pub fn alerts(history: &ClientHistory, settings: &EngineSettings, closed: &[Clos
             && let Some(c) = closure_for(closed, ep.episode.opened_at_session)
             && c.closed_after_session < now
         {
+            if c.not_a_rupture {
+                accepted = Accepted::after(&ep.episode, &series, c.closed_after_session);
+            }
             done.push(finish(
                 open.take().expect("checked"),
                 c.closed_after_session,
@@ -179,6 +229,14 @@ pub fn alerts(history: &ClientHistory, settings: &EngineSettings, closed: &[Clos
             .filter(|s| s.known_at_session == now && seen.insert((s.rule, s.session)))
             .collect();
         new.sort_by_key(|s| (s.rule, s.session));
+        if let Some(a) = &accepted {
+            let reliably_below = series.totals[t].is_some_and(|x| settings.direction.worsening(a.level, x) > band);
+            if reliably_below || new.iter().any(|s| s.rule == RuleId::SuddenLoss) {
+                accepted = None;
+            } else if open.is_none() {
+                new.retain(|s| !LEVEL_RULES.contains(&s.rule));
+            }
+        }
         let had_new = !new.is_empty();
 
         match &mut open {
@@ -234,6 +292,37 @@ pub fn alerts(history: &ClientHistory, settings: &EngineSettings, closed: &[Clos
         }
     }
     done
+}
+
+/// The alerts as they would be with a clinician who records an outcome
+/// `after` sessions after each alert opens (alerts opened fewer than `after`
+/// sessions before the end stay open); `not_a_rupture(opened_at)` says which
+/// outcome. Each outcome changes what follows, so episodes are re-derived
+/// after each one, in order.
+pub fn alerts_handled(
+    history: &ClientHistory,
+    settings: &EngineSettings,
+    after: u32,
+    not_a_rupture: impl Fn(u32) -> bool,
+) -> Vec<AlertEpisode> {
+    let last = history.sessions.iter().map(|s| s.session).max().unwrap_or(0);
+    let mut closed: Vec<ClosedEpisode> = Vec::new();
+    loop {
+        let episodes = alerts(history, settings, &closed);
+        let next = episodes.iter().find(|e| {
+            !e.closed
+                && e.opened_at_session + after <= last
+                && !closed.iter().any(|c| c.opened_at_session == e.opened_at_session)
+        });
+        match next {
+            Some(e) => closed.push(ClosedEpisode {
+                opened_at_session: e.opened_at_session,
+                closed_after_session: e.opened_at_session + after,
+                not_a_rupture: not_a_rupture(e.opened_at_session),
+            }),
+            None => return episodes,
+        }
+    }
 }
 
 fn closure_for(closed: &[ClosedEpisode], opened_at: u32) -> Option<ClosedEpisode> {
@@ -530,6 +619,7 @@ mod tests {
         let closed = [ClosedEpisode {
             opened_at_session: 4,
             closed_after_session: 4,
+            not_a_rupture: false,
         }];
         let after = evaluate(&history, &settings, &closed);
         assert_eq!(after.alerts.len(), 2);
@@ -539,10 +629,45 @@ mod tests {
         let closed_now = [ClosedEpisode {
             opened_at_session: 4,
             closed_after_session: 6,
+            not_a_rupture: false,
         }];
         let e = evaluate(&history, &settings, &closed_now);
         assert_eq!(e.alerts.len(), 1);
         assert!(e.alerts[0].closed);
+    }
+
+    #[test]
+    fn not_a_rupture_makes_the_clients_own_level_the_reference() {
+        // Fell from 38 to about 30 and stays there.
+        let steady: Vec<Option<f64>> = [38.0, 38.0, 38.0, 30.0, 30.0, 31.0, 30.0, 29.0, 30.0, 31.0]
+            .into_iter()
+            .map(Some)
+            .collect();
+        let settings = EngineSettings::default();
+        let first = evaluate(&h(&steady), &settings, &[]);
+        assert_eq!(first.alerts.len(), 1);
+        assert_eq!(first.alerts[0].opened_at_session, 4);
+        let judged = |not_a_rupture| {
+            [ClosedEpisode {
+                opened_at_session: 4,
+                closed_after_session: 4,
+                not_a_rupture,
+            }]
+        };
+        // Repaired or not repaired: the low level opens a new alert at once.
+        let repaired = evaluate(&h(&steady), &settings, &judged(false));
+        assert_eq!(repaired.alerts.len(), 2);
+        assert_eq!(repaired.alerts[1].opened_at_session, 5);
+        // Not a rupture: 30 is this client's level now; nothing new while
+        // they stay near it.
+        let accepted = evaluate(&h(&steady), &settings, &judged(true));
+        assert_eq!(accepted.alerts.len(), 1, "{:?}", accepted.alerts);
+        // A reliable fall from that level speaks again.
+        let mut falling = steady.clone();
+        falling.push(Some(21.0));
+        let fell = evaluate(&h(&falling), &settings, &judged(true));
+        assert_eq!(fell.alerts.len(), 2, "{:?}", fell.alerts);
+        assert_eq!(fell.alerts[1].opened_at_session, 11);
     }
 
     #[test]
@@ -681,7 +806,7 @@ mod tests {
             // Optionally a clinician closed the first alert of the prefix at its last session.
             let first = alerts(&prefix, &settings, &[]);
             let closed: Vec<ClosedEpisode> = if close_first {
-                first.first().map(|a| ClosedEpisode { opened_at_session: a.opened_at_session, closed_after_session: last }).into_iter().collect()
+                first.first().map(|a| ClosedEpisode { opened_at_session: a.opened_at_session, closed_after_session: last, not_a_rupture: false }).into_iter().collect()
             } else {
                 Vec::new()
             };

@@ -54,7 +54,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::engine::{alerts, combined_severity};
+use super::engine::{AlertEpisode, alerts, alerts_handled, combined_severity};
 use super::history::{ClientHistory, SessionOutcome};
 use super::signals::{EngineSettings, RuleId, Severity};
 
@@ -409,36 +409,70 @@ pub struct DetectorResult {
     pub by_shape: BTreeMap<RuptureShape, (usize, usize)>,
 }
 
-/// Alert events of one client: (opened_at sessions, sessions at which an alert gained a signal).
-fn events(detector: &Detector, client: &SimulatedClient, settings: &EngineSettings) -> (Vec<u32>, Vec<u32>) {
+/// Alert events of one client: (opened_at sessions, sessions at which an
+/// alert gained a signal). With `handled_after`, a clinician records an
+/// outcome that many sessions after each alert opens: "not a rupture" when
+/// the alert opened outside every rupture window, "repaired" otherwise.
+fn events(
+    detector: &Detector,
+    client: &SimulatedClient,
+    settings: &EngineSettings,
+    handled_after: Option<u32>,
+) -> (Vec<u32>, Vec<u32>) {
     match detector {
         Detector::PlainCutoff => {
             let cutoff = settings.low_score.cutoff.unwrap_or(f64::NEG_INFINITY);
-            let at: Vec<u32> = client
+            let below = client
                 .history
                 .answered_totals()
                 .filter(|(_, t)| settings.direction.is_past_cutoff(*t, cutoff))
-                .map(|(s, _)| s)
-                .collect();
+                .map(|(s, _)| s);
+            let at: Vec<u32> = match handled_after {
+                // An alert at every total below the cutoff.
+                None => below.collect(),
+                // One alert open at a time, closed `after` sessions on.
+                Some(after) => {
+                    let mut open_until: Option<u32> = None;
+                    below
+                        .filter(|&s| {
+                            let opens = open_until.is_none_or(|u| s > u);
+                            if opens {
+                                open_until = Some(s + after);
+                            }
+                            opens
+                        })
+                        .collect()
+                }
+            };
             (at.clone(), at)
         }
         Detector::Rule(rule) => {
             let mut s = settings.only(*rule);
             s.alerts.opens_at = Severity::Low;
-            alert_events(client, &s)
+            alert_events(&episodes(client, &s, handled_after))
         }
-        Detector::Engine { settings, .. } => alert_events(client, settings),
+        Detector::Engine { settings, .. } => alert_events(&episodes(client, settings, handled_after)),
+    }
+}
+
+fn episodes(client: &SimulatedClient, settings: &EngineSettings, handled_after: Option<u32>) -> Vec<AlertEpisode> {
+    match handled_after {
+        None => alerts(&client.history, settings, &[]),
+        Some(after) => alerts_handled(&client.history, settings, after, |opened| {
+            !client
+                .rupture
+                .is_some_and(|r| opened >= r.onset && opened <= r.window_end)
+        }),
     }
 }
 
 /// Opened sessions, and the sessions at which an alert brought news: it
 /// opened, or an open alert gained a rule it did not have or rose in severity.
 /// (A new signal of a rule already in the alert is not news to the clinician.)
-fn alert_events(client: &SimulatedClient, settings: &EngineSettings) -> (Vec<u32>, Vec<u32>) {
-    let episodes = alerts(&client.history, settings, &[]);
+fn alert_events(episodes: &[AlertEpisode]) -> (Vec<u32>, Vec<u32>) {
     let opened = episodes.iter().map(|a| a.opened_at_session).collect();
     let mut news = Vec::new();
-    for a in &episodes {
+    for a in episodes {
         news.push(a.opened_at_session);
         let mut rules = BTreeSet::new();
         let mut severity = None;
@@ -457,7 +491,12 @@ fn alert_events(client: &SimulatedClient, settings: &EngineSettings) -> (Vec<u32
 }
 
 /// Runs each detector over the clients.
-pub fn compare(clients: &[SimulatedClient], settings: &EngineSettings, detectors: &[Detector]) -> Vec<DetectorResult> {
+pub fn compare(
+    clients: &[SimulatedClient],
+    settings: &EngineSettings,
+    detectors: &[Detector],
+    handled_after: Option<u32>,
+) -> Vec<DetectorResult> {
     let sessions: usize = clients.iter().map(|c| c.history.sessions.len()).sum();
     detectors
         .iter()
@@ -475,7 +514,7 @@ pub fn compare(clients: &[SimulatedClient], settings: &EngineSettings, detectors
             };
             let mut delays = Vec::new();
             for client in clients {
-                let (opened, gained) = events(d, client, settings);
+                let (opened, gained) = events(d, client, settings, handled_after);
                 let in_window = |s: u32| client.rupture.is_some_and(|r| s >= r.onset && s <= r.window_end);
                 result.false_alerts += opened.iter().filter(|&&s| !in_window(s)).count();
                 if let Some(r) = client.rupture {
@@ -572,7 +611,7 @@ mod tests {
     fn comparison_counts_are_consistent() {
         let settings = EngineSettings::default();
         let clients = simulate(&SimulationModel::default(), &settings, 3, 200);
-        for r in compare(&clients, &settings, &standard_detectors(&settings)) {
+        for r in compare(&clients, &settings, &standard_detectors(&settings), None) {
             assert!(r.detected <= r.ruptures);
             assert!((0.0..=1.0).contains(&r.sensitivity));
             let by_shape: usize = r.by_shape.values().map(|v| v.0).sum();
