@@ -206,10 +206,16 @@ enum Story {
     CeilingThenFall,
     /// The bond item low while the total looks fine.
     BondStrain,
+    /// Scores at the ceiling, and words of risk in the comment box at the
+    /// latest answered session: the alert comes from the words alone.
+    WroteRisk,
 }
 
 impl Story {
     fn for_slot(slot: usize) -> Story {
+        if slot == 6 {
+            return Story::WroteRisk;
+        }
         match slot % 10 {
             0 => Story::SuddenFall,
             1 => Story::SlowSlide,
@@ -252,6 +258,7 @@ impl Story {
             Story::CeilingThenFall if n < 3 => return Some([10.0; 4]),
             Story::CeilingThenFall => 37.0,
             Story::BondStrain if late => return Some([6.0, 10.0, 10.0, 10.0]),
+            Story::WroteRisk => return Some([10.0; 4]),
             Story::SaidSo | Story::BondStrain => 38.0 + rng.random_range(0..=1) as f64,
         };
         Some(even(total, rng))
@@ -342,12 +349,24 @@ fn load_sessions(
                 for (id, value) in ["bond", "goals", "approach", "overall"].iter().zip(items) {
                     given = given.with(id, Answer::Number(value));
                 }
-                let said_so = story == Story::SaidSo && answered_index == attended_weeks.saturating_sub(4);
+                // The latest answered session is within the last two weeks:
+                // its comment shows on the clinician's inbox.
+                let latest = sent_at + Duration::weeks(1) + context.rules.expires_after > now;
+                let said_so = story == Story::SaidSo && latest;
                 given = given.with("uncomfortable", Answer::Bool(said_so));
                 if said_so {
                     given = given.with(
                         "note",
                         Answer::Text("I felt rushed at the end and didn't get to say what I wanted.".into()),
+                    );
+                }
+                if story == Story::WroteRisk && latest {
+                    given = given.with(
+                        "note",
+                        Answer::Text(
+                            "Sessions are fine. But some days I think everyone would be better off without me, and I have been thinking about ending it all."
+                                .into(),
+                        ),
                     );
                 }
                 responses::insert(
@@ -380,6 +399,13 @@ fn record_repairs(
     mine.sort_by_key(|a| (a.opened_at, a.id));
     let count = mine.len();
     for (i, alert) in mine.iter().enumerate() {
+        // Words of risk wait for the clinician: the demo shows one unread.
+        let words_of_risk = alerts::signals(conn, alert.id)?
+            .iter()
+            .any(|s| s.rule == crate::domain::signals::RuleId::RiskWords.as_str());
+        if words_of_risk {
+            continue;
+        }
         let at = |days: i64| (alert.opened_at + Duration::days(days)).min(now);
         let steps: Vec<RepairStep> = match i % 7 {
             0 => vec![],

@@ -551,7 +551,7 @@ async fn clinician_notices(backend: Backend) {
     let dr_mail = to("dr@example.org");
     assert_eq!(dr_mail.len(), 1, "an immediate notice for the high alert");
     let subject = dr_mail[0].subject().unwrap().to_string();
-    assert_eq!(subject, "Rapport: 1 alert needs your attention");
+    assert_eq!(subject, "Rapport: 1 new high alert");
     let text = dr_mail[0].body_text(0).unwrap().to_string();
     assert!(text.contains(&format!("{}/sign-in", app.address)));
     for private in ["ann", "Client", "total", "cutoff", "Reliable", "fell"] {

@@ -276,6 +276,89 @@ db_test!(
     }
 );
 
+db_test!(the_inbox_is_a_table_to_triage_by, |app| {
+    app.staff("clinician", "dr@example.org", None).await;
+    for items in [[10, 10, 9, 9], [10, 9, 10, 9], [9, 10, 10, 9], [7, 7, 8, 8]] {
+        answered_session(&app, "dr@example.org", "zoe", items).await;
+    }
+    // A second client falls later, with a comment.
+    for items in [[10, 10, 10, 10], [10, 10, 10, 9], [10, 10, 9, 10]] {
+        answered_session(&app, "dr@example.org", "amy", items).await;
+    }
+    let invitation = common::attended_session(&app, "dr@example.org", "amy").await;
+    let token = common::survey_token(&app, invitation).await;
+    let answered = reqwest::Client::new()
+        .post(app.url(&format!("/s/{token}")))
+        .form(&[
+            ("bond", "6"),
+            ("goals", "6"),
+            ("approach", "7"),
+            ("overall", "6"),
+            ("uncomfortable", "yes"),
+            ("note", "I felt rushed and not listened to"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 200);
+    // One client with two answers: no trend yet.
+    for items in [[10, 10, 10, 10], [9, 9, 9, 9]] {
+        answered_session(&app, "dr@example.org", "new", items).await;
+    }
+    let clinician = app.signed_in("dr@example.org").await;
+    let get = |url: String| {
+        let c = clinician.clone();
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (_, inbox) = get(app.url("/clinician")).await;
+    // zoe's alert opened days ago (the clock moved a week per session): overdue.
+    assert!(inbox.contains("overdue"), "{inbox}");
+    assert!(inbox.contains("without being acknowledged"));
+    assert!(inbox.contains("wrote something"), "amy's comment marker");
+    assert!(inbox.contains("<td class=\"num\">30</td>"), "zoe's latest total");
+    assert!(inbox.contains("none booked"));
+    // Sorting by client puts amy before zoe; an unknown sort is a 400.
+    let (_, by_client) = get(app.url("/clinician?sort=client")).await;
+    let table = &by_client[by_client.find("<table").unwrap()..];
+    assert!(table.find("Client amy").unwrap() < table.find("Client zoe").unwrap());
+    let (_, by_opened) = get(app.url("/clinician?sort=opened")).await;
+    let table = &by_opened[by_opened.find("<table").unwrap()..];
+    assert!(
+        table.find("Client zoe").unwrap() < table.find("Client amy").unwrap(),
+        "zoe's alert is older"
+    );
+    assert!(by_client.contains("aria-sort=\"ascending\""));
+    let (status, _) = get(app.url("/clinician?sort=shoe-size")).await;
+    assert_eq!(status, 400);
+    // Acknowledged alerts are not overdue.
+    let zoe = client_id(&app, "zoe").await;
+    let alert = app
+        .db(move |conn| rapport::store::alerts::for_client(conn, zoe))
+        .await
+        .remove(0);
+    let path = format!("/clinician/alerts/{}", alert.id);
+    let (_, page) = get(app.url(&path)).await;
+    let acknowledged = clinician
+        .post(app.url(&format!("{path}/acknowledge")))
+        .form(&[("csrf", csrf_from(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acknowledged.status(), 303);
+    let (_, inbox) = get(app.url("/clinician?sort=client")).await;
+    let zoe_row = &inbox[inbox.find("Client zoe").unwrap()..];
+    let zoe_row = &zoe_row[..zoe_row.find("</tr>").unwrap()];
+    assert!(!zoe_row.contains("overdue"), "{zoe_row}");
+    // The clients list says "—", not "steady", with two answers.
+    let (_, clients) = get(app.url("/clinician/clients")).await;
+    let new_row = &clients[clients.find("Client new").unwrap()..];
+    let new_row = &new_row[..new_row.find("</tr>").unwrap()];
+    assert!(!new_row.contains("steady") && new_row.contains("—"), "{new_row}");
+});
+
 db_test!(another_clinician_gets_404_and_the_attempt_is_audited, |app| {
     app.staff("clinician", "dr@example.org", Some("Team A")).await;
     let (other_id, _) = app.staff("clinician", "other@example.org", Some("Team A")).await;

@@ -439,37 +439,40 @@ pub enum Trend {
 
 /// How many of the latest answered totals the trend looks at.
 pub const TREND_WINDOW: usize = 4;
+/// Fewest answered totals for a trend.
+pub const TREND_MIN_ANSWERS: usize = 3;
 
 /// The trend for the clients list: the least-squares slope of the last 4
 /// answered totals (by session number), times the sessions they span, is
 /// the fitted change. It is Up or Down when that change is at least half the
 /// reliable-change threshold in the better or worse direction (a fitted line
 /// through 4 points is less noisy than one difference, so half the band is
-/// used), otherwise Flat. Fewer than 2 answered totals: Flat.
-pub fn trend(history: &ClientHistory, settings: &EngineSettings) -> Trend {
+/// used), otherwise Flat. Fewer than 3 answered totals: no trend (None),
+/// not "steady": two answers say nothing about a direction.
+pub fn trend(history: &ClientHistory, settings: &EngineSettings) -> Option<Trend> {
     let points: Vec<(f64, f64)> = history.answered_totals().map(|(s, t)| (f64::from(s), t)).collect();
     let points = &points[points.len().saturating_sub(TREND_WINDOW)..];
-    if points.len() < 2 {
-        return Trend::Flat;
+    if points.len() < TREND_MIN_ANSWERS {
+        return None;
     }
     let n = points.len() as f64;
     let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
     let my = points.iter().map(|p| p.1).sum::<f64>() / n;
     let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
     if sxx == 0.0 {
-        return Trend::Flat;
+        return Some(Trend::Flat);
     }
     let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
     let change = sxy / sxx * (points[points.len() - 1].0 - points[0].0);
     let worsening = settings.direction.worsening(0.0, change);
     let limit = settings.reliable_change() / 2.0;
-    if worsening >= limit {
+    Some(if worsening >= limit {
         Trend::Down
     } else if -worsening >= limit {
         Trend::Up
     } else {
         Trend::Flat
-    }
+    })
 }
 
 /// The client's personal baseline: the mean of their first 3 answered
@@ -701,17 +704,22 @@ mod tests {
         let s = EngineSettings::default();
         assert_eq!(
             trend(&h(&[Some(38.0), Some(37.0), Some(35.0), Some(33.0)]), &s),
-            Trend::Down
+            Some(Trend::Down)
         );
         assert_eq!(
             trend(&h(&[Some(33.0), Some(35.0), Some(37.0), Some(38.0)]), &s),
-            Trend::Up
+            Some(Trend::Up)
         );
         assert_eq!(
             trend(&h(&[Some(38.0), Some(37.0), Some(38.0), Some(38.0)]), &s),
-            Trend::Flat
+            Some(Trend::Flat)
         );
-        assert_eq!(trend(&h(&[Some(38.0)]), &s), Trend::Flat);
+        assert_eq!(trend(&h(&[Some(38.0)]), &s), None);
+        assert_eq!(
+            trend(&h(&[Some(38.0), Some(30.0)]), &s),
+            None,
+            "two answers are no trend"
+        );
         assert_eq!(baseline(&h(&[Some(38.0), None, Some(36.0)]), &s), None);
         assert_eq!(
             baseline(&h(&[Some(38.0), None, Some(36.0), Some(40.0), Some(1.0)]), &s),

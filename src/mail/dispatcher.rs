@@ -389,12 +389,20 @@ fn prepare(state: &AppState, context: &BatchContext, row: &OutboxRow) -> Prepare
             );
             Prepared::Send { to, rendered }
         }
-        Payload::AlertNotice { alerts } => Prepared::Send {
+        Payload::AlertNotice {
+            alerts,
+            new_high,
+            new_other,
+        } => Prepared::Send {
             to: row.recipient.clone(),
             rendered: templates::alert_notice(
                 clinic,
                 &state.settings.link("/sign-in"),
-                templates::Notice::Immediate { alerts },
+                templates::Notice::Immediate {
+                    alerts,
+                    new_high,
+                    new_other,
+                },
             ),
         },
         Payload::AlertDigest { alerts, comments } => Prepared::Send {

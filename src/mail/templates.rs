@@ -84,8 +84,17 @@ pub fn survey(clinic: &str, survey_link: &str, unsubscribe_link: &str, open_unti
 /// and (in the summary) how many comments clients wrote. Never whom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
-    Immediate { alerts: u32 },
-    DailySummary { alerts: u32, comments: u32 },
+    /// `alerts` in all, of which `new_high` new high alerts and `new_other`
+    /// other new ones; the rest were raised to a higher severity.
+    Immediate {
+        alerts: u32,
+        new_high: u32,
+        new_other: u32,
+    },
+    DailySummary {
+        alerts: u32,
+        comments: u32,
+    },
 }
 
 /// Tells a clinician there is something to look at. Nothing about whom.
@@ -99,12 +108,44 @@ pub fn alert_notice(clinic: &str, sign_in_link: &str, notice: Notice) -> Rendere
         n => format!("{n} comments from clients"),
     };
     let (subject, line) = match notice {
-        Notice::Immediate { alerts } => {
-            let what = alerts_need(alerts);
-            (
-                format!("Rapport: {what} your attention"),
-                format!("In Rapport, {what} your attention."),
-            )
+        Notice::Immediate {
+            alerts,
+            new_high,
+            new_other,
+        } => {
+            let plural = |n: u32, one: &str, many: &str| {
+                if n == 1 {
+                    format!("1 {one}")
+                } else {
+                    format!("{n} {many}")
+                }
+            };
+            let raised = alerts.saturating_sub(new_high + new_other);
+            let mut parts = vec![];
+            if new_high > 0 {
+                parts.push(plural(new_high, "new high alert", "new high alerts"));
+            }
+            if new_other > 0 {
+                let (one, many) = if new_high > 0 {
+                    ("other new alert", "other new alerts")
+                } else {
+                    ("new alert", "new alerts")
+                };
+                parts.push(plural(new_other, one, many));
+            }
+            if raised > 0 {
+                parts.push(plural(
+                    raised,
+                    "alert raised to a higher severity",
+                    "alerts raised to a higher severity",
+                ));
+            }
+            let what = match parts.as_slice() {
+                [] => alerts_need(alerts) + " your attention",
+                [one] => one.clone(),
+                [init @ .., last] => format!("{} and {last}", init.join(", ")),
+            };
+            (format!("Rapport: {what}"), format!("In Rapport: {what}."))
         }
         Notice::DailySummary { alerts, comments } => {
             let what = match (alerts, comments) {
@@ -216,7 +257,39 @@ mod tests {
 
     #[test]
     fn clinician_notice_names_no_client() {
-        let r = alert_notice("Clinic", "https://x/sign-in", Notice::Immediate { alerts: 2 });
+        let r = alert_notice(
+            "Clinic",
+            "https://x/sign-in",
+            Notice::Immediate {
+                alerts: 2,
+                new_high: 1,
+                new_other: 0,
+            },
+        );
+        assert_eq!(
+            r.subject,
+            "Rapport: 1 new high alert and 1 alert raised to a higher severity"
+        );
+        let r = alert_notice(
+            "Clinic",
+            "https://x/sign-in",
+            Notice::Immediate {
+                alerts: 1,
+                new_high: 1,
+                new_other: 0,
+            },
+        );
+        assert_eq!(r.subject, "Rapport: 1 new high alert");
+        // A row queued before the counts existed.
+        let r = alert_notice(
+            "Clinic",
+            "https://x/sign-in",
+            Notice::Immediate {
+                alerts: 2,
+                new_high: 0,
+                new_other: 0,
+            },
+        );
         assert!(r.subject.contains("2 alerts"));
         assert!(r.text.contains("does not say which client"));
         assert!(r.unsubscribe.is_none());

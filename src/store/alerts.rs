@@ -457,7 +457,18 @@ fn send_notice(
             comments: super::responses::comments_for_clinician_since(conn, clinician.id, since)? as u32,
         }
     } else {
-        Payload::AlertNotice { alerts: count }
+        let is_new = |a: &&&Alert| a.notified_severity.is_none();
+        let new_high = alerts_to_tell
+            .iter()
+            .filter(is_new)
+            .filter(|a| a.severity() == Severity::High)
+            .count();
+        let new_all = alerts_to_tell.iter().filter(is_new).count();
+        Payload::AlertNotice {
+            alerts: count,
+            new_high: new_high as u32,
+            new_other: (new_all - new_high) as u32,
+        }
     };
     outbox::enqueue(
         conn,
@@ -573,10 +584,36 @@ pub fn list_visible(
         .collect())
 }
 
+/// The clinic's limit for acknowledging an alert, in days (settings key
+/// `alerts.overdue_days`, default 2): an alert still not acknowledged after
+/// it is marked overdue.
+pub const OVERDUE_DAYS_KEY: &str = "alerts.overdue_days";
+pub const DEFAULT_OVERDUE_DAYS: i64 = 2;
+
+pub fn overdue_days(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    Ok(super::kv::get(conn, OVERDUE_DAYS_KEY)?
+        .and_then(|v| v.parse().ok())
+        .filter(|d| (1..=30).contains(d))
+        .unwrap_or(DEFAULT_OVERDUE_DAYS))
+}
+
+/// Why a client is under watch after "not repaired".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watch {
+    /// No answer since: the follow-up at the next session is due.
+    FollowUpDue,
+    /// Answered since, worse than before the judgement.
+    StillFalling,
+}
+
 /// Clients under watch after "not repaired": the latest alert of each
-/// visible client was closed as not repaired and the client has not
-/// answered since, so the follow-up at the next session is still due.
-pub fn under_watch(conn: &mut DbConnection, viewer: &Viewer) -> Result<Vec<(Alert, clients::Client)>, StoreError> {
+/// visible client was closed as not repaired, and either the client has not
+/// answered since (the follow-up at the next session is due) or their
+/// latest total is worse than their last one before the judgement.
+pub fn under_watch(
+    conn: &mut DbConnection,
+    viewer: &Viewer,
+) -> Result<Vec<(Alert, clients::Client, Watch)>, StoreError> {
     use super::schema::responses;
     let visible: Vec<clients::Client> = clients::list_visible(conn, viewer, None)?;
     let ids: Vec<i64> = visible.iter().map(|c| c.id).collect();
@@ -593,16 +630,30 @@ pub fn under_watch(conn: &mut DbConnection, viewer: &Viewer) -> Result<Vec<(Aler
             .filter(alerts::id.gt(alert.id))
             .count()
             .get_result(conn)?;
-        let answered_since: i64 = responses::table
+        if later_alert > 0 {
+            continue;
+        }
+        let totals: Vec<(NaiveDateTime, Option<f64>)> = responses::table
             .filter(responses::client_id.eq(alert.client_id))
-            .filter(responses::submitted_at.ge(alert.updated_at))
-            .count()
-            .get_result(conn)?;
-        if later_alert == 0
-            && answered_since == 0
+            .order((responses::submitted_at, responses::id))
+            .select((responses::submitted_at, responses::total))
+            .load(conn)?;
+        let (before, since): (Vec<_>, Vec<_>) = totals.iter().partition(|(at, _)| *at < alert.updated_at);
+        let last = |rows: &[&(NaiveDateTime, Option<f64>)]| rows.iter().rev().find_map(|(_, t)| *t);
+        let watch = match (since.is_empty(), last(&before), last(&since)) {
+            (true, _, _) => Some(Watch::FollowUpDue),
+            (false, Some(was), Some(now)) => {
+                let direction = history::load(conn, alert.client_id)?.map(|h| h.settings.direction);
+                direction
+                    .is_some_and(|d| d.worsening(was, now) > 0.0)
+                    .then_some(Watch::StillFalling)
+            }
+            _ => None,
+        };
+        if let Some(watch) = watch
             && let Some(client) = visible.iter().find(|c| c.id == alert.client_id)
         {
-            watched.push((alert, client.clone()));
+            watched.push((alert, client.clone(), watch));
         }
     }
     Ok(watched)

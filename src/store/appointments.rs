@@ -152,6 +152,23 @@ pub fn next_for_client(
         .optional()?)
 }
 
+/// Each client's next booked appointment from `from`, by client id.
+pub fn next_for_clients(
+    conn: &mut DbConnection,
+    client_ids: &[i64],
+    from: NaiveDateTime,
+) -> Result<std::collections::HashMap<i64, NaiveDateTime>, StoreError> {
+    let rows: Vec<(i64, NaiveDateTime)> = appointments::table
+        .filter(appointments::client_id.eq_any(client_ids))
+        .filter(appointments::starts_at.ge(from))
+        .filter(appointments::status.eq(AppointmentStatus::Booked.as_str()))
+        .order(appointments::starts_at.desc())
+        .select((appointments::client_id, appointments::starts_at))
+        .load(conn)?;
+    // Latest first, so the soonest is the one left in the map.
+    Ok(rows.into_iter().collect())
+}
+
 pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Appointment>, StoreError> {
     Ok(appointments::table
         .filter(appointments::client_id.eq(client_id))

@@ -22,7 +22,16 @@ pub enum Payload {
         language: String,
     },
     /// Tells a clinician there is something to look at; no client detail.
-    AlertNotice { alerts: u32 },
+    /// `alerts` in all: `new_high` new high alerts, `new_other` other new
+    /// ones, the rest raised to a higher severity (rows queued before the
+    /// split existed read as none new).
+    AlertNotice {
+        alerts: u32,
+        #[serde(default)]
+        new_high: u32,
+        #[serde(default)]
+        new_other: u32,
+    },
     /// The daily summary: alerts not told at once, and how many comments
     /// the clinician's clients wrote in the last day (rows queued before
     /// the count existed read as none).

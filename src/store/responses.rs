@@ -112,6 +112,23 @@ pub fn recent_comments(
         .collect())
 }
 
+/// Each client's latest scored total, by client id.
+pub fn latest_totals(
+    conn: &mut DbConnection,
+    client_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, f64>, StoreError> {
+    let rows: Vec<(i64, Option<f64>)> = responses::table
+        .filter(responses::client_id.eq_any(client_ids))
+        .filter(responses::total.is_not_null())
+        .order((responses::submitted_at, responses::id))
+        .select((responses::client_id, responses::total))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(client, total)| Some((client, total?)))
+        .collect())
+}
+
 /// How many comments the clinician's clients wrote since `since`.
 pub fn comments_for_clinician_since(
     conn: &mut DbConnection,

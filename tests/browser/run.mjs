@@ -139,6 +139,26 @@ try {
   check((await page.textContent('h1')) === 'Alerts', 'the clinician lands on the alerts inbox');
   await audit(page, 'inbox');
   await snapshot(page, 'inbox');
+  // Triage: overdue alerts and clients who wrote something are marked; the
+  // words of risk reached the clinician as a high alert quoting the client.
+  check(await page.locator('td .badge', { hasText: 'overdue' }).count() > 0, 'the inbox marks overdue alerts');
+  check(await page.locator('td .badge', { hasText: 'wrote something' }).count() > 0, 'the inbox marks clients who wrote something');
+  check(await page.locator('section.wrote .badge.high', { hasText: 'words of risk' }).count() > 0, 'a comment with words of risk is marked');
+  const riskRow = page.locator('tr.alert-row', { hasText: 'The client wrote' }).first();
+  check(await riskRow.count() > 0, 'the words of risk opened an alert');
+  if (await riskRow.count() > 0) {
+    check(await riskRow.locator('.badge.high').count() > 0, 'the words-of-risk alert is high');
+    await riskRow.locator('a.alert-link').click();
+    await page.waitForLoadState();
+    check((await page.textContent('section.summary')).includes('ending it all'), "the alert's summary quotes the client");
+    await audit(page, 'words-of-risk alert');
+    await snapshot(page, 'alert-risk');
+    await page.goto(`${base}/clinician`);
+  }
+  await page.setViewportSize({ width: 375, height: 900 });
+  await audit(page, 'inbox 375px');
+  await fitsWidth(page, 'inbox 375px');
+  await page.setViewportSize({ width: 1280, height: 900 });
   // The top alert.
   await page.locator('a.alert-link').first().click();
   await page.waitForLoadState();

@@ -1,6 +1,6 @@
-//! Client safety: the help line beside the survey's comment box, and the
-//! clinic's words-of-risk lists (CLINICAL.md §3, rule 10), with a box to
-//! try a sentence against them.
+//! Client safety: the help line beside the survey's comment box, how long
+//! an alert may wait for acknowledgement, and the clinic's words-of-risk
+//! lists (CLINICAL.md §3, rule 10), with a box to try a sentence.
 
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use crate::domain::signals::risk_words::matching_phrase;
 use crate::store::audit::{self, AuditEntry};
-use crate::store::kv;
 use crate::store::risk_words::{self, MAX_PHRASE_CHARS, MAX_PHRASES, RiskList, SHIPPED_LANGUAGE};
+use crate::store::{alerts, kv};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
@@ -22,6 +22,7 @@ const HELP_LINE_MAX: usize = 300;
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Part {
     HelpLine,
+    Overdue,
     List,
     NewList,
 }
@@ -76,6 +77,7 @@ async fn safety_page(
         Some("help-line") => Some("The help line is saved; clients see it on the survey now."),
         Some("risk-words") => Some("The list is saved; it applies to every comment from now on."),
         Some("risk-words-reset") => Some("The list is back as shipped."),
+        Some("overdue") => Some("Saved: clinicians see alerts as overdue from now on."),
         _ => None,
     };
     render(&state, &staff, message, query.sentence.as_deref(), None).await
@@ -88,8 +90,14 @@ async fn render(
     sentence: Option<&str>,
     refusal: Option<Refusal>,
 ) -> Result<HttpResponse, AppError> {
-    let (help_line, lists) = state
-        .db(|conn| Ok((kv::get(conn, HELP_LINE_KEY)?, risk_words::lists(conn)?)))
+    let (help_line, lists, overdue_days) = state
+        .db(|conn| {
+            Ok((
+                kv::get(conn, HELP_LINE_KEY)?,
+                risk_words::lists(conn)?,
+                alerts::overdue_days(conn)?,
+            ))
+        })
         .await?;
     let all: Vec<String> = lists.iter().flat_map(|l| l.phrases.clone()).collect();
     let csrf = &staff.csrf;
@@ -97,6 +105,7 @@ async fn render(
     let body = html! {
         @if let Some(m) = message { (notice(m)) }
         (help_line_section(csrf, help_line.as_deref(), refused(Part::HelpLine)))
+        (overdue_section(csrf, overdue_days, refused(Part::Overdue)))
         section #risk-words {
             h2 { "Words of risk" }
             p {
@@ -154,6 +163,25 @@ fn help_line_section(csrf: &str, current: Option<&str>, refused: Option<&Refusal
                     p.hint #help-line-hint { "Replace the part in brackets. At most " (HELP_LINE_MAX) " characters." }
                 }
                 button type="submit" { "Save the line" }
+            }
+        }
+    }
+}
+
+/// How long an alert may wait for acknowledgement before the clinician's
+/// inbox marks it overdue.
+fn overdue_section(csrf: &str, days: i64, refused: Option<&Refusal>) -> Markup {
+    html! {
+        section #overdue {
+            h2 { "Time to acknowledge an alert" }
+            @if let Some(r) = refused { (form_error(&r.message)) }
+            form.row method="post" action="/admin/alert-limit" {
+                input type="hidden" name="csrf" value=(csrf);
+                div.field {
+                    label for="overdue_days" { "Days before an unacknowledged alert is marked overdue" }
+                    input #overdue_days type="number" name="days" min="1" max="30" required value=(days) inputmode="numeric";
+                }
+                button type="submit" { "Save" }
             }
         }
     }
@@ -291,6 +319,54 @@ async fn save_help_line(
 }
 
 #[derive(Deserialize)]
+struct OverdueForm {
+    #[serde(default)]
+    days: String,
+}
+
+#[post("/admin/alert-limit")]
+async fn save_overdue_days(
+    state: web::Data<AppState>,
+    form: StaffForm<AdminRole, OverdueForm>,
+) -> Result<HttpResponse, AppError> {
+    let StaffForm { staff, form } = form;
+    let days = match form.days.trim().parse::<i64>() {
+        Ok(d) if (1..=30).contains(&d) => d,
+        _ => {
+            let refusal = Refusal {
+                part: Part::Overdue,
+                message: "Give a whole number of days from 1 to 30.".into(),
+                language: String::new(),
+                typed: form.days,
+            };
+            return render(&state, &staff, None, None, Some(refusal)).await;
+        }
+    };
+    let (now, admin) = (state.now(), staff.id());
+    state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                kv::set(conn, alerts::OVERDUE_DAYS_KEY, &days.to_string(), now)?;
+                let detail = format!("{days} days");
+                audit::record(
+                    conn,
+                    &AuditEntry {
+                        staff_id: Some(admin),
+                        action: "settings.alert_overdue_days",
+                        detail: Some(&detail),
+                        ..Default::default()
+                    },
+                    now,
+                )
+            })
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/admin/safety?saved=overdue#overdue"))
+        .finish())
+}
+
+#[derive(Deserialize)]
 struct ListForm {
     #[serde(default)]
     language: String,
@@ -394,6 +470,7 @@ async fn reset_list(
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(safety_page)
         .service(save_help_line)
+        .service(save_overdue_days)
         .service(save_list)
         .service(reset_list);
 }

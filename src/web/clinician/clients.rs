@@ -24,7 +24,8 @@ use crate::web::views::{local_date, local_time};
 /// The figures of one row of the clients list.
 pub struct Summary {
     pub last_total: Option<(f64, chrono::NaiveDateTime)>,
-    pub trend: Trend,
+    /// None with fewer than 3 answers.
+    pub trend: Option<Trend>,
     /// Answered among sessions whose invitation has closed (answered or expired).
     pub response_rate: Option<f64>,
 }
@@ -54,11 +55,13 @@ pub fn summarise(loaded: &LoadedHistory) -> Summary {
     }
 }
 
-pub fn trend_text(trend: Trend) -> &'static str {
+/// The trend in words; "—" with too few answers to tell.
+pub fn trend_text(trend: Option<Trend>) -> &'static str {
     match trend {
-        Trend::Up => "↑ improving",
-        Trend::Flat => "→ steady",
-        Trend::Down => "↓ falling",
+        Some(Trend::Up) => "↑ improving",
+        Some(Trend::Flat) => "→ steady",
+        Some(Trend::Down) => "↓ falling",
+        None => "—",
     }
 }
 
