@@ -202,6 +202,15 @@ try {
   await snapshot(page, 'client');
   await page.setViewportSize({ width: 375, height: 900 });
   await audit(page, 'client page 375px');
+  await fitsWidth(page, 'client page 375px');
+  // On a phone the narrow drawing is the one shown, its text at least 9 px.
+  const drawn = await page.$eval('figure.chart svg.narrow', (svg) => {
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    return { shown: getComputedStyle(svg).display !== 'none', smallest: 11 * scale };
+  });
+  check(drawn.shown, 'the narrow chart is shown at 375 px');
+  check(drawn.smallest >= 9, `chart labels are legible at 375 px (${drawn.smallest.toFixed(1)} px)`);
+  await snapshot(page, 'client-375');
   // Their own password page, reached from their name at the top.
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.locator('header .who a').click();

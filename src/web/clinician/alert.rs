@@ -110,7 +110,7 @@ async fn render(state: &AppState, access: AlertAccess, error: Option<&str>) -> R
             p.hint { "Alerts support clinical judgement; they never replace it." }
         }
         @if let Some(loaded) = &loaded {
-            (recent_scores(loaded, &client_alerts, alert.opened_at_session))
+            (recent_scores(loaded, &client_alerts, alert.opened_at_session, tz))
             (what_the_client_said(loaded, alert.opened_at_session, tz))
         }
         section {
@@ -301,8 +301,13 @@ fn under_watch(alert: &alerts::Alert, next: Option<&appointments::Appointment>, 
     )
 }
 
-fn recent_scores(loaded: &history::LoadedHistory, client_alerts: &[alerts::Alert], opened_at: i32) -> Markup {
-    let points = trajectory_points(loaded);
+fn recent_scores(
+    loaded: &history::LoadedHistory,
+    client_alerts: &[alerts::Alert],
+    opened_at: i32,
+    tz: chrono_tz::Tz,
+) -> Markup {
+    let points = trajectory_points(loaded, tz);
     let start = points.len().saturating_sub(RECENT);
     let recent = &points[start..];
     let (min, max) = loaded.instrument.total_range();
@@ -323,19 +328,20 @@ fn recent_scores(loaded: &history::LoadedHistory, client_alerts: &[alerts::Alert
             @if recent.is_empty() {
                 p.muted { "No answers yet." }
             } @else {
+                @let trajectory = Trajectory {
+                    points: recent,
+                    min,
+                    max,
+                    cutoff: loaded.instrument.cutoff(),
+                    band,
+                    baseline: crate::domain::engine::baseline(&loaded.history, &loaded.settings),
+                    markers: &markers,
+                    id: "recent",
+                    title: "Recent totals",
+                };
                 figure.chart {
-                    (chart::trajectory(&Trajectory {
-                        points: recent,
-                        min,
-                        max,
-                        cutoff: loaded.instrument.cutoff(),
-                        band,
-                        baseline: crate::domain::engine::baseline(&loaded.history, &loaded.settings),
-                        markers: &markers,
-                        id: "recent",
-                        title: "Recent totals",
-                    }))
-                    figcaption { "Totals of the last " (recent.len()) " sessions. Dashed line: cutoff. Shaded: the reliable-change band around the client's baseline. Hollow circles: no answer." }
+                    (chart::trajectory(&trajectory))
+                    figcaption { "Totals of the last " (recent.len()) " sessions. Dashed line: cutoff. Shaded: the reliable-change band around the client's baseline. Hollow circles: no answer. " (chart::axis_note(&trajectory)) }
                 }
                 details {
                     summary { "The totals as a table" }

@@ -197,7 +197,7 @@ async fn render(
         }
         @if let Some(loaded) = &loaded {
             (comments_section(loaded, tz))
-            (trajectory_section(loaded, &client_alerts))
+            (trajectory_section(loaded, &client_alerts, tz))
             (items_section(loaded))
         } @else {
             section { p.muted { "No questionnaires yet." } }
@@ -226,8 +226,8 @@ async fn render(
         ))
 }
 
-fn trajectory_section(loaded: &LoadedHistory, client_alerts: &[alerts::Alert]) -> Markup {
-    let points = trajectory_points(loaded);
+fn trajectory_section(loaded: &LoadedHistory, client_alerts: &[alerts::Alert], tz: chrono_tz::Tz) -> Markup {
+    let points = trajectory_points(loaded, tz);
     let (min, max) = loaded.instrument.total_range();
     let mut markers: Vec<Marker> = client_alerts
         .iter()
@@ -263,7 +263,11 @@ fn trajectory_section(loaded: &LoadedHistory, client_alerts: &[alerts::Alert]) -
                         @if let Some(c) = loaded.instrument.cutoff() { " (" (number(c)) ")" }
                         ". Shaded band: reliable change around the client's baseline"
                         @if let Some(b) = baseline { " (" (number(b)) ")" }
-                        ". Red triangles: alerts. Green dots: outcomes recorded. Hollow circles: no answer."
+                        ". Red triangles: alerts. Green dots: outcomes recorded. Hollow circles: no answer. "
+                        (chart::axis_note(&Trajectory {
+                            points: &points, min, max, cutoff: loaded.instrument.cutoff(), band, baseline,
+                            markers: &markers, id: "trajectory", title: "Totals over sessions",
+                        }))
                     }
                 }
                 details {

@@ -45,28 +45,33 @@ pub fn number(v: f64) -> String {
 
 /// The client's sessions as chart points: totals, and gaps for sessions
 /// without an answer.
-pub fn trajectory_points(loaded: &LoadedHistory) -> Vec<Point> {
+pub fn trajectory_points(loaded: &LoadedHistory, tz: chrono_tz::Tz) -> Vec<Point> {
+    let date_of = |session: u32| {
+        loaded
+            .sessions
+            .iter()
+            .find(|s| s.session == session)
+            .map(|s| s.appointment.starts_at.and_utc().with_timezone(&tz).date_naive())
+    };
     loaded
         .history
         .sessions
         .iter()
         .filter(|s| !matches!(s.outcome, SessionOutcome::Pending))
-        .map(|s| match &s.outcome {
-            SessionOutcome::Answered { total, .. } => Point {
+        .map(|s| {
+            let (total, gap) = match &s.outcome {
+                SessionOutcome::Answered { total, .. } => {
+                    (*total, total.is_none().then_some("answered, too few items to score"))
+                }
+                SessionOutcome::Missed => (None, Some("missed appointment")),
+                _ => (None, Some("no answer")),
+            };
+            Point {
                 session: s.session,
-                total: *total,
-                gap: total.is_none().then_some("answered, too few items to score"),
-            },
-            SessionOutcome::Missed => Point {
-                session: s.session,
-                total: None,
-                gap: Some("missed appointment"),
-            },
-            _ => Point {
-                session: s.session,
-                total: None,
-                gap: Some("no answer"),
-            },
+                date: date_of(s.session),
+                total,
+                gap,
+            }
         })
         .collect()
 }

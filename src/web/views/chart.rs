@@ -7,6 +7,8 @@ use maud::{Markup, PreEscaped, html};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Point {
     pub session: u32,
+    /// The session's date, shown under the axis.
+    pub date: Option<chrono::NaiveDate>,
     /// The total, or None for a session without an answer (a gap).
     pub total: Option<f64>,
     /// What the gap was, for the marker's title ("no answer", "missed").
@@ -29,6 +31,8 @@ pub enum MarkerKind {
 
 pub struct Trajectory<'a> {
     pub points: &'a [Point],
+    /// The scale's range (0–40 for the alliance questionnaire); the axis
+    /// shows the part the data need, and says so.
     pub min: f64,
     pub max: f64,
     pub cutoff: Option<f64>,
@@ -41,12 +45,31 @@ pub struct Trajectory<'a> {
     pub title: &'a str,
 }
 
-const W: f64 = 720.0;
+/// Two drawings of every trajectory: a wide one, and a narrow one shown
+/// instead on phones (CSS), whose text stays legible at 320–400 px.
+#[derive(Clone, Copy)]
+struct Layout {
+    name: &'static str,
+    w: f64,
+    /// At most this many x labels.
+    labels: u32,
+}
+
+const WIDE: Layout = Layout {
+    name: "wide",
+    w: 720.0,
+    labels: 12,
+};
+const NARROW: Layout = Layout {
+    name: "narrow",
+    w: 360.0,
+    labels: 5,
+};
 const H: f64 = 260.0;
 const LEFT: f64 = 44.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 28.0;
-const BOTTOM: f64 = 36.0;
+const BOTTOM: f64 = 50.0;
 
 fn fmt(v: f64) -> String {
     format!("{v:.1}")
@@ -60,13 +83,63 @@ fn number(v: f64) -> String {
     }
 }
 
+/// The value axis fitted to what is drawn (totals, the band, the cutoff):
+/// from a round number below the lowest to a round number above the
+/// highest, within the scale's range. Every trajectory uses this rule.
+pub fn fitted_range(chart: &Trajectory) -> (f64, f64) {
+    let mut values: Vec<f64> = chart.points.iter().filter_map(|p| p.total).collect();
+    values.extend(chart.cutoff);
+    if let Some((lo, hi)) = chart.band {
+        values.extend([lo, hi]);
+    }
+    let (Some(lowest), Some(highest)) = (
+        values.iter().copied().reduce(f64::min),
+        values.iter().copied().reduce(f64::max),
+    ) else {
+        return (chart.min, chart.max);
+    };
+    let step = if chart.max - chart.min > 20.0 { 5.0 } else { 1.0 };
+    let lo = ((lowest - step / 2.0) / step).floor() * step;
+    let hi = ((highest + step / 2.0) / step).ceil() * step;
+    (lo.max(chart.min), hi.min(chart.max).max(lo.max(chart.min) + step))
+}
+
+/// What the axis shows against the scale, for the caption.
+pub fn axis_note(chart: &Trajectory) -> String {
+    let (lo, hi) = fitted_range(chart);
+    if (lo, hi) == (chart.min, chart.max) {
+        format!(
+            "The axis shows the whole scale, {}–{}.",
+            number(chart.min),
+            number(chart.max)
+        )
+    } else {
+        format!(
+            "The axis shows {}–{} of the scale's {}–{}.",
+            number(lo),
+            number(hi),
+            number(chart.min),
+            number(chart.max)
+        )
+    }
+}
+
 pub fn trajectory(chart: &Trajectory) -> Markup {
+    html! {
+        (draw(chart, WIDE))
+        (draw(chart, NARROW))
+    }
+}
+
+fn draw(chart: &Trajectory, layout: Layout) -> Markup {
+    let w = layout.w;
+    let (lo_axis, hi_axis) = fitted_range(chart);
     let first = chart.points.first().map_or(1, |p| p.session);
     let last = chart.points.last().map_or(1, |p| p.session).max(first + 1);
     let span = f64::from(last - first);
-    let x = |s: u32| LEFT + (f64::from(s - first) / span) * (W - LEFT - RIGHT);
-    let range = (chart.max - chart.min).max(1e-9);
-    let y = |v: f64| TOP + (1.0 - (v.clamp(chart.min, chart.max) - chart.min) / range) * (H - TOP - BOTTOM);
+    let x = |s: u32| LEFT + (f64::from(s - first) / span) * (w - LEFT - RIGHT);
+    let range = (hi_axis - lo_axis).max(1e-9);
+    let y = |v: f64| TOP + (1.0 - (v.clamp(lo_axis, hi_axis) - lo_axis) / range) * (H - TOP - BOTTOM);
     // Line segments break at gaps so a missing answer is never drawn over.
     let mut segments: Vec<Vec<(f64, f64)>> = vec![vec![]];
     for p in chart.points {
@@ -90,35 +163,39 @@ pub fn trajectory(chart: &Trajectory) -> Markup {
                 .join(" ")
         })
         .collect();
-    let ticks = y_ticks(chart.min, chart.max);
-    let step = ((span / 12.0).ceil() as u32).max(1);
-    let desc_id = format!("{}-desc", chart.id);
-    let title_id = format!("{}-title", chart.id);
+    let ticks = y_ticks(lo_axis, hi_axis);
+    let step = ((span / f64::from(layout.labels)).ceil() as u32).max(1);
+    let date_of = |s: u32| chart.points.iter().find(|p| p.session == s).and_then(|p| p.date);
+    let desc_id = format!("{}-{}-desc", chart.id, layout.name);
+    let title_id = format!("{}-{}-title", chart.id, layout.name);
     html! {
-        svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (W) " " (H) } role="img"
+        svg class=(layout.name) xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (w) " " (H) } role="img"
             aria-labelledby=(title_id) aria-describedby=(desc_id) {
             title #(title_id) { (chart.title) }
-            desc #(desc_id) { "The same figures are in the table below the chart." }
+            desc #(desc_id) { (axis_note(chart)) " The same figures are in the table below the chart." }
             @if let Some((lo, hi)) = chart.band {
-                rect x=(fmt(LEFT)) y=(fmt(y(hi))) width=(fmt(W - LEFT - RIGHT)) height=(fmt((y(lo) - y(hi)).max(0.0)))
+                rect x=(fmt(LEFT)) y=(fmt(y(hi))) width=(fmt(w - LEFT - RIGHT)) height=(fmt((y(lo) - y(hi)).max(0.0)))
                     fill="#dbe8f3" { title { "Reliable-change band around the baseline: " (number(lo)) "–" (number(hi)) } }
             }
             @if let Some(b) = chart.baseline {
-                line x1=(fmt(LEFT)) x2=(fmt(W - RIGHT)) y1=(fmt(y(b))) y2=(fmt(y(b))) stroke="#5b7a99" stroke-width="1" {}
+                line x1=(fmt(LEFT)) x2=(fmt(w - RIGHT)) y1=(fmt(y(b))) y2=(fmt(y(b))) stroke="#5b7a99" stroke-width="1" {}
             }
             @for t in &ticks {
                 line x1=(fmt(LEFT - 4.0)) x2=(fmt(LEFT)) y1=(fmt(y(*t))) y2=(fmt(y(*t))) stroke="#4a5866" {}
                 text x=(fmt(LEFT - 8.0)) y=(fmt(y(*t) + 4.0)) text-anchor="end" font-size="12" fill="#1b2733" { (number(*t)) }
             }
             line x1=(fmt(LEFT)) x2=(fmt(LEFT)) y1=(fmt(TOP)) y2=(fmt(H - BOTTOM)) stroke="#4a5866" {}
-            line x1=(fmt(LEFT)) x2=(fmt(W - RIGHT)) y1=(fmt(H - BOTTOM)) y2=(fmt(H - BOTTOM)) stroke="#4a5866" {}
+            line x1=(fmt(LEFT)) x2=(fmt(w - RIGHT)) y1=(fmt(H - BOTTOM)) y2=(fmt(H - BOTTOM)) stroke="#4a5866" {}
             @for s in (first..=last).step_by(step as usize) {
                 text x=(fmt(x(s))) y=(fmt(H - BOTTOM + 16.0)) text-anchor="middle" font-size="12" fill="#1b2733" { (s) }
+                @if let Some(d) = date_of(s) {
+                    text x=(fmt(x(s))) y=(fmt(H - BOTTOM + 30.0)) text-anchor="middle" font-size="11" fill="#4a5866" { (d.format("%-d %b")) }
+                }
             }
-            text x=(fmt((LEFT + W - RIGHT) / 2.0)) y=(fmt(H - 4.0)) text-anchor="middle" font-size="12" fill="#1b2733" { "Session" }
+            text x=(fmt((LEFT + w - RIGHT) / 2.0)) y=(fmt(H - 4.0)) text-anchor="middle" font-size="12" fill="#1b2733" { "Session and date" }
             @if let Some(c) = chart.cutoff {
-                line x1=(fmt(LEFT)) x2=(fmt(W - RIGHT)) y1=(fmt(y(c))) y2=(fmt(y(c))) stroke="#a4161a" stroke-width="1.5" stroke-dasharray="6 4" {}
-                text x=(fmt(W - RIGHT)) y=(fmt(y(c) - 4.0)) text-anchor="end" font-size="12" fill="#a4161a" { "cutoff " (number(c)) }
+                line x1=(fmt(LEFT)) x2=(fmt(w - RIGHT)) y1=(fmt(y(c))) y2=(fmt(y(c))) stroke="#a4161a" stroke-width="1.5" stroke-dasharray="6 4" {}
+                text x=(fmt(w - RIGHT)) y=(fmt(y(c) - 4.0)) text-anchor="end" font-size="12" fill="#a4161a" { "cutoff " (number(c)) }
             }
             @for d in &paths {
                 path d=(d) fill="none" stroke="#1f5f8b" stroke-width="2.5" {}
@@ -169,26 +246,31 @@ mod tests {
         let points = vec![
             Point {
                 session: 1,
+                date: None,
                 total: Some(38.0),
                 gap: None,
             },
             Point {
                 session: 2,
+                date: None,
                 total: Some(37.0),
                 gap: None,
             },
             Point {
                 session: 3,
+                date: None,
                 total: None,
                 gap: Some("no answer"),
             },
             Point {
                 session: 4,
+                date: None,
                 total: Some(31.0),
                 gap: None,
             },
             Point {
                 session: 5,
+                date: chrono::NaiveDate::from_ymd_opt(2026, 3, 2),
                 total: Some(33.0),
                 gap: None,
             },
@@ -212,13 +294,52 @@ mod tests {
         .into_string();
         assert_eq!(
             svg.matches("fill=\"none\" stroke=\"#1f5f8b\"").count(),
-            2,
-            "two segments around the gap"
+            4,
+            "two segments around the gap, in each of the two drawings"
+        );
+        assert!(svg.contains("class=\"wide\"") && svg.contains("class=\"narrow\""));
+        assert!(svg.contains("2 Mar"), "dates under the sessions");
+        assert!(
+            svg.contains("The axis shows 25–45") || svg.contains("The axis shows 25–40"),
+            "{svg}"
         );
         assert!(svg.contains("Session 3: no answer"));
         assert!(svg.contains("cutoff 36"));
         assert!(svg.contains("Alert opened"));
         assert!(svg.contains("role=\"img\""));
+    }
+
+    #[test]
+    fn the_axis_fits_the_data_within_the_scale() {
+        let points: Vec<Point> = [38.0, 37.0, 30.0]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Point {
+                session: i as u32 + 1,
+                date: None,
+                total: Some(*t),
+                gap: None,
+            })
+            .collect();
+        let chart = Trajectory {
+            points: &points,
+            min: 0.0,
+            max: 40.0,
+            cutoff: Some(36.0),
+            band: None,
+            baseline: None,
+            markers: &[],
+            id: "f",
+            title: "Totals",
+        };
+        assert_eq!(fitted_range(&chart), (25.0, 40.0));
+        assert_eq!(axis_note(&chart), "The axis shows 25–40 of the scale's 0–40.");
+        let empty = Trajectory {
+            points: &[],
+            cutoff: None,
+            ..chart
+        };
+        assert_eq!(fitted_range(&empty), (0.0, 40.0));
     }
 
     #[test]
