@@ -68,6 +68,9 @@ pub struct DkimSettings {
     pub domain: String,
 }
 
+/// The clinic's name until `RAPPORT_CLINIC_NAME` is set.
+pub const DEFAULT_CLINIC_NAME: &str = "Your clinic";
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: String,
@@ -95,6 +98,9 @@ pub struct Settings {
     /// Days identifying data is kept after a client's last appointment;
     /// None keeps it until erased by hand.
     pub retention_days: Option<i64>,
+    /// Started with `serve --demo`: the sign-in page lists the demo logins.
+    /// Never from the environment.
+    pub demo: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -353,7 +359,7 @@ impl Settings {
             database_url,
             bind,
             base_url,
-            clinic_name: get("CLINIC_NAME").unwrap_or_else(|| "Your clinic".to_string()),
+            clinic_name: get("CLINIC_NAME").unwrap_or_else(|| DEFAULT_CLINIC_NAME.to_string()),
             time_zone,
             mail,
             mail_from,
@@ -380,6 +386,7 @@ impl Settings {
             },
             retention_days: parse_retention_days(&get("RETENTION_DAYS").unwrap_or_default())
                 .map_err(|m| invalid("RAPPORT_RETENTION_DAYS", m))?,
+            demo: false,
         })
     }
 

@@ -19,6 +19,8 @@ use crate::store::{DbConnection, StoreError, history, instruments, responses};
 
 /// Every demo account signs in with this password. Demo data only.
 pub const DEMO_PASSWORD: &str = "rapport-demo";
+/// The demo clinic's name, when `RAPPORT_CLINIC_NAME` does not give one.
+pub const CLINIC_NAME: &str = "Riverside Clinic (demo)";
 
 pub struct DemoLogin {
     pub email: &'static str,

@@ -197,7 +197,67 @@ async fn serve_with_defaults_creates_sqlite_and_stops_on_sigterm() {
     }
 }
 
+/// `serve --demo`, as the README's first line starts it: the demo clinic
+/// has a name and the sign-in page lists the demo logins; a plain `serve`
+/// lists none.
 #[tokio::test]
+async fn serve_demo_lists_its_logins_on_the_sign_in_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = rapport(dir.path())
+        .args(["serve", "--demo"])
+        .env("RAPPORT_BIND", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = Running(child);
+    assert!(wait_ready(port).await, "the demo server becomes ready");
+    let page = reqwest::get(format!("http://127.0.0.1:{port}/sign-in"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Demo logins"), "{page}");
+    assert!(page.contains("clinician1@demo.rapport.test") && page.contains("rapport-demo"));
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let signed_in = client
+        .post(format!("http://127.0.0.1:{port}/sign-in"))
+        .form(&[("email", "clinician1@demo.rapport.test"), ("password", "rapport-demo")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(signed_in.contains("Riverside Clinic (demo)"), "the demo clinic's name");
+    drop(running);
+
+    let port = free_port();
+    let child = rapport(dir.path())
+        .arg("serve")
+        .env("RAPPORT_BIND", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _running = Running(child);
+    assert!(wait_ready(port).await);
+    let page = reqwest::get(format!("http://127.0.0.1:{port}/sign-in"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("Demo logins"), "only with --demo");
+}
+
+#[tokio::test]
+#[cfg_attr(
+    rapport_no_postgres,
+    ignore = "PostgreSQL: set RAPPORT_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) and run cargo test again"
+)]
 async fn two_instances_start_together_on_one_empty_postgres() {
     let Some(db) = common::TestDb::create(common::Backend::Postgres) else {
         common::skipped(common::Backend::Postgres);

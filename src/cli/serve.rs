@@ -74,10 +74,18 @@ fn describe_mail(settings: &Settings) -> String {
 }
 
 pub fn run(config: Option<&Path>, args: ServeArgs) -> ExitCode {
-    let settings = match load_settings(config) {
+    let mut settings = match load_settings(config) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if args.demo {
+        // The sign-in page lists the demo logins, and the demo clinic has a
+        // name unless the clinic set one.
+        settings.demo = true;
+        if settings.clinic_name == crate::config::DEFAULT_CLINIC_NAME {
+            settings.clinic_name = demo::CLINIC_NAME.to_string();
+        }
+    }
     init_logging(&settings);
     // Bind first: a taken or invalid address is the most common start-up error.
     let listener = match TcpListener::bind(settings.bind) {

@@ -52,13 +52,24 @@ async fn root(req: HttpRequest) -> HttpResponse {
 
 use actix_web::FromRequest;
 
-fn sign_in_page(email: &str, error: Option<&str>) -> maud::Markup {
+fn sign_in_page(email: &str, error: Option<&str>, demo: bool) -> maud::Markup {
     plain_page(
         "Sign in",
         html! {
             div.card.narrow {
                 h1 { "Sign in to Rapport" }
                 p.muted { "For clinic staff. Clients answer through the link in their email and never need to sign in." }
+                @if demo {
+                    section.demo-logins aria-labelledby="demo-logins" {
+                        h2 #demo-logins { "Demo logins" }
+                        p { "This server was started with the demo clinic. Every demo account's password is " strong { code { (crate::demo::DEMO_PASSWORD) } } "." }
+                        ul {
+                            @for login in crate::demo::LOGINS {
+                                li { code { (login.email) } " — " (login.role.label()) @if let Some(t) = login.team { " (" (t) ")" } }
+                            }
+                        }
+                    }
+                }
                 @if let Some(e) = error { (form_error(e)) }
                 form method="post" action="/sign-in" {
                     div.field {
@@ -77,13 +88,13 @@ fn sign_in_page(email: &str, error: Option<&str>) -> maud::Markup {
 }
 
 #[get("/sign-in")]
-async fn sign_in_form(req: HttpRequest) -> HttpResponse {
+async fn sign_in_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if let Ok(staff) = CurrentStaff::extract(&req).await {
         return HttpResponse::SeeOther()
             .insert_header(("Location", staff.home()))
             .finish();
     }
-    html_ok(sign_in_page("", None))
+    html_ok(sign_in_page("", None, state.settings.demo))
 }
 
 fn html_ok(markup: maud::Markup) -> HttpResponse {
@@ -157,7 +168,7 @@ async fn sign_in(
     let refuse = |message: &str, status: actix_web::http::StatusCode| {
         HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
-            .body(sign_in_page(&email, Some(message)).into_string())
+            .body(sign_in_page(&email, Some(message), state.settings.demo).into_string())
     };
     if password.chars().count() > security::MAX_PASSWORD_LEN || email.len() > 320 {
         return Ok(refuse(

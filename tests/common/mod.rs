@@ -272,6 +272,10 @@ macro_rules! db_test {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                rapport_no_postgres,
+                ignore = "PostgreSQL: set RAPPORT_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) and run cargo test again"
+            )]
             async fn postgres() {
                 let Some($app) = common::spawn_app(common::Backend::Postgres).await else {
                     common::skipped(common::Backend::Postgres);
@@ -296,6 +300,10 @@ macro_rules! on_both_backends {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                rapport_no_postgres,
+                ignore = "PostgreSQL: set RAPPORT_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) and run cargo test again"
+            )]
             async fn postgres() {
                 super::$run(super::common::Backend::Postgres).await
             }
