@@ -352,6 +352,89 @@ on_both_backends!(
     recipient_refused_at_rcpt
 );
 
+/// Admin → Email delivery says why each email waits, and a test email
+/// goes to the admin at once with the server's answer on the page.
+async fn email_page_says_why_and_sends_a_test(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let Some(app) = spawn_app_with(
+        backend,
+        Options {
+            extra: vec![("SMTP_URL", smtp.url()), ("SMTP_TIMEOUT_SECONDS", "5".into())],
+        },
+    )
+    .await
+    else {
+        return common::skipped(backend);
+    };
+    app.staff("clinician", "clinician@example.org", None).await;
+    let (_, admin) = app.staff("admin", "admin@example.org", None).await;
+    let key = api_key(&app).await;
+    // 10:00: a session that just ended waits its hour.
+    let r = post_appointment(&app, &key, &appointment("W-1", "morning", app.clock_now(), "attended")).await;
+    assert_eq!(r.status(), 201);
+    // 20:00: one hour later is in quiet hours, so it waits for 08:00.
+    app.clock.advance(Duration::hours(10));
+    let r = post_appointment(&app, &key, &appointment("W-2", "evening", app.clock_now(), "attended")).await;
+    assert_eq!(r.status(), 201);
+    let page = admin
+        .get(app.url("/admin/email"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let row = |who: &str| {
+        let at = page
+            .find(&format!("{who}@example.net"))
+            .unwrap_or_else(|| panic!("{who} waiting"));
+        let start = page[..at].rfind("<tr>").unwrap();
+        page[start..at + page[at..].find("</tr>").unwrap()].to_string()
+    };
+    assert!(
+        row("evening").contains("quiet hours: no client email before 08:00"),
+        "{}",
+        row("evening")
+    );
+    assert!(row("morning").contains("due now"), "{}", row("morning"));
+
+    let csrf = common::csrf_from(&page);
+    let send_test = || {
+        admin
+            .post(app.url("/admin/email/test"))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+    };
+    let sent = send_test().await.unwrap();
+    assert_eq!(sent.status(), 200);
+    assert!(sent.text().await.unwrap().contains("the mail server accepted it"));
+    let received = smtp.received_by("admin@example.org");
+    assert_eq!(received.len(), 1);
+    let parsed = MessageParser::default().parse(&received[0].data[..]).unwrap();
+    assert_eq!(parsed.subject(), Some("Rapport test email"));
+    smtp.refuse_recipient("admin@example.org");
+    let refused = send_test().await.unwrap().text().await.unwrap();
+    assert!(
+        refused.contains("was not sent") && refused.contains("no such user here"),
+        "the server's reason on the page"
+    );
+    let audited = app
+        .db(|conn| {
+            use diesel::prelude::*;
+            use rapport::store::schema::audit_log;
+            Ok(audit_log::table
+                .filter(audit_log::action.eq("email.test"))
+                .count()
+                .get_result::<i64>(conn)?)
+        })
+        .await;
+    assert_eq!(audited, 2);
+}
+on_both_backends!(
+    email_delivery_page_says_why_and_sends_a_test,
+    email_page_says_why_and_sends_a_test
+);
+
 async fn cancellation_and_unsubscribe(backend: Backend) {
     let smtp = SmtpServer::start().await;
     let Some(app) = app_with_smtp(backend, &smtp).await else {

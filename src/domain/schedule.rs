@@ -65,6 +65,71 @@ pub fn out_of_quiet_hours(at: NaiveDateTime, quiet: Option<QuietHours>, tz: Tz) 
     at
 }
 
+/// Why a queued email has not gone yet, for the admin's delivery page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waiting {
+    /// Due: it goes with the next pass of the job loop.
+    DueNow,
+    /// An earlier attempt failed; tried again at the given time.
+    Retrying,
+    /// Moved out of quiet hours: it waits until they end (local time).
+    QuietHours { until: NaiveTime },
+    /// Sent this many minutes after the session, as the clinic set.
+    AfterSession { minutes: i64 },
+    /// The one reminder, this many hours after the invitation.
+    Reminder { hours: i64 },
+    /// Staff email, sent at its time (the daily summary).
+    Scheduled,
+}
+
+impl Waiting {
+    pub fn describe(&self) -> String {
+        match self {
+            Waiting::DueNow => "due now: it goes with the next pass of the job loop".into(),
+            Waiting::Retrying => "an earlier attempt failed; it is tried again then".into(),
+            Waiting::QuietHours { until } => {
+                format!(
+                    "quiet hours: no client email before {} (client's time zone)",
+                    until.format("%H:%M")
+                )
+            }
+            Waiting::AfterSession { minutes } => format!("{minutes} minutes after the session ends, as set below"),
+            Waiting::Reminder { hours } => {
+                format!("the reminder, {hours} hours after the questionnaire, if still unanswered")
+            }
+            Waiting::Scheduled => "staff email at its time".into(),
+        }
+    }
+}
+
+/// Why a message of `kind` due at `send_at` (UTC) is still waiting at `now`.
+pub fn why_waiting(
+    kind: &str,
+    send_at: NaiveDateTime,
+    attempts: i32,
+    now: NaiveDateTime,
+    rules: &DeliveryRules,
+    tz: Tz,
+) -> Waiting {
+    if attempts > 0 {
+        return Waiting::Retrying;
+    }
+    if send_at <= now {
+        return Waiting::DueNow;
+    }
+    let local = tz.from_utc_datetime(&send_at).time();
+    match (kind, rules.quiet_hours) {
+        ("invitation" | "reminder", Some(quiet)) if local == quiet.end => Waiting::QuietHours { until: quiet.end },
+        ("reminder", _) => Waiting::Reminder {
+            hours: rules.reminder_after.num_hours(),
+        },
+        ("invitation", _) => Waiting::AfterSession {
+            minutes: rules.delay.num_minutes(),
+        },
+        _ => Waiting::Scheduled,
+    }
+}
+
 /// Schedules the invitation for a session that ended at `session_end`.
 /// The first send is never before `now` (an appointment recorded late
 /// still gets its questionnaire promptly, unless it is already too late).
@@ -117,6 +182,41 @@ mod tests {
             reminder_after: Duration::hours(48),
             expires_after: Duration::days(4),
         }
+    }
+
+    #[test]
+    fn why_an_email_is_waiting() {
+        let tz = chrono_tz::Europe::London;
+        let now = t(2, 22, 0);
+        // Held by quiet hours: 08:00 local (GMT in March).
+        let held = why_waiting("invitation", t(3, 8, 0), 0, now, &rules(), tz);
+        assert_eq!(
+            held,
+            Waiting::QuietHours {
+                until: NaiveTime::from_hms_opt(8, 0, 0).unwrap()
+            }
+        );
+        assert!(held.describe().contains("before 08:00"));
+        assert_eq!(
+            why_waiting("invitation", t(3, 11, 0), 0, now, &rules(), tz),
+            Waiting::AfterSession { minutes: 60 }
+        );
+        assert!(matches!(
+            why_waiting("reminder", t(4, 11, 0), 0, now, &rules(), tz),
+            Waiting::Reminder { .. }
+        ));
+        assert_eq!(
+            why_waiting("invitation", t(2, 21, 0), 0, now, &rules(), tz),
+            Waiting::DueNow
+        );
+        assert_eq!(
+            why_waiting("invitation", t(3, 11, 0), 2, now, &rules(), tz),
+            Waiting::Retrying
+        );
+        assert_eq!(
+            why_waiting("alert_digest", t(3, 8, 0), 0, now, &rules(), tz),
+            Waiting::Scheduled
+        );
     }
 
     #[test]

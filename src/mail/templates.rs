@@ -181,6 +181,27 @@ pub fn alert_notice(clinic: &str, sign_in_link: &str, notice: Notice) -> Rendere
     }
 }
 
+/// A test email an admin sends to themselves from Email delivery.
+pub fn test_email(clinic: &str) -> Rendered {
+    let subject = "Rapport test email".to_string();
+    let line = "This is a test email from Rapport. If you can read it, the clinic's email settings work.";
+    let text = format!("Hello,\n\n{line}\n\n{clinic} · Rapport\n");
+    let html = html_shell(
+        &subject,
+        html! {
+            p { "Hello," }
+            p { (line) }
+            p { (clinic) " · Rapport" }
+        },
+    );
+    Rendered {
+        subject,
+        text,
+        html,
+        unsubscribe: None,
+    }
+}
+
 /// Builds the MIME message: multipart/alternative, plain text first, then
 /// HTML; a stable Message-ID; RFC 8058 one-click unsubscribe headers.
 pub fn build(from: &Mailbox, to: &str, message_id: &str, rendered: &Rendered) -> Result<Message, String> {

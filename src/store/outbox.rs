@@ -386,9 +386,30 @@ pub fn status_counts(conn: &mut DbConnection) -> Result<Vec<(String, i64)>, Stor
         .load(conn)?)
 }
 
-/// Failed and retrying messages, newest first.
+pub fn find(conn: &mut DbConnection, id: i64) -> Result<OutboxRow, StoreError> {
+    outbox::table
+        .find(id)
+        .select(OutboxRow::as_select())
+        .first(conn)
+        .map_err(StoreError::or_not_found)
+}
+
+/// Emails still waiting to go (not webhooks), soonest first.
+pub fn waiting(conn: &mut DbConnection, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+    Ok(outbox::table
+        .filter(outbox::status.eq("pending"))
+        .filter(outbox::kind.ne(Kind::Webhook.as_str()))
+        .order((outbox::next_attempt_at, outbox::id))
+        .limit(limit)
+        .select(OutboxRow::as_select())
+        .load(conn)?)
+}
+
+/// Failed and retrying emails (webhook deliveries have their own page),
+/// newest first.
 pub fn problems(conn: &mut DbConnection, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
     Ok(outbox::table
+        .filter(outbox::kind.ne(Kind::Webhook.as_str()))
         .filter(
             outbox::status
                 .eq("failed")

@@ -234,7 +234,10 @@ try {
   await admin.fill('#password', env('CLINICIAN_PASSWORD'));
   await admin.getByRole('button', { name: 'Sign in' }).click();
   await admin.waitForURL(`${base}/admin`);
-  await admin.getByRole('link', { name: 'Client safety' }).click();
+  // The admin menu fits on one row at 1280 px.
+  const rows = await admin.$$eval('header nav li', (items) => new Set(items.map((li) => Math.round(li.getBoundingClientRect().top))).size);
+  check(rows === 1, `the admin menu is on one row at 1280 px (${rows} rows)`);
+  await admin.getByRole('link', { name: 'Safety', exact: true }).click();
   await admin.waitForLoadState();
   check((await admin.textContent('h1')) === 'Client safety', 'the client-safety page opens from the menu');
   await admin.fill('#try', "I'm not suicidal, just tired");
@@ -252,6 +255,18 @@ try {
   await admin.setViewportSize({ width: 375, height: 900 });
   await audit(admin, 'client safety 375px');
   await fitsWidth(admin, 'client safety 375px');
+  // Email delivery: what waits and why, and a test email to oneself.
+  await admin.setViewportSize({ width: 1280, height: 900 });
+  await admin.goto(`${base}/admin/email`);
+  check((await admin.textContent('#waiting')).includes('Why it is waiting'), 'the delivery page says why emails wait');
+  await admin.getByRole('button', { name: 'Send me a test email' }).click();
+  await admin.waitForLoadState();
+  check((await admin.textContent('main')).includes('test email'), 'the test email result is shown');
+  await audit(admin, 'email delivery');
+  await snapshot(admin, 'email-delivery');
+  await admin.setViewportSize({ width: 375, height: 900 });
+  await audit(admin, 'email delivery 375px');
+  await fitsWidth(admin, 'email delivery 375px');
   await adminContext.close();
 
   // ---------- The manager's trends ----------

@@ -1,5 +1,6 @@
-//! Email delivery for admins: what is queued, what failed and why, and the
-//! delivery settings.
+//! Email delivery for admins: what is waiting and why (delay, quiet hours,
+//! retrying), what failed and why, a test email to oneself, and the
+//! delivery settings. Webhook deliveries are on Admin → Webhooks.
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::Duration;
@@ -7,7 +8,7 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::config::{parse_quiet_hours, quiet_hours_setting};
-use crate::domain::schedule::DeliveryRules;
+use crate::domain::schedule::{DeliveryRules, Waiting, why_waiting};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::{invitations, outbox};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
@@ -21,31 +22,103 @@ struct Flash {
     done: Option<String>,
 }
 
+/// Emails listed as waiting, soonest first.
+const WAITING_SHOWN: i64 = 25;
+
+/// A kind of message in the clinic's words.
+fn kind_label(kind: &str) -> &str {
+    match kind {
+        "invitation" => "questionnaire",
+        "reminder" => "reminder",
+        "alert_notice" => "alert email (staff)",
+        "alert_digest" => "daily summary (staff)",
+        other => other,
+    }
+}
+
 #[get("/admin/email")]
 async fn email_page(
     state: web::Data<AppState>,
     staff: Staff<AdminRole>,
     flash: web::Query<Flash>,
 ) -> Result<HttpResponse, AppError> {
+    render(&state, &staff, flash.into_inner().done.as_deref(), None).await
+}
+
+/// The page, with a notice (`done`) or a failed test email's reason.
+async fn render(
+    state: &AppState,
+    staff: &Staff<AdminRole>,
+    done: Option<&str>,
+    failed: Option<&str>,
+) -> Result<HttpResponse, AppError> {
     let settings = state.settings.clone();
-    let (counts, problems, rules) = state
+    let (counts, problems, rules, waiting) = state
         .db(move |conn| {
+            let waiting = outbox::waiting(conn, WAITING_SHOWN)?;
+            // Client emails wait in the client's own time zone.
+            let invitation_ids: Vec<i64> = waiting.iter().filter_map(|r| r.invitation_id).collect();
+            let invitations = invitations::find_many(conn, &invitation_ids)?;
+            let client_ids: Vec<i64> = invitations.iter().map(|i| i.client_id).collect();
+            let clients = crate::store::clients::find_many(conn, &client_ids)?;
+            let zone_of = |invitation_id: Option<i64>| {
+                let invitation = invitations.iter().find(|i| Some(i.id) == invitation_id)?;
+                let client = clients.iter().find(|c| c.id == invitation.client_id)?;
+                client.time_zone.as_deref()?.parse::<chrono_tz::Tz>().ok()
+            };
+            let waiting: Vec<(outbox::OutboxRow, Option<chrono_tz::Tz>)> = waiting
+                .into_iter()
+                .map(|r| {
+                    let zone = zone_of(r.invitation_id);
+                    (r, zone)
+                })
+                .collect();
             Ok((
                 outbox::status_counts(conn)?,
                 outbox::problems(conn, 100)?,
                 invitations::delivery_rules(conn, &settings)?,
+                waiting,
             ))
         })
         .await?;
+    let now = state.now();
     let count = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
     let tz = state.settings.time_zone;
     let body = html! {
-        @if let Some(done) = &flash.done { (notice(done)) }
+        @if let Some(done) = done { (notice(done)) }
+        @if let Some(failed) = failed { (form_error(failed)) }
         dl.stats {
             div { dt { "Waiting to send" } dd { (count("pending")) } }
             div { dt { "Sent" } dd { (count("sent")) } }
             div { dt { "Failed" } dd { (count("failed")) } }
             div { dt { "Not needed" } dd { (count("cancelled")) } }
+        }
+        section #waiting {
+            h2 { "Waiting to send" }
+            @if waiting.is_empty() {
+                p.muted { "Nothing is waiting." }
+            } @else {
+                div.table-wrap tabindex="0" role="region" aria-label="Emails waiting to send" { table {
+                    thead { tr { th scope="col" { "Goes at" } th scope="col" { "Email" } th scope="col" { "To" } th scope="col" { "Why it is waiting" } } }
+                    tbody {
+                        @for (row, zone) in &waiting {
+                            @let why = why_waiting(&row.kind, row.next_attempt_at, row.attempts, now, &rules, zone.unwrap_or(tz));
+                            tr {
+                                td { (local_time(row.next_attempt_at, tz)) }
+                                td { (kind_label(&row.kind)) }
+                                td { (row.recipient) }
+                                td {
+                                    (why.describe())
+                                    @if why == Waiting::Retrying { @if let Some(e) = &row.last_error { ": " (e) } }
+                                }
+                            }
+                        }
+                    }
+                } }
+                @if count("pending") > WAITING_SHOWN {
+                    p.hint { "The first " (WAITING_SHOWN) " of " (count("pending")) " are listed." }
+                }
+            }
         }
         section {
             h2 { "Problems" }
@@ -81,11 +154,19 @@ async fn email_page(
                 p.hint { "Failed messages are not retried by themselves: a server refusal (5xx) usually means a wrong address. Correct the client's email address, then retry." }
             }
         }
+        section #test-email {
+            h2 { "Send a test email" }
+            p { "Sends a short test email to you (" (staff.member.email) ") now, through the clinic's mail settings, and says here whether the mail server accepted it." }
+            form method="post" action="/admin/email/test" {
+                input type="hidden" name="csrf" value=(staff.csrf);
+                button type="submit" { "Send me a test email" }
+            }
+        }
         (delivery_form(&staff.csrf, &rules, None))
     };
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
         staff_page(
-            &staff,
+            staff,
             &state.settings.clinic_name,
             "/admin/email",
             "Email delivery",
@@ -215,8 +296,9 @@ async fn retry(
     let admin = form.staff.id();
     let retried = state
         .db(move |conn| {
-            let ok = outbox::retry_failed(conn, id, now)?;
-            if ok {
+            let webhook = outbox::find(conn, id)?.kind == outbox::Kind::Webhook.as_str();
+            let ok = outbox::retry_failed(conn, id, now)?.then_some(webhook);
+            if ok.is_some() {
                 audit::record(
                     conn,
                     &AuditEntry {
@@ -231,16 +313,95 @@ async fn retry(
             Ok(ok)
         })
         .await?;
-    if !retried {
+    let Some(webhook) = retried else {
         return Err(AppError::Conflict(
             "That message is not failed, so there is nothing to retry.".into(),
         ));
+    };
+    let back = if webhook {
+        "/admin/webhooks"
+    } else {
+        "/admin/email?done=The+message+will+be+sent+again+shortly."
+    };
+    Ok(HttpResponse::SeeOther().insert_header(("Location", back)).finish())
+}
+
+/// A test email to the admin, sent now through the clinic's transport (not
+/// queued), so the page can say at once what the mail server answered.
+#[post("/admin/email/test")]
+async fn send_test(state: web::Data<AppState>, form: StaffForm<AdminRole, NoFields>) -> Result<HttpResponse, AppError> {
+    let StaffForm { staff, .. } = form;
+    let to = staff.member.email.clone();
+    let rendered = crate::mail::templates::test_email(&state.settings.clinic_name);
+    let message_id = format!(
+        "<test.{}@{}>",
+        uuid_like(),
+        state.settings.base_url.host_str().unwrap_or("rapport")
+    );
+    let built = crate::mail::templates::build(&state.settings.mail_from, &to, &message_id, &rendered).map(|m| {
+        let formatted = m.formatted();
+        let signed = match &state.dkim {
+            Some(dkim) => dkim.sign(&formatted).unwrap_or(formatted),
+            None => formatted,
+        };
+        (m.envelope().clone(), signed)
+    });
+    let outcome = match built {
+        Ok((envelope, message)) => {
+            let limit = std::time::Duration::from_secs(state.settings.smtp_timeout_seconds);
+            state
+                .mailer
+                .send(&envelope, &message, limit)
+                .await
+                .map_err(|e| match e {
+                    crate::mail::SendError::Transient(m) | crate::mail::SendError::Permanent(m) => m,
+                })
+        }
+        Err(e) => Err(e),
+    };
+    let (now, admin) = (state.now(), staff.id());
+    let detail = match &outcome {
+        Ok(()) => "accepted".to_string(),
+        Err(_) => "refused".to_string(),
+    };
+    state
+        .db(move |conn| {
+            audit::record(
+                conn,
+                &AuditEntry {
+                    staff_id: Some(admin),
+                    action: "email.test",
+                    detail: Some(&detail),
+                    ..Default::default()
+                },
+                now,
+            )
+        })
+        .await?;
+    match outcome {
+        Ok(()) => {
+            let done = format!(
+                "A test email went to {to}: the mail server accepted it. If it does not arrive, check the spam folder and the sender address (RAPPORT_MAIL_FROM)."
+            );
+            render(&state, &staff, Some(&done), None).await
+        }
+        Err(reason) => {
+            let failed = format!("The test email to {to} was not sent: {reason}");
+            render(&state, &staff, None, Some(&failed)).await
+        }
     }
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", "/admin/email?done=The+message+will+be+sent+again+shortly."))
-        .finish())
+}
+
+/// A random hex string for a test message's Message-ID.
+fn uuid_like() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..16).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(email_page).service(save_delivery).service(retry);
+    cfg.service(email_page)
+        .service(save_delivery)
+        .service(retry)
+        .service(send_test);
 }

@@ -148,7 +148,7 @@ fn endpoints_table(csrf: &str, endpoints: &[Endpoint], tz: chrono_tz::Tz) -> Mar
     }
 }
 
-fn deliveries_table(rows: &[outbox::OutboxRow], tz: chrono_tz::Tz) -> Markup {
+fn deliveries_table(rows: &[outbox::OutboxRow], tz: chrono_tz::Tz, csrf: &str) -> Markup {
     html! {
         section {
             h2 { "Recent deliveries" }
@@ -158,7 +158,7 @@ fn deliveries_table(rows: &[outbox::OutboxRow], tz: chrono_tz::Tz) -> Markup {
                 div.table-wrap { table {
                     thead { tr {
                         th scope="col" { "Queued" } th scope="col" { "To" } th scope="col" { "State" }
-                        th scope="col" { "Attempts" } th scope="col" { "Last answer" }
+                        th scope="col" { "Attempts" } th scope="col" { "Last answer" } th scope="col" { span.visually-hidden { "Action" } }
                     } }
                     tbody {
                         @for r in rows {
@@ -168,11 +168,19 @@ fn deliveries_table(rows: &[outbox::OutboxRow], tz: chrono_tz::Tz) -> Markup {
                                 td { (r.status) @if r.status == "pending" && r.last_error.is_some() { " (retrying " (local_time(r.next_attempt_at, tz)) ")" } }
                                 td.num { (r.attempts) }
                                 td { (r.last_error.as_deref().unwrap_or("")) }
+                                td {
+                                    @if r.status == "failed" {
+                                        form method="post" action={ "/admin/email/" (r.id) "/retry" } {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            button type="submit" { "Retry" }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
                 } }
-                p.hint { "Failed deliveries can be retried from " a href="/admin/email" { "Email delivery" } " once the endpoint is fixed." }
+                p.hint { "Failed deliveries are not retried by themselves: fix the endpoint, then retry." }
             }
         }
     }
@@ -202,7 +210,7 @@ async fn render(
         (endpoints_table(&staff.csrf, &endpoints, tz))
         (add_form(&staff.csrf, form, error))
         (private_networks_form(&staff.csrf, allow_private))
-        (deliveries_table(&deliveries, tz))
+        (deliveries_table(&deliveries, tz, &staff.csrf))
     };
     let status = if error.is_some() {
         actix_web::http::StatusCode::BAD_REQUEST
