@@ -253,6 +253,133 @@ async fn serve_demo_lists_its_logins_on_the_sign_in_page() {
     assert!(!page.contains("Demo logins"), "only with --demo");
 }
 
+/// The first hour, scripted from the README: a fresh database, `serve
+/// --demo`, sign in with the admin login read from the sign-in page, create
+/// an API key in the browser (Admin → Integrations), post the README's own
+/// example appointment (its times made relative to now as the README's
+/// `date` commands do), and find the questionnaire in ./outbox within one
+/// job interval. Quiet hours are off so the result does not depend on the
+/// hour CI runs at (the README says what they do).
+#[tokio::test]
+async fn first_hour_from_the_readme() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = rapport(dir.path())
+        .args(["serve", "--demo"])
+        .env("RAPPORT_BIND", format!("127.0.0.1:{port}"))
+        .env("RAPPORT_QUIET_HOURS", "off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _running = Running(child);
+    assert!(wait_ready(port).await);
+    let base = format!("http://127.0.0.1:{port}");
+    let between = |text: &str, before: &str, after: &str| -> String {
+        let start = text.find(before).unwrap_or_else(|| panic!("{before} in {text}")) + before.len();
+        text[start..start + text[start..].find(after).unwrap()].to_string()
+    };
+    // The admin login, as a new user reads it off the sign-in page.
+    let sign_in = reqwest::get(format!("{base}/sign-in"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let admin_line = sign_in
+        .lines()
+        .find(|l| l.contains("Administrator"))
+        .unwrap_or(&sign_in);
+    let at = admin_line.find(" — Administrator").expect("an admin login is listed");
+    let email = admin_line[..at]
+        .rsplit("<code>")
+        .next()
+        .unwrap()
+        .trim_end_matches("</code>")
+        .to_string();
+    let password = between(&sign_in, "password is <strong><code>", "</code>");
+    let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let landed = browser
+        .post(format!("{base}/sign-in"))
+        .form(&[("email", email.as_str()), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        landed.url().path().starts_with("/admin"),
+        "{email} lands on the admin pages"
+    );
+    // An API key from Admin → Integrations, shown once.
+    let page = browser
+        .get(format!("{base}/admin/webhooks"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = between(&page, "name=\"csrf\" value=\"", "\"");
+    let created = browser
+        .post(format!("{base}/admin/api-keys"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Practice system"),
+            ("read", "on"),
+            ("write", "on"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let key = between(&created, "<code class=\"secret\">", "</code>");
+    assert!(key.starts_with("rpk_"));
+    // The README's example, with its times as its `date` commands make them.
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let example = &readme[readme.find("### Practice-system API").unwrap()..];
+    let minutes = |var: &str| -> i64 {
+        between(example, &format!("{var}=$(date -u -d '"), " minutes'")
+            .parse()
+            .unwrap()
+    };
+    let time = |var: &str| {
+        (chrono::Utc::now() + chrono::Duration::minutes(minutes(var)))
+            .format("%Y-%m-%dT%H:%M:00Z")
+            .to_string()
+    };
+    let body = format!("{{{}", between(example, "/appointments -d '{", "'\n```"))
+        .replace("'\"$START\"'", &time("START"))
+        .replace("'\"$END\"'", &time("END"));
+    let url = between(example, "  http://localhost:8080", " -d '{");
+    let posted = reqwest::Client::new()
+        .post(format!("{base}{url}"))
+        .bearer_auth(&key)
+        .header("Content-Type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 201, "{body}: {}", posted.text().await.unwrap());
+    // Within one job interval (15 s by default), plus a margin for a busy
+    // machine.
+    let deadline = Instant::now() + Duration::from_secs(25);
+    loop {
+        let arrived = std::fs::read_dir(dir.path().join("outbox"))
+            .unwrap()
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .any(|eml| eml.contains("To: sam@example.org") || eml.contains("To: <sam@example.org>"));
+        if arrived {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the questionnaire reached ./outbox within one job interval"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 #[tokio::test]
 #[cfg_attr(
     rapport_no_postgres,

@@ -46,7 +46,24 @@ pub fn run(config: Option<&Path>, command: ApikeyCommand) -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail(format!("--scopes: {e}")),
             };
-            match api_keys::create(&mut conn, &name, &scopes, now) {
+            let created = conn.write_transaction(|conn| {
+                let (key, secret) = api_keys::create(conn, &name, &scopes, now)?;
+                let detail = format!(
+                    "key #{} \"{}\" ({}), from the command line",
+                    key.id, key.name, key.scopes
+                );
+                crate::store::audit::record(
+                    conn,
+                    &crate::store::audit::AuditEntry {
+                        action: "apikey.create",
+                        detail: Some(&detail),
+                        ..Default::default()
+                    },
+                    now,
+                )?;
+                Ok::<_, crate::store::StoreError>((key, secret))
+            });
+            match created {
                 Ok((key, secret)) => {
                     println!("{secret}");
                     eprintln!(
@@ -74,7 +91,22 @@ pub fn run(config: Option<&Path>, command: ApikeyCommand) -> ExitCode {
             }
             Err(e) => fail(e),
         },
-        ApikeyCommand::Revoke { id } => match api_keys::revoke(&mut conn, id, now) {
+        ApikeyCommand::Revoke { id } => match conn.write_transaction(|conn| {
+            let revoked = api_keys::revoke(conn, id, now)?;
+            if revoked {
+                let detail = format!("key #{id}, from the command line");
+                crate::store::audit::record(
+                    conn,
+                    &crate::store::audit::AuditEntry {
+                        action: "apikey.revoke",
+                        detail: Some(&detail),
+                        ..Default::default()
+                    },
+                    now,
+                )?;
+            }
+            Ok::<_, crate::store::StoreError>(revoked)
+        }) {
             Ok(true) => {
                 println!("API key #{id} revoked.");
                 ExitCode::SUCCESS

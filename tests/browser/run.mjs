@@ -50,7 +50,13 @@ async function snapshot(page, name) {
 /// Nothing on the page may need horizontal scrolling.
 async function fitsWidth(page, name) {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  check(overflow <= 1, `${name}: page is ${overflow}px wider than the ${page.viewportSize().width}px screen`);
+  // Name the widest element that sticks out, to say what to fix.
+  const culprit = overflow > 1 ? await page.evaluate(() => {
+    const wide = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1);
+    const e = wide[wide.length - 1];
+    return e ? `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className ? '.' + String(e.className).split(' ').join('.') : ''}` : '';
+  }) : '';
+  check(overflow <= 1, `${name}: page is ${overflow}px wider than the ${page.viewportSize().width}px screen (${culprit})`);
 }
 
 const browser = await chromium.launch({
@@ -255,6 +261,18 @@ try {
   await admin.setViewportSize({ width: 375, height: 900 });
   await audit(admin, 'client safety 375px');
   await fitsWidth(admin, 'client safety 375px');
+  // Integrations: an API key created in the browser, shown once.
+  await admin.setViewportSize({ width: 1280, height: 900 });
+  await admin.goto(`${base}/admin/webhooks`);
+  await admin.fill('#key-name', 'Practice system');
+  await admin.getByRole('button', { name: 'Create the key' }).click();
+  await admin.waitForLoadState();
+  check(((await admin.textContent('code.secret')) || '').startsWith('rpk_'), 'the new API key is shown once');
+  await audit(admin, 'integrations');
+  await snapshot(admin, 'integrations');
+  await admin.setViewportSize({ width: 375, height: 900 });
+  await audit(admin, 'integrations 375px');
+  await fitsWidth(admin, 'integrations 375px');
   // Email delivery: what waits and why, and a test email to oneself.
   await admin.setViewportSize({ width: 1280, height: 900 });
   await admin.goto(`${base}/admin/email`);

@@ -1,6 +1,7 @@
 //! Administration: staff accounts, email delivery and the audit log.
 
 mod accounts;
+mod api_keys;
 mod email;
 mod import;
 mod privacy;
@@ -260,6 +261,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(email::routes)
         .configure(import::routes)
         .configure(webhooks::routes)
+        .configure(api_keys::routes)
         .configure(privacy::routes)
         .configure(safety::routes);
 }

@@ -1,5 +1,6 @@
-//! Webhook endpoints for admins: add one (its signing secret is shown
-//! once), disable one, and see recent deliveries.
+//! Admin → Integrations: API keys (see `api_keys.rs`) and webhook
+//! endpoints: add one (its signing secret is shown once), disable one, and
+//! see recent deliveries.
 
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
@@ -22,7 +23,7 @@ struct Flash {
 }
 
 #[derive(Deserialize, Default)]
-struct NewEndpointForm {
+pub(super) struct NewEndpointForm {
     #[serde(default)]
     url: String,
     alert_opened: Option<String>,
@@ -186,25 +187,31 @@ fn deliveries_table(rows: &[outbox::OutboxRow], tz: chrono_tz::Tz, csrf: &str) -
     }
 }
 
-async fn render(
+/// The page; `error` above the webhook form, `key_error` above the API key
+/// form.
+pub(super) async fn render(
     state: &AppState,
     staff: &Staff<AdminRole>,
     top: Option<Markup>,
     form: &NewEndpointForm,
     error: Option<&str>,
+    key_error: Option<&str>,
 ) -> Result<HttpResponse, AppError> {
-    let (endpoints, deliveries, allow_private) = state
+    let (endpoints, deliveries, allow_private, keys) = state
         .db(|conn| {
             Ok((
                 webhooks::list(conn)?,
                 webhooks::recent_deliveries(conn, 30)?,
                 kv::flag(conn, webhooks::ALLOW_PRIVATE_NETWORKS)?,
+                crate::store::api_keys::list(conn)?,
             ))
         })
         .await?;
     let tz = state.settings.time_zone;
     let body = html! {
         @if let Some(t) = top { (t) }
+        (super::api_keys::section(&staff.csrf, &keys, tz, key_error))
+        h2 #webhooks { "Webhooks" }
         p { "Endpoints receive signed events as they happen, with retries. How to check the signature: "
             a href="/api/docs#webhooks" { "API reference" } "." }
         (endpoints_table(&staff.csrf, &endpoints, tz))
@@ -212,14 +219,14 @@ async fn render(
         (private_networks_form(&staff.csrf, allow_private))
         (deliveries_table(&deliveries, tz, &staff.csrf))
     };
-    let status = if error.is_some() {
+    let status = if error.is_some() || key_error.is_some() {
         actix_web::http::StatusCode::BAD_REQUEST
     } else {
         actix_web::http::StatusCode::OK
     };
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .body(staff_page(staff, &state.settings.clinic_name, PATH, "Webhooks", body).into_string()))
+        .body(staff_page(staff, &state.settings.clinic_name, PATH, "Integrations", body).into_string()))
 }
 
 #[get("/admin/webhooks")]
@@ -229,7 +236,7 @@ async fn webhooks_page(
     flash: web::Query<Flash>,
 ) -> Result<HttpResponse, AppError> {
     let top = flash.into_inner().done.map(|d| notice(&d));
-    render(&state, &staff, top, &NewEndpointForm::default(), None).await
+    render(&state, &staff, top, &NewEndpointForm::default(), None, None).await
 }
 
 #[post("/admin/webhooks")]
@@ -251,7 +258,7 @@ async fn add_endpoint(
             .map(|e| format!("Address: {e}.")),
     };
     if let Some(problem) = problem {
-        return render(&state, &staff, None, &form, Some(&problem)).await;
+        return render(&state, &staff, None, &form, Some(&problem), None).await;
     }
     let (now, admin, sealer, url) = (state.now(), staff.id(), state.sealer.clone(), form.url.clone());
     let (endpoint, secret) = state
@@ -280,7 +287,7 @@ async fn add_endpoint(
             p { "Store it in the receiving system; it checks each event's " code { "Rapport-Signature" } " with it." }
         }
     };
-    render(&state, &staff, Some(top), &NewEndpointForm::default(), None).await
+    render(&state, &staff, Some(top), &NewEndpointForm::default(), None, None).await
 }
 
 #[derive(Deserialize)]

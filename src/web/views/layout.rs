@@ -24,7 +24,7 @@ fn nav_for(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/manager", "Trends"),
             ("/admin/appointments", "Appointments"),
             ("/admin/email", "Email"),
-            ("/admin/webhooks", "Webhooks"),
+            ("/admin/webhooks", "Integrations"),
             ("/admin/safety", "Safety"),
             ("/admin/privacy", "Privacy"),
             ("/admin/audit", "Audit log"),

@@ -1,0 +1,203 @@
+//! API keys in the browser, on Admin → Integrations: create one with its
+//! scopes (the key is shown once, on the page that created it, never in a
+//! URL), see every key with when it was last used, revoke one. Audited, as
+//! the `rapport apikey` commands are.
+
+use actix_web::{HttpResponse, post, web};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::webhooks::{NewEndpointForm, render};
+use crate::store::api_keys::{self, ApiKey, Scope};
+use crate::store::audit::{self, AuditEntry};
+use crate::web::auth::{AdminRole, StaffForm};
+use crate::web::error::AppError;
+use crate::web::state::AppState;
+use crate::web::views::layout::form_error;
+use crate::web::views::local_time;
+
+/// Longest key name.
+const NAME_MAX: usize = 100;
+
+/// The keys and the form to create one; `error` above the form.
+pub(super) fn section(csrf: &str, keys: &[ApiKey], tz: chrono_tz::Tz, error: Option<&str>) -> Markup {
+    html! {
+        section #api-keys {
+            h2 { "API keys" }
+            p { "A practice system sends appointments with a key (" code { "Authorization: Bearer …" } "). See the " a href="/api/docs" { "API reference" } "." }
+            @if keys.is_empty() {
+                p.muted { "No keys yet." }
+            } @else {
+                div.table-wrap tabindex="0" role="region" aria-label="API keys" { table {
+                    thead { tr {
+                        th scope="col" { "Key" } th scope="col" { "May" } th scope="col" { "Created" }
+                        th scope="col" { "Last used" } th scope="col" { span.visually-hidden { "Action" } }
+                    } }
+                    tbody {
+                        @for k in keys {
+                            tr {
+                                td { "#" (k.id) " " (k.name) @if k.revoked_at.is_some() { " " span.badge { "revoked" } } }
+                                td { (scopes_label(&k.scopes)) }
+                                td { (local_time(k.created_at, tz)) }
+                                td { (k.last_used_at.map(|t| local_time(t, tz)).unwrap_or_else(|| "never".into())) }
+                                td {
+                                    @if k.revoked_at.is_none() {
+                                        form method="post" action={ "/admin/api-keys/" (k.id) "/revoke" } {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            button type="submit" { "Revoke" span.visually-hidden { " key #" (k.id) } }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                } }
+            }
+            h3 #new-key { "Create a key" }
+            @if let Some(e) = error { (form_error(e)) }
+            form.stack method="post" action="/admin/api-keys" {
+                input type="hidden" name="csrf" value=(csrf);
+                div.field {
+                    label for="key-name" { "Who uses it" }
+                    input #key-name name="name" required maxlength=(NAME_MAX) autocomplete="off" aria-describedby="key-name-hint";
+                    p.hint #key-name-hint { "For example the practice system's name." }
+                }
+                fieldset {
+                    legend { "It may" }
+                    ul.choices {
+                        li { label { input type="checkbox" name="read" value="on" checked; " read (clients, alerts, answers)" } }
+                        li { label { input type="checkbox" name="write" value="on" checked; " write (appointments, clients)" } }
+                    }
+                }
+                button.primary type="submit" { "Create the key" }
+            }
+        }
+    }
+}
+
+fn scopes_label(scopes: &str) -> &'static str {
+    match (scopes.contains("read"), scopes.contains("write")) {
+        (true, true) => "read and write",
+        (true, false) => "read",
+        (false, true) => "write",
+        (false, false) => "nothing",
+    }
+}
+
+#[derive(Deserialize)]
+struct NewKeyForm {
+    #[serde(default)]
+    name: String,
+    read: Option<String>,
+    write: Option<String>,
+}
+
+#[post("/admin/api-keys")]
+async fn create(state: web::Data<AppState>, form: StaffForm<AdminRole, NewKeyForm>) -> Result<HttpResponse, AppError> {
+    let StaffForm { staff, form } = form;
+    let name = form.name.trim().to_string();
+    let mut scopes = vec![];
+    if form.read.is_some() {
+        scopes.push(Scope::Read);
+    }
+    if form.write.is_some() {
+        scopes.push(Scope::Write);
+    }
+    let problem = if name.is_empty() {
+        Some("Say who uses the key, for example the practice system's name.".to_string())
+    } else if name.chars().count() > NAME_MAX {
+        Some(format!("The name is longer than {NAME_MAX} characters."))
+    } else if scopes.is_empty() {
+        Some("Choose what the key may do: read, write or both.".to_string())
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return render(&state, &staff, None, &NewEndpointForm::default(), None, Some(&problem)).await;
+    }
+    let (now, admin) = (state.now(), staff.id());
+    let (key, secret) = state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                let (key, secret) = api_keys::create(conn, &name, &scopes, now)?;
+                let detail = format!("key #{} \"{}\" ({})", key.id, key.name, key.scopes);
+                audit::record(
+                    conn,
+                    &AuditEntry {
+                        staff_id: Some(admin),
+                        action: "apikey.create",
+                        detail: Some(&detail),
+                        ..Default::default()
+                    },
+                    now,
+                )?;
+                Ok((key, secret))
+            })
+        })
+        .await?;
+    let shown = html! {
+        div.notice role="status" {
+            p { "API key #" (key.id) " “" (key.name) "” is created. Copy it now into the practice system: it is shown only this once." }
+            p { code.secret { (secret) } }
+        }
+    };
+    render(&state, &staff, Some(shown), &NewEndpointForm::default(), None, None).await
+}
+
+#[derive(Deserialize)]
+struct NoFields {}
+
+#[post("/admin/api-keys/{id}/revoke")]
+async fn revoke(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: StaffForm<AdminRole, NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let (now, admin) = (state.now(), form.staff.id());
+    let revoked = state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                let revoked = api_keys::revoke(conn, id, now)?;
+                if revoked {
+                    let detail = format!("key #{id}");
+                    audit::record(
+                        conn,
+                        &AuditEntry {
+                            staff_id: Some(admin),
+                            action: "apikey.revoke",
+                            detail: Some(&detail),
+                            ..Default::default()
+                        },
+                        now,
+                    )?;
+                }
+                Ok(revoked)
+            })
+        })
+        .await?;
+    if !revoked {
+        return Err(AppError::Conflict(
+            "That key is already revoked or does not exist.".into(),
+        ));
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            "Location",
+            format!("/admin/webhooks?done=API+key+%23{id}+revoked%3A+requests+with+it+are+refused+from+now+on."),
+        ))
+        .finish())
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(create).service(revoke);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn scopes_in_words() {
+        assert_eq!(super::scopes_label("read,write"), "read and write");
+        assert_eq!(super::scopes_label("read"), "read");
+    }
+}
