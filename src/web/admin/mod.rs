@@ -70,16 +70,16 @@ async fn render_staff_page(
         }
         section {
             h2 { "Staff (" (members.len()) ")" }
-            table {
+            table.cards {
                 thead { tr { th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Role" } th scope="col" { "Team" } th scope="col" { "Last signed in" } } }
                 tbody {
                     @for (m, team) in &members {
                         tr {
-                            td { a href={ "/admin/staff/" (m.id) } { (m.name) } @if !m.active { " " span.badge { "inactive" } } }
-                            td { (m.email) }
-                            td { (m.role().label()) }
-                            td { (team.as_deref().unwrap_or("—")) }
-                            td { (m.last_sign_in_at.map(|t| local_time(t, tz)).unwrap_or_else(|| "never".into())) }
+                            td data-label="Name" { a href={ "/admin/staff/" (m.id) } { (m.name) } @if !m.active { " " span.badge { "inactive" } } }
+                            td data-label="Email" { (m.email) }
+                            td data-label="Role" { (m.role().label()) }
+                            td data-label="Team" { (team.as_deref().unwrap_or("—")) }
+                            td data-label="Last signed in" { (m.last_sign_in_at.map(|t| local_time(t, tz)).unwrap_or_else(|| "never".into())) }
                         }
                     }
                 }
@@ -233,16 +233,16 @@ async fn audit_log(state: web::Data<AppState>, staff: Staff<AdminRole>) -> Resul
     let tz = state.settings.time_zone;
     let body = html! {
         p.muted { "Every read and change of client data by staff or by an API key, most recent first (last 200)." }
-        table {
+        table.cards {
             thead { tr { th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "What" } th scope="col" { "Client" } th scope="col" { "Detail" } } }
             tbody {
                 @for r in &rows {
                     tr {
-                        td { (local_time(r.at, tz)) }
-                        td { (r.staff_name.as_deref().unwrap_or("API / system")) }
-                        td { code { (r.action) } }
-                        td { (r.client_id.map(|c| format!("#{c}")).unwrap_or_default()) }
-                        td { (r.detail.as_deref().unwrap_or("")) }
+                        td data-label="When" { (local_time(r.at, tz)) }
+                        td data-label="Who" { (r.staff_name.as_deref().unwrap_or("API / system")) }
+                        td data-label="What" { code { (r.action) } }
+                        td data-label="Client" { (r.client_id.map(|c| format!("#{c}")).unwrap_or_default()) }
+                        td data-label="Detail" { (r.detail.as_deref().unwrap_or("")) }
                     }
                 }
             }
