@@ -296,26 +296,15 @@ async fn save_help_line(
         };
         return render(&state, &staff, None, None, Some(refusal)).await;
     }
-    let (now, admin) = (state.now(), staff.id());
-    state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                kv::set(conn, HELP_LINE_KEY, &line, now)?;
-                audit::record(
-                    conn,
-                    &AuditEntry {
-                        staff_id: Some(admin),
-                        action: "settings.help_line",
-                        ..Default::default()
-                    },
-                    now,
-                )
-            })
-        })
-        .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", "/admin/safety?saved=help-line#help-line"))
-        .finish())
+    save_audited(
+        &state,
+        &staff,
+        "settings.help_line",
+        None,
+        "help-line",
+        move |conn, now| kv::set(conn, HELP_LINE_KEY, &line, now),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -342,28 +331,15 @@ async fn save_overdue_days(
             return render(&state, &staff, None, None, Some(refusal)).await;
         }
     };
-    let (now, admin) = (state.now(), staff.id());
-    state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                kv::set(conn, alerts::OVERDUE_DAYS_KEY, &days.to_string(), now)?;
-                let detail = format!("{days} days");
-                audit::record(
-                    conn,
-                    &AuditEntry {
-                        staff_id: Some(admin),
-                        action: "settings.alert_overdue_days",
-                        detail: Some(&detail),
-                        ..Default::default()
-                    },
-                    now,
-                )
-            })
-        })
-        .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", "/admin/safety?saved=overdue#overdue"))
-        .finish())
+    save_audited(
+        &state,
+        &staff,
+        "settings.alert_overdue_days",
+        Some(format!("{days} days")),
+        "overdue",
+        move |conn, now| kv::set(conn, alerts::OVERDUE_DAYS_KEY, &days.to_string(), now),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -403,28 +379,16 @@ async fn save_list(state: web::Data<AppState>, form: StaffForm<AdminRole, ListFo
             return render(&state, &staff, None, None, Some(refusal)).await;
         }
     };
-    let (now, admin) = (state.now(), staff.id());
     let detail = format!("{language}: {} phrases", phrases.len());
-    state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                risk_words::save(conn, &language, &phrases, now)?;
-                audit::record(
-                    conn,
-                    &AuditEntry {
-                        staff_id: Some(admin),
-                        action: "settings.risk_words",
-                        detail: Some(&detail),
-                        ..Default::default()
-                    },
-                    now,
-                )
-            })
-        })
-        .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", "/admin/safety?saved=risk-words#risk-words"))
-        .finish())
+    save_audited(
+        &state,
+        &staff,
+        "settings.risk_words",
+        Some(detail),
+        "risk-words",
+        move |conn, now| risk_words::save(conn, &language, &phrases, now),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -443,18 +407,41 @@ async fn reset_list(
     if !risk_words::valid_language(&language) {
         return Err(AppError::BadRequest(format!("“{language}” is not a language tag")));
     }
+    let detail = format!("{language}: reset");
+    save_audited(
+        &state,
+        &staff,
+        "settings.risk_words",
+        Some(detail),
+        "risk-words-reset",
+        move |conn, _| risk_words::reset(conn, &language),
+    )
+    .await
+}
+
+/// Writes one settings change and its audit entry in one transaction, then
+/// sends the admin back to the page's section with its confirmation.
+async fn save_audited(
+    state: &AppState,
+    staff: &Staff<AdminRole>,
+    action: &'static str,
+    detail: Option<String>,
+    saved: &str,
+    write: impl FnOnce(&mut crate::store::DbConnection, chrono::NaiveDateTime) -> Result<(), crate::store::StoreError>
+    + Send
+    + 'static,
+) -> Result<HttpResponse, AppError> {
     let (now, admin) = (state.now(), staff.id());
     state
         .db(move |conn| {
             conn.write_transaction(|conn| {
-                risk_words::reset(conn, &language)?;
-                let detail = format!("{language}: reset");
+                write(conn, now)?;
                 audit::record(
                     conn,
                     &AuditEntry {
                         staff_id: Some(admin),
-                        action: "settings.risk_words",
-                        detail: Some(&detail),
+                        action,
+                        detail: detail.as_deref(),
                         ..Default::default()
                     },
                     now,
@@ -462,8 +449,13 @@ async fn reset_list(
             })
         })
         .await?;
+    let section = match saved {
+        "help-line" => "help-line",
+        "overdue" => "overdue",
+        _ => "risk-words",
+    };
     Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", "/admin/safety?saved=risk-words-reset#risk-words"))
+        .insert_header(("Location", format!("/admin/safety?saved={saved}#{section}")))
         .finish())
 }
 
