@@ -359,6 +359,60 @@ db_test!(the_inbox_is_a_table_to_triage_by, |app| {
     assert!(!new_row.contains("steady") && new_row.contains("—"), "{new_row}");
 });
 
+db_test!(the_audit_log_filters_in_words_and_exports_csv, |app| {
+    let (dr, _) = app.staff("clinician", "dr@example.org", None).await;
+    app.staff("admin", "admin@example.org", None).await;
+    answered_session(&app, "dr@example.org", "fay", [9, 9, 9, 9]).await;
+    answered_session(&app, "dr@example.org", "gil", [9, 9, 9, 9]).await;
+    // Signed in after the sessions (each moves the clock a week on).
+    let admin = app.signed_in("admin@example.org").await;
+    let (fay, gil) = (client_id(&app, "fay").await, client_id(&app, "gil").await);
+    let clinician = app.signed_in("dr@example.org").await;
+    for id in [fay, gil, fay] {
+        let r = clinician
+            .get(app.url(&format!("/clinician/clients/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let page = |query: String| {
+        let admin = admin.clone();
+        let url = app.url(&format!("/admin/audit?{query}"));
+        async move {
+            let r = admin.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, html) = page(format!("who={dr}&client={fay}&kind=client.")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        html.matches("Viewed a client&#39;s page").count() + html.matches("Viewed a client's page").count(),
+        2,
+        "{html}"
+    );
+    assert!(!html.contains(&format!("#{gil}<")), "only fay's entries");
+    let (status, csv) = page(format!("client={fay}&kind=client.&format=csv")).await;
+    assert_eq!(status, 200);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "when,who,action,what,client,alert,detail");
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1].contains("client.view") && lines[1].contains("Viewed a client's page"));
+    for bad in [
+        "from=yesterday",
+        "from=2026-03-05&to=2026-03-01",
+        "client=abc",
+        "kind=everything",
+        "from=9999-01-01",
+    ] {
+        let (status, html) = page(bad.to_string()).await;
+        assert_eq!(status, 400, "{bad}: {html}");
+    }
+    // Dates are the clinic's days: nothing happened before the tests' start.
+    let (_, html) = page("to=2026-03-01".to_string()).await;
+    assert!(html.contains(">0 entries") || html.contains("0 entries."), "{html}");
+});
+
 db_test!(another_clinician_gets_404_and_the_attempt_is_audited, |app| {
     app.staff("clinician", "dr@example.org", Some("Team A")).await;
     let (other_id, _) = app.staff("clinician", "other@example.org", Some("Team A")).await;

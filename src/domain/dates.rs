@@ -19,6 +19,13 @@ pub fn check_date(date: NaiveDate) -> Result<NaiveDate, String> {
     }
 }
 
+/// A date typed as YYYY-MM-DD (as a date field sends it), in range.
+pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("“{}” is not a date written as YYYY-MM-DD", text.trim()))?;
+    check_date(date)
+}
+
 pub fn check_time(time: NaiveDateTime) -> Result<NaiveDateTime, String> {
     check_date(time.date()).map(|_| time)
 }

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod api_keys;
+mod audit_page;
 mod email;
 mod import;
 mod privacy;
@@ -227,36 +228,10 @@ pub fn looks_like_email(s: &str) -> bool {
     s.parse::<lettre::Address>().is_ok() && s.contains('.')
 }
 
-#[get("/admin/audit")]
-async fn audit_log(state: web::Data<AppState>, staff: Staff<AdminRole>) -> Result<HttpResponse, AppError> {
-    let rows = state.db(|conn| audit::recent(conn, 200)).await?;
-    let tz = state.settings.time_zone;
-    let body = html! {
-        p.muted { "Every read and change of client data by staff or by an API key, most recent first (last 200)." }
-        table.cards {
-            thead { tr { th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "What" } th scope="col" { "Client" } th scope="col" { "Detail" } } }
-            tbody {
-                @for r in &rows {
-                    tr {
-                        td data-label="When" { (local_time(r.at, tz)) }
-                        td data-label="Who" { (r.staff_name.as_deref().unwrap_or("API / system")) }
-                        td data-label="What" { code { (r.action) } }
-                        td data-label="Client" { (r.client_id.map(|c| format!("#{c}")).unwrap_or_default()) }
-                        td data-label="Detail" { (r.detail.as_deref().unwrap_or("")) }
-                    }
-                }
-            }
-        }
-    };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(staff_page(&staff, &state.settings.clinic_name, "/admin/audit", "Audit log", body).into_string()))
-}
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(staff_list)
         .service(add_staff)
-        .service(audit_log)
+        .configure(audit_page::routes)
         .configure(accounts::routes)
         .configure(email::routes)
         .configure(import::routes)

@@ -114,14 +114,7 @@ fn only(figure: Option<&str>) -> Result<Only, AppError> {
     )))
 }
 
-/// A spreadsheet must never read a name as a formula.
-fn text(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    }
-}
+use crate::web::views::spreadsheet_text as text;
 
 fn csv_error(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(format!("writing CSV: {e}"))
