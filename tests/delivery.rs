@@ -294,6 +294,78 @@ async fn permanent_refusal(backend: Backend) {
         "{html}"
     );
     assert!(html.contains("gone@example.net"));
+
+    // The admin corrects the address from the failed email and retries it.
+    let at = html.find("Correct the address").expect("a link to correct the address");
+    let href_start = html[..at].rfind("href=\"").unwrap() + 6;
+    let details = html[href_start..href_start + html[href_start..].find('"').unwrap()].to_string();
+    let form = admin.get(app.url(&details)).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains("gone@example.net"));
+    let csrf = common::csrf_from(&form);
+    let bad = admin
+        .post(app.url(&details))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Client gone"),
+            ("email", "not an address"),
+            ("language", "en"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("is not a valid email address"));
+    let saved = admin
+        .post(app.url(&details))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Client gone"),
+            ("email", "found@example.net"),
+            ("time_zone", "Europe/London"),
+            ("language", "en"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    let html = admin
+        .get(app.url("/admin/email"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let retry = html.find("/retry").unwrap();
+    let retry_path = html[html[..retry].rfind('"').unwrap() + 1..retry + 6].to_string();
+    let retried = admin
+        .post(app.url(&retry_path))
+        .form(&[("csrf", common::csrf_from(&html))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), 303);
+    rapport::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(
+        smtp.received_by("found@example.net").len(),
+        1,
+        "sent to the corrected address"
+    );
+    let changes: Vec<Option<String>> = app
+        .db(|conn| {
+            use diesel::prelude::*;
+            use rapport::store::schema::audit_log;
+            Ok(audit_log::table
+                .filter(audit_log::action.eq("client.change"))
+                .select(audit_log::detail)
+                .load(conn)?)
+        })
+        .await;
+    assert_eq!(
+        changes,
+        vec![Some("changed: email, time zone".to_string())],
+        "fields, never values"
+    );
 }
 on_both_backends!(smtp_550_marks_the_message_failed_for_admins, permanent_refusal);
 

@@ -429,6 +429,7 @@ db_test!(another_clinician_gets_404_and_the_attempt_is_audited, |app| {
         format!("/clinician/clients/{client}"),
         format!("/clinician/alerts/{}", alert.id),
         "/clinician/clients/999999".into(),
+        format!("/clients/{client}/details"),
     ] {
         let response = other.get(app.url(&path)).send().await.unwrap();
         assert_eq!(response.status(), 404, "{path}");

@@ -85,23 +85,14 @@ impl AppointmentIn {
         if self.client.name.trim().is_empty() || self.client.name.len() > 200 {
             return invalid("client.name must be non-empty (at most 200 characters)");
         }
-        if let Some(email) = &self.client.email
-            && !email.trim().is_empty()
-            && email.trim().parse::<lettre::Address>().is_err()
-        {
-            return Err(format!("client.email \"{email}\" is not a valid email address"));
+        if let Some(email) = &self.client.email {
+            check_email(email).map_err(|e| format!("client.email {e}"))?;
         }
-        if let Some(tz) = &self.client.time_zone
-            && tz.parse::<chrono_tz::Tz>().is_err()
-        {
-            return Err(format!(
-                "client.time_zone \"{tz}\" is not an IANA time zone such as Europe/London"
-            ));
+        if let Some(tz) = &self.client.time_zone {
+            check_time_zone(tz).map_err(|e| format!("client.time_zone {e}"))?;
         }
-        if let Some(lang) = &self.client.language
-            && (lang.is_empty() || lang.len() > 20 || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        {
-            return Err(format!("client.language \"{lang}\" is not a language tag such as en"));
+        if let Some(lang) = &self.client.language {
+            check_language(lang).map_err(|e| format!("client.language {e}"))?;
         }
         super::dates::check_time(self.starts_at).map_err(|e| format!("start: {e}"))?;
         super::dates::check_time(self.ends_at).map_err(|e| format!("end: {e}"))?;
@@ -113,6 +104,29 @@ impl AppointmentIn {
         }
         Ok(())
     }
+}
+
+/// A client's email address as typed: empty (none) or a valid address.
+pub fn check_email(email: &str) -> Result<(), String> {
+    if !email.trim().is_empty() && email.trim().parse::<lettre::Address>().is_err() {
+        return Err(format!("\"{email}\" is not a valid email address"));
+    }
+    Ok(())
+}
+
+/// An IANA time zone name.
+pub fn check_time_zone(tz: &str) -> Result<(), String> {
+    tz.parse::<chrono_tz::Tz>()
+        .map(drop)
+        .map_err(|_| format!("\"{tz}\" is not an IANA time zone such as Europe/London"))
+}
+
+/// A language tag as clients carry it (letters, digits and hyphens).
+pub fn check_language(lang: &str) -> Result<(), String> {
+    if lang.is_empty() || lang.len() > 20 || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(format!("\"{lang}\" is not a language tag such as en"));
+    }
+    Ok(())
 }
 
 /// One data row of an appointments CSV: its line number and what it holds.

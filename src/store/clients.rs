@@ -117,6 +117,51 @@ pub fn create(conn: &mut DbConnection, new: &NewClient, now: NaiveDateTime) -> R
     find(conn, id)
 }
 
+/// A client's contact details as staff edit them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Details {
+    pub name: String,
+    pub email: Option<String>,
+    pub time_zone: Option<String>,
+    pub language: String,
+}
+
+/// Saves the details; returns the names of the fields that changed (for
+/// the audit entry, which holds no values).
+pub fn update_details(
+    conn: &mut DbConnection,
+    id: i64,
+    details: &Details,
+    now: NaiveDateTime,
+) -> Result<Vec<&'static str>, StoreError> {
+    let before = find(conn, id)?;
+    let mut changed = vec![];
+    if before.name != details.name {
+        changed.push("name");
+    }
+    if before.email != details.email {
+        changed.push("email");
+    }
+    if before.time_zone != details.time_zone {
+        changed.push("time zone");
+    }
+    if before.language != details.language {
+        changed.push("language");
+    }
+    if !changed.is_empty() {
+        diesel::update(clients::table.find(id))
+            .set((
+                clients::name.eq(&details.name),
+                clients::email.eq(&details.email),
+                clients::time_zone.eq(&details.time_zone),
+                clients::language.eq(&details.language),
+                clients::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(changed)
+}
+
 pub fn count(conn: &mut DbConnection) -> Result<i64, StoreError> {
     Ok(clients::table.count().get_result(conn)?)
 }

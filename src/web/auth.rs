@@ -180,6 +180,12 @@ impl RoleGuard for AdminRole {
     const ROLES: &'static [Role] = &[Role::Admin];
 }
 
+/// A client's clinician or an admin (a client's contact details).
+pub struct ClinicianOrAdmin;
+impl RoleGuard for ClinicianOrAdmin {
+    const ROLES: &'static [Role] = &[Role::Clinician, Role::Admin];
+}
+
 /// Any member of staff (their own account page).
 pub struct AnyRole;
 impl RoleGuard for AnyRole {

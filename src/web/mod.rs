@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod client_details;
 pub mod clinician;
 pub mod error;
 pub mod input_guard;
@@ -66,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(public::routes)
         .configure(account::routes)
         .configure(clinician::routes)
+        .configure(client_details::routes)
         .configure(manager::routes)
         .configure(admin::routes)
         .configure(api::routes)

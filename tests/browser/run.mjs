@@ -229,6 +229,14 @@ try {
   check(drawn.shown, 'the narrow chart is shown at 375 px');
   check(drawn.smallest >= 9, `chart labels are legible at 375 px (${drawn.smallest.toFixed(1)} px)`);
   await snapshot(page, 'client-375');
+  // The client's contact details, from their page.
+  await page.getByRole('link', { name: 'Contact details (email, time zone, language)' }).click();
+  await page.waitForLoadState();
+  await audit(page, 'contact details 375px');
+  await fitsWidth(page, 'contact details 375px');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await audit(page, 'contact details');
+  await page.goBack();
   // Their own password page, reached from their name at the top.
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.locator('header .who a').click();

@@ -53,7 +53,7 @@ async fn render(
     failed: Option<&str>,
 ) -> Result<HttpResponse, AppError> {
     let settings = state.settings.clone();
-    let (counts, problems, rules, waiting) = state
+    let (counts, problems, rules, waiting, client_of) = state
         .db(move |conn| {
             let waiting = outbox::waiting(conn, WAITING_SHOWN)?;
             // Client emails wait in the client's own time zone.
@@ -73,11 +73,19 @@ async fn render(
                     (r, zone)
                 })
                 .collect();
+            let problems = outbox::problems(conn, 100)?;
+            let problem_invitations: Vec<i64> = problems.iter().filter_map(|r| r.invitation_id).collect();
+            // Which client each failed client email was for, to correct the address.
+            let client_of: std::collections::HashMap<i64, i64> = invitations::find_many(conn, &problem_invitations)?
+                .into_iter()
+                .map(|i| (i.id, i.client_id))
+                .collect();
             Ok((
                 outbox::status_counts(conn)?,
-                outbox::problems(conn, 100)?,
+                problems,
                 invitations::delivery_rules(conn, &settings)?,
                 waiting,
+                client_of,
             ))
         })
         .await?;
@@ -135,7 +143,12 @@ async fn render(
                             tr {
                                 td { (local_time(row.created_at, tz)) }
                                 td { (row.kind) }
-                                td { (row.recipient) }
+                                td {
+                                    (row.recipient)
+                                    @if let Some(client) = row.invitation_id.and_then(|i| client_of.get(&i)) {
+                                        br; a href={ "/clients/" (client) "/details" } { "Correct the address" }
+                                    }
+                                }
                                 td { @if row.status == "failed" { span.badge.high { "failed" } } @else { span.badge.medium { "retrying " (local_time(row.next_attempt_at, tz)) } } }
                                 td.num { (row.attempts) }
                                 td { (row.last_error.as_deref().unwrap_or("")) }

@@ -195,6 +195,7 @@ async fn render(
             div { dt { "Response rate" } dd { @match summary.as_ref().and_then(|s| s.response_rate) { Some(r) => (format!("{:.0}%", r * 100.0)), None => "—" } } }
             div { dt { "Open alerts" } dd { (client_alerts.iter().filter(|a| a.status() != alerts::AlertStatus::Closed).count()) } }
         }
+        p { a href={ "/clients/" (client.id) "/details" } { "Contact details (email, time zone, language)" } }
         @if let Some(loaded) = &loaded {
             (comments_section(loaded, tz))
             (trajectory_section(loaded, &client_alerts, tz))

@@ -1,0 +1,237 @@
+//! A client's contact details — name, email, time zone, language — edited
+//! by their clinician or an admin (a failed email's "correct the address"
+//! link comes here). Opening the page and every change are audited; the
+//! audit entry names the fields that changed, never their values. A
+//! corrected address is used by every email still queued for the client.
+
+use actix_web::{HttpResponse, get, post, web};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::domain::appointment::{check_email, check_language, check_time_zone};
+use crate::store::audit::{self, AuditEntry};
+use crate::store::clients::{self, Client, Details};
+use crate::store::staff::Role;
+use crate::web::auth::{ClinicianOrAdmin, Staff, StaffForm};
+use crate::web::error::AppError;
+use crate::web::state::AppState;
+use crate::web::views::layout::{form_error, notice, staff_page};
+
+#[derive(Deserialize, Default)]
+struct DetailsForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    language: String,
+}
+
+impl DetailsForm {
+    fn of(client: &Client) -> DetailsForm {
+        DetailsForm {
+            name: client.name.clone(),
+            email: client.email.clone().unwrap_or_default(),
+            time_zone: client.time_zone.clone().unwrap_or_default(),
+            language: client.language.clone(),
+        }
+    }
+
+    /// The details to store, or the sentence saying what to correct.
+    fn parse(&self) -> Result<Details, String> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err("Give the client's name (at most 200 characters).".into());
+        }
+        let email = self.email.trim();
+        check_email(email).map_err(|e| format!("Email: {e}."))?;
+        let time_zone = self.time_zone.trim();
+        if !time_zone.is_empty() {
+            check_time_zone(time_zone).map_err(|e| format!("Time zone: {e}, or leave it empty for the clinic's."))?;
+        }
+        let language = self.language.trim();
+        check_language(language).map_err(|e| format!("Language: {e}."))?;
+        Ok(Details {
+            name: name.to_string(),
+            email: (!email.is_empty()).then(|| email.to_string()),
+            time_zone: (!time_zone.is_empty()).then(|| time_zone.to_string()),
+            language: language.to_string(),
+        })
+    }
+}
+
+/// The client, if this member of staff may edit them: their clinician (or
+/// team, when granted) or an admin; 404 otherwise and for an erased client.
+/// The look is audited either way.
+async fn load(
+    state: &AppState,
+    staff: &Staff<ClinicianOrAdmin>,
+    id: i64,
+    action: &'static str,
+) -> Result<Client, AppError> {
+    let (viewer, admin, staff_id, now) = (staff.viewer(), staff.role() == Role::Admin, staff.id(), state.now());
+    let found = state
+        .db(move |conn| {
+            let found = if admin {
+                clients::find(conn, id)
+            } else {
+                clients::find_visible(conn, &viewer, id)
+            }
+            .and_then(|c| {
+                if c.erased_at.is_some() {
+                    Err(crate::store::StoreError::NotFound)
+                } else {
+                    Ok(c)
+                }
+            });
+            let (action, client_id, detail) = match &found {
+                Ok(c) => (action, Some(c.id), Some("contact details".to_string())),
+                Err(_) => ("access.denied", None, Some(format!("client details #{id}"))),
+            };
+            audit::record(
+                conn,
+                &AuditEntry {
+                    staff_id: Some(staff_id),
+                    action,
+                    client_id,
+                    detail: detail.as_deref(),
+                    ..Default::default()
+                },
+                now,
+            )?;
+            Ok(found)
+        })
+        .await?;
+    found.map_err(|_| AppError::NotFound)
+}
+
+fn page(
+    state: &AppState,
+    staff: &Staff<ClinicianOrAdmin>,
+    client: &Client,
+    form: &DetailsForm,
+    saved: bool,
+    error: Option<&str>,
+) -> HttpResponse {
+    let back: Markup = if staff.role() == Role::Admin {
+        html! { a href="/admin/email" { "Back to Email delivery" } }
+    } else {
+        html! { a href={ "/clinician/clients/" (client.id) } { "Back to " (client.name) "'s page" } }
+    };
+    let body = html! {
+        @if saved { (notice("Saved. Emails still waiting for this client go to the address above; a failed one can be retried on Email delivery.")) }
+        @if let Some(e) = error { (form_error(e)) }
+        form.stack method="post" action={ "/clients/" (client.id) "/details" } {
+            input type="hidden" name="csrf" value=(staff.csrf);
+            div.field { label for="name" { "Name" } input #name name="name" value=(form.name) required maxlength="200" autocomplete="off"; }
+            div.field {
+                label for="email" { "Email" }
+                input #email type="email" name="email" value=(form.email) autocomplete="off" aria-describedby="email-hint";
+                p.hint #email-hint { "Where questionnaires go. Leave empty for no emails." }
+            }
+            div.field {
+                label for="time_zone" { "Time zone" }
+                input #time_zone name="time_zone" value=(form.time_zone) autocomplete="off" aria-describedby="tz-hint";
+                p.hint #tz-hint { "For example Europe/London. Empty: the clinic's. Quiet hours follow it." }
+            }
+            div.field {
+                label for="language" { "Language" }
+                input #language name="language" value=(form.language) required maxlength="20" autocomplete="off" aria-describedby="lang-hint";
+                p.hint #lang-hint { "A language tag such as en, cy, pl or ar." }
+            }
+            button.primary type="submit" { "Save the details" }
+        }
+        p { (back) }
+    };
+    let status = if error.is_some() {
+        actix_web::http::StatusCode::BAD_REQUEST
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    let current = if staff.role() == Role::Admin {
+        "/admin/email"
+    } else {
+        "/clinician/clients"
+    };
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(
+            staff_page(
+                staff,
+                &state.settings.clinic_name,
+                current,
+                &format!("Contact details: {}", client.name),
+                body,
+            )
+            .into_string(),
+        )
+}
+
+#[derive(Deserialize, Default)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+#[get("/clients/{id}/details")]
+async fn show(
+    state: web::Data<AppState>,
+    staff: Staff<ClinicianOrAdmin>,
+    path: web::Path<i64>,
+    query: web::Query<SavedQuery>,
+) -> Result<HttpResponse, AppError> {
+    let client = load(&state, &staff, path.into_inner(), "client.view").await?;
+    Ok(page(
+        &state,
+        &staff,
+        &client,
+        &DetailsForm::of(&client),
+        query.saved.is_some(),
+        None,
+    ))
+}
+
+#[post("/clients/{id}/details")]
+async fn save(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: StaffForm<ClinicianOrAdmin, DetailsForm>,
+) -> Result<HttpResponse, AppError> {
+    let StaffForm { staff, form } = form;
+    let client = load(&state, &staff, path.into_inner(), "client.view").await?;
+    let details = match form.parse() {
+        Ok(d) => d,
+        Err(message) => return Ok(page(&state, &staff, &client, &form, false, Some(&message))),
+    };
+    let (id, now, staff_id) = (client.id, state.now(), staff.id());
+    state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                let changed = clients::update_details(conn, id, &details, now)?;
+                if !changed.is_empty() {
+                    let detail = format!("changed: {}", changed.join(", "));
+                    audit::record(
+                        conn,
+                        &AuditEntry {
+                            staff_id: Some(staff_id),
+                            action: "client.change",
+                            client_id: Some(id),
+                            detail: Some(&detail),
+                            ..Default::default()
+                        },
+                        now,
+                    )?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/clients/{id}/details?saved=1")))
+        .finish())
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(show).service(save);
+}
