@@ -413,6 +413,44 @@ db_test!(the_audit_log_filters_in_words_and_exports_csv, |app| {
     assert!(html.contains(">0 entries") || html.contains("0 entries."), "{html}");
 });
 
+db_test!(an_admin_erases_a_client_after_typing_their_number, |app| {
+    app.staff("clinician", "dr@example.org", None).await;
+    answered_session(&app, "dr@example.org", "hal", [9, 9, 9, 9]).await;
+    let id = client_id(&app, "hal").await;
+    let (_, admin) = app.staff("admin", "admin@example.org", None).await;
+    let page = admin
+        .get(app.url(&format!("/admin/privacy?client={id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("type the client's number, {id}")));
+    let csrf = csrf_from(&page);
+    let erase = |confirm: String| {
+        admin
+            .post(app.url(&format!("/admin/clients/{id}/erase")))
+            .form(&[("csrf", csrf.clone()), ("confirm", confirm)])
+            .send()
+    };
+    let refused = erase("yes".into()).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("Nothing was erased"));
+    let client = app.db(move |conn| rapport::store::clients::find(conn, id)).await;
+    assert!(client.erased_at.is_none() && client.name == "Client hal");
+    assert_eq!(erase(id.to_string()).await.unwrap().status(), 303);
+    let client = app.db(move |conn| rapport::store::clients::find(conn, id)).await;
+    assert!(client.erased_at.is_some());
+    assert_ne!(client.name, "Client hal");
+    assert!(client.email.is_none());
+    let log = app.db(|conn| rapport::store::audit::recent(conn, 20)).await;
+    assert!(
+        log.iter()
+            .any(|e| e.action == "client.erase" && e.client_id == Some(id))
+    );
+});
+
 db_test!(another_clinician_gets_404_and_the_attempt_is_audited, |app| {
     app.staff("clinician", "dr@example.org", Some("Team A")).await;
     let (other_id, _) = app.staff("clinician", "other@example.org", Some("Team A")).await;

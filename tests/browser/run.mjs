@@ -306,6 +306,14 @@ try {
   await admin.setViewportSize({ width: 375, height: 900 });
   await audit(admin, 'email delivery 375px');
   await fitsWidth(admin, 'email delivery 375px');
+  // A client looked up on Privacy, with the typed-confirmation erase form.
+  await admin.setViewportSize({ width: 1280, height: 900 });
+  await admin.goto(`${base}/admin/privacy?client=1`);
+  check(await admin.locator('#confirm-erase').count() === 1, 'the erase form asks for the client number');
+  await audit(admin, 'privacy lookup');
+  await admin.setViewportSize({ width: 375, height: 900 });
+  await audit(admin, 'privacy lookup 375px');
+  await fitsWidth(admin, 'privacy lookup 375px');
   // Every admin page from the menu: no sideways scrolling at 375 px.
   await everyMenuPage(admin, 'admin');
   await adminContext.close();

@@ -1,6 +1,6 @@
 //! Privacy for admins: a client's full record as JSON (subject access
-//! request), how to erase a client, and what the retention period would
-//! erase now (a dry run: this page changes nothing).
+//! request), erasing a client (the admin types the client's number to
+//! confirm), and what the retention period would erase now (a dry run).
 
 use actix_web::{HttpResponse, get, post, web};
 use diesel::prelude::*;
@@ -24,6 +24,7 @@ const PATH: &str = "/admin/privacy";
 #[derive(Deserialize, Default)]
 struct Lookup {
     client: Option<String>,
+    erased: Option<String>,
 }
 
 /// A client by number, or by exact email address.
@@ -44,7 +45,14 @@ fn find_client(conn: &mut DbConnection, term: &str) -> Result<Option<Client>, St
         .optional()?)
 }
 
-fn lookup_section(term: &str, found: Option<&Client>, responses: usize, tz: chrono_tz::Tz) -> Markup {
+fn lookup_section(
+    term: &str,
+    found: Option<&Client>,
+    responses: usize,
+    tz: chrono_tz::Tz,
+    csrf: &str,
+    erase_error: Option<&str>,
+) -> Markup {
     html! {
         section {
             h2 { "A client's record (subject access request)" }
@@ -73,10 +81,24 @@ fn lookup_section(term: &str, found: Option<&Client>, responses: usize, tz: chro
                             "free text, alerts with their reasons and repair log, and the audit entries about them. "
                             "Each download is written to the audit log."
                         }
-                        h3 { "Erasure" }
-                        p {
-                            "To erase this client's identifying data (keeping anonymous scores), run on the server: "
-                            code { "rapport client erase " (c.id) }
+                        h3 #erase { "Erasure" }
+                        @if c.erased_at.is_some() {
+                            p { "This client's identifying data is erased; anonymous scores are kept." }
+                        } @else {
+                            p {
+                                "Erasing removes the client's name, email, time zone, external ids, free-text answers and notes, "
+                                "cancels their queued emails and links, and keeps their scores without identity. It cannot be undone. "
+                                "(The same as " code { "rapport client erase " (c.id) } ".)"
+                            }
+                            @if let Some(e) = erase_error { (form_error(e)) }
+                            form.stack method="post" action={ "/admin/clients/" (c.id) "/erase" } {
+                                input type="hidden" name="csrf" value=(csrf);
+                                div.field {
+                                    label for="confirm-erase" { "To confirm, type the client's number, " (c.id) }
+                                    input #confirm-erase name="confirm" inputmode="numeric" autocomplete="off" required;
+                                }
+                                button.danger type="submit" { "Erase client #" (c.id) }
+                            }
                         }
                     }
                 }
@@ -126,7 +148,21 @@ async fn privacy_page(
     staff: Staff<AdminRole>,
     query: web::Query<Lookup>,
 ) -> Result<HttpResponse, AppError> {
-    let term = query.into_inner().client.unwrap_or_default();
+    let query = query.into_inner();
+    let notice_text = query
+        .erased
+        .as_ref()
+        .map(|_| "Erased. The client's identifying data is gone; anonymous scores are kept.");
+    render(&state, &staff, query.client.unwrap_or_default(), notice_text, None).await
+}
+
+async fn render(
+    state: &AppState,
+    staff: &Staff<AdminRole>,
+    term: String,
+    done: Option<&str>,
+    erase_error: Option<&str>,
+) -> Result<HttpResponse, AppError> {
     let (now, admin, days) = (state.now(), staff.id(), state.settings.retention_days);
     let lookup = term.clone();
     let (found, responses, due, free_text) = state
@@ -159,18 +195,63 @@ async fn privacy_page(
         .await?;
     let tz = state.settings.time_zone;
     let body = html! {
-        (lookup_section(&term, found.as_ref(), responses, tz))
+        @if let Some(d) = done { (crate::web::views::layout::notice(d)) }
+        (lookup_section(&term, found.as_ref(), responses, tz, &staff.csrf, erase_error))
         (retention_section(days, &due, tz))
         (free_text_section(&staff.csrf, free_text))
     };
     let status = if !term.trim().is_empty() && found.is_none() {
         actix_web::http::StatusCode::NOT_FOUND
+    } else if erase_error.is_some() {
+        actix_web::http::StatusCode::BAD_REQUEST
     } else {
         actix_web::http::StatusCode::OK
     };
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .body(staff_page(&staff, &state.settings.clinic_name, PATH, "Privacy", body).into_string()))
+        .body(staff_page(staff, &state.settings.clinic_name, PATH, "Privacy", body).into_string()))
+}
+
+#[derive(Deserialize)]
+struct EraseForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Erases a client once the admin has typed their number.
+#[post("/admin/clients/{id}/erase")]
+async fn erase(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: StaffForm<AdminRole, EraseForm>,
+) -> Result<HttpResponse, AppError> {
+    let StaffForm { staff, form } = form;
+    let id = path.into_inner();
+    if form.confirm.trim().trim_start_matches('#') != id.to_string() {
+        let message = format!("Nothing was erased: type the client's number, {id}, to confirm.");
+        return render(&state, &staff, id.to_string(), None, Some(&message)).await;
+    }
+    let (now, admin) = (state.now(), staff.id());
+    let erased = state
+        .db(move |conn| {
+            let by = erasure::ErasedBy {
+                staff_id: Some(admin),
+                reason: "Admin → Privacy",
+                ..Default::default()
+            };
+            match erasure::erase_client(conn, id, &by, now) {
+                Ok(_) => Ok(true),
+                Err(StoreError::NotFound) => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+        .await?;
+    if !erased {
+        return Err(AppError::NotFound);
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/admin/privacy?client={id}&erased=1#erase")))
+        .finish())
 }
 
 fn free_text_section(csrf: &str, allowed: bool) -> Markup {
@@ -278,6 +359,7 @@ async fn record_download(
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(privacy_page)
+        .service(erase)
         .service(record_download)
         .service(set_free_text);
 }
