@@ -236,7 +236,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc {
         name: "RETENTION_DAYS",
         default: "off",
-        meaning: "erase a client's identifying data and free text this many days (30 or more) after their last appointment, keeping anonymous scores; off keeps it",
+        meaning: "erase a client's identifying data and free text this many days (30 or more) after their last appointment, keeping anonymous scores; off keeps it; a period set on Admin → Privacy wins",
     },
 ];
 

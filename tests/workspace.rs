@@ -451,6 +451,55 @@ db_test!(an_admin_erases_a_client_after_typing_their_number, |app| {
     );
 });
 
+db_test!(
+    retention_is_set_in_the_browser_and_confirmed_when_it_would_erase,
+    |app| {
+        app.staff("clinician", "dr@example.org", None).await;
+        answered_session(&app, "dr@example.org", "ivy", [9, 9, 9, 9]).await;
+        let ivy = client_id(&app, "ivy").await;
+        // Forty days after ivy's last appointment.
+        app.clock.advance(chrono::Duration::days(33));
+        let (_, admin) = app.staff("admin", "admin@example.org", None).await;
+        let page = admin
+            .get(app.url("/admin/privacy"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("Retention is off"));
+        let csrf = csrf_from(&page);
+        let set = |days: &str, confirmed: bool| {
+            let mut form = vec![("csrf", csrf.clone()), ("days", days.to_string())];
+            if confirmed {
+                form.push(("confirmed", "yes".to_string()));
+            }
+            admin.post(app.url("/admin/privacy/retention")).form(&form).send()
+        };
+        let bad = set("7", false).await.unwrap();
+        assert_eq!(bad.status(), 400);
+        assert!(bad.text().await.unwrap().contains("between 30 and 36500"));
+        // 30 days would erase ivy: the page asks first and saves nothing.
+        let ask = set("30", false).await.unwrap();
+        assert_eq!(ask.status(), 200);
+        assert!(ask.text().await.unwrap().contains("1 client(s)"));
+        let kept = app.db(|conn| rapport::store::erasure::retention_days(conn, None)).await;
+        assert_eq!(kept, None, "not saved before confirming");
+        assert_eq!(set("30", true).await.unwrap().status(), 303);
+        let now = app.db(|conn| rapport::store::erasure::retention_days(conn, None)).await;
+        assert_eq!(now, Some(30));
+        // The next daily run erases her.
+        rapport::jobs::run_once(&app.state).await.unwrap();
+        let client = app.db(move |conn| rapport::store::clients::find(conn, ivy)).await;
+        assert!(client.erased_at.is_some());
+        // Off again, audited both times.
+        assert_eq!(set("off", false).await.unwrap().status(), 303);
+        let log = app.db(|conn| rapport::store::audit::recent(conn, 50)).await;
+        assert_eq!(log.iter().filter(|e| e.action == "settings.retention").count(), 2);
+    }
+);
+
 db_test!(another_clinician_gets_404_and_the_attempt_is_audited, |app| {
     app.staff("clinician", "dr@example.org", Some("Team A")).await;
     let (other_id, _) = app.staff("clinician", "other@example.org", Some("Team A")).await;

@@ -130,10 +130,20 @@ pub fn retention(config: Option<&Path>, args: RetentionArgs) -> ExitCode {
             Ok(None) => return fail("--days: give a number of days (30 or more)"),
             Err(e) => return fail(format!("--days: {e}")),
         },
-        None => match settings.retention_days {
-            Some(d) => d,
-            None => return fail("retention is off: set RAPPORT_RETENTION_DAYS or pass --days N"),
-        },
+        None => {
+            let in_force = open(config).map_err(|_| ()).and_then(|mut conn| {
+                crate::store::erasure::retention_days(&mut conn, settings.retention_days).map_err(|_| ())
+            });
+            match in_force {
+                Ok(Some(d)) => d,
+                Ok(None) => {
+                    return fail(
+                        "retention is off: set it on Admin → Privacy or with RAPPORT_RETENTION_DAYS, or pass --days N",
+                    );
+                }
+                Err(()) => return fail("could not read the retention setting from the database"),
+            }
+        }
     };
     if !args.dry_run && !args.apply {
         return fail("say --dry-run to list who would be erased, or --apply to erase them");

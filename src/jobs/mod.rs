@@ -145,24 +145,21 @@ async fn run_steps(state: &AppState) -> (Pass, StepFailures) {
     } else {
         0
     };
-    let erased = match state.settings.retention_days {
-        Some(days) => {
-            let day = local.date_naive().to_string();
-            step(
-                &mut failures,
-                STEPS[2],
-                blocking(state, move |conn, _| {
-                    if kv::claim_daily(conn, "jobs.last_retention_day", &day, now)? {
-                        erasure::apply_retention(conn, days, now)
-                    } else {
-                        Ok(0)
-                    }
-                }),
-            )
-            .await
-        }
-        None => 0,
-    };
+    let server_days = state.settings.retention_days;
+    let day = local.date_naive().to_string();
+    let erased = step(
+        &mut failures,
+        STEPS[2],
+        blocking(state, move |conn, _| {
+            match erasure::retention_days(conn, server_days)? {
+                Some(days) if kv::claim_daily(conn, "jobs.last_retention_day", &day, now)? => {
+                    erasure::apply_retention(conn, days, now)
+                }
+                _ => Ok(0),
+            }
+        }),
+    )
+    .await;
     let mail = step(&mut failures, STEPS[3], dispatcher::dispatch_due(state)).await;
     // After a change of rules, stored alerts are brought up to date a chunk
     // a pass (before the trends, which then count them anew).

@@ -114,6 +114,7 @@ pub fn action_label(action: &str) -> String {
         "email.test" => "Sent a test email",
         "settings.delivery" => "Changed when questionnaires are sent",
         "settings.privacy" => "Changed the privacy settings",
+        "settings.retention" => "Changed the retention period",
         "settings.help_line" => "Changed the survey's help line",
         "settings.risk_words" => "Changed the words-of-risk list",
         "settings.alert_overdue_days" => "Changed the time to acknowledge alerts",

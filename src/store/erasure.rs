@@ -188,6 +188,19 @@ pub struct RetentionDue {
 /// Clients not yet erased whose last appointment ended, and whose record
 /// was created, more than `days` ago (a record imported with old history is
 /// still kept for the full period). Changes nothing.
+/// Where an admin's retention setting is kept (`off` or days); it wins over
+/// `RAPPORT_RETENTION_DAYS`.
+pub const RETENTION_KEY: &str = "privacy.retention_days";
+
+/// The retention period in force: the admin's setting if any, otherwise
+/// the server's (`RAPPORT_RETENTION_DAYS`). None: kept until erased by hand.
+pub fn retention_days(conn: &mut DbConnection, server_default: Option<i64>) -> Result<Option<i64>, StoreError> {
+    Ok(match super::kv::get(conn, RETENTION_KEY)? {
+        Some(v) => crate::config::parse_retention_days(&v).unwrap_or(server_default),
+        None => server_default,
+    })
+}
+
 pub fn retention_due(conn: &mut DbConnection, days: i64, now: NaiveDateTime) -> Result<Vec<RetentionDue>, StoreError> {
     let cutoff = now - Duration::days(days);
     let candidates: Vec<Client> = clients_table::table

@@ -107,14 +107,20 @@ fn lookup_section(
     }
 }
 
-fn retention_section(days: Option<i64>, due: &[RetentionDue], tz: chrono_tz::Tz) -> Markup {
+fn retention_section(
+    days: Option<i64>,
+    due: &[RetentionDue],
+    tz: chrono_tz::Tz,
+    csrf: &str,
+    ask: Option<&RetentionAsk>,
+) -> Markup {
     html! {
-        section {
+        section #retention {
             h2 { "Retention" }
             @match days {
                 None => {
                     p { "Retention is off: identifying data is kept until a client is erased by hand." }
-                    p.hint { "Set " code { "RAPPORT_RETENTION_DAYS" } " (30 or more) to erase it that many days after a client's last appointment. Check first with " code { "rapport retention --dry-run --days N" } "." }
+                    p.hint { "Set a period below (30 days or more) to erase it that many days after a client's last appointment." }
                 }
                 Some(d) => {
                     p { "Identifying data is erased " (d) " days after a client's last appointment, once a day by the job loop. Anonymous scores are kept." }
@@ -138,6 +144,30 @@ fn retention_section(days: Option<i64>, due: &[RetentionDue], tz: chrono_tz::Tz)
                     }
                 }
             }
+            @match ask {
+                Some(RetentionAsk::Error(e)) => { (form_error(e)) }
+                Some(RetentionAsk::Confirm { days, would_erase }) => {
+                    div.warning role="alert" {
+                        p { "With " (days) " days, " strong { (would_erase) " client(s)" } " would have their identifying data erased at the next daily run. This cannot be undone." }
+                        form method="post" action="/admin/privacy/retention" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            input type="hidden" name="days" value=(days);
+                            input type="hidden" name="confirmed" value="yes";
+                            button.danger type="submit" { "Set " (days) " days and erase them" }
+                        }
+                    }
+                }
+                None => {}
+            }
+            form.row method="post" action="/admin/privacy/retention" {
+                input type="hidden" name="csrf" value=(csrf);
+                div.field {
+                    label for="retention-days" { "Keep identifying data for (days after the last appointment)" }
+                    input #retention-days name="days" value=(days.map(|d| d.to_string()).unwrap_or_else(|| "off".into())) required aria-describedby="retention-hint";
+                    p.hint #retention-hint { "30 to 36500, or off. Audited." }
+                }
+                button type="submit" { "Save" }
+            }
         }
     }
 }
@@ -156,6 +186,13 @@ async fn privacy_page(
     render(&state, &staff, query.client.unwrap_or_default(), notice_text, None).await
 }
 
+/// What the retention form needs to say after a save was not done: an
+/// error, or how many clients a new period would erase (to confirm).
+enum RetentionAsk {
+    Error(String),
+    Confirm { days: i64, would_erase: usize },
+}
+
 async fn render(
     state: &AppState,
     staff: &Staff<AdminRole>,
@@ -163,9 +200,21 @@ async fn render(
     done: Option<&str>,
     erase_error: Option<&str>,
 ) -> Result<HttpResponse, AppError> {
-    let (now, admin, days) = (state.now(), staff.id(), state.settings.retention_days);
+    render_with(state, staff, term, done, erase_error, None).await
+}
+
+async fn render_with(
+    state: &AppState,
+    staff: &Staff<AdminRole>,
+    term: String,
+    done: Option<&str>,
+    erase_error: Option<&str>,
+    retention: Option<RetentionAsk>,
+) -> Result<HttpResponse, AppError> {
+    let retention = retention.as_ref();
+    let (now, admin, server_days) = (state.now(), staff.id(), state.settings.retention_days);
     let lookup = term.clone();
-    let (found, responses, due, free_text) = state
+    let (found, responses, due, free_text, days) = state
         .db(move |conn| {
             let found = if lookup.trim().is_empty() {
                 None
@@ -186,23 +235,24 @@ async fn render(
                     now,
                 )?;
             }
+            let days = erasure::retention_days(conn, server_days)?;
             let due = match days {
                 Some(d) => erasure::retention_due(conn, d, now)?,
                 None => vec![],
             };
-            Ok((found, responses, due, kv::flag(conn, kv::STAFF_READ_FREE_TEXT)?))
+            Ok((found, responses, due, kv::flag(conn, kv::STAFF_READ_FREE_TEXT)?, days))
         })
         .await?;
     let tz = state.settings.time_zone;
     let body = html! {
         @if let Some(d) = done { (crate::web::views::layout::notice(d)) }
         (lookup_section(&term, found.as_ref(), responses, tz, &staff.csrf, erase_error))
-        (retention_section(days, &due, tz))
+        (retention_section(days, &due, tz, &staff.csrf, retention))
         (free_text_section(&staff.csrf, free_text))
     };
     let status = if !term.trim().is_empty() && found.is_none() {
         actix_web::http::StatusCode::NOT_FOUND
-    } else if erase_error.is_some() {
+    } else if erase_error.is_some() || matches!(retention, Some(RetentionAsk::Error(_))) {
         actix_web::http::StatusCode::BAD_REQUEST
     } else {
         actix_web::http::StatusCode::OK
@@ -210,6 +260,65 @@ async fn render(
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(staff_page(staff, &state.settings.clinic_name, PATH, "Privacy", body).into_string()))
+}
+
+#[derive(Deserialize)]
+struct RetentionForm {
+    #[serde(default)]
+    days: String,
+    confirmed: Option<String>,
+}
+
+/// Sets the retention period. A period that would erase clients at the
+/// next daily run is only saved once the admin confirms that number.
+#[post("/admin/privacy/retention")]
+async fn save_retention(
+    state: web::Data<AppState>,
+    form: StaffForm<AdminRole, RetentionForm>,
+) -> Result<HttpResponse, AppError> {
+    let StaffForm { staff, form } = form;
+    let days = match crate::config::parse_retention_days(&form.days) {
+        Ok(d) => d,
+        Err(e) => {
+            let ask = RetentionAsk::Error(format!("Retention {e}."));
+            return render_with(&state, &staff, String::new(), None, None, Some(ask)).await;
+        }
+    };
+    let now = state.now();
+    if let Some(d) = days
+        && form.confirmed.as_deref() != Some("yes")
+    {
+        let would_erase = state
+            .db(move |conn| Ok(erasure::retention_due(conn, d, now)?.len()))
+            .await?;
+        if would_erase > 0 {
+            let ask = RetentionAsk::Confirm { days: d, would_erase };
+            return render_with(&state, &staff, String::new(), None, None, Some(ask)).await;
+        }
+    }
+    let admin = staff.id();
+    let value = days.map(|d| d.to_string()).unwrap_or_else(|| "off".into());
+    state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                kv::set(conn, erasure::RETENTION_KEY, &value, now)?;
+                let detail = format!("retention: {value}");
+                audit::record(
+                    conn,
+                    &AuditEntry {
+                        staff_id: Some(admin),
+                        action: "settings.retention",
+                        detail: Some(&detail),
+                        ..Default::default()
+                    },
+                    now,
+                )
+            })
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/admin/privacy#retention"))
+        .finish())
 }
 
 #[derive(Deserialize)]
@@ -360,6 +469,7 @@ async fn record_download(
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(privacy_page)
         .service(erase)
+        .service(save_retention)
         .service(record_download)
         .service(set_free_text);
 }
