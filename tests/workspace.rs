@@ -500,6 +500,57 @@ db_test!(
     }
 );
 
+db_test!(
+    the_appointment_form_starts_on_today_and_says_when_the_questionnaire_goes,
+    |app| {
+        app.staff("clinician", "dr@example.org", None).await;
+        let clinician = app.signed_in("dr@example.org").await;
+        let page = clinician
+            .get(app.url("/clinician/appointments/new"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("value=\"2026-03-02\""),
+            "today's date, in the clinic's zone"
+        );
+        // A session this morning: the questionnaire goes an hour after it ends.
+        let saved = clinician
+            .post(app.url("/clinician/appointments"))
+            .form(&[
+                ("csrf", csrf_from(&page).as_str()),
+                ("client", "new"),
+                ("new_name", "Jo Late"),
+                ("new_email", "jo@example.net"),
+                ("date", "2026-03-02"),
+                ("time", "09:00"),
+                ("minutes", "50"),
+                ("status", "attended"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(saved.status(), 303);
+        let location = saved.headers()["location"].to_str().unwrap().to_string();
+        let client_page = clinician
+            .get(app.url(&location))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            client_page.contains("Appointment saved. The questionnaire goes Mon 2 Mar 2026, 10:50"),
+            "{client_page}"
+        );
+        assert!(client_page.contains("60 minutes after the session ends"));
+    }
+);
+
 db_test!(another_clinician_gets_404_and_the_attempt_is_audited, |app| {
     app.staff("clinician", "dr@example.org", Some("Team A")).await;
     let (other_id, _) = app.staff("clinician", "other@example.org", Some("Team A")).await;

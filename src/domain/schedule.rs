@@ -93,7 +93,9 @@ impl Waiting {
                     until.format("%H:%M")
                 )
             }
-            Waiting::AfterSession { minutes } => format!("{minutes} minutes after the session ends, as set below"),
+            Waiting::AfterSession { minutes } => {
+                format!("{minutes} minutes after the session ends, the clinic's setting")
+            }
             Waiting::Reminder { hours } => {
                 format!("the reminder, {hours} hours after the questionnaire, if still unanswered")
             }

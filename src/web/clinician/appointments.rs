@@ -111,7 +111,18 @@ async fn render(
 
 #[get("/clinician/appointments/new")]
 async fn new_form(state: web::Data<AppState>, staff: Staff<ClinicianRole>) -> Result<HttpResponse, AppError> {
-    render(&state, &staff, &AppointmentForm::default(), None).await
+    // Today, in the clinic's time zone: most appointments are recorded the
+    // day they happen.
+    let today = state
+        .now()
+        .and_utc()
+        .with_timezone(&state.settings.time_zone)
+        .date_naive();
+    let form = AppointmentForm {
+        date: today.format("%Y-%m-%d").to_string(),
+        ..AppointmentForm::default()
+    };
+    render(&state, &staff, &form, None).await
 }
 
 /// Builds the appointment from the form, or says what to fix.
@@ -210,12 +221,30 @@ async fn create(
         })
         .await?;
     match recorded {
-        Ok(r) => Ok(HttpResponse::SeeOther()
-            .insert_header((
-                "Location",
-                format!("/clinician/clients/{}?done=Appointment+saved.", r.client.id),
-            ))
-            .finish()),
+        Ok(r) => {
+            // Say when the questionnaire goes, and why then.
+            let tz = state.settings.time_zone;
+            let settings = state.settings.clone();
+            let rules = state
+                .db(move |conn| invitations::delivery_rules(conn, &settings))
+                .await?;
+            let done = match &r.invitation {
+                Some(inv) if inv.status() == invitations::InvitationStatus::Scheduled => {
+                    let zone = r.client.time_zone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(tz);
+                    let why = crate::domain::schedule::why_waiting("invitation", inv.send_at, 0, now, &rules, zone);
+                    format!(
+                        "Appointment saved. The questionnaire goes {} ({}).",
+                        crate::web::views::local_time(inv.send_at, tz),
+                        why.describe()
+                    )
+                }
+                _ => "Appointment saved.".to_string(),
+            };
+            let query = serde_urlencoded::to_string([("done", done.as_str())]).unwrap_or_default();
+            Ok(HttpResponse::SeeOther()
+                .insert_header(("Location", format!("/clinician/clients/{}?{query}", r.client.id)))
+                .finish())
+        }
         Err(IntakeError::Invalid(message)) => render(&state, &staff, &form, Some(&message)).await,
         Err(IntakeError::Store(e)) => Err(e.into()),
     }
