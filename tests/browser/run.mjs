@@ -237,6 +237,21 @@ try {
   await page.setViewportSize({ width: 1280, height: 900 });
   await audit(page, 'contact details');
   await page.goBack();
+  // Recording an appointment: today's date filled in, the new-client
+  // fields only while "A new client" is chosen.
+  await page.goto(`${base}/clinician/appointments/new`);
+  check((await page.inputValue('#date')) !== '', "the appointment form starts on today's date");
+  check(await page.isVisible('#new_name'), 'new-client fields show for a new client');
+  const existing = await page.$$eval('#client option', (os) => os.map((o) => o.value).filter((v) => v !== 'new'));
+  if (existing.length > 0) {
+    await page.selectOption('#client', existing[0]);
+    check(!(await page.isVisible('#new_name')), 'new-client fields hide for an existing client');
+  }
+  await audit(page, 'appointment form');
+  await page.setViewportSize({ width: 375, height: 900 });
+  await audit(page, 'appointment form 375px');
+  await fitsWidth(page, 'appointment form 375px');
+  await page.setViewportSize({ width: 1280, height: 900 });
   // Their own password page, reached from their name at the top.
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.locator('header .who a').click();

@@ -52,7 +52,7 @@ fn form_page(csrf: &str, clients: &[Client], form: &AppointmentForm) -> Markup {
                     @for c in clients { option value=(c.id) selected[form.client == c.id.to_string()] { (c.name) } }
                 }
             }
-            fieldset {
+            fieldset.new-client {
                 legend { "New client" }
                 div.field { label for="new_name" { "Name" } input #new_name name="new_name" value=(form.new_name) autocomplete="off"; }
                 div.field {
