@@ -551,6 +551,32 @@ db_test!(
     }
 );
 
+db_test!(
+    the_manager_sees_alerts_waiting_past_the_limit_per_team_without_names,
+    |app| {
+        app.staff("clinician", "dr@example.org", Some("Team A")).await;
+        for items in [[10, 10, 9, 9], [10, 9, 10, 9], [9, 10, 10, 9], [7, 7, 8, 8]] {
+            answered_session(&app, "dr@example.org", "kit", items).await;
+        }
+        // The alert opened at the last session, a week ago: past the 2-day limit.
+        let (_, manager) = app.staff("manager", "boss@example.org", None).await;
+        let page = manager
+            .get(app.url("/manager"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("Alerts unacknowledged over 2 days"), "{page}");
+        let teams = &page[page.find("id=\"teams\"").unwrap()..];
+        let row = &teams[teams.find("Team A").unwrap()..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        assert!(row.ends_with(">1</td>"), "{row}");
+        assert!(!page.contains("Client kit"), "no client names on the manager page");
+    }
+);
+
 db_test!(another_clinician_gets_404_and_the_attempt_is_audited, |app| {
     app.staff("clinician", "dr@example.org", Some("Team A")).await;
     let (other_id, _) = app.staff("clinician", "other@example.org", Some("Team A")).await;

@@ -597,6 +597,21 @@ pub fn overdue_days(conn: &mut DbConnection) -> Result<i64, StoreError> {
         .unwrap_or(DEFAULT_OVERDUE_DAYS))
 }
 
+/// Alerts still not acknowledged `days` or more after they opened, counted
+/// per clinician (for the manager's overview, which shows teams only).
+pub fn overdue_by_clinician(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    days: i64,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    Ok(alerts::table
+        .filter(alerts::status.eq(AlertStatus::Open.as_str()))
+        .filter(alerts::opened_at.le(now - chrono::Duration::days(days)))
+        .group_by(alerts::clinician_id)
+        .select((alerts::clinician_id, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
 /// Why a client is under watch after "not repaired".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Watch {

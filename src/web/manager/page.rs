@@ -94,16 +94,27 @@ struct Overview {
     members: Vec<(StaffMember, Option<String>)>,
     per_clinician: Vec<(i64, i64)>,
     sessions: i64,
+    /// The clinic's limit for acknowledging an alert, and the alerts past
+    /// it per clinician (shown per team only).
+    overdue_days: i64,
+    overdue: Vec<(i64, i64)>,
 }
 
 impl Overview {
-    fn load(conn: &mut DbConnection) -> Result<Overview, StoreError> {
+    fn load(conn: &mut DbConnection, now: chrono::NaiveDateTime) -> Result<Overview, StoreError> {
+        let overdue_days = crate::store::alerts::overdue_days(conn)?;
         Ok(Overview {
             teams: staff_store::list_teams(conn)?,
             members: staff_store::list_staff(conn)?,
             per_clinician: clients::count_by_clinician(conn)?,
             sessions: trends::sessions_recorded(conn)?,
+            overdue: crate::store::alerts::overdue_by_clinician(conn, now, overdue_days)?,
+            overdue_days,
         })
+    }
+
+    fn overdue_of(&self, id: i64) -> i64 {
+        self.overdue.iter().find(|(c, _)| *c == id).map_or(0, |(_, n)| *n)
     }
 
     /// Current clients (not erased).
@@ -131,7 +142,8 @@ async fn overview(
 ) -> Result<HttpResponse, AppError> {
     let selection = query.selection(&state)?;
     let (allowed, dashboard) = load_trends(&state, selection).await?;
-    let overview = state.db(Overview::load).await?;
+    let now = state.now();
+    let overview = state.db(move |conn| Overview::load(conn, now)).await?;
     let trends = figures::build(&selection, &dashboard);
     let saved = query.saved.as_deref() == Some("clinician_figures");
     let body = html! {
@@ -165,6 +177,10 @@ fn at_a_glance(o: &Overview) -> Markup {
             div { dt { "Clinicians" } dd { (o.clinicians().count()) } }
             div { dt { "Clients" } dd { (o.clients()) } }
             div { dt { "Attended sessions" } dd { (o.sessions) } }
+            div {
+                dt { "Alerts unacknowledged over " (o.overdue_days) " " (if o.overdue_days == 1 { "day" } else { "days" }) }
+                dd { (o.overdue.iter().map(|(_, n)| n).sum::<i64>()) }
+            }
         }
     }
 }
@@ -495,15 +511,19 @@ fn teams_section(o: &Overview) -> Markup {
     html! {
         section #teams aria-labelledby="h-teams" {
             h2 #h-teams { "Teams" }
-            table {
-                thead { tr { th scope="col" { "Team" } th scope="col" { "Clinicians" } th scope="col" { "Clients" } } }
+            table.cards {
+                thead { tr {
+                    th scope="col" { "Team" } th scope="col" { "Clinicians" } th scope="col" { "Clients" }
+                    th scope="col" { "Alerts unacknowledged over " (o.overdue_days) " days" }
+                } }
                 tbody {
                     @for team in &o.teams {
                         @let clinicians: Vec<&StaffMember> = o.clinicians().filter(|m| m.team_id == Some(team.id)).collect();
                         tr {
-                            td { (team.name) }
-                            td.num { (clinicians.len()) }
-                            td.num { (clinicians.iter().map(|m| o.clients_of(m.id)).sum::<i64>()) }
+                            td data-label="Team" { (team.name) }
+                            td.num data-label="Clinicians" { (clinicians.len()) }
+                            td.num data-label="Clients" { (clinicians.iter().map(|m| o.clients_of(m.id)).sum::<i64>()) }
+                            td.num data-label={ "Alerts unacknowledged over " (o.overdue_days) " days" } { (clinicians.iter().map(|m| o.overdue_of(m.id)).sum::<i64>()) }
                         }
                     }
                 }
