@@ -286,14 +286,13 @@ async fn attempt(state: &AppState, context: &BatchContext, row: OutboxRow) -> Re
     let id = row.id;
     let result = match prepare(state, context, &row) {
         Prepared::Send { to, rendered } => {
-            let built = templates::build(&state.settings.mail_from, &to, &row.message_id, &rendered).and_then(|m| {
-                let formatted = m.formatted();
-                let signed = match &state.dkim {
-                    Some(dkim) => dkim.sign(&formatted)?,
-                    None => formatted,
-                };
-                Ok((m.envelope().clone(), signed))
-            });
+            let built = templates::compose(
+                &state.settings.mail_from,
+                &to,
+                &row.message_id,
+                &rendered,
+                state.dkim.as_deref(),
+            );
             let (envelope, message) = match built {
                 Ok(built) => built,
                 Err(reason) => return Record::Failed { id, reason },

@@ -202,6 +202,25 @@ pub fn test_email(clinic: &str) -> Rendered {
     }
 }
 
+/// The envelope and the bytes to send: the built message, DKIM-signed when
+/// the clinic has a key. One place for the dispatcher and the admin's test
+/// email.
+pub fn compose(
+    from: &Mailbox,
+    to: &str,
+    message_id: &str,
+    rendered: &Rendered,
+    dkim: Option<&super::Dkim>,
+) -> Result<(lettre::address::Envelope, Vec<u8>), String> {
+    let message = build(from, to, message_id, rendered)?;
+    let formatted = message.formatted();
+    let bytes = match dkim {
+        Some(dkim) => dkim.sign(&formatted)?,
+        None => formatted,
+    };
+    Ok((message.envelope().clone(), bytes))
+}
+
 /// Builds the MIME message: multipart/alternative, plain text first, then
 /// HTML; a stable Message-ID; RFC 8058 one-click unsubscribe headers.
 pub fn build(from: &Mailbox, to: &str, message_id: &str, rendered: &Rendered) -> Result<Message, String> {

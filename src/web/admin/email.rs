@@ -348,17 +348,16 @@ async fn send_test(state: web::Data<AppState>, form: StaffForm<AdminRole, NoFiel
     let rendered = crate::mail::templates::test_email(&state.settings.clinic_name);
     let message_id = format!(
         "<test.{}@{}>",
-        uuid_like(),
+        crate::security::new_token(),
         state.settings.base_url.host_str().unwrap_or("rapport")
     );
-    let built = crate::mail::templates::build(&state.settings.mail_from, &to, &message_id, &rendered).map(|m| {
-        let formatted = m.formatted();
-        let signed = match &state.dkim {
-            Some(dkim) => dkim.sign(&formatted).unwrap_or(formatted),
-            None => formatted,
-        };
-        (m.envelope().clone(), signed)
-    });
+    let built = crate::mail::templates::compose(
+        &state.settings.mail_from,
+        &to,
+        &message_id,
+        &rendered,
+        state.dkim.as_deref(),
+    );
     let outcome = match built {
         Ok((envelope, message)) => {
             let limit = std::time::Duration::from_secs(state.settings.smtp_timeout_seconds);
@@ -403,13 +402,6 @@ async fn send_test(state: web::Data<AppState>, form: StaffForm<AdminRole, NoFiel
             render(&state, &staff, None, Some(&failed)).await
         }
     }
-}
-
-/// A random hex string for a test message's Message-ID.
-fn uuid_like() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..16).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
