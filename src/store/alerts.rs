@@ -556,12 +556,12 @@ pub enum AlertFilter {
 
 /// The viewer's alerts with their clients, open first, then by severity
 /// (high first), then oldest first.
+/// The alerts of the clients a viewer may see (`clients::list_visible`).
 pub fn list_visible(
     conn: &mut DbConnection,
-    viewer: &Viewer,
+    visible: &[clients::Client],
     filter: AlertFilter,
 ) -> Result<Vec<(Alert, clients::Client)>, StoreError> {
-    let visible: Vec<clients::Client> = clients::list_visible(conn, viewer, None)?;
     let ids: Vec<i64> = visible.iter().map(|c| c.id).collect();
     let mut q = alerts::table.filter(alerts::client_id.eq_any(&ids)).into_boxed();
     q = match filter {
@@ -621,16 +621,15 @@ pub enum Watch {
     StillFalling,
 }
 
-/// Clients under watch after "not repaired": the latest alert of each
-/// visible client was closed as not repaired, and either the client has not
+/// Clients under watch after "not repaired", among `visible` (the
+/// viewer's clients): the latest alert of each client was closed as not repaired, and either the client has not
 /// answered since (the follow-up at the next session is due) or their
 /// latest total is worse than their last one before the judgement.
 pub fn under_watch(
     conn: &mut DbConnection,
-    viewer: &Viewer,
+    visible: &[clients::Client],
 ) -> Result<Vec<(Alert, clients::Client, Watch)>, StoreError> {
     use super::schema::responses;
-    let visible: Vec<clients::Client> = clients::list_visible(conn, viewer, None)?;
     let ids: Vec<i64> = visible.iter().map(|c| c.id).collect();
     let not_repaired: Vec<Alert> = alerts::table
         .filter(alerts::client_id.eq_any(&ids))

@@ -89,11 +89,10 @@ pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Respons
 /// risk check; the inbox shows only that there is something to read).
 pub fn recent_comments(
     conn: &mut DbConnection,
-    viewer: &super::clients::Viewer,
+    visible: &[super::clients::Client],
     since: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<(super::clients::Client, NaiveDateTime, String)>, StoreError> {
-    let visible = super::clients::list_visible(conn, viewer, None)?;
     let ids: Vec<i64> = visible.iter().map(|c| c.id).collect();
     let rows: Vec<(i64, NaiveDateTime, Option<String>)> = responses::table
         .filter(responses::client_id.eq_any(&ids))

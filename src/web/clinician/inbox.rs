@@ -111,16 +111,18 @@ async fn inbox(
     let since = now - chrono::Duration::days(COMMENT_DAYS);
     let (rows, reasons, upcoming, comments, risk_list, watched, overdue_days) = state
         .db(move |conn| {
-            let listed = alerts::list_visible(conn, &viewer, filter)?;
+            // The viewer's clients, read once for the three lists below.
+            let visible = crate::store::clients::list_visible(conn, &viewer, None)?;
+            let listed = alerts::list_visible(conn, &visible, filter)?;
             let ids: Vec<i64> = listed.iter().map(|(a, _)| a.id).collect();
             let client_ids: Vec<i64> = listed.iter().map(|(_, c)| c.id).collect();
             let reasons = alerts::headline_signals(conn, &ids)?;
             let totals = crate::store::responses::latest_totals(conn, &client_ids)?;
             let next = appointments::next_for_clients(conn, &client_ids, now)?;
             let upcoming = appointments::upcoming_for_clinician(conn, me, now, 8)?;
-            let comments = crate::store::responses::recent_comments(conn, &viewer, since, 20)?;
+            let comments = crate::store::responses::recent_comments(conn, &visible, since, 20)?;
             let risk_list = crate::store::risk_words::phrases(conn)?;
-            let watched = alerts::under_watch(conn, &viewer)?;
+            let watched = alerts::under_watch(conn, &visible)?;
             let overdue_days = alerts::overdue_days(conn)?;
             let rows: Vec<Row> = listed
                 .into_iter()
