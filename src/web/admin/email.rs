@@ -56,29 +56,31 @@ async fn render(
     let (counts, problems, rules, waiting, client_of) = state
         .db(move |conn| {
             let waiting = outbox::waiting(conn, WAITING_SHOWN)?;
-            // Client emails wait in the client's own time zone.
-            let invitation_ids: Vec<i64> = waiting.iter().filter_map(|r| r.invitation_id).collect();
-            let invitations = invitations::find_many(conn, &invitation_ids)?;
-            let client_ids: Vec<i64> = invitations.iter().map(|i| i.client_id).collect();
+            let problems = outbox::problems(conn, 100)?;
+            // The invitations (and their clients) of both lists, read once:
+            // client emails wait in the client's own time zone, and a failed
+            // one links to the client's details to correct the address.
+            let invitation_ids: Vec<i64> = waiting
+                .iter()
+                .chain(&problems)
+                .filter_map(|r| r.invitation_id)
+                .collect();
+            let client_of: std::collections::HashMap<i64, i64> = invitations::find_many(conn, &invitation_ids)?
+                .into_iter()
+                .map(|i| (i.id, i.client_id))
+                .collect();
+            let client_ids: Vec<i64> = client_of.values().copied().collect();
             let clients = crate::store::clients::find_many(conn, &client_ids)?;
-            let zone_of = |invitation_id: Option<i64>| {
-                let invitation = invitations.iter().find(|i| Some(i.id) == invitation_id)?;
-                let client = clients.iter().find(|c| c.id == invitation.client_id)?;
-                client.time_zone.as_deref()?.parse::<chrono_tz::Tz>().ok()
-            };
             let waiting: Vec<(outbox::OutboxRow, Option<chrono_tz::Tz>)> = waiting
                 .into_iter()
                 .map(|r| {
-                    let zone = zone_of(r.invitation_id);
+                    let zone = r
+                        .invitation_id
+                        .and_then(|i| client_of.get(&i))
+                        .and_then(|id| clients.iter().find(|c| c.id == *id))
+                        .and_then(|c| c.time_zone.as_deref()?.parse::<chrono_tz::Tz>().ok());
                     (r, zone)
                 })
-                .collect();
-            let problems = outbox::problems(conn, 100)?;
-            let problem_invitations: Vec<i64> = problems.iter().filter_map(|r| r.invitation_id).collect();
-            // Which client each failed client email was for, to correct the address.
-            let client_of: std::collections::HashMap<i64, i64> = invitations::find_many(conn, &problem_invitations)?
-                .into_iter()
-                .map(|i| (i.id, i.client_id))
                 .collect();
             Ok((
                 outbox::status_counts(conn)?,
