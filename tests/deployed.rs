@@ -1648,3 +1648,120 @@ on_both_backends!(
     words_of_risk_reach_the_clinician_at_once,
     words_of_risk_reach_the_clinician_at_once
 );
+
+/// The hidden value of a form field on a page.
+fn hidden_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no field {name}")) + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+/// A practice system's CSV, as an admin imports it in the browser: dates
+/// day-first (the clinic's setting), columns with the system's own names
+/// (chosen once, then remembered for that system), a preview that writes
+/// nothing, then the import, whose questionnaire goes out over SMTP.
+async fn csv_import_from_a_practice_system(backend: Backend) {
+    let Some(clinic) = Clinic::open(backend).await else {
+        return common::skipped(backend);
+    };
+    let server = clinic.start(&["serve"]).await;
+    let admin = signed_in(&server, ADMIN).await;
+    let page = page_text(&admin, server.url("/admin/appointments")).await;
+    let csrf = csrf_from(&page);
+    let saved = admin
+        .post(server.url("/admin/appointments/date-order"))
+        .form(&[("csrf", csrf.as_str()), ("order", "dd/mm/yyyy")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    let template = page_text(&admin, server.url("/admin/appointments/template.csv")).await;
+    assert!(template.starts_with("client_id,client_name") && template.contains("02/03/2026 14:00"));
+
+    // Ended ten minutes ago, written day-first.
+    let now = chrono::Utc::now();
+    let at = |minutes: i64| (now - chrono::Duration::minutes(minutes)).format("%d/%m/%Y %H:%M");
+    let csv = format!(
+        "Ref,Who,Mail,Seen by,From,To,State\n\
+         R-1,Imogen Ward,imogen@example.net,{CLINICIAN},{},{},Attended\n\
+         R-2,Nobody Known,nobody@example.net,stranger@example.org,{},{},Attended\n",
+        at(60),
+        at(10),
+        at(60),
+        at(10)
+    );
+    let upload = |csv: String| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("source", "PAS")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("export.csv"),
+            )
+    };
+    let send = |form: reqwest::multipart::Form| {
+        admin
+            .post(server.url("/admin/appointments/import"))
+            .multipart(form)
+            .send()
+    };
+    let first = send(upload(csv.clone())).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let first = first.text().await.unwrap();
+    assert!(first.contains("Choose the columns"), "the columns are unknown");
+    let with_columns = |action: &'static str| {
+        let mut form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("source", "PAS")
+            .text("carried", hidden_value(&first, "carried"))
+            .text("action", action);
+        for (field, column) in [
+            ("client_id", "ref"),
+            ("client_name", "who"),
+            ("client_email", "mail"),
+            ("clinician_email", "seen_by"),
+            ("start", "from"),
+            ("end", "to"),
+            ("status", "state"),
+        ] {
+            form = form.text(format!("column_{field}"), column);
+        }
+        form
+    };
+    let preview = send(with_columns("preview")).await.unwrap();
+    assert_eq!(preview.status(), 200);
+    let preview = preview.text().await.unwrap();
+    assert!(preview.contains("New appointment, new client"), "{preview}");
+    assert!(preview.contains("no active clinician has the email stranger@example.org"));
+    assert!(preview.contains("Import 2 rows"));
+    assert_eq!(
+        clinic.count("SELECT COUNT(*) AS n FROM appointments").await,
+        0,
+        "the preview writes nothing"
+    );
+    assert_eq!(clinic.count("SELECT COUNT(*) AS n FROM clients").await, 0);
+
+    let imported = send(with_columns("import")).await.unwrap();
+    assert_eq!(imported.status(), 200);
+    assert!(imported.text().await.unwrap().contains("Import result"));
+    assert_eq!(clinic.count("SELECT COUNT(*) AS n FROM appointments").await, 1);
+    let mail = clinic.mail_for("imogen@example.net", 1, Duration::from_secs(30)).await;
+    assert!(survey_link(&mail[0].data).contains("/s/"), "the questionnaire goes out");
+
+    // The same file from the same system again: the columns are
+    // remembered and nothing is imported twice.
+    let again = send(upload(csv)).await.unwrap().text().await.unwrap();
+    assert!(
+        !again.contains("Choose the columns"),
+        "the columns are remembered for PAS"
+    );
+    assert!(again.contains("Already there: skipped"));
+    assert_eq!(
+        clinic
+            .count("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'appointments.import'")
+            .await,
+        1
+    );
+    assert_no_panic(&server);
+}
+on_both_backends!(csv_import_from_a_practice_system, csv_import_from_a_practice_system);

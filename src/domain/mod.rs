@@ -8,11 +8,13 @@
 //! - [`score_table`]: reading a CSV of scores into histories (for `rapport analyse`).
 //! - [`simulation`]: the seeded model behind `rapport evaluate`.
 //! - [`schedule`]: when a questionnaire is sent, reminded and expires.
+//! - [`import`]: the appointments CSV practice systems export.
 
 pub mod appointment;
 pub mod dates;
 pub mod engine;
 pub mod history;
+pub mod import;
 pub mod instrument;
 pub mod network;
 pub mod repair;

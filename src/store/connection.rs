@@ -213,6 +213,24 @@ impl DbConnection {
     }
 }
 
+impl DbConnection {
+    /// Runs `f` in a write transaction and rolls it back whatever happens:
+    /// what a change would do, with nothing changed (the import preview).
+    pub fn dry_run<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        let mut outcome = None;
+        let begun = self.write_transaction(|conn| -> Result<(), E> {
+            outcome = Some(f(conn));
+            Err(diesel::result::Error::RollbackTransaction.into())
+        });
+        // No outcome only when the transaction could not begin.
+        outcome.unwrap_or_else(|| begun.and(Err(diesel::result::Error::RollbackTransaction.into())))
+    }
+}
+
 /// The process-wide queue of SQLite writers (see `write_transaction`).
 /// Re-entrant per thread, so nested write transactions do not deadlock.
 /// Fails when the database takes reads but not writes: a read-only SQLite

@@ -13,6 +13,7 @@ use super::schema::clients as clients_table;
 use super::staff::{self, Role};
 use super::{DbConnection, StoreError};
 pub use crate::domain::appointment::{AppointmentIn, ClientDetails};
+use crate::domain::import::{DateOrder, Mapping};
 use crate::domain::schedule::DeliveryRules;
 
 #[derive(Debug)]
@@ -154,4 +155,37 @@ pub fn upsert_client(
             Ok((client, Upserted::Created))
         }
     }
+}
+
+const DATE_ORDER: &str = "import.date_order";
+
+/// How the clinic's CSV files write dates (year-first unless set).
+pub fn date_order(conn: &mut DbConnection) -> Result<DateOrder, StoreError> {
+    Ok(super::kv::get(conn, DATE_ORDER)?
+        .and_then(|v| DateOrder::parse(&v))
+        .unwrap_or_default())
+}
+
+pub fn set_date_order(conn: &mut DbConnection, order: DateOrder, now: NaiveDateTime) -> Result<(), StoreError> {
+    super::kv::set(conn, DATE_ORDER, order.as_str(), now)
+}
+
+fn mapping_key(source: &str) -> String {
+    format!("import.mapping.{}", source.trim().to_lowercase())
+}
+
+/// The columns last used for files from this system, if any.
+pub fn saved_mapping(conn: &mut DbConnection, source: &str) -> Result<Option<Mapping>, StoreError> {
+    Ok(super::kv::get(conn, &mapping_key(source))?.and_then(|json| serde_json::from_str(&json).ok()))
+}
+
+pub fn save_mapping(
+    conn: &mut DbConnection,
+    source: &str,
+    mapping: &Mapping,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    // A map of strings always serialises.
+    let json = serde_json::to_string(mapping).unwrap_or_else(|_| "{}".into());
+    super::kv::set(conn, &mapping_key(source), &json, now)
 }

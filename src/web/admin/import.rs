@@ -1,42 +1,85 @@
-//! Appointment import from a CSV file: each bad row is reported with its
-//! line, good rows are kept, and importing the same file again changes
-//! nothing.
+//! Appointment import from a CSV file, in two steps: the upload shows a
+//! preview (which column holds what, the first rows and what would be
+//! created, updated, skipped or refused, with nothing written), then the
+//! admin imports. Each bad row is reported with its line, good rows are
+//! kept, and importing the same file again changes nothing. The columns
+//! chosen are remembered per sending system; the clinic says whether its
+//! files write dates year-first or day-first.
+//!
+//! The preview carries the file in the page (base64 in a hidden field), so
+//! nothing from it is stored until the admin imports.
+
+use std::collections::BTreeMap;
 
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, get, post, web};
+use base64::Engine;
+use chrono::NaiveDateTime;
 use futures_util::StreamExt;
 use maud::{Markup, html};
+use serde::Deserialize;
 
-use crate::domain::appointment::{self, CSV_COLUMNS};
+use crate::domain::appointment::AppointmentIn;
+use crate::domain::import::{self as csv_import, CsvFormat, CsvRow, DateOrder, Field, Mapping};
 use crate::store::appointments::Upserted;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::intake::{self, IntakeError};
-use crate::store::invitations;
-use crate::web::auth::{AdminRole, Staff, constant_time_eq};
+use crate::store::invitations::{self, Mailing};
+use crate::store::{DbConnection, StoreError};
+use crate::web::auth::{AdminRole, Staff, StaffForm, constant_time_eq};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
-use crate::web::views::layout::{form_error, staff_page};
+use crate::web::views::layout::{form_error, notice, staff_page};
+use crate::web::views::local_time;
 
 /// Largest file accepted (about 50,000 rows).
 const MAX_BYTES: usize = 5 * 1024 * 1024;
+/// Rows shown in the preview.
+const PREVIEW_ROWS: usize = 10;
+/// The system name when the admin gives none; files imported before
+/// system names existed used it too, so importing them again changes nothing.
+const DEFAULT_SOURCE: &str = "csv";
 
-fn upload_form(csrf: &str) -> Markup {
+fn date_order_form(csrf: &str, order: DateOrder) -> Markup {
     html! {
-        section {
-            h2 { "Import appointments from a CSV file" }
-            p { "Columns: " code { (CSV_COLUMNS) } "." }
-            p.hint {
-                "Times are like 2026-03-02 14:00 (clinic time, or the row's time_zone) or RFC 3339. "
-                "Status is attended, cancelled, no_show or booked. Clients are matched by client_id; "
-                "rows already imported are left as they are."
+        form.stack method="post" action="/admin/appointments/date-order" {
+            input type="hidden" name="csrf" value=(csrf);
+            fieldset {
+                legend { "Dates in your files" }
+                @for o in DateOrder::ALL {
+                    @let id = if o == DateOrder::YearFirst { "order-year-first" } else { "order-day-first" };
+                    div.check {
+                        input #(id) type="radio" name="order" value=(o.as_str()) checked[o == order];
+                        label for=(id) { (o.as_str()) " (such as " (o.example()) ")" }
+                    }
+                }
+                p.hint { "Dates written 2026-03-02 are always understood. Choose dd/mm/yyyy if your practice system writes 02/03/2026 for 2 March." }
+            }
+            button type="submit" { "Save date format" }
+        }
+    }
+}
+
+fn upload_form(csrf: &str, source: &str) -> Markup {
+    html! {
+        section aria-labelledby="h-upload" {
+            h2 #h-upload { "Import appointments from a CSV file" }
+            p {
+                "Start from the " a href="/admin/appointments/template.csv" download { "template (CSV)" }
+                ", or upload your practice system's export: the next page lets you say which column holds what, and shows what the import would do before anything is saved."
             }
             form method="post" action="/admin/appointments/import" enctype="multipart/form-data" {
                 input type="hidden" name="csrf" value=(csrf);
                 div.field {
+                    label for="source" { "Sending system" }
+                    p.hint #source-hint { "The practice system the file comes from, such as SystmOne. The columns you choose are remembered for it." }
+                    input #source type="text" name="source" value=(source) maxlength="60" aria-describedby="source-hint" required;
+                }
+                div.field {
                     label for="file" { "CSV file" }
                     input #file type="file" name="file" accept=".csv,text/csv" required;
                 }
-                button.primary type="submit" { "Import" }
+                button.primary type="submit" { "Preview the import" }
             }
         }
     }
@@ -53,37 +96,142 @@ fn page(state: &AppState, staff: &Staff<AdminRole>, body: Markup) -> String {
     .into_string()
 }
 
-#[get("/admin/appointments")]
-async fn import_page(state: web::Data<AppState>, staff: Staff<AdminRole>) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok()
+fn html_response(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .body(page(&state, &staff, upload_form(&staff.csrf))))
+        .body(body)
 }
 
-/// Reads the CSRF field and the file from the upload.
-async fn read_upload(mut form: Multipart) -> Result<(String, Vec<u8>), AppError> {
-    let (mut csrf, mut file) = (String::new(), None);
+#[derive(Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+#[get("/admin/appointments")]
+async fn import_page(
+    state: web::Data<AppState>,
+    staff: Staff<AdminRole>,
+    query: web::Query<SavedQuery>,
+) -> Result<HttpResponse, AppError> {
+    let order = state.db(intake::date_order).await?;
+    let body = html! {
+        @if query.saved.is_some() { (notice(&format!("Saved: dates in your files are {}.", order.as_str()))) }
+        (upload_form(&staff.csrf, DEFAULT_SOURCE))
+        section aria-labelledby="h-dates" {
+            h2 #h-dates { "Date format" }
+            (date_order_form(&staff.csrf, order))
+        }
+    };
+    Ok(html_response(
+        actix_web::http::StatusCode::OK,
+        page(&state, &staff, body),
+    ))
+}
+
+#[get("/admin/appointments/template.csv")]
+async fn template(state: web::Data<AppState>, _staff: Staff<AdminRole>) -> Result<HttpResponse, AppError> {
+    let order = state.db(intake::date_order).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"rapport-appointments-template.csv\"",
+        ))
+        .body(csv_import::template(order)))
+}
+
+#[derive(Deserialize)]
+struct DateOrderForm {
+    order: String,
+}
+
+#[post("/admin/appointments/date-order")]
+async fn set_date_order(
+    state: web::Data<AppState>,
+    form: StaffForm<AdminRole, DateOrderForm>,
+) -> Result<HttpResponse, AppError> {
+    let order = DateOrder::parse(&form.form.order).ok_or_else(|| {
+        AppError::BadRequest(format!(
+            "“Dates in your files” must be yyyy-mm-dd or dd/mm/yyyy, not “{}”.",
+            form.form.order
+        ))
+    })?;
+    let (staff_id, now) = (form.staff.id(), state.now());
+    state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                intake::set_date_order(conn, order, now)?;
+                let detail = format!("dates in imported files: {}", order.as_str());
+                audit::record(
+                    conn,
+                    &AuditEntry {
+                        staff_id: Some(staff_id),
+                        action: "clinic_setting_changed",
+                        detail: Some(&detail),
+                        ..AuditEntry::default()
+                    },
+                    now,
+                )
+            })
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/admin/appointments?saved=date-order"))
+        .finish())
+}
+
+/// What the upload form or the preview's form sent.
+#[derive(Default)]
+struct Upload {
+    csrf: String,
+    source: String,
+    /// A new file.
+    file: Option<Vec<u8>>,
+    /// The file again, from the preview page.
+    carried: Option<String>,
+    /// "import" to import; anything else previews.
+    action: String,
+    /// The columns chosen on the preview page (field name → column).
+    columns: BTreeMap<String, String>,
+}
+
+async fn read_upload(mut form: Multipart) -> Result<Upload, AppError> {
+    let mut upload = Upload::default();
     while let Some(field) = form.next().await {
         let mut field = field.map_err(|e| AppError::BadRequest(format!("the upload could not be read ({e})")))?;
         let name = field.name().unwrap_or("").to_string();
         let bytes = field
-            .bytes(MAX_BYTES)
+            .bytes(2 * MAX_BYTES)
             .await
             .map_err(|_| AppError::BadRequest("the file is larger than 5 MB; split it and import each part".into()))?
             .map_err(|e| AppError::BadRequest(format!("the upload could not be read ({e})")))?;
+        let text = || String::from_utf8_lossy(&bytes).to_string();
         match name.as_str() {
-            "csrf" => csrf = String::from_utf8_lossy(&bytes).to_string(),
-            "file" => file = Some(bytes.to_vec()),
-            _ => {}
+            "csrf" => upload.csrf = text(),
+            "source" => upload.source = text(),
+            "file" => upload.file = Some(bytes.to_vec()),
+            "carried" => upload.carried = Some(text()),
+            "action" => upload.action = text(),
+            other => {
+                if let Some(field) = other.strip_prefix("column_") {
+                    upload.columns.insert(field.to_string(), text());
+                }
+            }
         }
     }
-    Ok((
-        csrf,
-        file.ok_or_else(|| AppError::BadRequest("choose a CSV file to import".into()))?,
-    ))
+    Ok(upload)
 }
 
-/// What happened to each row.
+/// What happens to one row.
+#[derive(Debug, Clone, PartialEq)]
+enum RowOutcome {
+    Created { new_client: bool },
+    Updated,
+    Unchanged,
+    Refused(String),
+}
+
+/// What an import did, or would do.
 #[derive(Default)]
 struct Report {
     created: usize,
@@ -91,6 +239,54 @@ struct Report {
     unchanged: usize,
     invited: usize,
     errors: Vec<(u64, String)>,
+    /// The first rows, for the preview.
+    first: Vec<(u64, Option<AppointmentIn>, RowOutcome)>,
+}
+
+/// Records each row in its own transaction (a bad row never undoes a good
+/// one). The preview runs the same inside a transaction it rolls back.
+fn record_rows(
+    conn: &mut DbConnection,
+    rows: Vec<CsvRow>,
+    settings: &crate::config::Settings,
+    mailing: &Mailing,
+    now: NaiveDateTime,
+) -> Result<Report, StoreError> {
+    let rules = invitations::delivery_rules(conn, settings)?;
+    let mut report = Report::default();
+    for row in rows {
+        let (outcome, appointment) = match row.appointment {
+            Err(message) => (RowOutcome::Refused(message), None),
+            Ok(appointment) => {
+                let recorded = conn.idempotent_write(|conn| intake::record(conn, &appointment, &rules, mailing, now));
+                let outcome = match recorded {
+                    Ok(r) => {
+                        report.invited += usize::from(r.invitation.is_some() && r.outcome != Upserted::Unchanged);
+                        match r.outcome {
+                            Upserted::Created => RowOutcome::Created {
+                                new_client: r.client_created,
+                            },
+                            Upserted::Updated => RowOutcome::Updated,
+                            Upserted::Unchanged => RowOutcome::Unchanged,
+                        }
+                    }
+                    Err(IntakeError::Invalid(message)) => RowOutcome::Refused(message),
+                    Err(IntakeError::Store(e)) => return Err(e),
+                };
+                (outcome, Some(appointment))
+            }
+        };
+        match &outcome {
+            RowOutcome::Created { .. } => report.created += 1,
+            RowOutcome::Updated => report.updated += 1,
+            RowOutcome::Unchanged => report.unchanged += 1,
+            RowOutcome::Refused(message) => report.errors.push((row.line, message.clone())),
+        }
+        if report.first.len() < PREVIEW_ROWS {
+            report.first.push((row.line, appointment, outcome));
+        }
+    }
+    Ok(report)
 }
 
 #[post("/admin/appointments/import")]
@@ -99,59 +295,114 @@ async fn import(
     staff: Staff<AdminRole>,
     form: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    let (csrf, bytes) = read_upload(form).await?;
-    if !constant_time_eq(csrf.as_bytes(), staff.csrf.as_bytes()) {
+    let upload = read_upload(form).await?;
+    if !constant_time_eq(upload.csrf.as_bytes(), staff.csrf.as_bytes()) {
         return Err(AppError::Forbidden(
             "This form has expired. Reload the page and try again.".into(),
         ));
     }
-    let bad_file = |message: String| {
-        let body = html! { (form_error(&message)) (upload_form(&staff.csrf)) };
-        HttpResponse::BadRequest()
-            .content_type("text/html; charset=utf-8")
-            .body(page(&state, &staff, body))
+    let source_typed = if upload.source.trim().is_empty() {
+        DEFAULT_SOURCE
+    } else {
+        upload.source.as_str()
     };
+    let bad_file = |message: &str| {
+        let body = html! { (form_error(message)) (upload_form(&staff.csrf, source_typed)) };
+        Ok(html_response(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            page(&state, &staff, body),
+        ))
+    };
+    let source = match csv_import::check_source(source_typed) {
+        Ok(s) => s,
+        Err(message) => return bad_file(&message),
+    };
+    let fresh = upload.file.is_some();
+    let bytes = match (upload.file, &upload.carried) {
+        (Some(bytes), _) => bytes,
+        (None, Some(carried)) => match base64::engine::general_purpose::STANDARD.decode(carried.trim()) {
+            Ok(bytes) => bytes,
+            Err(_) => return bad_file("The file sent with the preview was damaged; choose the file again."),
+        },
+        (None, None) => return bad_file("Choose a CSV file to import."),
+    };
+    if bytes.len() > MAX_BYTES {
+        return bad_file("The file is larger than 5 MB; split it and import each part.");
+    }
     let Ok(text) = String::from_utf8(bytes) else {
-        return Ok(bad_file(
-            "The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.".into(),
-        ));
+        return bad_file("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.");
     };
-    let rows = match appointment::parse_csv(&text, state.settings.time_zone, "csv") {
+    if text.contains('\0') {
+        return bad_file("The file holds a NUL character, which no CSV text has; export it again as CSV.");
+    }
+    let headers = match csv_import::headers(&text) {
+        Ok(h) => h,
+        Err(message) => return bad_file(&message),
+    };
+    let saved_for = source.clone();
+    let (order, saved) = state
+        .db(move |conn| Ok((intake::date_order(conn)?, intake::saved_mapping(conn, &saved_for)?)))
+        .await?;
+    let mapping = if fresh {
+        Mapping::adapt(&saved.clone().unwrap_or_default(), &headers)
+    } else {
+        let mut chosen = Mapping::default();
+        for field in Field::ALL {
+            if let Some(column) = upload.columns.get(field.name()).filter(|c| !c.is_empty()) {
+                chosen.set(field, column);
+            }
+        }
+        chosen
+    };
+    let problems = mapping.problems(&headers);
+    let format = CsvFormat {
+        clinic_tz: state.settings.time_zone,
+        date_order: order,
+        source: source.clone(),
+    };
+    let preview = Preview {
+        csrf: &staff.csrf,
+        source: &source,
+        text: &text,
+        headers: &headers,
+        mapping: &mapping,
+        saved: saved.is_some() && fresh,
+        order,
+        tz: state.settings.time_zone,
+    };
+    if !problems.is_empty() {
+        let status = if fresh {
+            actix_web::http::StatusCode::OK
+        } else {
+            actix_web::http::StatusCode::BAD_REQUEST
+        };
+        let body = preview.render(Some(&problems), None);
+        return Ok(html_response(status, page(&state, &staff, body)));
+    }
+    let rows = match csv_import::parse(&text, &format, &mapping) {
         Ok(rows) => rows,
-        Err(message) => return Ok(bad_file(message)),
+        Err(message) => return bad_file(&message),
     };
     let now = state.now();
     let settings = state.settings.clone();
+    if upload.action != "import" {
+        let report = state
+            .db_mailing(move |conn, mailing| conn.dry_run(|conn| record_rows(conn, rows, &settings, mailing, now)))
+            .await?;
+        let body = preview.render(None, Some(&report));
+        return Ok(html_response(
+            actix_web::http::StatusCode::OK,
+            page(&state, &staff, body),
+        ));
+    }
     let admin = staff.id();
+    let (saved_source, saved_mapping) = (source.clone(), mapping.clone());
     let report = state
         .db_mailing(move |conn, mailing| {
-            let rules = invitations::delivery_rules(conn, &settings)?;
-            let mut report = Report::default();
-            for row in rows {
-                let appointment = match row.appointment {
-                    Ok(a) => a,
-                    Err(message) => {
-                        report.errors.push((row.line, message));
-                        continue;
-                    }
-                };
-                // One transaction per row: a bad row never undoes a good one.
-                let recorded = conn.idempotent_write(|conn| intake::record(conn, &appointment, &rules, mailing, now));
-                match recorded {
-                    Ok(r) => {
-                        match r.outcome {
-                            Upserted::Created => report.created += 1,
-                            Upserted::Updated => report.updated += 1,
-                            Upserted::Unchanged => report.unchanged += 1,
-                        }
-                        report.invited += usize::from(r.invitation.is_some() && r.outcome != Upserted::Unchanged);
-                    }
-                    Err(IntakeError::Invalid(message)) => report.errors.push((row.line, message)),
-                    Err(IntakeError::Store(e)) => return Err(e),
-                }
-            }
+            let report = record_rows(conn, rows, &settings, mailing, now)?;
+            intake::save_mapping(conn, &saved_source, &saved_mapping, now)?;
             let detail = format!(
-                "{} created, {} updated, {} unchanged, {} rows refused",
+                "{} created, {} updated, {} unchanged, {} rows refused (from {saved_source})",
                 report.created,
                 report.updated,
                 report.unchanged,
@@ -171,31 +422,170 @@ async fn import(
         })
         .await?;
     let body = html! {
-        section {
-            h2 { "Import result" }
-            dl.stats {
-                div { dt { "New" } dd { (report.created) } }
-                div { dt { "Updated" } dd { (report.updated) } }
-                div { dt { "Already there" } dd { (report.unchanged) } }
-                div { dt { "Questionnaires scheduled" } dd { (report.invited) } }
-                div { dt { "Rows refused" } dd { (report.errors.len()) } }
-            }
-            @if !report.errors.is_empty() {
-                h3 { "Rows that were not imported" }
-                p.hint { "Correct these lines and import the file again: rows already imported will not be duplicated." }
+        section aria-labelledby="h-result" {
+            h2 #h-result { "Import result" }
+            (totals(&report, false))
+            (refused_rows(&report))
+        }
+        (upload_form(&staff.csrf, &source))
+    };
+    Ok(html_response(
+        actix_web::http::StatusCode::OK,
+        page(&state, &staff, body),
+    ))
+}
+
+fn totals(report: &Report, preview: bool) -> Markup {
+    html! {
+        dl.stats {
+            div { dt { "New" } dd { (report.created) } }
+            div { dt { "Updated" } dd { (report.updated) } }
+            div { dt { "Already there" } dd { (report.unchanged) } }
+            div { dt { @if preview { "Questionnaires to schedule" } @else { "Questionnaires scheduled" } } dd { (report.invited) } }
+            div { dt { @if preview { "Rows to refuse" } @else { "Rows refused" } } dd { (report.errors.len()) } }
+        }
+    }
+}
+
+fn refused_rows(report: &Report) -> Markup {
+    html! {
+        @if !report.errors.is_empty() {
+            h3 { "Rows that were not imported" }
+            p.hint { "Correct these lines and import the file again: rows already imported will not be duplicated." }
+            div.table-wrap tabindex="0" role="region" aria-label="Rows that were not imported" {
                 table {
                     thead { tr { th scope="col" { "Line" } th scope="col" { "Problem" } } }
                     tbody { @for (line, message) in &report.errors { tr { td.num { (line) } td { (message) } } } }
                 }
             }
         }
-        (upload_form(&staff.csrf))
-    };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(page(&state, &staff, body)))
+    }
+}
+
+/// The preview page: the columns, then what the import would do.
+struct Preview<'a> {
+    csrf: &'a str,
+    source: &'a str,
+    text: &'a str,
+    headers: &'a [String],
+    mapping: &'a Mapping,
+    /// The columns come from the mapping saved for this system.
+    saved: bool,
+    order: DateOrder,
+    tz: chrono_tz::Tz,
+}
+
+impl Preview<'_> {
+    fn render(&self, problems: Option<&[String]>, report: Option<&Report>) -> Markup {
+        let carried = base64::engine::general_purpose::STANDARD.encode(self.text);
+        let rows = report.map_or(0, |r| r.created + r.updated + r.unchanged + r.errors.len());
+        html! {
+            h2 { "Preview: nothing is saved yet" }
+            p {
+                "From " strong { (self.source) } ". Dates are read as " (self.order.as_str()) " ("
+                a href="/admin/appointments#h-dates" { "change" } "), times in " (self.tz.name()) " unless a row gives its time zone."
+            }
+            @if let Some(problems) = problems {
+                div.error role="alert" {
+                    h3 { "Choose the columns" }
+                    ul { @for p in problems { li { (p) } } }
+                }
+            }
+            @if let Some(report) = report {
+                section aria-labelledby="h-would" {
+                    h3 #h-would { "What the import would do (" (rows) " rows)" }
+                    (totals(report, true))
+                    (first_rows(report, self.tz))
+                    @if report.errors.len() > report.first.iter().filter(|r| matches!(r.2, RowOutcome::Refused(_))).count() {
+                        details {
+                            summary { "Every row that would be refused (" (report.errors.len()) ")" }
+                            (refused_rows(report))
+                        }
+                    }
+                }
+            }
+            form method="post" action="/admin/appointments/import" enctype="multipart/form-data" {
+                input type="hidden" name="csrf" value=(self.csrf);
+                input type="hidden" name="source" value=(self.source);
+                input type="hidden" name="carried" value=(carried);
+                fieldset {
+                    legend { "Which column holds what" }
+                    @if self.saved { p.hint { "As last used for " (self.source) "." } }
+                    div.columns {
+                        @for field in Field::ALL {
+                            div.field {
+                                label for={ "column-" (field.name()) } {
+                                    (field.label())
+                                    @if !field.required() { span.muted { " (optional)" } }
+                                }
+                                select #{ "column-" (field.name()) } name={ "column_" (field.name()) } {
+                                    option value="" selected[self.mapping.column(field).is_none()] { "— not in this file —" }
+                                    @for header in self.headers {
+                                        option value=(header) selected[self.mapping.column(field) == Some(header.as_str())] { (header) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                div.actions {
+                    @if report.is_some() {
+                        button.primary type="submit" name="action" value="import" { "Import " (rows) " rows" }
+                    }
+                    button type="submit" name="action" value="preview" {
+                        @if report.is_some() { "Update the preview" } @else { "Preview with these columns" }
+                    }
+                    a href="/admin/appointments" { "Choose another file" }
+                }
+            }
+        }
+    }
+}
+
+fn first_rows(report: &Report, tz: chrono_tz::Tz) -> Markup {
+    html! {
+        @if !report.first.is_empty() {
+            div.table-wrap tabindex="0" role="region" aria-label="The first rows" {
+                table.cards {
+                    caption { "The first " (report.first.len()) " rows" }
+                    thead { tr {
+                        th scope="col" { "Line" } th scope="col" { "Client" } th scope="col" { "Clinician" }
+                        th scope="col" { "Start" } th scope="col" { "Status" } th scope="col" { "Would be" }
+                    } }
+                    tbody {
+                        @for (line, appointment, outcome) in &report.first {
+                            tr {
+                                td.num data-label="Line" { (line) }
+                                @if let Some(a) = appointment {
+                                    td data-label="Client" { (a.client.name) " (" (a.client.external_id) ")" }
+                                    td data-label="Clinician" { (a.clinician_email) }
+                                    td data-label="Start" { (local_time(a.starts_at, tz)) }
+                                    td data-label="Status" { (a.status.label()) }
+                                } @else {
+                                    td data-label="Client" { "—" } td data-label="Clinician" { "—" }
+                                    td data-label="Start" { "—" } td data-label="Status" { "—" }
+                                }
+                                td data-label="Would be" {
+                                    @match outcome {
+                                        RowOutcome::Created { new_client: true } => "New appointment, new client",
+                                        RowOutcome::Created { new_client: false } => "New appointment",
+                                        RowOutcome::Updated => "Updated",
+                                        RowOutcome::Unchanged => "Already there: skipped",
+                                        RowOutcome::Refused(message) => { strong { "Refused: " } (message) },
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(import_page).service(import);
+    cfg.service(import_page)
+        .service(template)
+        .service(set_date_order)
+        .service(import);
 }

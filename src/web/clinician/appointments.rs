@@ -5,7 +5,8 @@ use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::domain::appointment::{self, AppointmentIn, AppointmentStatus, ClientDetails};
+use crate::domain::appointment::{AppointmentIn, AppointmentStatus, ClientDetails};
+use crate::domain::dates;
 use crate::store::clients::{self, Client};
 use crate::store::intake::{self, IntakeError};
 use crate::store::invitations;
@@ -132,14 +133,18 @@ fn read_form(
     existing: Option<&Client>,
     tz: chrono_tz::Tz,
 ) -> Result<AppointmentIn, String> {
-    let starts_at =
-        appointment::parse_time(&format!("{} {}", form.date.trim(), form.time.trim()), tz).map_err(|e| {
-            if form.date.trim().is_empty() || form.time.trim().is_empty() {
-                "Enter the date and start time.".to_string()
-            } else {
-                format!("Check the date and start time: {e}.")
-            }
-        })?;
+    let starts_at = dates::parse_local_time(
+        &format!("{} {}", form.date.trim(), form.time.trim()),
+        tz,
+        dates::DateOrder::YearFirst,
+    )
+    .map_err(|e| {
+        if form.date.trim().is_empty() || form.time.trim().is_empty() {
+            "Enter the date and start time.".to_string()
+        } else {
+            format!("Check the date and start time: {e}.")
+        }
+    })?;
     let minutes: i64 = form
         .minutes
         .trim()
