@@ -1,6 +1,6 @@
 //! Email delivery for admins: what is waiting and why (delay, quiet hours,
 //! retrying), what failed and why, a test email to oneself, and the
-//! delivery settings. Webhook deliveries are on Admin → Webhooks.
+//! delivery settings. Webhook deliveries have their own page under Integrations.
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::Duration;
@@ -334,7 +334,7 @@ async fn retry(
         ));
     };
     let back = if webhook {
-        "/admin/webhooks"
+        "/admin/webhooks/deliveries?done=The+delivery+will+be+tried+again+shortly."
     } else {
         "/admin/email?done=The+message+will+be+sent+again+shortly."
     };

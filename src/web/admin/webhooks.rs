@@ -1,6 +1,6 @@
 //! Admin → Integrations: API keys (see `api_keys.rs`) and webhook
 //! endpoints: add one (its signing secret is shown once), disable one, and
-//! see recent deliveries.
+//! see recent deliveries (on their own page, apart from email).
 
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
@@ -16,6 +16,7 @@ use crate::web::views::layout::{form_error, notice, staff_page};
 use crate::web::views::local_time;
 
 const PATH: &str = "/admin/webhooks";
+pub(super) const DELIVERIES_PATH: &str = "/admin/webhooks/deliveries";
 
 #[derive(Deserialize, Default)]
 struct Flash {
@@ -149,42 +150,87 @@ fn endpoints_table(csrf: &str, endpoints: &[Endpoint], tz: chrono_tz::Tz) -> Mar
     }
 }
 
+/// Where the deliveries stand, in one line, with the way to the page.
+fn deliveries_summary(rows: &[outbox::OutboxRow]) -> Markup {
+    let count = |status: &str| rows.iter().filter(|r| r.status == status).count();
+    let retrying = rows
+        .iter()
+        .filter(|r| r.status == "pending" && r.last_error.is_some())
+        .count();
+    html! {
+        section aria-labelledby="h-deliveries" {
+            h2 #h-deliveries { "Deliveries" }
+            @if rows.is_empty() {
+                p.muted { "No event has been sent yet." }
+            } @else {
+                p {
+                    "Of the last " (rows.len()) " events sent: " (count("sent")) " delivered, " (retrying) " retrying, " (count("failed")) " failed. "
+                    a href=(DELIVERIES_PATH) { "See the deliveries" }
+                }
+            }
+        }
+    }
+}
+
 fn deliveries_table(rows: &[outbox::OutboxRow], tz: chrono_tz::Tz, csrf: &str) -> Markup {
     html! {
-        section {
-            h2 { "Recent deliveries" }
-            @if rows.is_empty() {
-                p.muted { "Nothing sent yet." }
-            } @else {
-                div.table-wrap { table {
-                    thead { tr {
-                        th scope="col" { "Queued" } th scope="col" { "To" } th scope="col" { "State" }
-                        th scope="col" { "Attempts" } th scope="col" { "Last answer" } th scope="col" { span.visually-hidden { "Action" } }
-                    } }
-                    tbody {
-                        @for r in rows {
-                            tr {
-                                td { (local_time(r.created_at, tz)) }
-                                td.webhook-url { (r.recipient) }
-                                td { (r.status) @if r.status == "pending" && r.last_error.is_some() { " (retrying " (local_time(r.next_attempt_at, tz)) ")" } }
-                                td.num { (r.attempts) }
-                                td { (r.last_error.as_deref().unwrap_or("")) }
-                                td {
-                                    @if r.status == "failed" {
-                                        form method="post" action={ "/admin/email/" (r.id) "/retry" } {
-                                            input type="hidden" name="csrf" value=(csrf);
-                                            button type="submit" { "Retry" }
-                                        }
+        @if rows.is_empty() {
+            p.muted { "Nothing sent yet." }
+        } @else {
+            p.hint { "Failed deliveries are not retried by themselves: fix the endpoint, then retry. Email problems are on " a href="/admin/email" { "Email" } "." }
+            div.table-wrap tabindex="0" role="region" aria-label="Webhook deliveries" { table.cards {
+                thead { tr {
+                    th scope="col" { "Queued" } th scope="col" { "To" } th scope="col" { "State" }
+                    th scope="col" { "Attempts" } th scope="col" { "Last answer" } th scope="col" { span.visually-hidden { "Action" } }
+                } }
+                tbody {
+                    @for r in rows {
+                        tr {
+                            td data-label="Queued" { (local_time(r.created_at, tz)) }
+                            td.webhook-url data-label="To" { (r.recipient) }
+                            td data-label="State" {
+                                @match r.status.as_str() {
+                                    "failed" => span.badge.high { "failed" },
+                                    "sent" => "delivered",
+                                    "pending" if r.last_error.is_some() => span.badge.medium { "retrying " (local_time(r.next_attempt_at, tz)) },
+                                    other => (other),
+                                }
+                            }
+                            td.num data-label="Attempts" { (r.attempts) }
+                            td data-label="Last answer" { (r.last_error.as_deref().unwrap_or("")) }
+                            td {
+                                @if r.status == "failed" {
+                                    form method="post" action={ "/admin/email/" (r.id) "/retry" } {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button type="submit" { "Retry" span.visually-hidden { " the delivery to " (r.recipient) } }
                                     }
                                 }
                             }
                         }
                     }
-                } }
-                p.hint { "Failed deliveries are not retried by themselves: fix the endpoint, then retry." }
-            }
+                }
+            } }
         }
     }
+}
+
+/// The webhook deliveries: what went, what is retrying, what failed.
+#[get("/admin/webhooks/deliveries")]
+async fn deliveries_page(
+    state: web::Data<AppState>,
+    staff: Staff<AdminRole>,
+    flash: web::Query<Flash>,
+) -> Result<HttpResponse, AppError> {
+    let rows = state.db(|conn| webhooks::recent_deliveries(conn, 200)).await?;
+    let tz = state.settings.time_zone;
+    let body = html! {
+        @if let Some(done) = &flash.done { (notice(done)) }
+        p { a href=(PATH) { "Back to Integrations" } }
+        (deliveries_table(&rows, tz, &staff.csrf))
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(staff_page(&staff, &state.settings.clinic_name, PATH, "Webhook deliveries", body).into_string()))
 }
 
 /// The page; `error` above the webhook form, `key_error` above the API key
@@ -201,7 +247,7 @@ pub(super) async fn render(
         .db(|conn| {
             Ok((
                 webhooks::list(conn)?,
-                webhooks::recent_deliveries(conn, 30)?,
+                webhooks::recent_deliveries(conn, 50)?,
                 kv::flag(conn, webhooks::ALLOW_PRIVATE_NETWORKS)?,
                 crate::store::api_keys::list(conn)?,
             ))
@@ -217,7 +263,7 @@ pub(super) async fn render(
         (endpoints_table(&staff.csrf, &endpoints, tz))
         (add_form(&staff.csrf, form, error))
         (private_networks_form(&staff.csrf, allow_private))
-        (deliveries_table(&deliveries, tz, &staff.csrf))
+        (deliveries_summary(&deliveries))
     };
     let status = if error.is_some() || key_error.is_some() {
         actix_web::http::StatusCode::BAD_REQUEST
@@ -380,6 +426,7 @@ async fn set_private_networks(
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(set_private_networks)
+        .service(deliveries_page)
         .service(webhooks_page)
         .service(add_endpoint)
         .service(disable_endpoint);
