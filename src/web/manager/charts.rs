@@ -1,6 +1,6 @@
 //! The dashboard's charts: server-rendered SVG built with maud, like
 //! `views::chart`. Each chart is an image with a title and a description
-//! pointing to the table beside it, which holds the same figures. Lines
+//! pointing to the table under it, which holds the same figures. Lines
 //! differ by colour, dash and marker shape, so colour is never the only
 //! cue; every point names its group, period and value on hover.
 
@@ -19,12 +19,14 @@ const DASHES: [&str; 4] = ["", "6 3", "2 3", "9 3 2 3"];
 /// The most lines a chart draws; beyond that it shows the spread instead.
 pub const MAX_LINES: usize = 8;
 
-const W: f64 = 640.0;
-const H: f64 = 280.0;
-const LEFT: f64 = 52.0;
+// Sized for a card a third of the page wide, so the 12-unit labels stay
+// about 12 px on screen.
+const W: f64 = 400.0;
+const H: f64 = 170.0;
+const LEFT: f64 = 48.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 16.0;
-const BOTTOM: f64 = 40.0;
+const BOTTOM: f64 = 28.0;
 
 fn fmt(v: f64) -> String {
     format!("{v:.1}")
@@ -140,6 +142,39 @@ fn extent(values: impl Iterator<Item = f64>) -> (f64, f64) {
     values.fold((f64::INFINITY, 0.0), |(lo, hi), v| (lo.min(v), hi.max(v)))
 }
 
+/// One value axis per unit for the whole page: two charts of the same kind
+/// of figure (every share, both rates per 100 sessions, a figure and its
+/// spread across clinicians) are drawn to the same scale, so they can be
+/// compared by eye.
+#[derive(Debug, Default)]
+pub struct Scales(Vec<(Unit, f64, f64)>);
+
+impl Scales {
+    /// Widens the scale of `unit` to take in `values`.
+    pub fn include(&mut self, unit: Unit, values: impl Iterator<Item = f64>) {
+        let (lo, hi) = extent(values);
+        match self.0.iter_mut().find(|(u, _, _)| *u == unit) {
+            Some((_, l, h)) => {
+                *l = l.min(lo);
+                *h = h.max(hi);
+            }
+            None => self.0.push((unit, lo, hi)),
+        }
+    }
+
+    fn extent(&self, unit: Unit) -> (f64, f64) {
+        self.0
+            .iter()
+            .find(|(u, _, _)| *u == unit)
+            .map_or((f64::INFINITY, 0.0), |(_, lo, hi)| (*lo, *hi))
+    }
+
+    fn axis(&self, unit: Unit) -> Axis {
+        let (lo, hi) = self.extent(unit);
+        value_axis(unit, lo, hi)
+    }
+}
+
 fn tick_label(unit: Unit, v: f64) -> String {
     match unit {
         Unit::Share => format!("{:.0}%", v * 100.0),
@@ -155,7 +190,7 @@ fn frame(id: &str, title: &str, height: f64, note: Option<String>, body: Markup)
             aria-labelledby=(title_id) aria-describedby=(desc_id) {
             title #(title_id) { (title) }
             desc #(desc_id) {
-                "The same figures are in the table beside the chart. Periods with fewer than 5 clients are left as gaps."
+                "The same figures are in the table under the chart. Periods with fewer than 5 clients are left as gaps."
                 @if let Some(note) = note { " " (note) }
             }
             (body)
@@ -191,7 +226,7 @@ fn x_labels(periods: &[Period], xs: &[f64]) -> Markup {
     html! {
         @for (i, (period, x)) in periods.iter().zip(xs).enumerate() {
             @if i % step == 0 {
-                text x=(fmt(*x)) y=(fmt(H - BOTTOM + 18.0)) text-anchor="middle" font-size="12" fill="#1b2733" { (period.short_label()) }
+                text x=(fmt(*x)) y=(fmt(H - BOTTOM + 17.0)) text-anchor="middle" font-size="12" fill="#1b2733" { (period.short_label()) }
             }
         }
     }
@@ -202,11 +237,11 @@ pub fn line_chart(
     id: &str,
     title: &str,
     unit: Unit,
+    scales: &Scales,
     periods: &[Period],
     series: &[(String, Vec<CellValue>)],
 ) -> Markup {
-    let (smallest, largest) = extent(series.iter().flat_map(|(_, v)| v.iter().filter_map(|c| c.number())));
-    let axis = value_axis(unit, smallest, largest);
+    let axis = scales.axis(unit);
     let bottom = H - BOTTOM;
     let y = |v: f64| axis.place(v, bottom, TOP);
     let xs = x_positions(periods.len());
@@ -254,9 +289,15 @@ fn path_of(points: &[(f64, f64)]) -> String {
 }
 
 /// Lowest to highest as a bar per period, the middle value as a dot.
-pub fn spread_chart(id: &str, title: &str, unit: Unit, periods: &[Period], spreads: &[Option<Spread>]) -> Markup {
-    let (smallest, largest) = extent(spreads.iter().flatten().flat_map(|s| [s.lowest, s.highest]));
-    let axis = value_axis(unit, smallest, largest);
+pub fn spread_chart(
+    id: &str,
+    title: &str,
+    unit: Unit,
+    scales: &Scales,
+    periods: &[Period],
+    spreads: &[Option<Spread>],
+) -> Markup {
+    let axis = scales.axis(unit);
     let bottom = H - BOTTOM;
     let y = |v: f64| axis.place(v, bottom, TOP);
     let xs = x_positions(periods.len());
@@ -279,16 +320,22 @@ pub fn spread_chart(id: &str, title: &str, unit: Unit, periods: &[Period], sprea
 }
 
 /// Rules down the side, one bar per group.
-pub fn bar_chart(id: &str, title: &str, unit: Unit, rules: &[String], series: &[(String, Vec<CellValue>)]) -> Markup {
-    const LABELS: f64 = 150.0;
+pub fn bar_chart(
+    id: &str,
+    title: &str,
+    unit: Unit,
+    scales: &Scales,
+    rules: &[String],
+    series: &[(String, Vec<CellValue>)],
+) -> Markup {
+    const LABELS: f64 = 130.0;
     const BAR: f64 = 10.0;
     const GAP: f64 = 12.0;
     let groups = series.len().max(1) as f64;
     let band = groups * BAR + GAP;
     let height = TOP + band * rules.len().max(1) as f64 + BOTTOM;
-    let (_, largest) = extent(series.iter().flat_map(|(_, v)| v.iter().filter_map(|c| c.number())));
     // Bars always start at 0.
-    let axis = value_axis(unit, 0.0, largest);
+    let axis = value_axis(unit, 0.0, scales.extent(unit).1);
     let x = |v: f64| axis.place(v, LABELS, W - RIGHT);
     let axis_y = height - BOTTOM;
     let body = html! {
@@ -352,7 +399,17 @@ mod tests {
             CellValue::Suppressed,
             CellValue::Value(0.7),
         ];
-        let svg = line_chart("c", "Response rate", Unit::Share, &periods, &[("North".into(), values)]).into_string();
+        let mut scales = Scales::default();
+        scales.include(Unit::Share, values.iter().filter_map(|v| v.number()));
+        let svg = line_chart(
+            "c",
+            "Response rate",
+            Unit::Share,
+            &scales,
+            &periods,
+            &[("North".into(), values)],
+        )
+        .into_string();
         assert!(svg.contains("role=\"img\"") && svg.contains("<title id=\"c-title\">Response rate</title>"));
         assert_eq!(
             svg.matches("<path d=\"M").count(),
@@ -382,5 +439,25 @@ mod tests {
         assert_eq!(axis(Unit::Count, 50.0, 60.0).lo, 0.0, "counts always start at 0");
         assert_eq!(tick_label(Unit::Hours, 0.25), "0.25");
         assert_eq!(tick_label(Unit::Share, 0.25), "25%");
+    }
+
+    #[test]
+    fn charts_of_one_unit_share_a_scale() {
+        let mut scales = Scales::default();
+        scales.include(Unit::Per100Sessions, [3.0, 7.0].into_iter());
+        scales.include(Unit::Per100Sessions, [12.0].into_iter());
+        scales.include(Unit::Score100, [88.0, 93.0].into_iter());
+        scales.include(Unit::Score100, [80.0].into_iter());
+        assert_eq!(
+            scales.axis(Unit::Per100Sessions).hi,
+            15.0,
+            "the larger figure sets the top"
+        );
+        assert_eq!(scales.axis(Unit::Score100).lo, 80.0, "the lower figure sets the bottom");
+        assert_eq!(
+            scales.axis(Unit::Hours).hi,
+            1.0,
+            "a unit with no values still has an axis"
+        );
     }
 }

@@ -1,6 +1,7 @@
-//! The managers' page: the service at a glance, then the trends — each
-//! figure as a chart with a table beside it and its definition — and the
-//! teams with their caseloads.
+//! The managers' page, read at a glance: the service in a few numbers, then
+//! each figure as a small chart on one scale per unit (its definition and
+//! table behind a disclosure), the anonymous spread across clinicians, and
+//! the teams with their caseloads.
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
@@ -8,7 +9,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::InsightsRole;
-use super::charts::{self, MAX_LINES};
+use super::charts::{self, MAX_LINES, Scales};
 use super::figures::{self, FigureTable, RuleTable, SPREAD_DEFINITION, SpreadTable, Trends, display};
 use crate::domain::trends::{
     Breakdown, CellValue, Figure, Grouping, Period, Selection, SelectionInput, Spread, Unit, parse_selection, spread,
@@ -145,18 +146,21 @@ async fn overview(
     let now = state.now();
     let overview = state.db(move |conn| Overview::load(conn, now)).await?;
     let trends = figures::build(&selection, &dashboard);
+    let scales = scales(&trends);
     let saved = query.saved.as_deref() == Some("clinician_figures");
     let body = html! {
         @if saved { (notice("Saved: the setting for figures per clinician.")) }
         (at_a_glance(&overview))
-        (filters(&trends.selection, allowed))
-        (freshness(&state, &dashboard))
-        (summary(&trends))
-        @for table in &trends.figures { (figure_section(&trends, table)) }
-        @for table in &trends.rules { (rule_section(&trends, table)) }
-        @if selection.breakdown != Breakdown::Clinician { (spread_section(&trends)) }
-        (clinician_setting(&staff, allowed))
-        (teams_section(&overview))
+        section.trends aria-labelledby="trends-heading" {
+            (filters(&trends.selection, allowed))
+            (freshness(&state, &dashboard))
+            (figures(&trends, &scales))
+        }
+        @if selection.breakdown != Breakdown::Clinician { (spread_section(&trends, &scales)) }
+        div.side-by-side {
+            (teams_section(&overview))
+            (clinician_setting(&staff, allowed))
+        }
     };
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
         staff_page(
@@ -191,7 +195,7 @@ fn filters(selection: &Selection, allowed: bool) -> Markup {
         .filter(|b| *b != Breakdown::Clinician || allowed)
         .collect();
     html! {
-        section.trends-filters aria-labelledby="trends-heading" {
+        div.trends-filters {
             h2 #trends-heading { "Trends" }
             p.hint {
                 "Figures are for groups of clients, never individuals. A figure behind fewer than 5 clients is not shown and is marked “" (figures::SUPPRESSED) "”."
@@ -226,17 +230,8 @@ fn filters(selection: &Selection, allowed: bool) -> Markup {
             p {
                 "Showing " strong { (selection.first.label()) " – " (selection.last.label()) } ", "
                 (selection.grouping.label().to_lowercase()) ", " (selection.breakdown.label().to_lowercase()) ". "
-                "Weeks start on Monday. Ranges are widened to whole " (selection.grouping.as_str()) "s. "
-                a.download href={ "/manager/export.csv?" (query_string(selection)) } { "Download every table (CSV)" }
-            }
-            nav.figures aria-label="Figures on this page" {
-                ul {
-                    li { a href="#summary" { "Summary" } }
-                    @for f in Figure::ALL { li { a href={ "#fig-" (f.slug()) } { (f.title()) } } }
-                    @for f in crate::domain::trends::RuleFigure::ALL { li { a href={ "#fig-" (f.slug()) } { (f.title()) } } }
-                    @if selection.breakdown != Breakdown::Clinician { li { a href="#spread" { "Spread across clinicians" } } }
-                    li { a href="#teams" { "Teams" } }
-                }
+                "Weeks start on Monday; ranges are widened to whole " (selection.grouping.as_str()) "s. "
+                a.download href={ "/manager/export.csv?" (query_string(selection)) } { "Download all these tables for this range (one CSV file)" }
             }
         }
     }
@@ -252,33 +247,33 @@ fn freshness(state: &AppState, dashboard: &Dashboard) -> Markup {
     }
 }
 
-fn summary(trends: &Trends) -> Markup {
-    let shown = [
-        Figure::InvitationsSent,
-        Figure::ResponseRate,
-        Figure::MeanAllianceCommon,
-        Figure::LowScoreShare,
-        Figure::AlertsPer100Sessions,
-        Figure::RepairRecorded,
-    ];
-    html! {
-        section #summary aria-labelledby="summary-heading" {
-            h2 #summary-heading { "Whole clinic, whole range" }
-            p.definition { "The same figures as below, for every client over the whole range. Definitions are beside each figure." }
-            dl.stats {
-                @for f in shown {
-                    div {
-                        dt { a href={ "#fig-" (f.slug()) } { (f.title()) } }
-                        dd { (display(trends.summary.value(f), f.unit())) }
-                    }
-                }
-            }
-        }
-    }
-}
-
 fn periods(trends: &Trends) -> Vec<Period> {
     trends.selection.periods()
+}
+
+/// Every chart's scale, one per unit across the page (period values and
+/// spreads; the whole-range totals are not drawn).
+fn scales(trends: &Trends) -> Scales {
+    let mut scales = Scales::default();
+    for table in &trends.figures {
+        let values = table.rows.iter().flat_map(|(_, v)| v.iter().filter_map(|c| c.number()));
+        scales.include(table.figure.unit(), values);
+    }
+    for table in &trends.rules {
+        let values = table
+            .rows
+            .iter()
+            .flat_map(|(_, _, v)| v.iter().filter_map(|c| c.number()));
+        scales.include(table.figure.unit(), values);
+    }
+    for table in &trends.spreads {
+        let values = table
+            .rows
+            .iter()
+            .flat_map(|(_, s)| s.iter().flat_map(|s| [s.lowest, s.highest]));
+        scales.include(table.figure.unit(), values);
+    }
+    scales
 }
 
 fn value_cell(value: CellValue, unit: Unit) -> Markup {
@@ -301,10 +296,38 @@ fn csv_link(trends: &Trends, slug: &str, title: &str) -> Markup {
     }
 }
 
-fn figure_section(trends: &Trends, table: &FigureTable) -> Markup {
+/// The small multiples: one card per figure, the chart in view and the
+/// definition and table behind a disclosure.
+fn figures(trends: &Trends, scales: &Scales) -> Markup {
+    html! {
+        div #figures {
+            @if trends.series.len() > 1 && trends.series.len() <= MAX_LINES {
+                @let names: Vec<String> = trends.series.iter().map(|s| s.name.clone()).collect();
+                div.key { "Lines: " (charts::legend(&names, false)) }
+            }
+            div.small-multiples {
+                @for table in &trends.figures { (figure_card(trends, scales, table)) }
+                @for table in &trends.rules { (rule_card(trends, scales, table)) }
+            }
+        }
+    }
+}
+
+/// The whole-clinic figure over the whole range, in the card's heading line.
+fn headline(trends: &Trends, figure: Figure) -> Markup {
+    let value = trends.summary.value(figure);
+    html! {
+        @if figure == Figure::MedianHoursToAcknowledge {
+            p.headline.muted { "A middle time per period; a median is not added up over the range." }
+        } @else {
+            p.headline { span.muted { "Whole clinic, whole range: " } strong { (display(value, figure.unit())) } }
+        }
+    }
+}
+
+fn figure_card(trends: &Trends, scales: &Scales, table: &FigureTable) -> Markup {
     let f = table.figure;
     let slug = f.slug();
-    let names: Vec<String> = trends.series.iter().map(|s| s.name.clone()).collect();
     let periods = periods(trends);
     let columns: Vec<(String, Vec<CellValue>)> = trends
         .series
@@ -314,22 +337,23 @@ fn figure_section(trends: &Trends, table: &FigureTable) -> Markup {
         .collect();
     let chart_title = format!("{} {}", f.title(), trends.selection.grouping.label().to_lowercase());
     html! {
-        section.figure #{ "fig-" (slug) } aria-labelledby={ "h-" (slug) } {
-            h2 #{ "h-" (slug) } { (f.title()) }
-            p.definition { (f.definition()) }
-            div.figure-pair {
-                figure.chart {
-                    @if columns.len() <= MAX_LINES {
-                        (charts::line_chart(&format!("chart-{slug}"), &chart_title, f.unit(), &periods, &columns))
-                        (charts::legend(&names, false))
-                    } @else {
-                        @let spreads: Vec<Option<Spread>> = table.rows.iter()
-                            .map(|(_, values)| spread(&values.iter().filter_map(|v| v.number()).collect::<Vec<_>>()))
-                            .collect();
-                        (charts::spread_chart(&format!("chart-{slug}"), &chart_title, f.unit(), &periods, &spreads))
-                        figcaption { "Spread across the " (columns.len()) " groups: the bar runs from the lowest to the highest, the dot marks the middle. Each group is in the table." }
-                    }
+        section.figure-card #{ "fig-" (slug) } aria-labelledby={ "h-" (slug) } {
+            h3 #{ "h-" (slug) } { (f.title()) }
+            (headline(trends, f))
+            figure.chart {
+                @if columns.len() <= MAX_LINES {
+                    (charts::line_chart(&format!("chart-{slug}"), &chart_title, f.unit(), scales, &periods, &columns))
+                } @else {
+                    @let spreads: Vec<Option<Spread>> = table.rows.iter()
+                        .map(|(_, values)| spread(&values.iter().filter_map(|v| v.number()).collect::<Vec<_>>()))
+                        .collect();
+                    (charts::spread_chart(&format!("chart-{slug}"), &chart_title, f.unit(), scales, &periods, &spreads))
+                    figcaption { "Spread across the " (columns.len()) " groups: lowest to highest, the dot the middle." }
                 }
+            }
+            details {
+                summary { "Definition and table" span.visually-hidden { ": " (f.title()) } }
+                p.definition { (f.definition()) }
                 div.table-wrap tabindex="0" role="region" aria-label={ (f.title()) ", table" } {
                     table.figures {
                         caption.visually-hidden { (f.title()) ", table" }
@@ -353,19 +377,18 @@ fn figure_section(trends: &Trends, table: &FigureTable) -> Markup {
                         }
                     }
                 }
+                @if table.total.is_none() {
+                    p.hint { "A median is not added up over the range; each period has its own." }
+                }
+                (csv_link(trends, slug, f.title()))
             }
-            @if table.total.is_none() {
-                p.hint { "A median is not added up over the range; each period has its own." }
-            }
-            (csv_link(trends, slug, f.title()))
         }
     }
 }
 
-fn rule_section(trends: &Trends, table: &RuleTable) -> Markup {
+fn rule_card(trends: &Trends, scales: &Scales, table: &RuleTable) -> Markup {
     let f = table.figure;
     let slug = f.slug();
-    let names: Vec<String> = trends.series.iter().map(|s| s.name.clone()).collect();
     let rules: Vec<String> = table.rows.iter().map(|(_, title, _)| title.clone()).collect();
     let columns: Vec<(String, Vec<CellValue>)> = trends
         .series
@@ -379,21 +402,22 @@ fn rule_section(trends: &Trends, table: &RuleTable) -> Markup {
         })
         .collect();
     html! {
-        section.figure #{ "fig-" (slug) } aria-labelledby={ "h-" (slug) } {
-            h2 #{ "h-" (slug) } { (f.title()) }
-            p.definition { (f.definition()) }
+        section.figure-card #{ "fig-" (slug) } aria-labelledby={ "h-" (slug) } {
+            h3 #{ "h-" (slug) } { (f.title()) }
             @if table.rows.is_empty() {
                 p { "No alerts were opened in this range." }
+                p.definition { (f.definition()) }
             } @else {
-                div.figure-pair {
-                    figure.chart {
-                        @if columns.len() <= MAX_LINES {
-                            (charts::bar_chart(&format!("chart-{slug}"), f.title(), f.unit(), &rules, &columns))
-                            (charts::legend(&names, true))
-                        } @else {
-                            figcaption { "With " (columns.len()) " groups the table says it more clearly than a chart." }
-                        }
+                figure.chart {
+                    @if columns.len() <= MAX_LINES {
+                        (charts::bar_chart(&format!("chart-{slug}"), f.title(), f.unit(), scales, &rules, &columns))
+                    } @else {
+                        figcaption { "With " (columns.len()) " groups the table says it more clearly than a chart." }
                     }
+                }
+                details {
+                    summary { "Definition and table" span.visually-hidden { ": " (f.title()) } }
+                    p.definition { (f.definition()) }
                     div.table-wrap tabindex="0" role="region" aria-label={ (f.title()) ", table" } {
                         table.figures {
                             caption.visually-hidden { (f.title()) ", table" }
@@ -411,66 +435,70 @@ fn rule_section(trends: &Trends, table: &RuleTable) -> Markup {
                             }
                         }
                     }
+                    (csv_link(trends, slug, f.title()))
                 }
             }
-            (csv_link(trends, slug, f.title()))
         }
     }
 }
 
-fn spread_section(trends: &Trends) -> Markup {
+fn spread_section(trends: &Trends, scales: &Scales) -> Markup {
     let periods = periods(trends);
     html! {
-        section.figure #spread aria-labelledby="h-spread" {
+        section #spread aria-labelledby="h-spread" {
             h2 #h-spread { "Spread across clinicians" }
-            p.definition { (SPREAD_DEFINITION) }
-            @for table in &trends.spreads { (spread_table(trends, table, &periods)) }
+            p.definition { (SPREAD_DEFINITION) " Bars run from the lowest to the highest; the dot is the middle." }
+            div.small-multiples {
+                @for table in &trends.spreads { (spread_card(trends, scales, table, &periods)) }
+            }
         }
     }
 }
 
-fn spread_table(trends: &Trends, table: &SpreadTable, periods: &[Period]) -> Markup {
+fn spread_card(trends: &Trends, scales: &Scales, table: &SpreadTable, periods: &[Period]) -> Markup {
     let unit = table.figure.unit();
     let slug = table.slug();
     let spreads: Vec<Option<Spread>> = table.rows.iter().map(|(_, s)| *s).collect();
     let show = |v: f64| display(CellValue::Value(v), unit);
     html! {
-        h3 #{ "h-" (slug) } { (table.figure.title()) }
-        div.figure-pair.even {
+        section.figure-card #{ "fig-" (slug) } aria-labelledby={ "h-" (slug) } {
+            h3 #{ "h-" (slug) } { (table.figure.title()) }
             figure.chart {
-                (charts::spread_chart(&format!("chart-{slug}"), &table.title(), unit, periods, &spreads))
-                figcaption { "The bar runs from the lowest clinician's figure to the highest; the dot marks the middle." }
+                (charts::spread_chart(&format!("chart-{slug}"), &table.title(), unit, scales, periods, &spreads))
             }
-            div.table-wrap tabindex="0" role="region" aria-label={ (table.title()) ", table" } {
-                table.figures {
-                    caption.visually-hidden { (table.title()) ", table" }
-                    thead { tr {
-                        th scope="col" { "Period" }
-                        th scope="col" { "Clinicians" }
-                        th scope="col" { "Lowest" }
-                        th scope="col" { "Middle" }
-                        th scope="col" { "Highest" }
-                    } }
-                    tbody {
-                        @for (period, s) in &table.rows {
-                            tr {
-                                th scope="row" { (period.label()) }
-                                @match s {
-                                    Some(s) => {
-                                        td.num { (s.clinicians) }
-                                        td.num { (show(s.lowest)) }
-                                        td.num { (show(s.median)) }
-                                        td.num { (show(s.highest)) }
-                                    },
-                                    None => td.suppressed colspan="4" { "fewer than " (figures::spread_minimum()) " clinicians with 5 or more clients" },
+            details {
+                summary { "Table" span.visually-hidden { ": " (table.title()) } }
+                div.table-wrap tabindex="0" role="region" aria-label={ (table.title()) ", table" } {
+                    table.figures {
+                        caption.visually-hidden { (table.title()) ", table" }
+                        thead { tr {
+                            th scope="col" { "Period" }
+                            th scope="col" { "Clinicians" }
+                            th scope="col" { "Lowest" }
+                            th scope="col" { "Middle" }
+                            th scope="col" { "Highest" }
+                        } }
+                        tbody {
+                            @for (period, s) in &table.rows {
+                                tr {
+                                    th scope="row" { (period.label()) }
+                                    @match s {
+                                        Some(s) => {
+                                            td.num { (s.clinicians) }
+                                            td.num { (show(s.lowest)) }
+                                            td.num { (show(s.median)) }
+                                            td.num { (show(s.highest)) }
+                                        },
+                                        None => td.suppressed colspan="4" { "fewer than " (figures::spread_minimum()) " clinicians with 5 or more clients" },
+                                    }
                                 }
                             }
                         }
                     }
                 }
+                (csv_link(trends, &slug, &table.title()))
             }
         }
-        (csv_link(trends, &slug, &table.title()))
     }
 }
 
