@@ -198,7 +198,12 @@ fn full_form(
             @if !problems.is_empty() {
                 div.error role="alert" {
                     p { "Some answers need another look:" }
-                    ul { @for id in problems.keys() { li { a href={ "#q-" (id) } { (question_label(survey, id, &lang)) } } } }
+                    // In the order of the questions on the page.
+                    ul {
+                        @for item in survey.instrument.items().iter().filter(|i| problems.contains_key(&i.id)) {
+                            li { a href={ "#q-" (item.id) } { (question_label(survey, &item.id, &lang)) } }
+                        }
+                    }
                 }
             }
             form method="post" action={ "/s/" (token) } novalidate {
@@ -254,9 +259,12 @@ fn easy_step(
                 (views::carried(answers, &item.id))
                 (views::question(&survey.instrument, item, &views::Wording { lang: &lang, easy: true, help_line: &survey.help_line }, answers, problem))
                 @if !item.required { p.hint { "You can skip this question." } }
+                // Back before Next, as people read; Enter still means Next
+                // (the form's first submit button, not shown).
+                button.default-next type="submit" name="_go" value="next" tabindex="-1" aria-hidden="true" { "Next" }
                 div.actions {
-                    button.primary type="submit" name="_go" value="next" { "Next" }
                     @if step > 0 { button type="submit" name="_go" value="back" formnovalidate { "Back" } }
+                    button.primary type="submit" name="_go" value="next" { "Next" }
                 }
             }
         },
@@ -272,16 +280,17 @@ fn easy_review(frame: &Frame, survey: &Survey, token: &str, answers: &Answers) -
             p.progress { "All " (items.len()) " questions done" }
             h1 { "Ready to send?" }
             p { "You can go back to change an answer." }
-            form method="post" action={ "/s/" (token) } {
-                (views::carried(answers, ""))
-                div.actions {
+            // Back before Send, as on every easy-read step.
+            div.actions {
+                form method="post" action={ "/s/" (token) "/step" } {
+                    input type="hidden" name="_step" value=(items.len());
+                    (views::carried(answers, ""))
+                    button type="submit" name="_go" value="back" { "Back" }
+                }
+                form method="post" action={ "/s/" (token) } {
+                    (views::carried(answers, ""))
                     button.primary type="submit" { "Send my answers" }
                 }
-            }
-            form method="post" action={ "/s/" (token) "/step" } {
-                input type="hidden" name="_step" value=(items.len());
-                (views::carried(answers, ""))
-                div.actions { button type="submit" name="_go" value="back" { "Back" } }
             }
         },
     )
