@@ -576,8 +576,10 @@ fn read_env(vars: impl Iterator<Item = (String, String)>) -> RawSettings {
         if key == "DATABASE_URL" {
             fallback_db = Some(value);
         } else if let Some(name) = key.strip_prefix("RAPPORT_") {
-            // Test harness and CLI-only variables are not settings.
-            if name.starts_with("TEST_") || name == "CONFIG" {
+            // Test harness and CLI-only variables are not settings
+            // (RAPPORT_CHROMIUM is the browser tests' Chromium, which the
+            // README has people export beside the server's settings).
+            if name.starts_with("TEST_") || name == "CONFIG" || name == "CHROMIUM" {
                 continue;
             }
             raw.insert(name.to_string(), value);
@@ -687,5 +689,20 @@ mod tests {
             .into_iter(),
         );
         assert_eq!(r.get("DATABASE_URL").unwrap(), "sqlite://x.db");
+    }
+
+    #[test]
+    fn the_tests_variables_are_not_settings() {
+        // Exported for `cargo test` (README), they must not stop `serve`.
+        let r = read_env(
+            [
+                ("RAPPORT_CHROMIUM", "/usr/bin/chromium"),
+                ("RAPPORT_TEST_POSTGRES_URL", "postgres://127.0.0.1/test"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        assert!(r.is_empty());
+        assert!(Settings::from_raw(&r).is_ok());
     }
 }
