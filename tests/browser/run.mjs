@@ -54,7 +54,7 @@ async function fitsWidth(page, name) {
   const culprit = overflow > 1 ? await page.evaluate(() => {
     const wide = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1);
     const e = wide[wide.length - 1];
-    return e ? `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className ? '.' + String(e.className).split(' ').join('.') : ''}` : '';
+    return e ? `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className ? '.' + String(e.className).split(' ').join('.') : ''} “${(e.textContent || '').trim().slice(0, 40)}”` : '';
   }) : '';
   check(overflow <= 1, `${name}: page is ${overflow}px wider than the ${page.viewportSize().width}px screen (${culprit})`);
 }
@@ -96,10 +96,36 @@ try {
   await survey.goto(surveyUrl);
   await fitsWidth(survey, 'survey 320px');
   await snapshot(survey, 'survey-320');
-  // Each scale point is a target of at least 44 × 44 px.
+  // The 0–10 scale on one row, each point at least 24 px wide (WCAG 2.5.8)
+  // and 44 px tall: 11 targets of 44 px cannot fit in 320 px.
+  const row = await survey.$eval('.scale', (scale) => {
+    const boxes = [...scale.querySelectorAll('label')].map((l) => l.getBoundingClientRect());
+    return {
+      points: boxes.length,
+      tops: new Set(boxes.map((b) => Math.round(b.top))).size,
+      narrowest: Math.min(...boxes.map((b) => b.width)),
+      lowest: Math.min(...boxes.map((b) => b.height)),
+    };
+  });
+  check(row.points === 11 && row.tops === 1, `320px: the scale takes ${row.tops} rows`);
+  check(row.narrowest >= 24 && row.lowest >= 44, `320px: a scale target is ${row.narrowest} × ${row.lowest} px`);
+  // The question sits inside its card, not on the border.
+  const clear = await survey.$eval('fieldset.question', (f) =>
+    f.querySelector('legend').getBoundingClientRect().top - f.getBoundingClientRect().top);
+  check(clear >= 4, `the question title is ${clear}px inside its card`);
+  // On a laptop each scale target is at least 44 × 44 px.
+  await survey.setViewportSize({ width: 1280, height: 900 });
   const small = await survey.$$eval('.scale label', (labels) =>
     labels.filter((l) => { const r = l.getBoundingClientRect(); return r.width < 44 || r.height < 44; }).length);
-  check(small === 0, `${small} scale targets are smaller than 44 × 44 px`);
+  check(small === 0, `1280px: ${small} scale targets are smaller than 44 × 44 px`);
+  // Sent with nothing answered: the summary lists the questions in page order.
+  await Promise.all([survey.waitForNavigation(), survey.getByRole('button', { name: 'Send my answers' }).click()]);
+  const listed = await survey.$$eval('.error li a', (as) => as.map((a) => a.getAttribute('href')));
+  const onPage = await survey.$$eval('.question[id^="q-"]', (qs) => qs.map((q) => `#${q.id}`));
+  const order = onPage.filter((id) => listed.includes(id));
+  check(listed.length > 1 && JSON.stringify(listed) === JSON.stringify(order), `error summary order ${listed} is not the page's ${order}`);
+  await survey.setViewportSize({ width: 320, height: 800 });
+  await survey.goto(surveyUrl);
   // The keyboard reaches the answers.
   await survey.keyboard.press('Tab');
   await survey.keyboard.press('Tab');
@@ -122,9 +148,18 @@ try {
   check((await survey.textContent('.error')).includes('Please choose'), 'a missing answer is pointed out');
   await audit(survey, 'easy-read error');
   const answers = ['9', '8', '9', '10'];
-  for (const value of answers) {
+  for (const [i, value] of answers.entries()) {
     await survey.locator(`.scale label:text-is("${value}")`).click();
-    await survey.getByRole('button', { name: 'Next' }).click();
+    if (i === 0) {
+      // Enter on an answer means Next, though Back comes first on the page.
+      await Promise.all([survey.waitForNavigation(), survey.keyboard.press('Enter')]);
+      check((await survey.textContent('.progress')).includes('Question 2 of'), 'Enter moves to the next question');
+      const buttons = await survey.$$eval('.actions button', (bs) => bs.map((b) => b.textContent.trim()));
+      check(JSON.stringify(buttons) === '["Back","Next"]', `easy-read buttons read ${buttons}`);
+      await snapshot(survey, 'easy-read-step-2');
+    } else {
+      await survey.getByRole('button', { name: 'Next' }).click();
+    }
   }
   // Back keeps the earlier answer.
   await survey.getByRole('button', { name: 'Back' }).click();
@@ -309,6 +344,48 @@ try {
   await admin.setViewportSize({ width: 375, height: 900 });
   await audit(admin, 'integrations 375px');
   await fitsWidth(admin, 'integrations 375px');
+  // Webhook deliveries have their own page.
+  await admin.goto(`${base}/admin/webhooks/deliveries`);
+  check((await admin.textContent('h1')) === 'Webhook deliveries', 'webhook deliveries have their own page');
+  await admin.setViewportSize({ width: 1280, height: 900 });
+  await audit(admin, 'webhook deliveries');
+  await admin.setViewportSize({ width: 375, height: 900 });
+  await audit(admin, 'webhook deliveries 375px');
+  await fitsWidth(admin, 'webhook deliveries 375px');
+  // A CSV import as a UK practice system writes it: the preview first.
+  await admin.setViewportSize({ width: 1280, height: 900 });
+  await admin.goto(`${base}/admin/appointments`);
+  await admin.check('#order-day-first');
+  await admin.getByRole('button', { name: 'Save date format' }).click();
+  await admin.waitForLoadState();
+  check((await admin.textContent('main')).includes('dd/mm/yyyy'), 'the date format is saved');
+  await audit(admin, 'appointments import');
+  await admin.fill('#source', 'SystmOne');
+  await admin.setInputFiles('#file', {
+    name: 'export.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from('Patient ID,Patient Name,Seen by,Appointment Date,Start Time,End Time,Outcome\n' +
+      `P-77,Browser Test,${env('CLINICIAN_EMAIL')},02/03/2026,10:00,10:50,Attended\n` +
+      `P-78,Second Test,nobody@example.org,02/03/2026,11:00,11:50,Attended\n`),
+  });
+  await admin.getByRole('button', { name: 'Preview the import' }).click();
+  await admin.waitForLoadState();
+  check((await admin.textContent('main')).includes('Choose the columns'), 'an unknown column is asked for');
+  await admin.selectOption('#column-clinician_email', 'seen_by');
+  await admin.getByRole('button', { name: 'Preview with these columns' }).click();
+  await admin.waitForLoadState();
+  const preview = await admin.textContent('main');
+  check(preview.includes('New appointment, new client') && preview.includes('no active clinician'), 'the preview says what each row would do');
+  await audit(admin, 'import preview');
+  await snapshot(admin, 'import-preview');
+  await admin.setViewportSize({ width: 375, height: 900 });
+  await audit(admin, 'import preview 375px');
+  await fitsWidth(admin, 'import preview 375px');
+  await admin.setViewportSize({ width: 1280, height: 900 });
+  await admin.getByRole('button', { name: 'Import 2 rows' }).click();
+  await admin.waitForLoadState();
+  check((await admin.textContent('main')).includes('Import result'), 'the import runs after the preview');
+  await audit(admin, 'import result');
   // Email delivery: what waits and why, and a test email to oneself.
   await admin.setViewportSize({ width: 1280, height: 900 });
   await admin.goto(`${base}/admin/email`);
@@ -342,6 +419,12 @@ try {
   await manager.getByRole('button', { name: 'Sign in' }).click();
   await manager.waitForURL(`${base}/manager`);
   check(await manager.$('figure svg') !== null, 'the trends page shows charts');
+  // At a glance: the whole page in under three laptop screens (800 px).
+  const tall = await manager.evaluate(() => document.documentElement.scrollHeight);
+  console.log(`manager page: ${tall}px tall at 1280px`);
+  check(tall <= 2400, `the manager page is ${tall}px tall at 1280 px (3 screens: 2400)`);
+  const open = await manager.$$eval('section.figure-card details[open]', (ds) => ds.length);
+  check(open === 0, 'the tables are behind their disclosures');
   await audit(manager, 'trends');
   await snapshot(manager, 'trends');
   await manager.setViewportSize({ width: 375, height: 900 });
