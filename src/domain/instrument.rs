@@ -253,6 +253,16 @@ pub struct InstrumentDefinition {
     scoring: Scoring,
     subscales: Vec<Subscale>,
     items: Vec<Item>,
+    /// Languages whose wording has not been validated (a translation no
+    /// clinician has checked against the original); absent means validated.
+    translations: BTreeMap<String, TranslationStatus>,
+}
+
+/// Whether a language's wording of an instrument has been validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranslationStatus {
+    pub validated: bool,
 }
 
 /// Why a definition file was refused. Each message names the field or item.
@@ -499,6 +509,111 @@ impl InstrumentDefinition {
     }
     pub fn languages(&self) -> &[String] {
         &self.languages
+    }
+
+    /// Whether the wording in `language` has been validated (the original
+    /// languages are; a translation shipped unchecked is not).
+    pub fn is_validated(&self, language: &str) -> bool {
+        self.translations.get(language).is_none_or(|t| t.validated)
+    }
+
+    /// The languages whose wording is not validated.
+    pub fn unvalidated_languages(&self) -> Vec<&str> {
+        self.languages
+            .iter()
+            .filter(|l| !self.is_validated(l))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// The definition with the wording of `pack` added for each language it
+    /// has that the definition lacks. Scoring, items and version are
+    /// untouched: a translation does not make a new questionnaire, so
+    /// clients' histories and baselines carry on. A pack for another
+    /// instrument or version, or missing any text, is refused.
+    pub fn with_translations(mut self, pack: &TranslationPack) -> Result<Self, InstrumentError> {
+        if pack.instrument != self.id || pack.version != self.version {
+            return Err(InstrumentError::Json(format!(
+                "the translations are for {} v{}, not {} v{}",
+                pack.instrument, pack.version, self.id, self.version
+            )));
+        }
+        for (language, wording) in &pack.languages {
+            if self.languages.contains(language) {
+                continue;
+            }
+            let missing = |field: &str| InstrumentError::MissingText {
+                field: field.to_string(),
+                language: language.clone(),
+            };
+            let mut items = self.items.clone();
+            for item in &mut items {
+                let Some(text) = wording.items.get(&item.id) else {
+                    return Err(missing(&format!("item {}", item.id)));
+                };
+                item.text.0.insert(language.clone(), text.text.clone());
+                if !item.easy_text.is_empty() {
+                    let easy = text
+                        .easy_text
+                        .as_ref()
+                        .ok_or_else(|| missing(&format!("item {} easy_text", item.id)))?;
+                    item.easy_text.0.insert(language.clone(), easy.clone());
+                }
+                match &mut item.kind {
+                    ItemKind::Scale(ScaleSpec { anchors: Some(a), .. }) => {
+                        let (Some(min), Some(max)) = (&text.anchor_min, &text.anchor_max) else {
+                            return Err(missing(&format!("item {} anchors", item.id)));
+                        };
+                        a.min.0.insert(language.clone(), min.clone());
+                        a.max.0.insert(language.clone(), max.clone());
+                    }
+                    ItemKind::Choice { options } => {
+                        for option in options {
+                            let label = text
+                                .options
+                                .get(&option.value)
+                                .ok_or_else(|| missing(&format!("item {} option {}", item.id, option.value)))?;
+                            option.text.0.insert(language.clone(), label.clone());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for subscale in &mut self.subscales {
+                let title = wording
+                    .subscales
+                    .get(&subscale.id)
+                    .ok_or_else(|| missing(&format!("subscale {}", subscale.id)))?;
+                subscale.title.0.insert(language.clone(), title.clone());
+            }
+            self.items = items;
+            self.title.0.insert(language.clone(), wording.title.clone());
+            self.languages.push(language.clone());
+            self.translations.insert(
+                language.clone(),
+                TranslationStatus {
+                    validated: wording.validated,
+                },
+            );
+        }
+        Ok(self)
+    }
+
+    /// The definition with the translations Rapport ships for it (none for
+    /// a clinic's own questionnaires).
+    pub fn with_shipped_translations(self) -> Self {
+        let mut def = self;
+        for pack in shipped_translations() {
+            if pack.instrument == def.id && pack.version == def.version {
+                // Shipped packs are checked by a test; one that did not fit
+                // would leave the questionnaire in its own languages.
+                def = match def.clone().with_translations(&pack) {
+                    Ok(translated) => translated,
+                    Err(_) => def,
+                };
+            }
+        }
+        def
     }
     pub fn title(&self) -> &LocalText {
         &self.title
@@ -802,6 +917,53 @@ const SHIPPED: &[(&str, &str)] = &[(
     include_str!("instruments/rapport-alliance-v1.toml"),
 )];
 
+/// The wording of an instrument in more languages, kept apart from the
+/// definition (which never changes once published).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranslationPack {
+    pub instrument: String,
+    pub version: u32,
+    pub languages: BTreeMap<String, PackLanguage>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackLanguage {
+    /// False until a clinic has checked the wording against the original.
+    pub validated: bool,
+    pub title: String,
+    #[serde(default)]
+    pub subscales: BTreeMap<String, String>,
+    pub items: BTreeMap<String, PackItem>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackItem {
+    pub text: String,
+    pub easy_text: Option<String>,
+    pub anchor_min: Option<String>,
+    pub anchor_max: Option<String>,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+}
+
+/// The translations Rapport ships, unvalidated (read once).
+pub fn shipped_translations() -> Vec<TranslationPack> {
+    static PACKS: std::sync::OnceLock<Vec<TranslationPack>> = std::sync::OnceLock::new();
+    PACKS
+        .get_or_init(|| {
+            SHIPPED_TRANSLATIONS
+                .iter()
+                .filter_map(|text| toml::from_str(text).ok())
+                .collect()
+        })
+        .clone()
+}
+
+const SHIPPED_TRANSLATIONS: &[&str] = &[include_str!("instruments/rapport-alliance-v1.translations.toml")];
+
 // ---------------------------------------------------------------------------
 // The raw file format and its validation.
 
@@ -884,6 +1046,9 @@ struct RawInstrument {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     subscales: Vec<RawSubscale>,
     items: Vec<RawItem>,
+    /// `[translations.cy] validated = false` for a wording not yet checked.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    translations: BTreeMap<String, TranslationStatus>,
 }
 
 fn is_slug(s: &str, extra: &[char]) -> bool {
@@ -1104,6 +1269,12 @@ impl TryFrom<RawInstrument> for InstrumentDefinition {
         }
         let languages = raw.languages;
         check_text("title", &raw.title, &languages, true)?;
+        if let Some(language) = raw.translations.keys().find(|l| !languages.contains(l)) {
+            return Err(InstrumentError::UndeclaredLanguage {
+                field: "translations".into(),
+                language: language.clone(),
+            });
+        }
         if raw.items.is_empty() {
             return Err(InstrumentError::NoItems);
         }
@@ -1243,6 +1414,7 @@ impl TryFrom<RawInstrument> for InstrumentDefinition {
             scoring,
             subscales,
             items,
+            translations: raw.translations,
         })
     }
 }
@@ -1312,6 +1484,7 @@ impl From<InstrumentDefinition> for RawInstrument {
             },
             subscales,
             items,
+            translations: def.translations,
         }
     }
 }
@@ -1618,5 +1791,56 @@ mod snap_tests {
             prop_assert!((snapped - point).abs() < 1e-9);
             prop_assert_eq!(snapped, (snapped * 1e6).round() / 1e6);
         }
+    }
+}
+
+#[cfg(test)]
+mod translation_tests {
+    use super::*;
+
+    #[test]
+    fn shipped_translations_add_languages_without_a_new_version() {
+        let original = shipped_instruments().remove(0);
+        let translated = original.clone().with_shipped_translations();
+        assert_eq!(translated.version(), original.version());
+        assert_eq!(translated.languages(), ["en", "ar", "cy", "es", "pl", "ur"]);
+        assert_eq!(translated.unvalidated_languages(), ["ar", "cy", "es", "pl", "ur"]);
+        assert!(translated.is_validated("en") && !translated.is_validated("ar"));
+        let bond = translated.item("bond").unwrap();
+        assert!(bond.text_in("cy", false).unwrap().contains("nghlinigydd"));
+        assert!(bond.text_in("ar", true).is_some());
+        let anchors = bond.scale().unwrap().anchors.as_ref().unwrap();
+        assert_eq!(anchors.max.get("es"), Some("Totalmente"));
+        // Scoring is untouched: the same answers score the same.
+        let answers = Answers(
+            [("bond", 9.0), ("goals", 8.0), ("approach", 7.0), ("overall", 6.0)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), Answer::Number(v)))
+                .collect(),
+        );
+        assert_eq!(original.score(&answers).total, translated.score(&answers).total);
+        // What is published stays the original (a published version never
+        // changes); the translated form reads back with its flags.
+        assert!(!original.to_json().contains("translations"));
+        let again = InstrumentDefinition::from_json_str(&translated.to_json()).unwrap();
+        assert_eq!(again.unvalidated_languages(), translated.unvalidated_languages());
+    }
+
+    #[test]
+    fn a_translation_pack_must_fit_and_be_complete() {
+        let original = shipped_instruments().remove(0);
+        let mut pack = shipped_translations().remove(0);
+        pack.version = 2;
+        assert!(original.clone().with_translations(&pack).is_err(), "another version");
+        let mut pack = shipped_translations().remove(0);
+        if let Some(cy) = pack.languages.get_mut("cy") {
+            cy.items.remove("note");
+        }
+        let err = original.with_translations(&pack).unwrap_err();
+        assert!(err.to_string().contains("item note"), "{err}");
+        // A language in `translations` must be one of `languages`.
+        let text = include_str!("instruments/rapport-alliance-v1.toml")
+            .replace("cutoff = 36", "cutoff = 36\n[translations.cy]\nvalidated = false\n");
+        assert!(InstrumentDefinition::from_toml_str(&text).is_err());
     }
 }

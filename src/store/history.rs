@@ -36,14 +36,34 @@ pub struct LoadedHistory {
 }
 
 /// Loads and parses an instrument version.
+/// A stored questionnaire, with the translations Rapport ships for it.
+/// A published version never changes, so each stored definition is parsed
+/// once per process (keyed by its text, which also keeps databases apart).
 pub fn instrument(conn: &mut DbConnection, id: i64) -> Result<InstrumentDefinition, StoreError> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static PARSED: OnceLock<Mutex<HashMap<String, Arc<InstrumentDefinition>>>> = OnceLock::new();
     let row = instruments::find(conn, id)?;
-    InstrumentDefinition::from_json_str(&row.definition).map_err(|e| {
-        StoreError::Conflict(format!(
-            "stored instrument {} v{} is not valid: {e}",
-            row.slug, row.version
-        ))
-    })
+    let cache = PARSED.get_or_init(Default::default);
+    if let Some(def) = cache.lock().ok().and_then(|c| c.get(&row.definition).cloned()) {
+        return Ok((*def).clone());
+    }
+    let def = InstrumentDefinition::from_json_str(&row.definition)
+        .map(InstrumentDefinition::with_shipped_translations)
+        .map_err(|e| {
+            StoreError::Conflict(format!(
+                "stored instrument {} v{} is not valid: {e}",
+                row.slug, row.version
+            ))
+        })?;
+    if let Ok(mut c) = cache.lock() {
+        // A clinic has a handful of versions; tests make many databases.
+        if c.len() >= 64 {
+            c.clear();
+        }
+        c.insert(row.definition, Arc::new(def.clone()));
+    }
+    Ok(def)
 }
 
 /// The engine settings for an instrument: its own defaults, then any
