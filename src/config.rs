@@ -79,6 +79,9 @@ pub struct Settings {
     pub base_url: url::Url,
     pub clinic_name: String,
     pub time_zone: Tz,
+    /// A new client's language when none is given.
+    pub default_language: String,
+    pub client_numerals: crate::i18n::Numerals,
     pub mail: MailTransport,
     pub mail_from: lettre::message::Mailbox,
     pub smtp_timeout_seconds: u64,
@@ -147,6 +150,16 @@ pub const SETTINGS: &[SettingDoc] = &[
         name: "TIME_ZONE",
         default: "Europe/London",
         meaning: "clinic time zone (IANA name); clients may have their own",
+    },
+    SettingDoc {
+        name: "DEFAULT_LANGUAGE",
+        default: "en",
+        meaning: "language of a new client when the practice system, CSV or form gives none (BCP 47 tag; pages and emails ship in en, cy, pl, es, ar, ur)",
+    },
+    SettingDoc {
+        name: "CLIENT_NUMERALS",
+        default: "western",
+        meaning: "digits clients read numbers in: western (0-9) or native (the language's own, such as Arabic-Indic)",
     },
     SettingDoc {
         name: "SMTP_URL",
@@ -296,6 +309,16 @@ impl Settings {
                 format!("expected an IANA time zone such as Europe/London, got \"{time_zone_text}\""),
             )
         })?;
+        let default_language = get("DEFAULT_LANGUAGE").unwrap_or_else(|| "en".to_string());
+        crate::domain::appointment::check_language(&default_language)
+            .map_err(|e| invalid("RAPPORT_DEFAULT_LANGUAGE", e))?;
+        let numerals_text = get("CLIENT_NUMERALS").unwrap_or_else(|| "western".to_string());
+        let client_numerals = crate::i18n::Numerals::parse(&numerals_text).ok_or_else(|| {
+            invalid(
+                "RAPPORT_CLIENT_NUMERALS",
+                format!("expected western or native, got \"{numerals_text}\""),
+            )
+        })?;
         let mail = match get("SMTP_URL") {
             Some(url) => {
                 check_smtp_url(&url)?;
@@ -361,6 +384,8 @@ impl Settings {
             base_url,
             clinic_name: get("CLINIC_NAME").unwrap_or_else(|| DEFAULT_CLINIC_NAME.to_string()),
             time_zone,
+            default_language,
+            client_numerals,
             mail,
             mail_from,
             smtp_timeout_seconds: number(&get("SMTP_TIMEOUT_SECONDS"), "SMTP_TIMEOUT_SECONDS", 30, 1, 600)? as u64,
@@ -400,6 +425,8 @@ impl Settings {
             ("RAPPORT_BASE_URL".into(), self.base_url.to_string()),
             ("RAPPORT_CLINIC_NAME".into(), self.clinic_name.clone()),
             ("RAPPORT_TIME_ZONE".into(), self.time_zone.to_string()),
+            ("RAPPORT_DEFAULT_LANGUAGE".into(), self.default_language.clone()),
+            ("RAPPORT_CLIENT_NUMERALS".into(), self.client_numerals.as_str().into()),
         ];
         match &self.mail {
             MailTransport::Folder(dir) => out.push(("RAPPORT_OUTBOX_DIR".into(), dir.display().to_string())),
@@ -647,6 +674,8 @@ mod tests {
             ("BIND", "nonsense", "RAPPORT_BIND"),
             ("BASE_URL", "ftp://x", "RAPPORT_BASE_URL"),
             ("TIME_ZONE", "Mars/Olympus", "RAPPORT_TIME_ZONE"),
+            ("DEFAULT_LANGUAGE", "Welsh please", "RAPPORT_DEFAULT_LANGUAGE"),
+            ("CLIENT_NUMERALS", "roman", "RAPPORT_CLIENT_NUMERALS"),
             ("QUIET_HOURS", "late", "RAPPORT_QUIET_HOURS"),
             ("EXPIRY_DAYS", "-1", "RAPPORT_EXPIRY_DAYS"),
             ("DATABASE_URL", "mysql://x", "RAPPORT_DATABASE_URL"),

@@ -216,6 +216,7 @@ db_test!(demo_clinic_loads_once, |app| {
                 sealer: &sealer,
                 message_domain: "t",
                 clinic_tz: chrono_tz::UTC,
+                default_language: "en",
             };
             conn.write_transaction(|conn| rapport::demo::load(conn, now, &settings, &mailing))
         })
@@ -235,6 +236,7 @@ db_test!(demo_clinic_loads_once, |app| {
                 sealer: &sealer,
                 message_domain: "t",
                 clinic_tz: chrono_tz::UTC,
+                default_language: "en",
             };
             Ok(rapport::demo::load(conn, now, &settings, &mailing).is_err())
         })

@@ -63,6 +63,7 @@ db_test!(a_fall_from_38_to_31_opens_one_alert_that_explains_itself, |app| {
                 sealer: &sealer,
                 message_domain: "test",
                 clinic_tz: chrono_tz::UTC,
+                default_language: "en",
             };
             conn.write_transaction(|conn| rapport::store::alerts::evaluate_client(conn, client, &mailing, now))
         })
@@ -692,6 +693,7 @@ db_test!(client_page_shows_trajectory_and_pausing_stops_invitations, |app| {
                 sealer: &sealer,
                 message_domain: "t",
                 clinic_tz: chrono_tz::UTC,
+                default_language: "en",
             };
             let input = AppointmentIn {
                 source: "test".into(),

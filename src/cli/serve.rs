@@ -236,6 +236,7 @@ fn load_demo(
         sealer: &state.sealer,
         message_domain: &domain,
         clinic_tz: state.settings.time_zone,
+        default_language: &state.settings.default_language,
     };
     conn.write_transaction(|conn| demo::load(conn, state.now(), &state.settings, &mailing))
 }

@@ -37,12 +37,14 @@ async fn blocking<T: Send + 'static>(
     let sealer = state.sealer.clone();
     let domain = state.message_domain();
     let clinic_tz = state.settings.time_zone;
+    let default_language = state.settings.default_language.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn = pool.get()?;
         let mailing = Mailing {
             sealer: &sealer,
             message_domain: &domain,
             clinic_tz,
+            default_language: &default_language,
         };
         f(&mut conn, &mailing)
     })

@@ -63,7 +63,14 @@ pub fn record(
                 input.clinician_email.trim()
             ))
         })?;
-    let (client, client_outcome) = upsert_client(conn, &input.source, &input.client, clinician.id, now)?;
+    let (client, client_outcome) = upsert_client(
+        conn,
+        &input.source,
+        &input.client,
+        clinician.id,
+        mailing.default_language,
+        now,
+    )?;
     let (appointment, appointment_outcome) = appointments::upsert(
         conn,
         &NewAppointment {
@@ -100,6 +107,7 @@ pub fn upsert_client(
     source: &str,
     details: &ClientDetails,
     clinician_id: i64,
+    default_language: &str,
     now: NaiveDateTime,
 ) -> Result<(Client, Upserted), StoreError> {
     let existing: Option<Client> = clients_table::table
@@ -145,7 +153,7 @@ pub fn upsert_client(
                     clinician_id,
                     name: details.name.trim().to_string(),
                     email,
-                    language: details.language.clone().unwrap_or_else(|| "en".to_string()),
+                    language: details.language.clone().unwrap_or_else(|| default_language.to_string()),
                     time_zone: details.time_zone.clone(),
                     source: Some(source.trim().to_string()),
                     external_id: Some(details.external_id.trim().to_string()),

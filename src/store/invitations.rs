@@ -143,6 +143,8 @@ pub struct Mailing<'a> {
     pub sealer: &'a Sealer,
     pub message_domain: &'a str,
     pub clinic_tz: Tz,
+    /// A new client's language when none is given (RAPPORT_DEFAULT_LANGUAGE).
+    pub default_language: &'a str,
 }
 
 /// Why no invitation was made for an attended appointment.

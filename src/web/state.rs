@@ -49,6 +49,7 @@ impl AppState {
         T: Send + 'static,
     {
         let (sealer, domain, clinic_tz) = (self.sealer.clone(), self.message_domain(), self.settings.time_zone);
+        let default_language = self.settings.default_language.clone();
         self.db(move |conn| {
             f(
                 conn,
@@ -56,6 +57,7 @@ impl AppState {
                     sealer: &sealer,
                     message_domain: &domain,
                     clinic_tz,
+                    default_language: &default_language,
                 },
             )
         })

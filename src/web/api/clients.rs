@@ -113,6 +113,7 @@ async fn upsert(state: web::Data<AppState>, caller: ApiCaller, body: web::Bytes)
     let body: ClientUpsert = json_body(&body)?;
     body.check().map_err(|m| ApiError(AppError::BadRequest(m)))?;
     let (now, key_id) = (state.now(), caller.key.id);
+    let default_language = state.settings.default_language.clone();
     let recorded = state
         .db(move |conn| {
             conn.idempotent_write(|conn| {
@@ -131,7 +132,8 @@ async fn upsert(state: web::Data<AppState>, caller: ApiCaller, body: web::Bytes)
                     language: body.language.clone(),
                     time_zone: body.time_zone.clone(),
                 };
-                let (client, upserted) = intake::upsert_client(conn, &body.source, &details, clinician.id, now)?;
+                let (client, upserted) =
+                    intake::upsert_client(conn, &body.source, &details, clinician.id, &default_language, now)?;
                 let outcome = match upserted {
                     Upserted::Created => "created",
                     Upserted::Updated => "updated",

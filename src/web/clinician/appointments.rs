@@ -27,6 +27,9 @@ struct AppointmentForm {
     new_name: String,
     #[serde(default)]
     new_email: String,
+    /// The new client's language (empty: the clinic's default).
+    #[serde(default)]
+    new_language: String,
     #[serde(default)]
     date: String,
     #[serde(default)]
@@ -59,6 +62,15 @@ fn form_page(csrf: &str, clients: &[Client], form: &AppointmentForm) -> Markup {
                 div.field {
                     label for="new_email" { "Email (for the questionnaire)" }
                     input #new_email type="email" name="new_email" value=(form.new_email) autocomplete="off";
+                }
+                div.field {
+                    label for="new_language" { "Language for the questionnaire and its emails" }
+                    select #new_language name="new_language" {
+                        option value="" selected[form.new_language.is_empty()] { "The clinic's default" }
+                        @for (tag, own) in crate::i18n::SHIPPED {
+                            option value=(tag) selected[form.new_language == tag] { (crate::i18n::english_name(tag)) " (" (own) ")" }
+                        }
+                    }
                 }
             }
             div.field { label for="date" { "Date" } input #date type="date" name="date" value=(form.date) required; }
@@ -169,7 +181,7 @@ fn read_form(
                 external_id: crate::security::new_token(),
                 name: form.new_name.trim().into(),
                 email: Some(form.new_email.trim().to_string()).filter(|e| !e.is_empty()),
-                language: None,
+                language: Some(form.new_language.trim().to_string()).filter(|l| !l.is_empty()),
                 time_zone: None,
             }
         }
