@@ -89,6 +89,7 @@ async fn db<T: Send + 'static>(
             sealer: &sealer,
             message_domain: "bench",
             clinic_tz: chrono_tz::UTC,
+            default_language: "en",
         };
         f(&mut conn, &mailing)
     })
@@ -403,15 +404,7 @@ async fn pages() {
                         .with("approach", Answer::Number(9.0))
                         .with("overall", Answer::Number(9.0))
                         .with("uncomfortable", Answer::Bool(false));
-                    rapport::store::responses::insert(
-                        conn,
-                        invitation.id,
-                        client.id,
-                        instrument_id,
-                        &instrument,
-                        &answers,
-                        at,
-                    )?;
+                    rapport::store::responses::insert(conn, &invitation, &instrument, &answers, "en", at)?;
                 }
                 rapport::store::alerts::evaluate_client(conn, client.id, mailing, sent + chrono::Duration::days(4))?;
             }

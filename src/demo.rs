@@ -371,15 +371,7 @@ fn load_sessions(
                         ),
                     );
                 }
-                responses::insert(
-                    conn,
-                    invitation.id,
-                    client.id,
-                    context.instrument_id,
-                    context.instrument,
-                    &given,
-                    at,
-                )?;
+                responses::insert(conn, &invitation, context.instrument, &given, &client.language, at)?;
                 at
             }
             _ => invitation.expires_at,

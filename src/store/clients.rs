@@ -198,6 +198,14 @@ pub fn set_easy_read(conn: &mut DbConnection, id: i64, easy: bool, now: NaiveDat
     Ok(())
 }
 
+/// The language the client chose on their questionnaire page.
+pub fn set_language(conn: &mut DbConnection, id: i64, language: &str, now: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(clients::table.find(id))
+        .set((clients::language.eq(language), clients::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Whether a client gets questionnaires, as a clinician sets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvitationChoice {

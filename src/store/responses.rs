@@ -23,6 +23,9 @@ pub struct Response {
     pub screener_uncomfortable: Option<bool>,
     pub comment: Option<String>,
     pub submitted_at: NaiveDateTime,
+    /// The language the client answered in (none for answers stored
+    /// before languages were recorded, which were English).
+    pub language: Option<String>,
 }
 
 impl Response {
@@ -40,11 +43,10 @@ impl Response {
 /// views that must not show it (managers, exports) never load it.
 pub fn insert(
     conn: &mut DbConnection,
-    invitation_id: i64,
-    client_id: i64,
-    instrument_id: i64,
+    invitation: &super::invitations::Invitation,
     instrument: &InstrumentDefinition,
     answers: &Answers,
+    language: &str,
     now: NaiveDateTime,
 ) -> Result<Response, StoreError> {
     let mut kept = instrument.snapped(answers);
@@ -56,9 +58,9 @@ pub fn insert(
     });
     let id: i64 = diesel::insert_into(responses::table)
         .values((
-            responses::invitation_id.eq(invitation_id),
-            responses::client_id.eq(client_id),
-            responses::instrument_id.eq(instrument_id),
+            responses::invitation_id.eq(invitation.id),
+            responses::client_id.eq(invitation.client_id),
+            responses::instrument_id.eq(invitation.instrument_id),
             responses::answers.eq(serde_json::to_string(&kept).unwrap_or_default()),
             responses::total.eq(scores.total),
             responses::common_score.eq(scores.common_0_100),
@@ -66,6 +68,7 @@ pub fn insert(
             responses::screener_uncomfortable.eq(scores.screener_flagged),
             responses::comment.eq(comment),
             responses::submitted_at.eq(now),
+            responses::language.eq(language),
         ))
         .returning(responses::id)
         .get_result(conn)?;

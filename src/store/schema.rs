@@ -122,6 +122,7 @@ diesel::table! {
         screener_uncomfortable -> Nullable<Bool>,
         comment -> Nullable<Text>,
         submitted_at -> Timestamp,
+        language -> Nullable<Text>,
     }
 }
 

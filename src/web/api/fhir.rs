@@ -215,7 +215,12 @@ fn answer_value(item: &Item, answer: &Answer) -> Option<Value> {
 /// A response as a FHIR R4 QuestionnaireResponse. `amended` when the
 /// client's data was erased after they answered (their free text is gone).
 pub fn response_resource(base: &FhirBase, def: &InstrumentDefinition, response: &Response, erased: bool) -> Value {
-    let lang = language(def);
+    // The questions as the client read them.
+    let lang = response
+        .language
+        .clone()
+        .filter(|l| def.languages().contains(l))
+        .unwrap_or_else(|| language(def));
     let mut answers = response.answers();
     if let (Some(item), Some(comment)) = (
         def.item_with_role(crate::domain::instrument::ItemRole::Comment),
@@ -251,6 +256,7 @@ pub fn response_resource(base: &FhirBase, def: &InstrumentDefinition, response: 
         "resourceType": "QuestionnaireResponse",
         "id": response.id.to_string(),
         "questionnaire": format!("{}|{}", base.questionnaire(response.instrument_id), def.version()),
+        "language": lang,
         "status": if erased { "amended" } else { "completed" },
         "subject": { "reference": format!("Patient/{}", response.client_id) },
         "authored": utc_text(response.submitted_at),
@@ -619,6 +625,7 @@ mod tests {
             screener_uncomfortable: Some(false),
             comment: Some("Thank you".into()),
             submitted_at: at,
+            language: Some("en".into()),
         };
         let r = response_resource(&base(), &def, &response, false);
         assert_eq!(r["resourceType"], "QuestionnaireResponse");

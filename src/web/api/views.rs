@@ -204,6 +204,10 @@ pub struct ResponseView {
     pub answers: BTreeMap<String, serde_json::Value>,
     /// What the client wrote for their clinician (removed on erasure).
     pub comment: Option<String>,
+    /// The language the client answered in (BCP 47; null for answers
+    /// stored before Rapport recorded it, which were English).
+    #[schema(example = "ar")]
+    pub language: Option<String>,
 }
 
 pub fn answer_value(answer: &Answer) -> serde_json::Value {
@@ -237,6 +241,7 @@ impl ResponseView {
                 .map(|(k, a)| (k.clone(), answer_value(a)))
                 .collect(),
             comment: r.comment.clone(),
+            language: r.language.clone(),
         }
     }
 }

@@ -1,0 +1,2 @@
+-- The language the client answered in (a translation may be unvalidated).
+ALTER TABLE responses ADD COLUMN language TEXT;
