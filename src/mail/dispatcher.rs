@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use rand::Rng;
 
 use super::{SendError, templates, webhook};
+use crate::i18n::Lang;
 use crate::store::outbox::{self, Kind, OutboxRow, Payload};
 use crate::store::{StoreError, clients, invitations, kv, webhooks};
 use crate::web::AppState;
@@ -378,8 +379,10 @@ fn prepare(state: &AppState, context: &BatchContext, row: &OutboxRow) -> Prepare
                 .as_deref()
                 .and_then(|z| z.parse().ok())
                 .unwrap_or(state.settings.time_zone);
-            let open_until = local_deadline(invitation.expires_at, tz);
+            let lang = email_language(&client.language, &state.settings);
+            let open_until = local_deadline(invitation.expires_at, tz, &lang);
             let rendered = templates::survey(
+                &lang,
                 clinic,
                 &state.settings.link(&format!("/s/{survey_token}")),
                 &state.settings.link(&format!("/u/{unsubscribe_token}")),
@@ -441,8 +444,27 @@ fn prepare(state: &AppState, context: &BatchContext, row: &OutboxRow) -> Prepare
     }
 }
 
-fn local_deadline(at: NaiveDateTime, tz: chrono_tz::Tz) -> String {
-    at.and_utc().with_timezone(&tz).format("%A %-d %B at %H:%M").to_string()
+/// When the link closes, in the client's time zone and language (digits
+/// as the clinic chose).
+fn local_deadline(at: NaiveDateTime, tz: chrono_tz::Tz, lang: &Lang) -> String {
+    let local = at.and_utc().with_timezone(&tz);
+    lang.digits(
+        &local
+            .format_localized("%A %-d %B, %H:%M", lang.date_locale())
+            .to_string(),
+    )
+}
+
+/// The language of a client's email: theirs when Rapport's emails are
+/// written in it, else the clinic's default.
+fn email_language(client_language: &str, settings: &crate::config::Settings) -> Lang {
+    let shipped = |tag: &str| crate::i18n::name_of(tag).is_some();
+    let tag = if shipped(client_language) {
+        client_language
+    } else {
+        settings.default_language.as_str()
+    };
+    Lang::new(tag, settings.client_numerals)
 }
 
 /// A server's reason for the log, with any email address in it hidden (the

@@ -2,10 +2,13 @@
 //! diagnosis, nothing clinical — an email can be read by anyone who sees
 //! the recipient's inbox.
 
+use fluent_templates::fluent_bundle::FluentValue;
 use lettre::Message;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use maud::{DOCTYPE, Markup, html};
+
+use crate::i18n::Lang;
 
 /// A message's content before it becomes MIME.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,18 +18,22 @@ pub struct Rendered {
     pub html: String,
     /// One-click unsubscribe address (RFC 8058), for client emails.
     pub unsubscribe: Option<String>,
+    /// The language of a client email (`Content-Language`); staff emails
+    /// are in the clinic's language and say none.
+    pub language: Option<String>,
 }
 
-fn html_shell(title: &str, body: Markup) -> String {
+fn html_shell(lang: &str, dir: &str, title: &str, body: Markup) -> String {
+    let align = if dir == "rtl" { "right" } else { "left" };
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(lang) dir=(dir) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
             }
-            body style="margin:0;padding:24px;font-family:Arial,Helvetica,sans-serif;font-size:17px;line-height:1.5;color:#1b2733;background:#ffffff" {
+            body style={ "margin:0;padding:24px;font-family:Arial,Helvetica,sans-serif;font-size:17px;line-height:1.5;color:#1b2733;background:#ffffff;direction:" (dir) ";text-align:" (align) } {
                 div style="max-width:560px;margin:0 auto" { (body) }
             }
         }
@@ -34,42 +41,73 @@ fn html_shell(title: &str, body: Markup) -> String {
     .into_string()
 }
 
-/// The questionnaire link after a session, or its reminder.
-pub fn survey(clinic: &str, survey_link: &str, unsubscribe_link: &str, open_until: &str, reminder: bool) -> Rendered {
-    let subject = if reminder {
-        format!("Reminder: two minutes of feedback for {clinic}")
-    } else {
-        format!("Two minutes of feedback for {clinic}")
-    };
-    let opening = if reminder {
-        format!("A gentle reminder: {clinic} would value two minutes of feedback on your recent appointment.")
-    } else {
-        format!("{clinic} would value two minutes of feedback on your recent appointment.")
-    };
-    let why = "Your answers help make your sessions right for you. There are no right or wrong answers.";
-    let text = format!(
-        "Hello,\n\n{opening}\n{why}\n\nAnswer here (a private link just for you):\n{survey_link}\n\n\
-         The link works until {open_until}.\n\n\
-         To stop receiving these emails, open:\n{unsubscribe_link}\n\n{clinic}\n"
+/// The questionnaire link after a session, or its reminder, in the
+/// client's language. The clinic name and the date are isolated (Unicode
+/// isolates in text, `<bdi>` in HTML) so a left-to-right name cannot
+/// reorder a right-to-left sentence.
+pub fn survey(
+    lang: &Lang,
+    clinic: &str,
+    survey_link: &str,
+    unsubscribe_link: &str,
+    open_until: &str,
+    reminder: bool,
+) -> Rendered {
+    let with =
+        |key: &str, name: &'static str, value: &str| lang.t_with(key, &[(name, FluentValue::from(value.to_string()))]);
+    let isolated_clinic = lang.isolate(clinic);
+    let subject = with(
+        if reminder {
+            "email-subject-reminder"
+        } else {
+            "email-subject"
+        },
+        "clinic",
+        &isolated_clinic,
     );
+    let opening_key = if reminder {
+        "email-opening-reminder"
+    } else {
+        "email-opening"
+    };
+    let opening = with(opening_key, "clinic", &isolated_clinic);
+    let why = lang.t("email-why");
+    let text = format!(
+        "{}\n\n{opening}\n{why}\n\n{}\n{survey_link}\n\n{}\n\n{}\n{unsubscribe_link}\n\n{isolated_clinic}\n",
+        lang.t("email-greeting"),
+        lang.t("email-answer-here"),
+        with("email-works-until", "until", &lang.isolate(open_until)),
+        lang.t("email-stop-text"),
+    );
+    // The HTML wraps the clinic name and the date in <bdi>: the message is
+    // built with a marker for each, then split round it.
+    const MARK: &str = "\u{E000}";
+    let opening_html = with(opening_key, "clinic", MARK);
+    let until_html = with("email-private", "until", MARK);
+    let around = |text: &str, inner: &str| -> Markup {
+        match text.split_once(MARK) {
+            Some((before, after)) => html! { (before) bdi { (inner) } (after) },
+            None => html! { (text) },
+        }
+    };
     let html = html_shell(
+        lang.tag(),
+        lang.dir(),
         &subject,
         html! {
-            p { "Hello," }
-            p { (opening) " " (why) }
+            p { (lang.t("email-greeting")) }
+            p { (around(&opening_html, clinic)) " " (why) }
             p {
                 a href=(survey_link) style="display:inline-block;padding:12px 22px;background:#1f5f8b;color:#ffffff;text-decoration:none;border-radius:4px;font-weight:bold" {
-                    "Answer the questions"
+                    (lang.t("email-button"))
                 }
             }
+            p style="color:#4a5866;font-size:15px" { (around(&until_html, open_until)) }
             p style="color:#4a5866;font-size:15px" {
-                "This is a private link just for you. It works until " (open_until) "."
+                (lang.t("email-not-now")) " "
+                a href=(unsubscribe_link) style="color:#174a6c" { (lang.t("email-stop-link")) } "."
             }
-            p style="color:#4a5866;font-size:15px" {
-                "Not the right time? You can "
-                a href=(unsubscribe_link) style="color:#174a6c" { "stop receiving these emails" } "."
-            }
-            p { (clinic) }
+            p { bdi { (clinic) } }
         },
     );
     Rendered {
@@ -77,6 +115,7 @@ pub fn survey(clinic: &str, survey_link: &str, unsubscribe_link: &str, open_unti
         text,
         html,
         unsubscribe: Some(unsubscribe_link.to_string()),
+        language: Some(lang.tag().to_string()),
     }
 }
 
@@ -164,6 +203,8 @@ pub fn alert_notice(clinic: &str, sign_in_link: &str, notice: Notice) -> Rendere
          For privacy, this email does not say which client.\n\n{clinic} · Rapport\n"
     );
     let html = html_shell(
+        "en",
+        "ltr",
         &subject,
         html! {
             p { "Hello," }
@@ -178,6 +219,7 @@ pub fn alert_notice(clinic: &str, sign_in_link: &str, notice: Notice) -> Rendere
         text,
         html,
         unsubscribe: None,
+        language: None,
     }
 }
 
@@ -187,6 +229,8 @@ pub fn test_email(clinic: &str) -> Rendered {
     let line = "This is a test email from Rapport. If you can read it, the clinic's email settings work.";
     let text = format!("Hello,\n\n{line}\n\n{clinic} · Rapport\n");
     let html = html_shell(
+        "en",
+        "ltr",
         &subject,
         html! {
             p { "Hello," }
@@ -199,6 +243,7 @@ pub fn test_email(clinic: &str) -> Rendered {
         text,
         html,
         unsubscribe: None,
+        language: None,
     }
 }
 
@@ -232,6 +277,12 @@ pub fn build(from: &Mailbox, to: &str, message_id: &str, rendered: &Rendered) ->
         .to(to)
         .subject(rendered.subject.clone())
         .message_id(Some(message_id.to_string()));
+    if let Some(language) = &rendered.language {
+        builder = builder.raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Content-Language"),
+            language.clone(),
+        ));
+    }
     if let Some(link) = &rendered.unsubscribe {
         builder = builder
             .raw_header(HeaderValue::new(
@@ -267,6 +318,7 @@ mod tests {
     #[test]
     fn survey_email_is_neutral_and_carries_both_links() {
         let r = survey(
+            &Lang::new("en", crate::i18n::Numerals::Western),
             "Riverside Clinic",
             "https://x/s/TOK",
             "https://x/u/UNSUB",
@@ -283,13 +335,21 @@ mod tests {
 
     #[test]
     fn message_is_multipart_alternative_text_first() {
-        let r = survey("Clinic", "https://x/s/T", "https://x/u/U", "Friday", true);
+        let r = survey(
+            &Lang::new("en", crate::i18n::Numerals::Western),
+            "Clinic",
+            "https://x/s/T",
+            "https://x/u/U",
+            "Friday",
+            true,
+        );
         let from: Mailbox = "Clinic <no-reply@example.org>".parse().unwrap();
         let message = build(&from, "client@example.org", "<abc.rapport@example.org>", &r).unwrap();
         let raw = String::from_utf8(message.formatted()).unwrap();
         assert!(raw.contains("Message-ID: <abc.rapport@example.org>"));
         assert!(raw.contains("List-Unsubscribe: <https://x/u/U>"));
         assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        assert!(raw.contains("Content-Language: en"));
         assert!(raw.contains("multipart/alternative"));
         assert!(raw.find("text/plain").unwrap() < raw.find("text/html").unwrap());
         assert!(build(&from, "not an address", "<x@y>", &r).is_err());
@@ -348,5 +408,34 @@ mod tests {
             r.text
                 .contains("1 alert needs a look; 1 comment from a client to read.")
         );
+    }
+
+    #[test]
+    fn the_survey_email_speaks_the_clients_language() {
+        let ar = Lang::new("ar", crate::i18n::Numerals::Western);
+        let r = survey(
+            &ar,
+            "Riverside Clinic",
+            "https://x/s/T",
+            "https://x/u/U",
+            "الجمعة 6 مارس",
+            false,
+        );
+        assert!(r.subject.contains("دقيقتان") && r.subject.contains("\u{2068}Riverside Clinic\u{2069}"));
+        assert!(r.html.contains("lang=\"ar\" dir=\"rtl\"") && r.html.contains("direction:rtl"));
+        assert!(r.html.contains("<bdi>Riverside Clinic</bdi>"));
+        assert!(r.text.contains("https://x/s/T") && r.text.contains("لإيقاف هذه الرسائل"));
+        assert!(r.html.contains("أوقف هذه الرسائل") && r.html.contains("<bdi>الجمعة 6 مارس</bdi>"));
+        assert_eq!(r.language.as_deref(), Some("ar"));
+        let cy = survey(
+            &Lang::new("cy", crate::i18n::Numerals::Western),
+            "Clinig",
+            "https://x/s/T",
+            "https://x/u/U",
+            "dydd Gwener",
+            true,
+        );
+        assert!(cy.subject.starts_with("Nodyn atgoffa"));
+        assert!(cy.html.contains("lang=\"cy\" dir=\"ltr\""));
     }
 }

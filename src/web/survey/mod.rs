@@ -13,10 +13,13 @@ use serde::Deserialize;
 
 use super::error::AppError;
 use super::state::AppState;
+use crate::config::Settings;
 use crate::domain::instrument::{Answer, AnswerError, Answers, InstrumentDefinition, ItemKind};
+use crate::i18n::Lang;
 use crate::store::clients::{self, Client};
 use crate::store::invitations::{self, Invitation, InvitationStatus};
 use crate::store::{DbConnection, StoreError, alerts, history, responses, webhooks};
+use fluent_templates::fluent_bundle::FluentValue;
 use views::Frame;
 
 /// Everything a survey page needs about one link.
@@ -24,8 +27,10 @@ struct Survey {
     invitation: Invitation,
     client: Client,
     instrument: InstrumentDefinition,
-    /// The clinic's line beside the comment box on where to get help now.
-    help_line: String,
+    /// The clinic's line beside the comment box on where to get help now
+    /// (none until the clinic sets it: then the default, in the client's
+    /// language).
+    help_line: Option<String>,
 }
 
 /// What a link is, now.
@@ -40,8 +45,11 @@ enum LinkState {
 
 /// Where the clinic's help line is kept (Admin → Staff page sets it).
 pub const HELP_LINE_KEY: &str = "survey.help_line";
-/// Shown until the clinic sets its own line: safe without a phone number.
-pub const DEFAULT_HELP_LINE: &str = "Your comment is not read straight away. If you need help now, contact your clinic, your GP or NHS 111, or call 999 in an emergency.";
+/// Shown until the clinic sets its own line (safe without a phone
+/// number), as staff read it; clients read it in their language.
+pub fn default_help_line() -> String {
+    Lang::new("en", crate::i18n::Numerals::Western).t("help-line-default")
+}
 
 fn load_link(conn: &mut DbConnection, token: &str, now: chrono::NaiveDateTime) -> Result<LinkState, StoreError> {
     let Some(invitation) = invitations::find_by_token(conn, token, "survey")? else {
@@ -49,7 +57,7 @@ fn load_link(conn: &mut DbConnection, token: &str, now: chrono::NaiveDateTime) -
     };
     let client = clients::find(conn, invitation.client_id)?;
     let instrument = history::instrument(conn, invitation.instrument_id)?;
-    let help_line = crate::store::kv::get(conn, HELP_LINE_KEY)?.unwrap_or_else(|| DEFAULT_HELP_LINE.to_string());
+    let help_line = crate::store::kv::get(conn, HELP_LINE_KEY)?;
     let status = invitation.status();
     let survey = Box::new(Survey {
         invitation,
@@ -67,14 +75,30 @@ fn load_link(conn: &mut DbConnection, token: &str, now: chrono::NaiveDateTime) -
     })
 }
 
-/// The language to show: the client's if the instrument has it.
-fn language(survey: &Survey) -> String {
+/// The language of the questionnaire page: the client's if the
+/// questionnaire has it (a regional tag such as ar-EG reads ar), else the
+/// clinic's default, else the questionnaire's first. Questions and
+/// everything around them are in the same language.
+fn language(settings: &Settings, survey: &Survey) -> Lang {
     let langs = survey.instrument.languages();
-    if langs.contains(&survey.client.language) {
-        survey.client.language.clone()
-    } else {
-        langs.first().cloned().unwrap_or_else(|| "en".into())
-    }
+    let has = |tag: &str| {
+        let primary = tag.split('-').next().unwrap_or(tag);
+        langs
+            .iter()
+            .find(|l| l.as_str() == tag || l.as_str() == primary)
+            .cloned()
+    };
+    let tag = has(&survey.client.language)
+        .or_else(|| has(&settings.default_language))
+        .or_else(|| langs.first().cloned())
+        .unwrap_or_else(|| "en".into());
+    Lang::new(&tag, settings.client_numerals)
+}
+
+/// The language of a page with no questions: the client's, when known.
+fn client_language(state: &AppState, client: Option<&Client>) -> Lang {
+    let tag = client.map_or(state.settings.default_language.as_str(), |c| c.language.as_str());
+    Lang::new(tag, state.settings.client_numerals)
 }
 
 fn html_response(status: StatusCode, markup: Markup) -> HttpResponse {
@@ -95,66 +119,64 @@ fn state_page(state: &AppState, link: &LinkState) -> Option<HttpResponse> {
         }
         LinkState::Open(_) | LinkState::Unknown => false,
     };
-    let frame = |lang: &'static str| Frame {
-        lang,
+    let client = match link {
+        LinkState::Answered(s) | LinkState::Expired(s) | LinkState::NoLongerNeeded(s) | LinkState::Unsubscribed(s) => {
+            Some(&s.client)
+        }
+        LinkState::Open(_) | LinkState::Unknown => None,
+    };
+    let lang = client_language(state, client);
+    let frame = Frame {
+        lang: &lang,
         clinic,
         easy,
         switch_token: None,
+        languages: &[],
     };
     let (status, title, lines): (StatusCode, &str, Vec<&str>) = match link {
         LinkState::Open(_) => return None,
         LinkState::Unknown => (
             StatusCode::NOT_FOUND,
-            "We could not find this questionnaire",
-            vec![
-                "The link may be incomplete. Please check that you copied the whole address from your email.",
-                "If you have questions, please contact your clinic.",
-            ],
+            "unknown-title",
+            vec!["unknown-check", "unknown-contact"],
         ),
-        LinkState::Answered(_) => (
-            StatusCode::OK,
-            "We already have your answers",
-            vec![
-                "Thank you. Your answers for this appointment have been received.",
-                "You can close this page.",
-            ],
-        ),
-        LinkState::Expired(_) => (
-            StatusCode::GONE,
-            "This questionnaire has closed",
-            vec![
-                "The time to answer for this appointment has passed, and that is fine.",
-                "You will receive a new link after your next appointment.",
-            ],
-        ),
-        LinkState::NoLongerNeeded(_) => (
-            StatusCode::GONE,
-            "No answers are needed for this appointment",
-            vec!["This questionnaire is no longer needed. You can close this page."],
-        ),
+        LinkState::Answered(_) => (StatusCode::OK, "answered-title", vec!["answered-thanks", "close-page"]),
+        LinkState::Expired(_) => (StatusCode::GONE, "expired-title", vec!["expired-fine", "expired-next"]),
+        LinkState::NoLongerNeeded(_) => (StatusCode::GONE, "cancelled-title", vec!["cancelled-line"]),
         LinkState::Unsubscribed(_) => (
             StatusCode::OK,
-            "You have stopped these emails",
-            vec![
-                "You asked not to receive feedback questionnaires, so this one is closed.",
-                "If you change your mind, please tell your clinic.",
-            ],
+            "stopped-title",
+            vec!["stopped-closed", "stopped-change"],
         ),
     };
-    Some(html_response(status, views::message(&frame("en"), title, &lines)))
+    let lines: Vec<String> = lines.iter().map(|k| lang.t(k)).collect();
+    Some(html_response(status, views::message(&frame, &lang.t(title), &lines)))
+}
+
+/// The open questionnaire behind a link, or the calm page to show instead.
+async fn open_survey(
+    state: &AppState,
+    token: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<Result<Box<Survey>, HttpResponse>, AppError> {
+    let lookup = token.to_string();
+    let link = state.db(move |conn| load_link(conn, &lookup, now)).await?;
+    if let Some(page) = state_page(state, &link) {
+        return Ok(Err(page));
+    }
+    match link {
+        LinkState::Open(survey) => Ok(Ok(survey)),
+        _ => Err(AppError::NotFound),
+    }
 }
 
 #[get("/s/{token}")]
 async fn show(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, AppError> {
     let now = state.now();
     let token_text = token.into_inner();
-    let lookup = token_text.clone();
-    let link = state.db(move |conn| load_link(conn, &lookup, now)).await?;
-    if let Some(page) = state_page(&state, &link) {
-        return Ok(page);
-    }
-    let LinkState::Open(survey) = link else {
-        return Err(AppError::NotFound);
+    let survey = match open_survey(&state, &token_text, now).await? {
+        Ok(survey) => survey,
+        Err(page) => return Ok(page),
     };
     Ok(if survey.client.easy_read {
         html_response(
@@ -177,42 +199,45 @@ fn full_form(
     answers: &Answers,
     problems: &BTreeMap<String, &'static str>,
 ) -> Markup {
-    let lang = language(survey);
+    let lang = language(&state.settings, survey);
     let frame = Frame {
         lang: &lang,
         clinic: &state.settings.clinic_name,
         easy: false,
         switch_token: Some(token),
+        languages: survey.instrument.languages(),
     };
     let title = survey
         .instrument
         .title()
-        .get(&lang)
-        .unwrap_or("A few questions about your appointment");
+        .get(lang.tag())
+        .map(str::to_string)
+        .unwrap_or_else(|| lang.t("survey-title-fallback"));
+    let help_line = help_line(survey, &lang);
     views::page(
         &frame,
-        title,
+        &title,
         html! {
             h1 { (title) }
-            p { "Please think about your most recent appointment. There are no right or wrong answers." }
+            p { (lang.t("survey-intro")) }
             @if !problems.is_empty() {
                 div.error role="alert" {
-                    p { "Some answers need another look:" }
+                    p { (lang.t("survey-problems")) }
                     // In the order of the questions on the page.
                     ul {
                         @for item in survey.instrument.items().iter().filter(|i| problems.contains_key(&i.id)) {
-                            li { a href={ "#q-" (item.id) } { (question_label(survey, &item.id, &lang)) } }
+                            li { a href={ "#q-" (item.id) } { (question_label(survey, &item.id, lang.tag())) } }
                         }
                     }
                 }
             }
             form method="post" action={ "/s/" (token) } novalidate {
                 @for item in survey.instrument.items() {
-                    (views::question(&survey.instrument, item, &views::Wording { lang: &lang, easy: false, help_line: &survey.help_line }, answers, problems.get(&item.id).copied()))
+                    (views::question(&survey.instrument, item, &views::Wording { lang: &lang, easy: false, help_line: &help_line }, answers, problems.get(&item.id).copied()))
                 }
-                div.actions { button.primary type="submit" { "Send my answers" } }
+                div.actions { button.primary type="submit" { (lang.t("survey-send")) } }
             }
-            p.muted { "Your answers go to your clinic. They help make your sessions right for you." }
+            p.muted { (lang.t("survey-footer")) }
         },
     )
 }
@@ -236,35 +261,44 @@ fn easy_step(
     answers: &Answers,
     problem: Option<&'static str>,
 ) -> Markup {
-    let lang = language(survey);
+    let lang = language(&state.settings, survey);
     let frame = Frame {
         lang: &lang,
         clinic: &state.settings.clinic_name,
         easy: true,
         switch_token: Some(token),
+        languages: survey.instrument.languages(),
     };
+    let help_line = help_line(survey, &lang);
     let items = survey.instrument.items();
     let total = items.len();
     if step >= total {
         return easy_review(&frame, survey, token, answers);
     }
     let item = &items[step];
+    let progress = lang.t_with(
+        "easy-progress",
+        &[
+            ("step", FluentValue::from(step + 1)),
+            ("total", FluentValue::from(total)),
+        ],
+    );
     views::page(
         &frame,
-        &format!("Question {} of {}", step + 1, total),
+        &progress,
         html! {
-            p.progress { "Question " (step + 1) " of " (total) }
+            p.progress { (progress) }
             form method="post" action={ "/s/" (token) "/step" } novalidate {
                 input type="hidden" name="_step" value=(step);
                 (views::carried(answers, &item.id))
-                (views::question(&survey.instrument, item, &views::Wording { lang: &lang, easy: true, help_line: &survey.help_line }, answers, problem))
-                @if !item.required { p.hint { "You can skip this question." } }
+                (views::question(&survey.instrument, item, &views::Wording { lang: &lang, easy: true, help_line: &help_line }, answers, problem))
+                @if !item.required { p.hint { (lang.t("easy-skip")) } }
                 // Back before Next, as people read; Enter still means Next
                 // (the form's first submit button, not shown).
-                button.default-next type="submit" name="_go" value="next" tabindex="-1" aria-hidden="true" { "Next" }
+                button.default-next type="submit" name="_go" value="next" tabindex="-1" aria-hidden="true" { (lang.t("easy-next")) }
                 div.actions {
-                    @if step > 0 { button type="submit" name="_go" value="back" formnovalidate { "Back" } }
-                    button.primary type="submit" name="_go" value="next" { "Next" }
+                    @if step > 0 { button type="submit" name="_go" value="back" formnovalidate { (lang.t("easy-back")) } }
+                    button.primary type="submit" name="_go" value="next" { (lang.t("easy-next")) }
                 }
             }
         },
@@ -273,27 +307,34 @@ fn easy_step(
 
 fn easy_review(frame: &Frame, survey: &Survey, token: &str, answers: &Answers) -> Markup {
     let items = survey.instrument.items();
+    let lang = frame.lang;
     views::page(
         frame,
-        "Check and send",
+        &lang.t("easy-review-title"),
         html! {
-            p.progress { "All " (items.len()) " questions done" }
-            h1 { "Ready to send?" }
-            p { "You can go back to change an answer." }
+            p.progress { (lang.t_with("easy-review-done", &[("count", FluentValue::from(items.len()))])) }
+            h1 { (lang.t("easy-review-heading")) }
+            p { (lang.t("easy-review-hint")) }
             // Back before Send, as on every easy-read step.
             div.actions {
                 form method="post" action={ "/s/" (token) "/step" } {
                     input type="hidden" name="_step" value=(items.len());
                     (views::carried(answers, ""))
-                    button type="submit" name="_go" value="back" { "Back" }
+                    button type="submit" name="_go" value="back" { (lang.t("easy-back")) }
                 }
                 form method="post" action={ "/s/" (token) } {
                     (views::carried(answers, ""))
-                    button.primary type="submit" { "Send my answers" }
+                    button.primary type="submit" { (lang.t("survey-send")) }
                 }
             }
         },
     )
+}
+
+/// The clinic's line beside the comment box, or the default in the
+/// client's language until the clinic sets its own.
+fn help_line(survey: &Survey, lang: &Lang) -> String {
+    survey.help_line.clone().unwrap_or_else(|| lang.t("help-line-default"))
 }
 
 /// Turns form fields into answers, keeping only the instrument's items.
@@ -325,7 +366,7 @@ fn read_answers(
                 answers.0.insert(item.id.clone(), a);
             }
             None => {
-                problems.insert(item.id.clone(), views::problem_text(item));
+                problems.insert(item.id.clone(), views::problem_key(item));
             }
         }
     }
@@ -345,7 +386,7 @@ fn problems_from(instrument: &InstrumentDefinition, errors: &[AnswerError]) -> B
             | AnswerError::TooLong { item, .. } => item,
         };
         if let Some(item) = instrument.item(id) {
-            problems.insert(id.clone(), views::problem_text(item));
+            problems.insert(id.clone(), views::problem_key(item));
         }
     }
     problems
@@ -364,7 +405,8 @@ fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
 
 /// What a submission came to.
 enum Submitted {
-    Stored,
+    /// Stored; the thanks are in the language the client answered in.
+    Stored(Lang),
     NotOpen(LinkState),
     Invalid(Box<Survey>, Answers, BTreeMap<String, &'static str>),
 }
@@ -379,6 +421,7 @@ async fn submit(
     let token_text = token.into_inner();
     let now = state.now();
     let lookup = token_text.clone();
+    let settings = state.settings.clone();
     // Read and check first, outside the write lock; the write then takes
     // the invitation only if it is still open.
     let outcome = state
@@ -387,6 +430,7 @@ async fn submit(
             let LinkState::Open(survey) = link else {
                 return Ok(Submitted::NotOpen(link));
             };
+            let lang = language(&settings, &survey);
             let (answers, mut problems) = read_answers(&survey.instrument, &fields);
             if let Err(errors) = survey.instrument.validate_answers(&answers) {
                 problems.extend(problems_from(&survey.instrument, &errors));
@@ -398,43 +442,34 @@ async fn submit(
                 if !invitations::mark_answered(conn, survey.invitation.id, now)? {
                     return Ok(false);
                 }
-                let response = responses::insert(
-                    conn,
-                    survey.invitation.id,
-                    survey.client.id,
-                    survey.invitation.instrument_id,
-                    &survey.instrument,
-                    &answers,
-                    now,
-                )?;
+                let response =
+                    responses::insert(conn, &survey.invitation, &survey.instrument, &answers, lang.tag(), now)?;
                 webhooks::response_received(conn, mailing, &response, now)?;
                 alerts::evaluate_client(conn, survey.client.id, mailing, now)?;
                 Ok::<_, StoreError>(true)
             })?;
             if stored {
-                Ok(Submitted::Stored)
+                Ok(Submitted::Stored(lang))
             } else {
                 Ok(Submitted::NotOpen(load_link(conn, &lookup, now)?))
             }
         })
         .await?;
     match outcome {
-        Submitted::Stored => {
+        Submitted::Stored(lang) => {
             let frame = Frame {
-                lang: "en",
+                lang: &lang,
                 clinic: &state.settings.clinic_name,
                 easy: false,
                 switch_token: None,
+                languages: &[],
             };
             Ok(html_response(
                 StatusCode::OK,
                 views::message(
                     &frame,
-                    "Thank you",
-                    &[
-                        "Your answers have been sent to your clinic.",
-                        "There is nothing else to do. You can close this page.",
-                    ],
+                    &lang.t("thanks-title"),
+                    &[lang.t("thanks-sent"), lang.t("thanks-done")],
                 ),
             ))
         }
@@ -468,13 +503,9 @@ async fn next_step(
     let fields = parse_form(&body)?;
     let token_text = token.into_inner();
     let now = state.now();
-    let lookup = token_text.clone();
-    let link = state.db(move |conn| load_link(conn, &lookup, now)).await?;
-    if let Some(page) = state_page(&state, &link) {
-        return Ok(page);
-    }
-    let LinkState::Open(survey) = link else {
-        return Err(AppError::NotFound);
+    let survey = match open_survey(&state, &token_text, now).await? {
+        Ok(survey) => survey,
+        Err(page) => return Ok(page),
     };
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let count = survey.instrument.items().len();
@@ -511,7 +542,7 @@ async fn next_step(
                         .any(|e| !matches!(e, AnswerError::RequiredMissing(id) if *id != item.id))
                 });
             if missing || invalid {
-                problem = Some(views::problem_text(item));
+                problem = Some(views::problem_key(item));
             }
         }
         if problem.is_some() {
@@ -542,17 +573,46 @@ async fn easy_read(
     let token_text = token.into_inner();
     let easy = form.easy == "on";
     let now = state.now();
-    let lookup = token_text.clone();
-    let link = state.db(move |conn| load_link(conn, &lookup, now)).await?;
-    if let Some(page) = state_page(&state, &link) {
-        return Ok(page);
-    }
-    let LinkState::Open(survey) = link else {
-        return Err(AppError::NotFound);
+    let survey = match open_survey(&state, &token_text, now).await? {
+        Ok(survey) => survey,
+        Err(page) => return Ok(page),
     };
     let client_id = survey.client.id;
     state
         .db(move |conn| clients::set_easy_read(conn, client_id, easy, now))
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/s/{token_text}")))
+        .finish())
+}
+
+#[derive(Deserialize)]
+struct LanguageForm {
+    language: String,
+}
+
+/// Remembers the language the client chose among the questionnaire's.
+#[post("/s/{token}/language")]
+async fn choose_language(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: web::Form<LanguageForm>,
+) -> Result<HttpResponse, AppError> {
+    let token_text = token.into_inner();
+    let now = state.now();
+    let survey = match open_survey(&state, &token_text, now).await? {
+        Ok(survey) => survey,
+        Err(page) => return Ok(page),
+    };
+    let chosen = form.into_inner().language;
+    if !survey.instrument.languages().contains(&chosen) {
+        return Err(AppError::BadRequest(format!(
+            "This questionnaire is not available in “{chosen}”."
+        )));
+    }
+    let client_id = survey.client.id;
+    state
+        .db(move |conn| clients::set_language(conn, client_id, &chosen, now))
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", format!("/s/{token_text}")))
@@ -569,19 +629,17 @@ fn load_unsubscribe(conn: &mut DbConnection, token: &str) -> Result<Option<Clien
 }
 
 fn unsubscribe_unknown(state: &AppState) -> HttpResponse {
+    let lang = client_language(state, None);
     let frame = Frame {
-        lang: "en",
+        lang: &lang,
         clinic: &state.settings.clinic_name,
         easy: false,
         switch_token: None,
+        languages: &[],
     };
     html_response(
         StatusCode::NOT_FOUND,
-        views::message(
-            &frame,
-            "We could not find this link",
-            &["Please check that you copied the whole address from your email, or contact your clinic."],
-        ),
+        views::message(&frame, &lang.t("link-unknown-title"), &[lang.t("link-unknown-line")]),
     )
 }
 
@@ -592,36 +650,32 @@ async fn unsubscribe_confirm(state: web::Data<AppState>, token: web::Path<String
     let Some(client) = state.db(move |conn| load_unsubscribe(conn, &lookup)).await? else {
         return Ok(unsubscribe_unknown(&state));
     };
+    let lang = client_language(&state, Some(&client));
     let frame = Frame {
-        lang: "en",
+        lang: &lang,
         clinic: &state.settings.clinic_name,
         easy: client.easy_read,
         switch_token: None,
+        languages: &[],
     };
     if client.opted_out {
         return Ok(html_response(
             StatusCode::OK,
-            views::message(
-                &frame,
-                "You have stopped these emails",
-                &[
-                    "You will not receive feedback questionnaires from us. If you change your mind, please tell your clinic.",
-                ],
-            ),
+            views::message(&frame, &lang.t("stopped-title"), &[lang.t("unsubscribe-already")]),
         ));
     }
     Ok(html_response(
         StatusCode::OK,
         views::page(
             &frame,
-            "Stop feedback emails",
+            &lang.t("unsubscribe-title"),
             html! {
-                h1 { "Stop feedback emails?" }
-                p { "You will no longer receive short questionnaires after your appointments. Your care does not change." }
+                h1 { (lang.t("unsubscribe-question")) }
+                p { (lang.t("unsubscribe-explain")) }
                 form method="post" action={ "/u/" (token_text) } {
-                    div.actions { button.primary type="submit" { "Yes, stop these emails" } }
+                    div.actions { button.primary type="submit" { (lang.t("unsubscribe-confirm")) } }
                 }
-                p.muted { "If you would rather keep receiving them, just close this page." }
+                p.muted { (lang.t("unsubscribe-keep")) }
             },
         ),
     ))
@@ -647,21 +701,20 @@ async fn unsubscribe(state: web::Data<AppState>, token: web::Path<String>) -> Re
         return Ok(unsubscribe_unknown(&state));
     };
     tracing::info!("a client unsubscribed from feedback emails");
+    let lang = client_language(&state, Some(&client));
     let frame = Frame {
-        lang: "en",
+        lang: &lang,
         clinic: &state.settings.clinic_name,
         easy: client.easy_read,
         switch_token: None,
+        languages: &[],
     };
     Ok(html_response(
         StatusCode::OK,
         views::message(
             &frame,
-            "You have stopped these emails",
-            &[
-                "You will not receive feedback questionnaires from us any more.",
-                "If you change your mind, please tell your clinic.",
-            ],
+            &lang.t("stopped-title"),
+            &[lang.t("unsubscribe-done"), lang.t("stopped-change")],
         ),
     ))
 }
@@ -671,6 +724,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(submit)
         .service(next_step)
         .service(easy_read)
+        .service(choose_language)
         .service(unsubscribe_confirm)
         .service(unsubscribe);
 }

@@ -1,38 +1,55 @@
 //! What clients see: calm, short, plain pages that work without
-//! JavaScript, at 320 px, by keyboard and with a screen reader.
+//! JavaScript, at 320 px, by keyboard and with a screen reader, in the
+//! client's language (right to left where it is written so).
 
 use maud::{DOCTYPE, Markup, html};
 
 use crate::domain::instrument::{Answer, Answers, InstrumentDefinition, Item, ItemKind};
+use crate::i18n::{self, Lang};
 
 /// How the page frames itself.
 pub struct Frame<'a> {
-    pub lang: &'a str,
+    pub lang: &'a Lang,
     pub clinic: &'a str,
     pub easy: bool,
-    /// The survey token, when the page may offer the easy-read switch.
+    /// The survey token, when the page may offer the easy-read and
+    /// language switches.
     pub switch_token: Option<&'a str>,
+    /// The languages the questionnaire can be read in.
+    pub languages: &'a [String],
 }
 
 pub fn page(frame: &Frame, title: &str, body: Markup) -> Markup {
+    let lang = frame.lang;
     html! {
         (DOCTYPE)
-        html lang=(frame.lang) dir="auto" {
+        html lang=(lang.tag()) dir=(lang.dir()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex, nofollow";
-                title { (title) " · " (frame.clinic) }
+                title { (title) " · " bdi { (frame.clinic) } }
                 link rel="stylesheet" href="/static/rapport.css";
             }
             body.client.easy[frame.easy] {
                 header.client-header {
-                    span.clinic { (frame.clinic) }
+                    bdi.clinic { (frame.clinic) }
                     @if let Some(token) = frame.switch_token {
                         form method="post" action={ "/s/" (token) "/easy-read" } {
                             input type="hidden" name="easy" value=(if frame.easy { "off" } else { "on" });
                             button.link type="submit" {
-                                @if frame.easy { "Show all questions on one page" } @else { "Easy-read version: one question at a time" }
+                                @if frame.easy { (lang.t("switch-to-full")) } @else { (lang.t("switch-to-easy")) }
+                            }
+                        }
+                        @if frame.languages.len() > 1 {
+                            form.language method="post" action={ "/s/" (token) "/language" } {
+                                label for="language" { (lang.t("language-label")) }
+                                select #language name="language" {
+                                    @for tag in frame.languages {
+                                        option value=(tag) lang=(tag) selected[tag == lang.tag()] { (i18n::name_of(tag).unwrap_or(tag)) }
+                                    }
+                                }
+                                button type="submit" { (lang.t("language-change")) }
                             }
                         }
                     }
@@ -46,7 +63,7 @@ pub fn page(frame: &Frame, title: &str, body: Markup) -> Markup {
 }
 
 /// A page with one message and nothing to do.
-pub fn message(frame: &Frame, title: &str, lines: &[&str]) -> Markup {
+pub fn message(frame: &Frame, title: &str, lines: &[String]) -> Markup {
     page(
         frame,
         title,
@@ -57,13 +74,13 @@ pub fn message(frame: &Frame, title: &str, lines: &[&str]) -> Markup {
     )
 }
 
-/// A friendly sentence for a problem with one answer.
-pub fn problem_text(item: &Item) -> &'static str {
+/// The message (its key) for a problem with one answer.
+pub fn problem_key(item: &Item) -> &'static str {
     match item.kind {
-        ItemKind::Scale(_) => "Please choose a number for this question.",
-        ItemKind::YesNo => "Please choose yes or no.",
-        ItemKind::Choice { .. } => "Please choose one of the options.",
-        ItemKind::Text { .. } => "Please shorten your answer.",
+        ItemKind::Scale(_) => "problem-scale",
+        ItemKind::YesNo => "problem-yes-no",
+        ItemKind::Choice { .. } => "problem-choice",
+        ItemKind::Text { .. } => "problem-text",
     }
 }
 
@@ -86,7 +103,7 @@ fn current_value(answers: &Answers, item: &Item) -> Option<String> {
 
 /// How the questions are worded for this client.
 pub struct Wording<'a> {
-    pub lang: &'a str,
+    pub lang: &'a Lang,
     /// Easy-read texts, one question per screen (the question is the heading).
     pub easy: bool,
     /// The clinic's line beside the comment box on where to get help now.
@@ -101,7 +118,10 @@ pub fn question(
     answers: &Answers,
     problem: Option<&str>,
 ) -> Markup {
-    let (lang, easy, heading, help_line) = (wording.lang, wording.easy, wording.easy, wording.help_line);
+    let (ui, easy, heading, help_line) = (wording.lang, wording.easy, wording.easy, wording.help_line);
+    let lang = ui.tag();
+    let problem = problem.map(|key| ui.t(key));
+    let problem = problem.as_deref();
     let text = item
         .text_in(lang, easy)
         .or_else(|| item.text_in(&instrument.languages()[0], easy))
@@ -117,7 +137,7 @@ pub fn question(
                     @if heading {
                         h1 { label for={ "a-" (item.id) } { (text) } }
                     } @else {
-                        label for={ "a-" (item.id) } { (text) @if optional { " " span.muted { "(optional)" } } }
+                        label for={ "a-" (item.id) } { (text) @if optional { " " span.muted { (ui.t("survey-optional")) } } }
                     }
                     @if let Some(p) = problem { p.error #(error_id) { (p) } }
                     p.hint.help-line #(hint_id) { (help_line) }
@@ -130,15 +150,15 @@ pub fn question(
                     aria-describedby=[problem.map(|_| error_id.clone()).or_else(|| item.scale().and_then(|s| s.anchors.as_ref()).map(|_| hint_id.clone()))] {
                     legend {
                         @if heading { h1 { (text) } } @else { (text) }
-                        @if optional && !heading { " " span.muted { "(optional)" } }
+                        @if optional && !heading { " " span.muted { (ui.t("survey-optional")) } }
                     }
                     @if let Some(p) = problem { p.error #(error_id) { (p) } }
                     @match kind {
                         ItemKind::Scale(scale) => {
                             @if let Some(anchors) = &scale.anchors {
                                 p.anchors #(hint_id) {
-                                    span { (number_text(scale.min)) " = " (anchors.min.get(lang).or_else(|| anchors.min.get("en")).unwrap_or("")) }
-                                    span { (number_text(scale.max)) " = " (anchors.max.get(lang).or_else(|| anchors.max.get("en")).unwrap_or("")) }
+                                    span { (ui.digits(&number_text(scale.min))) " = " (anchors.min.get(lang).or_else(|| anchors.min.get("en")).unwrap_or("")) }
+                                    span { (ui.digits(&number_text(scale.max))) " = " (anchors.max.get(lang).or_else(|| anchors.max.get("en")).unwrap_or("")) }
                                 }
                             }
                             ul.scale {
@@ -149,14 +169,14 @@ pub fn question(
                                         input type="radio" id=(id) name=(item.id) value=(value)
                                             checked[current.as_deref() == Some(value.as_str())]
                                             required[item.required];
-                                        label for=(id) { (value) }
+                                        label for=(id) { (ui.digits(&value)) }
                                     }
                                 }
                             }
                         }
                         ItemKind::YesNo => {
                             ul.choices {
-                                @for (value, label) in [("yes", "Yes"), ("no", "No")] {
+                                @for (value, label) in [("yes", ui.t("survey-yes")), ("no", ui.t("survey-no"))] {
                                     @let id = format!("a-{}-{}", item.id, value);
                                     li {
                                         label for=(id) {
