@@ -156,28 +156,15 @@ async fn set_date_order(
             form.form.order
         ))
     })?;
-    let (staff_id, now) = (form.staff.id(), state.now());
-    state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                intake::set_date_order(conn, order, now)?;
-                let detail = format!("dates in imported files: {}", order.as_str());
-                audit::record(
-                    conn,
-                    &AuditEntry {
-                        staff_id: Some(staff_id),
-                        action: "clinic_setting_changed",
-                        detail: Some(&detail),
-                        ..AuditEntry::default()
-                    },
-                    now,
-                )
-            })
-        })
-        .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", "/admin/appointments?saved=date-order"))
-        .finish())
+    super::save_setting(
+        &state,
+        form.staff.id(),
+        "clinic_setting_changed",
+        Some(format!("dates in imported files: {}", order.as_str())),
+        "/admin/appointments?saved=date-order".into(),
+        move |conn, now| intake::set_date_order(conn, order, now),
+    )
+    .await
 }
 
 /// What the upload form or the preview's form sent.

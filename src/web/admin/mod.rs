@@ -240,3 +240,36 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(privacy::routes)
         .configure(safety::routes);
 }
+
+/// Writes a clinic setting and its audit entry in one transaction, then
+/// sends the admin back to `back` (the page that shows the setting).
+pub(crate) async fn save_setting(
+    state: &AppState,
+    staff_id: i64,
+    action: &'static str,
+    detail: Option<String>,
+    back: String,
+    write: impl FnOnce(&mut crate::store::DbConnection, chrono::NaiveDateTime) -> Result<(), crate::store::StoreError>
+    + Send
+    + 'static,
+) -> Result<HttpResponse, AppError> {
+    let now = state.now();
+    state
+        .db(move |conn| {
+            conn.write_transaction(|conn| {
+                write(conn, now)?;
+                audit::record(
+                    conn,
+                    &AuditEntry {
+                        staff_id: Some(staff_id),
+                        action,
+                        detail: detail.as_deref(),
+                        ..Default::default()
+                    },
+                    now,
+                )
+            })
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther().insert_header(("Location", back)).finish())
+}

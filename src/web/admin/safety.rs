@@ -7,13 +7,12 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::domain::signals::risk_words::matching_phrase;
-use crate::store::audit::{self, AuditEntry};
 use crate::store::risk_words::{self, MAX_PHRASE_CHARS, MAX_PHRASES, RiskList, SHIPPED_LANGUAGE};
 use crate::store::{alerts, kv};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
-use crate::web::survey::{DEFAULT_HELP_LINE, HELP_LINE_KEY};
+use crate::web::survey::{HELP_LINE_KEY, default_help_line};
 use crate::web::views::layout::{form_error, notice, staff_page};
 
 const HELP_LINE_MAX: usize = 300;
@@ -42,28 +41,12 @@ struct SafetyQuery {
     sentence: Option<String>,
 }
 
-/// A language's name for the page; the tag itself when not one we know.
+/// A language's name for the page, with its tag.
 fn language_name(tag: &str) -> String {
-    let name = match tag.split('-').next().unwrap_or(tag) {
-        "en" => "English",
-        "cy" => "Welsh",
-        "pl" => "Polish",
-        "es" => "Spanish",
-        "ar" => "Arabic",
-        "ur" => "Urdu",
-        "pa" => "Punjabi",
-        "gd" => "Scottish Gaelic",
-        "ga" => "Irish",
-        "fr" => "French",
-        "pt" => "Portuguese",
-        "ro" => "Romanian",
-        "bn" => "Bengali",
-        "so" => "Somali",
-        "tr" => "Turkish",
-        "zh" => "Chinese",
-        _ => return tag.to_string(),
-    };
-    format!("{name} ({tag})")
+    match crate::i18n::english_name(tag) {
+        name if name == tag => name,
+        name => format!("{name} ({tag})"),
+    }
 }
 
 #[get("/admin/safety")]
@@ -90,12 +73,18 @@ async fn render(
     sentence: Option<&str>,
     refusal: Option<Refusal>,
 ) -> Result<HttpResponse, AppError> {
-    let (help_line, lists, overdue_days) = state
+    let (help_line, lists, overdue_days, questionnaires) = state
         .db(|conn| {
+            let mut questionnaires = vec![];
+            for row in crate::store::instruments::list(conn)? {
+                let definition = crate::store::history::instrument(conn, row.id)?;
+                questionnaires.push((row, definition));
+            }
             Ok((
                 kv::get(conn, HELP_LINE_KEY)?,
                 risk_words::lists(conn)?,
                 alerts::overdue_days(conn)?,
+                questionnaires,
             ))
         })
         .await?;
@@ -120,6 +109,7 @@ async fn render(
             }
             (new_list_form(csrf, refused(Part::NewList)))
         }
+        (languages_section(&questionnaires))
     };
     let status = if refusal.is_some() {
         actix_web::http::StatusCode::BAD_REQUEST
@@ -140,6 +130,45 @@ async fn render(
         ))
 }
 
+/// The languages clients can answer each questionnaire in, and which
+/// wordings are translations no one has validated yet.
+fn languages_section(
+    questionnaires: &[(
+        crate::store::instruments::InstrumentRow,
+        crate::domain::InstrumentDefinition,
+    )],
+) -> Markup {
+    html! {
+        section #languages aria-labelledby="h-languages" {
+            h2 #h-languages { "Questionnaire languages" }
+            p {
+                "Clients answer in their own language when the questionnaire has it (their language is on their contact details). "
+                "A translation marked unvalidated has not been checked against the original by the clinic: its answers may not score like the original's, and alerts from them say so. "
+                "To use a validated wording, import it as a new questionnaire version (" code { "rapport instrument import" } ")."
+            }
+            table.cards {
+                thead { tr { th scope="col" { "Questionnaire" } th scope="col" { "Validated" } th scope="col" { "Not validated" } } }
+                tbody {
+                    @for (row, definition) in questionnaires {
+                        @let unvalidated = definition.unvalidated_languages();
+                        tr {
+                            td data-label="Questionnaire" { (row.title) " (" (row.slug) " v" (row.version) ")" @if row.is_default { " · used for new invitations" } }
+                            td data-label="Validated" {
+                                (definition.languages().iter().filter(|l| definition.is_validated(l)).map(|l| language_name(l)).collect::<Vec<_>>().join(", "))
+                            }
+                            td data-label="Not validated" {
+                                @if unvalidated.is_empty() { "none" } @else {
+                                    (unvalidated.iter().map(|l| language_name(l)).collect::<Vec<_>>().join(", "))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The clinic's line beside the survey's comment box. Until it is set,
 /// clients see a general line and this section asks for the clinic's own.
 fn help_line_section(csrf: &str, current: Option<&str>, refused: Option<&Refusal>) -> Markup {
@@ -149,7 +178,7 @@ fn help_line_section(csrf: &str, current: Option<&str>, refused: Option<&Refusal
             h2 { "Help line on the survey" }
             @if current.is_none() {
                 p.warning role="status" {
-                    "Set your clinic's own line: clients see it beside the comment box, because comments are not read straight away. Until then they see: “" (DEFAULT_HELP_LINE) "”"
+                    "Set your clinic's own line: clients see it beside the comment box, because comments are not read straight away. Until then they see: “" (default_help_line()) "”"
                 }
             }
             @if let Some(r) = refused { (form_error(&r.message)) }
@@ -419,8 +448,7 @@ async fn reset_list(
     .await
 }
 
-/// Writes one settings change and its audit entry in one transaction, then
-/// sends the admin back to the page's section with its confirmation.
+/// Saves a setting of this page (audited) and returns to its section.
 async fn save_audited(
     state: &AppState,
     staff: &Staff<AdminRole>,
@@ -431,32 +459,20 @@ async fn save_audited(
     + Send
     + 'static,
 ) -> Result<HttpResponse, AppError> {
-    let (now, admin) = (state.now(), staff.id());
-    state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                write(conn, now)?;
-                audit::record(
-                    conn,
-                    &AuditEntry {
-                        staff_id: Some(admin),
-                        action,
-                        detail: detail.as_deref(),
-                        ..Default::default()
-                    },
-                    now,
-                )
-            })
-        })
-        .await?;
     let section = match saved {
         "help-line" => "help-line",
         "overdue" => "overdue",
         _ => "risk-words",
     };
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/admin/safety?saved={saved}#{section}")))
-        .finish())
+    super::save_setting(
+        state,
+        staff.id(),
+        action,
+        detail,
+        format!("/admin/safety?saved={saved}#{section}"),
+        write,
+    )
+    .await
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

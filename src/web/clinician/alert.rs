@@ -262,6 +262,7 @@ fn summary(
                         None => { "no scored answer yet." }
                     }
                 }
+                @if let Some(l) = loaded { li { (super::clients::answered_in(l, from)) } }
                 li {
                     strong { "The client wrote: " }
                     @match &words {

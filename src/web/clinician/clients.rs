@@ -197,6 +197,7 @@ async fn render(
         }
         p { a href={ "/clients/" (client.id) "/details" } { "Contact details (email, time zone, language)" } }
         @if let Some(loaded) = &loaded {
+            (answered_in(loaded, 1))
             (comments_section(loaded, tz))
             (trajectory_section(loaded, &client_alerts, tz))
             (items_section(loaded))
@@ -284,19 +285,55 @@ fn trajectory_section(loaded: &LoadedHistory, client_alerts: &[alerts::Alert], t
     }
 }
 
+/// In which languages the client answered from session `from` on, and
+/// whether each wording is validated (CLINICAL.md's cutoffs and reliable
+/// change come from the validated original).
+pub(super) fn answered_in(loaded: &LoadedHistory, from: u32) -> Markup {
+    let mut languages: Vec<(String, usize)> = vec![];
+    for s in loaded.sessions.iter().filter(|s| s.session >= from) {
+        let Some(response) = &s.response else { continue };
+        // Answers stored before languages were recorded were English.
+        let tag = response.language.clone().unwrap_or_else(|| "en".into());
+        match languages.iter_mut().find(|(t, _)| *t == tag) {
+            Some((_, n)) => *n += 1,
+            None => languages.push((tag, 1)),
+        }
+    }
+    let unvalidated: Vec<&(String, usize)> = languages
+        .iter()
+        .filter(|(t, _)| !loaded.instrument.is_validated(t))
+        .collect();
+    html! {
+        @if !languages.is_empty() {
+            p.answered-in {
+                strong { "Answered in: " }
+                @for (i, (tag, n)) in languages.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    (crate::i18n::english_name(tag)) " (" (n) ")"
+                }
+                "."
+                @for (tag, _) in &unvalidated {
+                    " " span.badge.medium { "unvalidated translation" }
+                    " The " (crate::i18n::english_name(tag)) " wording has not been validated against the original: its answers may not score like the original's, so read the cutoff and changes with care."
+                }
+            }
+        }
+    }
+}
+
 /// Item answers of the most recent sessions.
 /// Everything the client wrote, newest first, alert or not (CLINICAL.md §3:
 /// any comment is shown to the client's clinician). Words of risk are marked.
 fn comments_section(loaded: &LoadedHistory, tz: chrono_tz::Tz) -> Markup {
     let phrases = &loaded.settings.risk_words.phrases;
-    let comments: Vec<(u32, chrono::NaiveDateTime, &str)> = loaded
+    let comments: Vec<(u32, chrono::NaiveDateTime, &str, Option<&str>)> = loaded
         .sessions
         .iter()
         .rev()
         .filter_map(|s| {
             let response = s.response.as_ref()?;
             let comment = response.comment.as_deref().filter(|c| !c.trim().is_empty())?;
-            Some((s.session, response.submitted_at, comment))
+            Some((s.session, response.submitted_at, comment, response.language.as_deref()))
         })
         .collect();
     html! {
@@ -306,11 +343,12 @@ fn comments_section(loaded: &LoadedHistory, tz: chrono_tz::Tz) -> Markup {
                 p.muted { "No comments yet." }
             } @else {
                 ul.comments {
-                    @for (session, at, comment) in &comments {
+                    @for (session, at, comment, language) in &comments {
                         @let risk = crate::domain::signals::risk_words::matching_phrase(comment, phrases);
                         li {
                             p.meta {
                                 "Session " (session) ", " (local_time(*at, tz))
+                                @if let Some(tag) = language.filter(|t| *t != "en") { ", in " (crate::i18n::english_name(tag)) }
                                 @if risk.is_some() { " " span.badge.high { "words of risk" } }
                             }
                             blockquote { (comment) }

@@ -14,7 +14,6 @@ use super::figures::{self, FigureTable, RuleTable, SPREAD_DEFINITION, SpreadTabl
 use crate::domain::trends::{
     Breakdown, CellValue, Figure, Grouping, Period, Selection, SelectionInput, Spread, Unit, parse_selection, spread,
 };
-use crate::store::audit::{self, AuditEntry};
 use crate::store::staff::{self as staff_store, Role, StaffMember, Team};
 use crate::store::trends::{self, Dashboard};
 use crate::store::{DbConnection, StoreError, clients};
@@ -579,29 +578,16 @@ async fn clinician_figures(
             )));
         }
     };
-    let (staff_id, now) = (form.staff.id(), state.now());
-    state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                trends::set_clinician_figures_allowed(conn, allowed, now)?;
-                let detail = format!(
-                    "figures per clinician: {}",
-                    if allowed { "allowed" } else { "not allowed" }
-                );
-                audit::record(
-                    conn,
-                    &AuditEntry {
-                        staff_id: Some(staff_id),
-                        action: "clinic_setting_changed",
-                        detail: Some(&detail),
-                        ..AuditEntry::default()
-                    },
-                    now,
-                )
-            })
-        })
-        .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", "/manager?saved=clinician_figures#clinician-figures"))
-        .finish())
+    crate::web::admin::save_setting(
+        &state,
+        form.staff.id(),
+        "clinic_setting_changed",
+        Some(format!(
+            "figures per clinician: {}",
+            if allowed { "allowed" } else { "not allowed" }
+        )),
+        "/manager?saved=clinician_figures#clinician-figures".into(),
+        move |conn, now| trends::set_clinician_figures_allowed(conn, allowed, now),
+    )
+    .await
 }
