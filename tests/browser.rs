@@ -1,6 +1,6 @@
 //! Pages in real headless Chromium (tests/browser/run.mjs, playwright-core
 //! with the system's Chromium): the survey and easy-read flow at 375 and
-//! 1280 px, a demo clinician's repair flow and the manager's trends, every
+//! 1280 px (and in Arabic and Welsh at 320 and 1280 px), a demo clinician's repair flow and the manager's trends, every
 //! page audited with axe-core (WCAG 2.x A/AA) and screenshotted into
 //! target/browser-screenshots/<backend>/. Runs on both backends.
 
@@ -51,6 +51,7 @@ async fn pages_in_chromium(backend: Backend) {
             sealer: &sealer,
             message_domain: "t",
             clinic_tz: chrono_tz::UTC,
+            default_language: "en",
         };
         conn.write_transaction(|conn| rapport::demo::load(conn, now, &settings, &mailing))
     })
@@ -58,6 +59,11 @@ async fn pages_in_chromium(backend: Backend) {
     // A fresh questionnaire for a demo client.
     let invitation = common::attended_session(&app, "clinician2@demo.rapport.test", "browser-client").await;
     let token = survey_token(&app, invitation).await;
+    // Clients who read Arabic (right to left) and Welsh.
+    let arabic = common::attended_session_in(&app, "clinician2@demo.rapport.test", "browser-arabic", Some("ar")).await;
+    let arabic = survey_token(&app, arabic).await;
+    let welsh = common::attended_session_in(&app, "clinician2@demo.rapport.test", "browser-welsh", Some("cy")).await;
+    let welsh = survey_token(&app, welsh).await;
     let shots =
         Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/browser-screenshots/{backend:?}").to_lowercase());
     let output = tokio::task::spawn_blocking(move || {
@@ -66,6 +72,8 @@ async fn pages_in_chromium(backend: Backend) {
             .current_dir(&dir)
             .env("BASE_URL", &app.address)
             .env("SURVEY_PATH", format!("/s/{token}"))
+            .env("ARABIC_SURVEY_PATH", format!("/s/{arabic}"))
+            .env("WELSH_SURVEY_PATH", format!("/s/{welsh}"))
             .env("CLINICIAN_EMAIL", "clinician1@demo.rapport.test")
             .env("CLINICIAN_PASSWORD", rapport::demo::DEMO_PASSWORD)
             .env("MANAGER_EMAIL", "manager@demo.rapport.test")

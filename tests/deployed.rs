@@ -1765,3 +1765,70 @@ async fn csv_import_from_a_practice_system(backend: Backend) {
     assert_no_panic(&server);
 }
 on_both_backends!(csv_import_from_a_practice_system, csv_import_from_a_practice_system);
+
+/// A client who reads Arabic, as a practice system sends them: the
+/// invitation arrives over SMTP in Arabic (Content-Language, a right-to-left
+/// HTML part, the clinic name isolated), its link opens the Arabic page,
+/// and the answer is stored with its language.
+async fn a_client_reads_arabic_from_email_to_thanks(backend: Backend) {
+    let Some(clinic) = Clinic::open(backend).await else {
+        return common::skipped(backend);
+    };
+    let server = clinic.start(&["serve"]).await;
+    let mut body = appointment("AR-1", "amira");
+    body["client"]["language"] = json!("ar");
+    let created = reqwest::Client::new()
+        .post(server.url("/api/v1/appointments"))
+        .bearer_auth(&clinic.api_key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let mail = clinic.mail_for(&email_of("amira"), 1, Duration::from_secs(30)).await;
+    let raw = &mail[0].data;
+    assert_eq!(header(raw, "Content-Language"), "ar");
+    let message = MessageParser::default().parse(raw.as_slice()).unwrap();
+    let subject = message.subject().unwrap().to_string();
+    assert!(
+        subject.contains("دقيقتان") && subject.contains("\u{2068}Riverside Clinic\u{2069}"),
+        "{subject}"
+    );
+    let html = message.body_html(0).unwrap().to_string();
+    assert!(html.contains("lang=\"ar\" dir=\"rtl\""), "{html}");
+    assert!(html.contains("<bdi>Riverside Clinic</bdi>") && html.contains("أجب عن الأسئلة"));
+    assert!(text_of(raw).contains("أجب هنا"));
+
+    let link = survey_link(raw);
+    let page = reqwest::get(&link).await.unwrap().text().await.unwrap();
+    assert!(page.contains("lang=\"ar\" dir=\"rtl\""), "{page}");
+    assert!(page.contains("أرسل إجاباتي") && page.contains("كيف كانت جلسة اليوم بالنسبة لك؟"));
+    let thanks = answer(&link, [9, 9, 8, 9]).await;
+    assert_eq!(thanks.status(), 200);
+    assert!(thanks.text().await.unwrap().contains("أُرسلت إجاباتك إلى عيادتك"));
+    assert_eq!(
+        clinic
+            .count("SELECT COUNT(*) AS n FROM responses WHERE language = 'ar'")
+            .await,
+        1
+    );
+    // The clinician reads in English that the client answered in Arabic,
+    // a translation not yet validated.
+    let clinician = signed_in(&server, CLINICIAN).await;
+    let id = clinic
+        .count("SELECT id AS n FROM clients WHERE external_id = 'amira'")
+        .await;
+    let client_page = page_text(&clinician, server.url(&format!("/clinician/clients/{id}"))).await;
+    assert!(client_page.contains("Answered in: ") && client_page.contains("Arabic (1)"));
+    assert!(client_page.contains("unvalidated translation"));
+    // 35 of 40 is below the cutoff: the alert says the answer was in an
+    // unvalidated translation.
+    let alert = clinic.count("SELECT id AS n FROM alerts").await;
+    let alert_page = page_text(&clinician, server.url(&format!("/clinician/alerts/{alert}"))).await;
+    assert!(alert_page.contains("Arabic (1)") && alert_page.contains("has not been validated"));
+    assert_no_panic(&server);
+}
+on_both_backends!(
+    a_client_reads_arabic_from_email_to_thanks,
+    a_client_reads_arabic_from_email_to_thanks
+);

@@ -130,7 +130,7 @@ try {
   await survey.keyboard.press('Tab');
   await survey.keyboard.press('Tab');
   const focused = await survey.evaluate(() => document.activeElement && document.activeElement.tagName);
-  check(['BUTTON', 'INPUT', 'A'].includes(focused), `keyboard focus lands on a control, not ${focused}`);
+  check(['BUTTON', 'INPUT', 'A', 'SELECT'].includes(focused), `keyboard focus lands on a control, not ${focused}`);
 
   // Easy-read: one question per screen, remembered, with a way back.
   await survey.setViewportSize({ width: 375, height: 900 });
@@ -179,6 +179,72 @@ try {
   check((await survey.textContent('h1')).includes('We already have your answers'), 'a used link says so');
   check(await survey.$('body.easy') !== null, 'easy-read is remembered for the client');
   await client.close();
+
+  // ---------- Clients who read Arabic (right to left) and Welsh ----------
+  const languages = [
+    { name: 'arabic', path: env('ARABIC_SURVEY_PATH'), lang: 'ar', dir: 'rtl', send: 'أرسل إجاباتي', easy: 'نسخة سهلة القراءة', next: 'التالي', back: 'رجوع' },
+    { name: 'welsh', path: env('WELSH_SURVEY_PATH'), lang: 'cy', dir: 'ltr', send: 'Anfon fy atebion', easy: 'Fersiwn hawdd', next: 'Nesaf', back: 'Yn ôl' },
+  ];
+  for (const l of languages) {
+    const context = await browser.newContext({ bypassCSP: true });
+    const page = await context.newPage();
+    for (const width of [320, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(base + l.path);
+      check((await page.getAttribute('html', 'lang')) === l.lang, `${l.name}: the page says lang="${l.lang}"`);
+      check((await page.getAttribute('html', 'dir')) === l.dir, `${l.name}: the page says dir="${l.dir}"`);
+      check((await page.textContent('button.primary')).trim() === l.send, `${l.name}: the send button is in ${l.name}`);
+      await audit(page, `${l.name} survey ${width}px`);
+      await fitsWidth(page, `${l.name} survey ${width}px`);
+      await snapshot(page, `${l.name}-survey-${width}`);
+      // The scale reads from 0 at the start of the line: the right in
+      // Arabic. Each label names its own radio, in Western digits.
+      const scale = await page.$eval('.scale', (s) => [...s.querySelectorAll('label')].map((label) => ({
+        text: label.textContent.trim(),
+        value: document.getElementById(label.htmlFor).value,
+        x: label.getBoundingClientRect().left,
+        top: Math.round(label.getBoundingClientRect().top),
+      })));
+      check(scale.map((p) => p.text).join() === '0,1,2,3,4,5,6,7,8,9,10', `${l.name}: scale labels ${scale.map((p) => p.text)}`);
+      check(scale.every((p) => p.text === p.value), `${l.name}: every scale label names its own radio`);
+      check(new Set(scale.map((p) => p.top)).size === 1, `${l.name} ${width}px: the scale is on one row`);
+      const rising = scale.every((p, i) => i === 0 || p.x > scale[i - 1].x);
+      const falling = scale.every((p, i) => i === 0 || p.x < scale[i - 1].x);
+      check(l.dir === 'rtl' ? falling : rising, `${l.name} ${width}px: the scale runs the way the language reads`);
+      // The end labels sit at their ends: "0 = …" on the 0 side.
+      const ends = await page.$eval('.anchors', (a) => [...a.children].map((c) => c.getBoundingClientRect().left));
+      check(l.dir === 'rtl' ? ends[0] > ends[1] : ends[0] < ends[1], `${l.name} ${width}px: the end labels match the scale`);
+    }
+    // Easy-read in the same language.
+    await page.setViewportSize({ width: 320, height: 800 });
+    await page.getByRole('button', { name: new RegExp(l.easy) }).click();
+    await page.waitForLoadState();
+    check((await page.getAttribute('html', 'lang')) === l.lang, `${l.name}: easy-read keeps the language`);
+    await audit(page, `${l.name} easy-read 320px`);
+    await fitsWidth(page, `${l.name} easy-read 320px`);
+    await page.locator('.scale label:text-is("8")').click();
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: l.next }).click()]);
+    const buttons = await page.$$eval('.actions button', (bs) => bs.map((b) => b.textContent.trim()));
+    check(JSON.stringify(buttons) === JSON.stringify([l.back, l.next]), `${l.name}: easy-read buttons read ${buttons}`);
+    await snapshot(page, `${l.name}-easy-read-320`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await audit(page, `${l.name} easy-read 1280px`);
+    await snapshot(page, `${l.name}-easy-read-1280`);
+    await context.close();
+  }
+  // A client can change their language among the questionnaire's; it is
+  // remembered.
+  {
+    const context = await browser.newContext({ bypassCSP: true });
+    const page = await context.newPage();
+    await page.goto(base + env('WELSH_SURVEY_PATH'));
+    await page.selectOption('#language', 'en');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Newid iaith' }).click()]);
+    check((await page.getAttribute('html', 'lang')) === 'en', 'the language switch changes the page');
+    await page.goto(base + env('WELSH_SURVEY_PATH'));
+    check((await page.getAttribute('html', 'lang')) === 'en', 'the chosen language is remembered');
+    await context.close();
+  }
 
   // ---------- The clinician's repair flow ----------
   const staff = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });

@@ -357,7 +357,13 @@ pub async fn answered_session(app: &TestApp, clinician_email: &str, client: &str
 
 /// Records an attended session ending now; returns its invitation.
 pub async fn attended_session(app: &TestApp, clinician_email: &str, client: &str) -> i64 {
+    attended_session_in(app, clinician_email, client, None).await
+}
+
+/// [`attended_session`] for a client who reads `language`.
+pub async fn attended_session_in(app: &TestApp, clinician_email: &str, client: &str, language: Option<&str>) -> i64 {
     use rapport::domain::appointment::{AppointmentIn, AppointmentStatus, ClientDetails};
+    let language = language.map(str::to_string);
     let now = app.clock_now();
     let (clinician, client) = (clinician_email.to_string(), client.to_string());
     let settings = app.state.settings.clone();
@@ -368,6 +374,7 @@ pub async fn attended_session(app: &TestApp, clinician_email: &str, client: &str
             sealer: &sealer,
             message_domain: "test",
             clinic_tz: chrono_tz::UTC,
+            default_language: "en",
         };
         let input = AppointmentIn {
             source: "test".into(),
@@ -377,7 +384,7 @@ pub async fn attended_session(app: &TestApp, clinician_email: &str, client: &str
                 external_id: client.clone(),
                 name: format!("Client {client}"),
                 email: Some(format!("{client}@example.net")),
-                language: None,
+                language,
                 time_zone: None,
             },
             starts_at: now - chrono::Duration::minutes(50),
