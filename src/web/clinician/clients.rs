@@ -286,8 +286,8 @@ fn trajectory_section(loaded: &LoadedHistory, client_alerts: &[alerts::Alert], t
 }
 
 /// In which languages the client answered from session `from` on, and
-/// whether each wording is validated (CLINICAL.md's cutoffs and reliable
-/// change come from the validated original).
+/// which of those wordings are translations not yet validated (whose
+/// answers may not score like the original's).
 pub(super) fn answered_in(loaded: &LoadedHistory, from: u32) -> Markup {
     let mut languages: Vec<(String, usize)> = vec![];
     for s in loaded.sessions.iter().filter(|s| s.session >= from) {

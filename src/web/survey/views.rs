@@ -28,7 +28,9 @@ pub fn page(frame: &Frame, title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex, nofollow";
-                title { (title) " · " bdi { (frame.clinic) } }
+                // A title holds text only: the clinic name is isolated with
+                // Unicode isolates instead of <bdi>.
+                title { (title) " · " (lang.isolate(frame.clinic)) }
                 link rel="stylesheet" href="/static/rapport.css";
             }
             body.client.easy[frame.easy] {
