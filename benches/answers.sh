@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The client's answer path of the release binary, measured from outside
+# with wrk in one run: GET /healthz (the ceiling), GET /s/{token} and
+# POST /s/{token}, on SQLite, for a clinic of 40 clinicians whose clients
+# answer above the cutoff. Prints requests/s, latency percentiles and the
+# server's peak memory; compare the ratios, not the absolute numbers (the
+# machine is shared).
+#
+#   benches/answers.sh [ANSWERS] [CONNECTIONS]     (defaults: 6000, 32)
+#
+# POST runs for 10 s over the links, each answered once; later requests on
+# a used link get the calm "already answered" page, so ANSWERS must exceed
+# 10 s of answers (the script says when it did not).
+#
+# Needs wrk (Debian: apt-get install wrk) and builds the release binary if
+# it is missing. Everything it makes lives in a temporary folder.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+answers=${1:-6000}
+connections=${2:-32}
+bin=target/release/rapport
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+[ -x "$bin" ] || cargo build --release --locked
+
+work=$(mktemp -d)
+port=$((20000 + RANDOM % 20000))
+base="http://127.0.0.1:$port"
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+# Only this script's settings reach the binary.
+for v in $(env | grep -o '^RAPPORT_[A-Z_]*' || true); do unset "$v"; done
+export RAPPORT_DATABASE_URL="sqlite://$work/rapport.db" RAPPORT_OUTBOX_DIR="$work/outbox" \
+  RAPPORT_BIND="127.0.0.1:$port" RAPPORT_BASE_URL="$base" RAPPORT_TIME_ZONE=UTC \
+  RAPPORT_QUIET_HOURS=off RAPPORT_INVITE_DELAY_MINUTES=0 RAPPORT_JOB_INTERVAL_SECONDS=1 \
+  RAPPORT_LOG=warn
+
+echo "==> a clinic of 40 clinicians"
+for i in $(seq 1 40); do
+  echo "a long bench password $i" | "$bin" user add --role clinician --email "c$i@bench.test" --name "Clinician $i" >/dev/null
+done
+key=$("$bin" apikey create --name bench)
+"$bin" serve >"$work/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do curl -fs "$base/readyz" >/dev/null && break; sleep 0.1; done
+
+echo "==> $answers attended appointments through the API, one questionnaire each"
+cat >"$work/appointments.lua" <<EOF
+local n, per = 0, $answers
+local ends = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() - 300)
+local starts = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() - 3300)
+function setup(thread) thread:set("id", math.random(1, 1000000000)) end
+request = function()
+  n = n + 1
+  if n > per / 2 then wrk.thread:stop() end
+  local client = id .. "-" .. n
+  local body = string.format('{"source":"bench","external_id":"%s","clinician_email":"c%d@bench.test",' ..
+    '"client":{"external_id":"%s","name":"Client %s","email":"%s@bench.test"},' ..
+    '"start":"%s","end":"%s","status":"attended"}', client, (n % 40) + 1, client, client, client, starts, ends)
+  return wrk.format("POST", "/api/v1/appointments",
+    {["Authorization"] = "Bearer $key", ["Content-Type"] = "application/json"}, body)
+end
+EOF
+wrk -t2 -c8 -d120s -s "$work/appointments.lua" "$base" >/dev/null
+for _ in $(seq 1 600); do
+  sent=$(find "$work/outbox" -name '*.eml' 2>/dev/null | wc -l)
+  [ "$sent" -ge "$answers" ] && break
+  sleep 0.5
+done
+grep -rhoE "$base/s/[A-Za-z0-9_-]+" "$work/outbox" | sort -u | sed "s#$base##" >"$work/tokens"
+tokens=$(wc -l <"$work/tokens")
+echo "    $tokens questionnaire links emailed"
+# Measured as deployed: the job loop at its default interval (15 s), not
+# the 1 s used above to send the emails quickly.
+kill "$pid"; wait "$pid" 2>/dev/null || true
+unset RAPPORT_JOB_INTERVAL_SECONDS
+"$bin" serve >>"$work/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do curl -fs "$base/readyz" >/dev/null && break; sleep 0.1; done
+
+cat >"$work/get.lua" <<EOF
+local paths = {}
+for line in io.lines("$work/tokens") do paths[#paths + 1] = line end
+local i = 0
+request = function() i = i + 1; return wrk.format("GET", paths[(i % #paths) + 1]) end
+EOF
+cat >"$work/post.lua" <<EOF
+local all, mine, i = {}, {}, 0
+for line in io.lines("$work/tokens") do all[#all + 1] = line end
+function setup(thread) thread:set("index", #threads_seen + 1); threads_seen[#threads_seen + 1] = thread end
+threads_seen = {}
+function init(args)
+  for k = index, #all, 2 do mine[#mine + 1] = all[k] end
+end
+request = function()
+  i = i + 1
+  return wrk.format("POST", mine[((i - 1) % #mine) + 1],
+    {["Content-Type"] = "application/x-www-form-urlencoded"},
+    "bond=9&goals=9&approach=8&overall=9&uncomfortable=no")
+end
+EOF
+
+run() { # name, wrk args…
+  local name=$1; shift
+  local out
+  out=$(wrk -t2 -c"$connections" --latency "$@")
+  printf '%-22s %10s req/s   p50 %8s   p99 %8s\n' "$name" \
+    "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
+    "$(awk '$1 == "50%" {print $2}' <<<"$out")" \
+    "$(awk '$1 == "99%" {print $2}' <<<"$out")"
+}
+echo "==> wrk, $connections connections, 2 threads"
+run "GET /healthz" -d10s "$base/healthz"
+run "GET /s/{token}" -d10s -s "$work/get.lua" "$base"
+run "POST /s/{token}" -d10s -s "$work/post.lua" "$base"
+answered=$(sqlite3 "$work/rapport.db" 'SELECT COUNT(*) FROM responses' 2>/dev/null || echo "?")
+echo "    answers stored: $answered of $tokens links"
+if [ "$answered" = "$tokens" ]; then
+  echo "    every link was answered before the 10 s ended: the POST rate above is a floor; run with more ANSWERS" >&2
+fi
+echo "    server peak memory (VmHWM): $(awk '/VmHWM/ {print $2, $3}' "/proc/$pid/status")"
