@@ -448,11 +448,9 @@ fn prepare(state: &AppState, context: &BatchContext, row: &OutboxRow) -> Prepare
 /// as the clinic chose).
 fn local_deadline(at: NaiveDateTime, tz: chrono_tz::Tz, lang: &Lang) -> String {
     let local = at.and_utc().with_timezone(&tz);
-    lang.digits(
-        &local
-            .format_localized("%A %-d %B, %H:%M", lang.date_locale())
-            .to_string(),
-    )
+    // The language's own pattern ("5 de diciembre", "5 ديسمبر، 11:39").
+    let pattern = lang.t("email-date-pattern");
+    lang.digits(&local.format_localized(&pattern, lang.date_locale()).to_string())
 }
 
 /// The language of a client's email: theirs when Rapport's emails are
@@ -480,6 +478,21 @@ fn for_log(reason: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_closing_date_reads_in_the_clients_language() {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 5)
+            .unwrap()
+            .and_hms_opt(11, 39, 0)
+            .unwrap();
+        let when = |tag: &str, numerals| local_deadline(at, chrono_tz::UTC, &Lang::new(tag, numerals));
+        let western = crate::i18n::Numerals::Western;
+        assert_eq!(when("en", western), "Saturday 5 December, 11:39");
+        assert_eq!(when("es", western), "sábado 5 de diciembre, 11:39");
+        assert_eq!(when("pl", western), "sobota, 5 grudnia, 11:39");
+        assert_eq!(when("ar", western), "السبت 5 ديسمبر، 11:39");
+        assert_eq!(when("ar", crate::i18n::Numerals::Native), "السبت ٥ ديسمبر، ١١:٣٩");
+    }
 
     #[test]
     fn logged_reasons_hide_addresses() {

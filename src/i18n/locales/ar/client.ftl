@@ -81,6 +81,7 @@ email-why = تساعد إجاباتك على أن تكون جلساتك مناس
 email-answer-here = أجب هنا (رابط خاص بك وحدك):
 email-button = أجب عن الأسئلة
 email-private = هذا رابط خاص بك وحدك. يعمل حتى { $until }.
+email-date-pattern = %A %-d %B، %H:%M
 email-works-until = يعمل الرابط حتى { $until }.
 email-stop-text = لإيقاف هذه الرسائل، افتح:
 email-not-now = ليس الوقت مناسبًا؟

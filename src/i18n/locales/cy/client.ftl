@@ -80,6 +80,7 @@ email-why = Mae eich atebion yn helpu i wneud eich sesiynau'n iawn i chi. Does d
 email-answer-here = Atebwch yma (dolen breifat i chi yn unig):
 email-button = Ateb y cwestiynau
 email-private = Dolen breifat i chi yn unig yw hon. Mae'n gweithio tan { $until }.
+email-date-pattern = %A %-d %B, %H:%M
 email-works-until = Mae'r ddolen yn gweithio tan { $until }.
 email-stop-text = I beidio â chael yr e-byst hyn, agorwch:
 email-not-now = Ddim yn amser da?

@@ -80,6 +80,8 @@ email-why = Your answers help make your sessions right for you. There are no rig
 email-answer-here = Answer here (a private link just for you):
 email-button = Answer the questions
 email-private = This is a private link just for you. It works until { $until }.
+# When a link stops working, as chrono formats it (strftime).
+email-date-pattern = %A %-d %B, %H:%M
 email-works-until = The link works until { $until }.
 email-stop-text = To stop receiving these emails, open:
 email-not-now = Not the right time?

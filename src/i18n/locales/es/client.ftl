@@ -78,6 +78,7 @@ email-why = Sus respuestas ayudan a que sus sesiones sean adecuadas para usted. 
 email-answer-here = Responda aquí (un enlace privado solo para usted):
 email-button = Responder a las preguntas
 email-private = Este es un enlace privado solo para usted. Funciona hasta el { $until }.
+email-date-pattern = %A %-d de %B, %H:%M
 email-works-until = El enlace funciona hasta el { $until }.
 email-stop-text = Para dejar de recibir estos correos, abra:
 email-not-now = ¿No es buen momento?

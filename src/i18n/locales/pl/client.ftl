@@ -80,6 +80,7 @@ email-why = Twoje odpowiedzi pomagają dopasować spotkania do Ciebie. Nie ma do
 email-answer-here = Odpowiedz tutaj (prywatny link tylko dla Ciebie):
 email-button = Odpowiedz na pytania
 email-private = To prywatny link tylko dla Ciebie. Działa do { $until }.
+email-date-pattern = %A, %-d %B, %H:%M
 email-works-until = Link działa do { $until }.
 email-stop-text = Aby nie otrzymywać tych e-maili, otwórz:
 email-not-now = To nie najlepszy moment?

@@ -78,6 +78,7 @@ email-why = آپ کے جوابات سے آپ کی نشستیں آپ کے لیے 
 email-answer-here = یہاں جواب دیں (صرف آپ کے لیے نجی لنک):
 email-button = سوالات کے جواب دیں
 email-private = یہ صرف آپ کے لیے نجی لنک ہے۔ یہ { $until } تک کام کرے گا۔
+email-date-pattern = %A %-d %B، %H:%M
 email-works-until = لنک { $until } تک کام کرے گا۔
 email-stop-text = یہ ای میلز بند کرنے کے لیے کھولیں:
 email-not-now = ابھی مناسب وقت نہیں؟
