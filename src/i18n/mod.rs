@@ -126,6 +126,19 @@ impl Lang {
         }
     }
 
+    /// The language Rapport writes to a client in (pages without questions,
+    /// emails): theirs when shipped, else the clinic's default when shipped,
+    /// else English — so `lang` never claims a language the text is not in.
+    pub fn for_client(client: Option<&str>, default: &str, numerals: Numerals) -> Lang {
+        let shipped = |tag: &str| name_of(tag).is_some();
+        let tag = match client {
+            Some(tag) if shipped(tag) => tag,
+            _ if shipped(default) => default,
+            _ => "en",
+        };
+        Lang::new(tag, numerals)
+    }
+
     /// The tag, as written in `lang` and `Content-Language`.
     pub fn tag(&self) -> &str {
         &self.tag
@@ -280,5 +293,17 @@ mod tests {
         assert!(!Lang::new("cy", Numerals::Western).is_rtl());
         assert_eq!(Lang::new("ar-EG", Numerals::Western).dir(), "rtl");
         assert_eq!(name_of("ar-EG"), Some("العربية"));
+        let western = Numerals::Western;
+        assert_eq!(Lang::for_client(Some("ar-EG"), "en", western).tag(), "ar-EG");
+        assert_eq!(
+            Lang::for_client(Some("de"), "cy", western).tag(),
+            "cy",
+            "no German text: the default"
+        );
+        assert_eq!(
+            Lang::for_client(None, "de", western).tag(),
+            "en",
+            "nor a default without text"
+        );
     }
 }

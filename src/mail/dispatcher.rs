@@ -379,7 +379,11 @@ fn prepare(state: &AppState, context: &BatchContext, row: &OutboxRow) -> Prepare
                 .as_deref()
                 .and_then(|z| z.parse().ok())
                 .unwrap_or(state.settings.time_zone);
-            let lang = email_language(&client.language, &state.settings);
+            let lang = Lang::for_client(
+                Some(&client.language),
+                &state.settings.default_language,
+                state.settings.client_numerals,
+            );
             let open_until = local_deadline(invitation.expires_at, tz, &lang);
             let rendered = templates::survey(
                 &lang,
@@ -451,18 +455,6 @@ fn local_deadline(at: NaiveDateTime, tz: chrono_tz::Tz, lang: &Lang) -> String {
     // The language's own pattern ("5 de diciembre", "5 ديسمبر، 11:39").
     let pattern = lang.t("email-date-pattern");
     lang.digits(&local.format_localized(&pattern, lang.date_locale()).to_string())
-}
-
-/// The language of a client's email: theirs when Rapport's emails are
-/// written in it, else the clinic's default.
-fn email_language(client_language: &str, settings: &crate::config::Settings) -> Lang {
-    let shipped = |tag: &str| crate::i18n::name_of(tag).is_some();
-    let tag = if shipped(client_language) {
-        client_language
-    } else {
-        settings.default_language.as_str()
-    };
-    Lang::new(tag, settings.client_numerals)
 }
 
 /// A server's reason for the log, with any email address in it hidden (the

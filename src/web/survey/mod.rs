@@ -95,10 +95,13 @@ fn language(settings: &Settings, survey: &Survey) -> Lang {
     Lang::new(&tag, settings.client_numerals)
 }
 
-/// The language of a page with no questions: the client's, when known.
+/// The language of a page with no questions (see [`Lang::for_client`]).
 fn client_language(state: &AppState, client: Option<&Client>) -> Lang {
-    let tag = client.map_or(state.settings.default_language.as_str(), |c| c.language.as_str());
-    Lang::new(tag, state.settings.client_numerals)
+    Lang::for_client(
+        client.map(|c| c.language.as_str()),
+        &state.settings.default_language,
+        state.settings.client_numerals,
+    )
 }
 
 fn html_response(status: StatusCode, markup: Markup) -> HttpResponse {
