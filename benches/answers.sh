@@ -6,7 +6,7 @@
 # server's peak memory; compare the ratios, not the absolute numbers (the
 # machine is shared).
 #
-#   benches/answers.sh [ANSWERS] [CONNECTIONS]     (defaults: 6000, 32)
+#   benches/answers.sh [ANSWERS] [CONNECTIONS]     (defaults: 8000, 32)
 #
 # POST runs for 10 s over the links, each answered once; later requests on
 # a used link get the calm "already answered" page, so ANSWERS must exceed
@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-answers=${1:-6000}
+answers=${1:-8000}
 connections=${2:-32}
 bin=target/release/rapport
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
@@ -98,7 +98,7 @@ request = function()
   i = i + 1
   return wrk.format("POST", mine[((i - 1) % #mine) + 1],
     {["Content-Type"] = "application/x-www-form-urlencoded"},
-    "bond=9&goals=9&approach=8&overall=9&uncomfortable=no")
+    "bond=10&goals=9&approach=9&overall=9&uncomfortable=no")
 end
 EOF
 
