@@ -13,7 +13,8 @@
 # 10 s of answers (the script says when it did not).
 #
 # Needs wrk (Debian: apt-get install wrk) and builds the release binary if
-# it is missing. Everything it makes lives in a temporary folder.
+# it is missing. Everything it makes lives in a temporary folder. With
+# PERF_OUT=FILE it also records a perf profile of the server during the POSTs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -114,7 +115,13 @@ run() { # name, wrk args…
 echo "==> wrk, $connections connections, 2 threads"
 run "GET /healthz" -d10s "$base/healthz"
 run "GET /s/{token}" -d10s -s "$work/get.lua" "$base"
+perf_pid=""
+if [ -n "${PERF_OUT:-}" ]; then  # PERF_OUT=file: perf profile of the server during the POSTs
+  perf record -F 499 -g -p "$pid" -o "$PERF_OUT" -- sleep 10 >/dev/null 2>&1 &
+  perf_pid=$!
+fi
 run "POST /s/{token}" -d10s -s "$work/post.lua" "$base"
+[ -n "$perf_pid" ] && wait "$perf_pid"
 answered=$(sqlite3 "$work/rapport.db" 'SELECT COUNT(*) FROM responses' 2>/dev/null || echo "?")
 echo "    answers stored: $answered of $tokens links"
 if [ "$answered" = "$tokens" ]; then
