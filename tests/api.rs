@@ -619,6 +619,52 @@ db_test!(
         assert_eq!(deliveries.len(), 2);
         assert_eq!(deliveries[0].status, "cancelled");
         assert_eq!(deliveries[1].id, first_delivery);
+        // Admins see the failed delivery on the webhook deliveries page (not among email
+        // problems), with the answer and a Retry that comes back there.
+        let (_, admin) = app.staff("admin", "admin@example.org", None).await;
+        let summary = admin
+            .get(app.url("/admin/webhooks"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(summary.contains("1 failed"), "{summary}");
+        let page = admin
+            .get(app.url("/admin/webhooks/deliveries"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("<span class=\"badge high\">failed</span>") && page.contains("410 Gone"));
+        let retried = admin
+            .post(app.url(&format!("/admin/email/{}/retry", failed[0].id)))
+            .form(&[("csrf", common::csrf_from(&page))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(retried.status(), 303);
+        assert!(
+            retried.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/admin/webhooks/deliveries")
+        );
+        let email_page = admin
+            .get(app.url("/admin/email"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !email_page.contains("410 Gone"),
+            "webhook deliveries are not email problems"
+        );
     }
 );
 

@@ -153,7 +153,7 @@ async fn overview(
         section.trends aria-labelledby="trends-heading" {
             (filters(&trends.selection, allowed))
             (freshness(&state, &dashboard))
-            (figures(&trends, &scales))
+            (figure_grid(&trends, &scales))
         }
         @if selection.breakdown != Breakdown::Clinician { (spread_section(&trends, &scales)) }
         div.side-by-side {
@@ -297,7 +297,7 @@ fn csv_link(trends: &Trends, slug: &str, title: &str) -> Markup {
 
 /// The small multiples: one card per figure, the chart in view and the
 /// definition and table behind a disclosure.
-fn figures(trends: &Trends, scales: &Scales) -> Markup {
+fn figure_grid(trends: &Trends, scales: &Scales) -> Markup {
     html! {
         div #figures {
             @if trends.series.len() > 1 && trends.series.len() <= MAX_LINES {
