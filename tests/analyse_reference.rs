@@ -314,6 +314,39 @@ fn evaluate_runs_and_is_reproducible() {
     }
 }
 
+/// The independent model: reproducible, different clients, named in the
+/// table; handled, the engine still finds more ruptures than the plain rule
+/// with fewer false alerts; an unknown model is refused.
+#[test]
+fn evaluate_runs_on_the_independent_drift_model() {
+    let run = |args: &[&str]| {
+        let out = rapport(&[&["evaluate", "--clients", "400"], args].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let drift = run(&["--model", "drift"]);
+    assert_eq!(drift, run(&["--model", "drift"]));
+    assert_ne!(drift, run(&[]));
+    assert!(drift.contains("model drift, seed 1"), "{drift}");
+    assert!(run(&[]).contains("model ceiling, seed 1"));
+    let rows: Vec<Value> =
+        serde_json::from_str(&run(&["--model", "drift", "--handled-after", "1", "--format", "json"])).unwrap();
+    let row = |name: &str| rows.iter().find(|r| r["detector"] == name).unwrap().clone();
+    let (engine, plain) = (row("engine (combined)"), row("plain: total below cutoff"));
+    assert!(
+        engine["sensitivity"].as_f64().unwrap() > plain["sensitivity"].as_f64().unwrap(),
+        "{engine} vs {plain}"
+    );
+    assert!(
+        engine["false_alerts_per_100_sessions"].as_f64().unwrap()
+            < plain["false_alerts_per_100_sessions"].as_f64().unwrap(),
+        "{engine} vs {plain}"
+    );
+    let out = rapport(&["evaluate", "--model", "weather"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("drift"));
+}
+
 /// A clinician who handles each alert: the table says so, the engine still
 /// finds far more ruptures than the plain cutoff rule, and a bad N is one
 /// clear sentence.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::domain::signals::{EngineSettings, fmt_2dp};
-use crate::domain::simulation::{DetectorResult, RuptureShape, SimulationModel, compare, simulate, standard_detectors};
+use crate::domain::simulation::{DetectorResult, ModelKind, RuptureShape, compare, simulate_with, standard_detectors};
 
 const LONG_ABOUT: &str = "\
 Simulates client series and reports, for each rule alone, for the combined \
@@ -74,9 +74,31 @@ pub struct EvaluateArgs {
     /// open at a time for N sessions.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
     pub handled_after: Option<u32>,
+    /// The model that generates the clients: `ceiling` (the default: steady
+    /// levels near the ceiling with independent noise) or `drift` (an
+    /// independent model: a drifting alliance, skipping that depends on it,
+    /// ruptures at random times).
+    #[arg(long, value_enum, default_value = "ceiling")]
+    pub model: SimulationKind,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: EvaluateFormat,
+}
+
+/// `--model` of `rapport evaluate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SimulationKind {
+    Ceiling,
+    Drift,
+}
+
+impl From<SimulationKind> for ModelKind {
+    fn from(kind: SimulationKind) -> ModelKind {
+        match kind {
+            SimulationKind::Ceiling => ModelKind::Ceiling,
+            SimulationKind::Drift => ModelKind::Drift,
+        }
+    }
 }
 
 /// The most clients `evaluate` will simulate.
@@ -110,8 +132,8 @@ fn evaluate(args: &EvaluateArgs) -> Result<(), String> {
         None => EngineSettings::default(),
     };
     settings.validate().map_err(|e| format!("{e}."))?;
-    let model = SimulationModel::default();
-    let clients = simulate(&model, &settings, args.seed, args.clients);
+    let model = ModelKind::from(args.model);
+    let clients = simulate_with(model, &settings, args.seed, args.clients);
     let results = compare(&clients, &settings, &standard_detectors(&settings), args.handled_after);
     let text = match args.format {
         EvaluateFormat::Json => {
@@ -138,8 +160,12 @@ fn table(args: &EvaluateArgs, results: &[DetectorResult]) -> String {
     let mut t = String::new();
     if let Some(first) = results.first() {
         t.push_str(&format!(
-            "rapport evaluate: seed {}, {} clients, {} sessions, {} planted ruptures\n",
-            args.seed, args.clients, first.sessions, first.ruptures
+            "rapport evaluate: model {}, seed {}, {} clients, {} sessions, {} planted ruptures\n",
+            ModelKind::from(args.model).as_str(),
+            args.seed,
+            args.clients,
+            first.sessions,
+            first.ruptures
         ));
         t.push_str(&match args.handled_after {
             Some(n) => {

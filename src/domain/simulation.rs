@@ -368,6 +368,167 @@ pub fn simulate(model: &SimulationModel, settings: &EngineSettings, seed: u64, c
         .collect()
 }
 
+/// Which model generates the clients: the default one above, or an
+/// independent one built differently (see [`simulate_drift`]), so that a
+/// rule tuned to one model's quirks shows it on the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Independent item noise around a steady level near the ceiling (the module docs).
+    #[default]
+    Ceiling,
+    /// An alliance that drifts from session to session, skipping that
+    /// depends on how the client feels, and ruptures that start at random.
+    Drift,
+}
+
+impl ModelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Ceiling => "ceiling",
+            ModelKind::Drift => "drift",
+        }
+    }
+}
+
+/// Simulates `clients` clients with the chosen model.
+pub fn simulate_with(kind: ModelKind, settings: &EngineSettings, seed: u64, clients: usize) -> Vec<SimulatedClient> {
+    match kind {
+        ModelKind::Ceiling => simulate(&SimulationModel::default(), settings, seed, clients),
+        ModelKind::Drift => (0..clients as u64).map(|i| simulate_drift(settings, seed, i)).collect(),
+    }
+}
+
+/// Student's t with 4 degrees of freedom, scaled to unit variance: answers
+/// with an occasional odd one, as real questionnaires have.
+fn heavy_tailed(rng: &mut ChaCha8Rng) -> f64 {
+    let z = normal(rng);
+    let chi2: f64 = (0..4).map(|_| normal(rng).powi(2)).sum();
+    z / (chi2 / 4.0).sqrt() / 2f64.sqrt()
+}
+
+/// The independent model (`rapport evaluate --model drift`), built on
+/// different assumptions from the default one at every step:
+///
+/// - 5–24 sessions; a personal level 9.6 − |N(0, 1.2)| per item, so
+///   totals have a median near 35 with a tail into the twenties: a clinic
+///   whose clients score lower, half of them below the cutoff of 36;
+/// - the alliance is not steady: a true session-to-session drift, AR(1)
+///   with φ = .6 and a stationary SD of 1.2 points of total, that is no
+///   rupture but moves every total;
+/// - answers add heavy-tailed (t, 4 df) noise with the instrument's SEM,
+///   rounded and clipped to 0–10;
+/// - a rupture starts at random (hazard .07 per session from session 3,
+///   so longer series have more), one per client, as a step of 3–10
+///   points that recovers by a random share (0–70%) per session, a linear
+///   slide of 4–9 points over 3–6 sessions, a stop of answering for 2–4
+///   invitations (half never come back), or a fall of 3–6 points in one
+///   item chosen at random (not always the bond);
+/// - skipping depends on the present state: an invitation goes
+///   unanswered with probability .08 + .05 per point of total below the
+///   client's own level; the screener is ticked with probability .015 +
+///   .04 per point below, a comment written with .06 + .03 per point.
+///
+/// The windows and the shapes reported are those of the default model:
+/// step → sudden V, slide → slow slide, stop → going quiet, one item →
+/// bond strain.
+pub fn simulate_drift(settings: &EngineSettings, seed: u64, index: u64) -> SimulatedClient {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_d41f_7000_0001);
+    rng.set_stream(index);
+    let sessions: u32 = rng.random_range(5..=24);
+    let level = (9.6 - (normal(&mut rng) * 1.2).abs()).clamp(3.0, 10.0);
+    let offsets: [f64; 4] = std::array::from_fn(|_| normal(&mut rng) * 0.4);
+    let phi: f64 = 0.6;
+    let drift_sd = 1.2 / 4.0 * (1.0 - phi * phi).sqrt();
+    let item_noise = settings.standard_error_of_measurement() / 2.0;
+
+    // When and what kind of rupture, if any.
+    let onset = (3..=sessions.saturating_sub(1)).find(|_| rng.random_bool(0.07));
+    let shape = RuptureShape::ALL[rng.random_range(0..4)];
+    let depth = match shape {
+        RuptureShape::SuddenV => uniform(&mut rng, 3.0, 10.0),
+        RuptureShape::SlowSlide => uniform(&mut rng, 4.0, 9.0),
+        RuptureShape::GoingQuiet => 0.0,
+        RuptureShape::BondStrain => uniform(&mut rng, 3.0, 6.0),
+    };
+    let recovery = uniform(&mut rng, 0.0, 0.7);
+    let length: u32 = match shape {
+        RuptureShape::SlowSlide => rng.random_range(3..=6),
+        RuptureShape::GoingQuiet => rng.random_range(2..=4),
+        _ => rng.random_range(3..=5),
+    };
+    let never_back = rng.random_bool(0.5);
+    let strained_item = rng.random_range(0..4);
+    // (fall of the total, fall of one item, answering stopped) at session s.
+    let effect = |s: u32| -> (f64, f64, bool) {
+        let Some(onset) = onset.filter(|&o| s >= o) else {
+            return (0.0, 0.0, false);
+        };
+        let k = s - onset;
+        match shape {
+            RuptureShape::SuddenV => (depth * (1.0 - recovery).powi(k as i32), 0.0, false),
+            RuptureShape::SlowSlide => (depth * (f64::from(k + 1) / f64::from(length)).min(1.0), 0.0, false),
+            RuptureShape::GoingQuiet => (0.0, 0.0, k < length || never_back),
+            RuptureShape::BondStrain => (0.0, if k < length { depth } else { 0.0 }, false),
+        }
+    };
+    let rupture = onset.map(|onset| {
+        let end = match shape {
+            // Until the fall is under a point, at most eight sessions on.
+            RuptureShape::SuddenV => (0..8).find(|&k| depth * (1.0 - recovery).powi(k) < 1.0).unwrap_or(8) as u32,
+            RuptureShape::SlowSlide => length,
+            RuptureShape::GoingQuiet | RuptureShape::BondStrain => length - 1,
+        };
+        PlantedRupture {
+            shape,
+            onset,
+            window_end: onset + end + 1,
+            depth,
+        }
+    });
+
+    let mut history = ClientHistory::default();
+    let mut drift = normal(&mut rng) * 1.2 / 4.0;
+    for session in 1..=sessions {
+        drift = phi * drift + normal(&mut rng) * drift_sd;
+        let (fall, item_fall, stopped) = effect(session);
+        if stopped {
+            history.push(SessionOutcome::Unanswered);
+            continue;
+        }
+        let below = fall + item_fall - drift * 4.0;
+        if rng.random_bool(0.03) {
+            history.push(SessionOutcome::Missed);
+            continue;
+        }
+        if rng.random_bool((0.08 + 0.05 * below.max(0.0)).min(0.9)) {
+            history.push(SessionOutcome::Unanswered);
+            continue;
+        }
+        let mut items = BTreeMap::new();
+        let mut total = 0.0;
+        for (k, name) in ITEMS.iter().enumerate() {
+            let mut truth = level + offsets[k] + drift - fall / 4.0;
+            if k == strained_item {
+                truth -= item_fall;
+            }
+            let answer = (truth + heavy_tailed(&mut rng) * item_noise).round().clamp(0.0, 10.0);
+            total += answer;
+            items.insert((*name).to_string(), answer);
+        }
+        let screener = rng.random_bool((0.015 + 0.04 * below.max(0.0)).min(0.9));
+        let comment = rng.random_bool((0.06 + 0.03 * below.max(0.0)).min(0.9));
+        history.push(SessionOutcome::Answered {
+            total: Some(total),
+            items,
+            screener_uncomfortable: Some(screener),
+            comment_given: comment,
+            comment: None,
+        });
+    }
+    SimulatedClient { history, rupture }
+}
+
 /// What raises alerts in a comparison.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Detector {
@@ -605,6 +766,28 @@ mod tests {
         assert!(totals.iter().all(|t| (0.0..=40.0).contains(t)));
         let planted = clients.iter().filter(|c| c.rupture.is_some()).count();
         assert!((150..=250).contains(&planted), "{planted}");
+    }
+
+    #[test]
+    fn the_drift_model_is_seeded_and_differs_from_the_default() {
+        let settings = EngineSettings::default();
+        let a = simulate_with(ModelKind::Drift, &settings, 5, 400);
+        assert_eq!(a, simulate_with(ModelKind::Drift, &settings, 5, 400));
+        assert_ne!(a, simulate_with(ModelKind::Drift, &settings, 6, 400));
+        assert_ne!(a[..50], simulate_with(ModelKind::Ceiling, &settings, 5, 50)[..]);
+        let totals: Vec<f64> = a
+            .iter()
+            .filter(|c| c.rupture.is_none())
+            .flat_map(|c| c.history.answered_totals().map(|(_, t)| t))
+            .collect();
+        let mean = totals.iter().sum::<f64>() / totals.len() as f64;
+        assert!((33.0..=39.5).contains(&mean), "mean {mean}");
+        assert!(totals.iter().all(|t| (0.0..=40.0).contains(t)));
+        let planted = a.iter().filter(|c| c.rupture.is_some()).count();
+        assert!((100..=350).contains(&planted), "{planted}");
+        for c in a.iter().filter_map(|c| c.rupture) {
+            assert!(c.window_end > c.onset, "{c:?}");
+        }
     }
 
     #[test]
