@@ -295,3 +295,46 @@ async fn sign_in_limits_behind_a_proxy(backend: common::Backend) {
     assert_eq!(attempt("198.51.100.20", PASSWORD).await.unwrap().status(), 303);
 }
 on_both_backends!(sign_in_limits_behind_a_proxy, sign_in_limits_behind_a_proxy);
+
+/// States are typed: a staff row whose role the server does not know (a
+/// hand-edited or corrupt database) is an error naming the value, and its
+/// owner cannot sign in — never read as a clinician, as it once was.
+async fn an_unknown_role_is_an_error_not_a_clinician(backend: common::Backend) {
+    let Some(app) = common::spawn_app(backend).await else {
+        return common::skipped(backend);
+    };
+    app.staff("clinician", "c@example.org", None).await;
+    // The schema's CHECK refuses such a value; a hand edit gets past it.
+    app.db(|conn| {
+        use diesel::RunQueryDsl;
+        let bypass = match conn.kind() {
+            rapport::store::DbKind::Sqlite => "PRAGMA ignore_check_constraints = ON",
+            rapport::store::DbKind::Postgres => "ALTER TABLE staff DROP CONSTRAINT staff_role_check",
+        };
+        diesel::sql_query(bypass).execute(conn)?;
+        diesel::sql_query("UPDATE staff SET role = 'superuser' WHERE email = 'c@example.org'").execute(conn)?;
+        if conn.kind() == rapport::store::DbKind::Sqlite {
+            diesel::sql_query("PRAGMA ignore_check_constraints = OFF").execute(conn)?;
+        }
+        Ok(())
+    })
+    .await;
+    let found = app
+        .db(|conn| Ok(rapport::store::staff::find_by_email(conn, "c@example.org").map(|s| s.is_some())))
+        .await;
+    let error = found.expect_err("an unknown role must not load").to_string();
+    assert!(error.contains("unknown staff role \"superuser\""), "{error}");
+    let signed_in = app
+        .browser()
+        .post(app.url("/sign-in"))
+        .form(&[("email", "c@example.org"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(signed_in.status(), 303, "no session for an unknown role");
+    assert!(!signed_in.status().is_success());
+}
+on_both_backends!(
+    an_unknown_role_is_an_error_not_a_clinician,
+    an_unknown_role_is_an_error_not_a_clinician
+);

@@ -18,8 +18,8 @@ db_test!(a_fall_from_38_to_31_opens_one_alert_that_explains_itself, |app| {
         .db(move |conn| rapport::store::alerts::for_client(conn, client))
         .await;
     assert_eq!(alerts.len(), 1, "one alert");
-    assert_eq!(alerts[0].status, "open");
-    assert_eq!(alerts[0].severity, "high");
+    assert_eq!(alerts[0].status.as_str(), "open");
+    assert_eq!(alerts[0].severity.as_str(), "high");
 
     // The inbox lists it with the first line of its reason.
     let inbox = clinician

@@ -78,14 +78,6 @@ impl RepairOutcome {
     }
 }
 
-pub fn severity_of(s: &str) -> Severity {
-    match s {
-        "high" => Severity::High,
-        "medium" => Severity::Medium,
-        _ => Severity::Low,
-    }
-}
-
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = alerts)]
 pub struct Alert {
@@ -93,8 +85,10 @@ pub struct Alert {
     pub client_id: i64,
     pub clinician_id: i64,
     pub opened_at_session: i32,
-    pub severity: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub severity: Severity,
+    #[diesel(deserialize_as = String)]
+    pub status: AlertStatus,
     pub outcome: Option<String>,
     pub recovered_at_session: Option<i32>,
     pub closed_after_session: Option<i32>,
@@ -105,11 +99,11 @@ pub struct Alert {
 
 impl Alert {
     pub fn severity(&self) -> Severity {
-        severity_of(&self.severity)
+        self.severity
     }
 
     pub fn status(&self) -> AlertStatus {
-        AlertStatus::parse(&self.status).unwrap_or(AlertStatus::Open)
+        self.status
     }
 
     pub fn outcome(&self) -> Option<RepairOutcome> {
@@ -127,7 +121,8 @@ pub struct AlertSignal {
     pub session: i32,
     pub from_session: Option<i32>,
     pub known_at_session: i32,
-    pub severity: String,
+    #[diesel(deserialize_as = String)]
+    pub severity: Severity,
     pub explanation: String,
     pub inputs: String,
     pub created_at: NaiveDateTime,
@@ -490,7 +485,7 @@ fn send_notice(
     )?;
     for alert in alerts_to_tell {
         diesel::update(alerts::table.find(alert.id))
-            .set(alerts::notified_severity.eq(&alert.severity))
+            .set(alerts::notified_severity.eq(alert.severity.as_str()))
             .execute(conn)?;
     }
     Ok(())
@@ -813,9 +808,7 @@ pub fn headline_signals(
         .load(conn)?;
     let mut first: std::collections::HashMap<i64, AlertSignal> = std::collections::HashMap::new();
     for row in rows {
-        let stronger = first
-            .get(&row.alert_id)
-            .is_none_or(|kept| severity_of(&row.severity) > severity_of(&kept.severity));
+        let stronger = first.get(&row.alert_id).is_none_or(|kept| row.severity > kept.severity);
         if stronger {
             first.insert(row.alert_id, row);
         }

@@ -16,7 +16,8 @@ pub struct Appointment {
     pub clinician_id: i64,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: AppointmentStatus,
     pub source: String,
     pub external_id: String,
     pub created_at: NaiveDateTime,
@@ -25,7 +26,7 @@ pub struct Appointment {
 
 impl Appointment {
     pub fn status(&self) -> AppointmentStatus {
-        self.status.parse().unwrap_or(AppointmentStatus::Booked)
+        self.status
     }
 }
 
@@ -74,7 +75,7 @@ pub fn upsert(
                 && existing.clinician_id == new.clinician_id
                 && existing.starts_at == new.starts_at
                 && existing.ends_at == new.ends_at
-                && existing.status == new.status.as_str();
+                && existing.status == new.status;
             if same {
                 return Ok((existing, Upserted::Unchanged));
             }

@@ -34,13 +34,14 @@ impl InvitationStatus {
         }
     }
 
-    pub fn parse(s: &str) -> InvitationStatus {
+    pub fn parse(s: &str) -> Option<InvitationStatus> {
         match s {
-            "sent" => InvitationStatus::Sent,
-            "answered" => InvitationStatus::Answered,
-            "expired" => InvitationStatus::Expired,
-            "cancelled" => InvitationStatus::Cancelled,
-            _ => InvitationStatus::Scheduled,
+            "scheduled" => Some(InvitationStatus::Scheduled),
+            "sent" => Some(InvitationStatus::Sent),
+            "answered" => Some(InvitationStatus::Answered),
+            "expired" => Some(InvitationStatus::Expired),
+            "cancelled" => Some(InvitationStatus::Cancelled),
+            _ => None,
         }
     }
 
@@ -57,7 +58,8 @@ pub struct Invitation {
     pub appointment_id: i64,
     pub client_id: i64,
     pub instrument_id: i64,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: InvitationStatus,
     pub send_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
     pub reminder_at: NaiveDateTime,
@@ -69,7 +71,7 @@ pub struct Invitation {
 
 impl Invitation {
     pub fn status(&self) -> InvitationStatus {
-        InvitationStatus::parse(&self.status)
+        self.status
     }
 }
 

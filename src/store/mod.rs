@@ -23,6 +23,36 @@ pub mod staff;
 pub mod trends;
 pub mod webhooks;
 
+/// A state kept as text in a column, read back into its type: a value the
+/// type does not know is an error when the row is loaded (a corrupt row),
+/// never a silent default such as an unknown role read as "clinician".
+/// Used with `#[diesel(deserialize_as = String)]` on the row's field.
+macro_rules! stored_as_text {
+    ($state:ty, $what:literal, $parse:expr) => {
+        impl TryFrom<String> for $state {
+            type Error = String;
+            fn try_from(text: String) -> Result<$state, String> {
+                let parse: fn(&str) -> Option<$state> = $parse;
+                parse(&text).ok_or_else(|| format!("unknown {} \"{}\" in the database", $what, text))
+            }
+        }
+    };
+}
+
+stored_as_text!(staff::Role, "staff role", |s| s.parse().ok());
+stored_as_text!(
+    crate::domain::appointment::AppointmentStatus,
+    "appointment status",
+    |s| s.parse().ok()
+);
+stored_as_text!(
+    invitations::InvitationStatus,
+    "invitation status",
+    invitations::InvitationStatus::parse
+);
+stored_as_text!(alerts::AlertStatus, "alert status", alerts::AlertStatus::parse);
+stored_as_text!(crate::domain::signals::Severity, "severity", |s| s.parse().ok());
+
 pub use connection::{DbConnection, DbKind, Pool, PooledConnection, build_pool, establish, run_migrations};
 
 #[derive(Debug, thiserror::Error)]

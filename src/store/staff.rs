@@ -65,7 +65,8 @@ pub struct StaffMember {
     pub id: i64,
     pub email: String,
     pub name: String,
-    pub role: String,
+    #[diesel(deserialize_as = String)]
+    pub role: Role,
     pub team_id: Option<i64>,
     pub password_hash: String,
     pub active: bool,
@@ -80,7 +81,7 @@ pub struct StaffMember {
 
 impl StaffMember {
     pub fn role(&self) -> Role {
-        self.role.parse().unwrap_or(Role::Clinician)
+        self.role
     }
 }
 

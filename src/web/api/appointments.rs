@@ -177,7 +177,7 @@ async fn create_or_update(
     let view = RecordedAppointment {
         appointment_id,
         client_id: recorded.client.id,
-        status: recorded.appointment.status.clone(),
+        status: recorded.appointment.status.as_str().to_string(),
         outcome: match recorded.outcome {
             Upserted::Created => "created",
             Upserted::Updated => "updated",

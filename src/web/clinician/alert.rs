@@ -158,14 +158,6 @@ struct SignalGroup<'a> {
     strongest: &'a alerts::AlertSignal,
 }
 
-fn severity_rank(severity: &str) -> u8 {
-    match severity {
-        "high" => 3,
-        "medium" => 2,
-        _ => 1,
-    }
-}
-
 /// Signals grouped per rule, the group with the strongest signal first.
 fn signal_groups(signals: &[alerts::AlertSignal]) -> Vec<SignalGroup<'_>> {
     let mut groups: Vec<SignalGroup> = vec![];
@@ -176,9 +168,7 @@ fn signal_groups(signals: &[alerts::AlertSignal]) -> Vec<SignalGroup<'_>> {
                 if !g.sessions.contains(&s.session) {
                     g.sessions.push(s.session);
                 }
-                if (severity_rank(&s.severity), s.session)
-                    >= (severity_rank(&g.strongest.severity), g.strongest.session)
-                {
+                if (s.severity, s.session) >= (g.strongest.severity, g.strongest.session) {
                     g.strongest = s;
                 }
             }
@@ -195,7 +185,7 @@ fn signal_groups(signals: &[alerts::AlertSignal]) -> Vec<SignalGroup<'_>> {
     }
     groups.sort_by_key(|g| {
         (
-            std::cmp::Reverse(severity_rank(&g.strongest.severity)),
+            std::cmp::Reverse(g.strongest.severity),
             std::cmp::Reverse(g.strongest.session),
         )
     });
