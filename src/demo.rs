@@ -434,8 +434,8 @@ fn record_repairs(
             _ => vec![],
         };
         for (day, step) in steps.iter().enumerate() {
-            let current = alerts::find(conn, alert.id)?;
-            alerts::record_step(conn, &current, step, Some(clinician_id), mailing, at(day as i64 + 1))?;
+            let by = crate::actions::Actor::Staff(clinician_id);
+            crate::actions::alerts::record_repair_step(conn, by, alert.id, step, mailing, at(day as i64 + 1))?;
         }
     }
     Ok(count)

@@ -349,6 +349,24 @@ db_test!(the_inbox_is_a_table_to_triage_by, |app| {
         .await
         .unwrap();
     assert_eq!(acknowledged.status(), 303);
+    // The same audit entry as the API's acknowledge (one action for both),
+    // by this clinician; acknowledging again logs nothing more.
+    let again = clinician
+        .post(app.url(&format!("{path}/acknowledge")))
+        .form(&[("csrf", csrf_from(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 303);
+    let alert_id = alert.id;
+    let audit = app.db(|conn| rapport::store::audit::recent(conn, 500)).await;
+    let steps: Vec<_> = audit.iter().filter(|a| a.alert_id == Some(alert_id)).collect();
+    assert_eq!(
+        steps.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(),
+        ["alert.acknowledge", "alert.view"],
+        "{steps:?}"
+    );
+    assert!(steps[0].staff_name.is_some() && steps[0].client_id == Some(zoe));
     let (_, inbox) = get(app.url("/clinician?sort=client")).await;
     let zoe_row = &inbox[inbox.find("Client zoe").unwrap()..];
     let zoe_row = &zoe_row[..zoe_row.find("</tr>").unwrap()];

@@ -716,8 +716,9 @@ pub enum RepairStep {
 /// starts a new episode for later signals). `staff_id` is None when an
 /// integration records the step (its API key is named in the audit log).
 /// Integrations subscribed to `alert.changed` are told in the same
-/// transaction. Call inside a write transaction.
-pub fn record_step(
+/// transaction. Call inside a write transaction; use
+/// `actions::alerts::record_repair_step`, which also writes the audit entry.
+pub(crate) fn record_step(
     conn: &mut DbConnection,
     alert: &Alert,
     step: &RepairStep,

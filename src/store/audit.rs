@@ -99,6 +99,8 @@ pub fn action_label(action: &str) -> String {
         "alert.view" => "Viewed an alert",
         "alert.acknowledge" => "Acknowledged an alert",
         "alert.change" => "Recorded a repair step",
+        "alert.discuss" => "Recorded a discussion about an alert",
+        "alert.outcome" => "Recorded an alert's outcome",
         "apikey.create" => "Created an API key",
         "apikey.revoke" => "Revoked an API key",
         "appointment.record" => "Recorded an appointment",

@@ -8,9 +8,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::views::{AlertView, Problem};
 use super::{ApiCaller, audit_read, page_limit, query};
+use crate::actions::{self, Actor};
 use crate::store::alerts::{self, AlertStatus, RepairStep};
 use crate::store::api_keys::Scope;
-use crate::store::audit::{self, AuditEntry};
 use crate::store::listing::{self, AlertFilter, AlertState};
 use crate::store::record;
 use crate::web::error::{ApiError, AppError};
@@ -173,29 +173,15 @@ async fn acknowledge(
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let view = state
         .db_mailing(move |conn, mailing| {
-            conn.write_transaction(|conn| {
-                let alert = alerts::find(conn, id)?;
-                if alert.status() == AlertStatus::Open {
-                    alerts::record_step(conn, &alert, &RepairStep::Acknowledge, None, mailing, now)?;
-                    audit::record(
-                        conn,
-                        &AuditEntry {
-                            api_key_id: Some(key_id),
-                            action: "alert.acknowledge",
-                            client_id: Some(alert.client_id),
-                            alert_id: Some(id),
-                            ..Default::default()
-                        },
-                        now,
-                    )?;
-                } else if alert.status() == AlertStatus::Closed {
-                    return Err(crate::store::StoreError::Conflict(
-                        "this alert already has an outcome; its log can no longer change".into(),
-                    ));
-                }
-                let alert = alerts::find(conn, id)?;
-                Ok(AlertView::new(&record::alert_with_log(conn, alert)?))
-            })
+            let alert = actions::alerts::record_repair_step(
+                conn,
+                Actor::ApiKey(key_id),
+                id,
+                &RepairStep::Acknowledge,
+                mailing,
+                now,
+            )?;
+            Ok(AlertView::new(&record::alert_with_log(conn, alert)?))
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

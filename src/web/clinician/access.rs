@@ -40,6 +40,9 @@ fn path_id(req: &HttpRequest, name: &str) -> Result<i64, AppError> {
 async fn checked<T: Send + 'static>(
     req: &HttpRequest,
     action: &'static str,
+    // False: a successful access is recorded by the action itself (a
+    // denied one always is, here).
+    record_access: bool,
     id: i64,
     load: fn(&mut DbConnection, &clients::Viewer, i64) -> Result<T, StoreError>,
     ids: fn(&T) -> (i64, Option<i64>),
@@ -54,6 +57,7 @@ async fn checked<T: Send + 'static>(
         .db(move |conn| {
             let found = load(conn, &viewer, id);
             let (action, client_id, alert_id, detail) = match &found {
+                Ok(_) if !record_access => return Ok(found),
                 Ok(value) => {
                     let (client_id, alert_id) = ids(value);
                     (action, Some(client_id), alert_id, None)
@@ -92,7 +96,8 @@ impl FromRequest for ClientAccess {
             } else {
                 "client.change"
             };
-            let (staff, client) = checked(&req, action, id, clients::find_visible, |c: &Client| (c.id, None)).await?;
+            let (staff, client) =
+                checked(&req, action, true, id, clients::find_visible, |c: &Client| (c.id, None)).await?;
             Ok(ClientAccess { staff, client })
         })
     }
@@ -106,16 +111,18 @@ impl FromRequest for AlertAccess {
         let req = req.clone();
         Box::pin(async move {
             let id = path_id(&req, "alert_id")?;
-            let action = if req.method() == actix_web::http::Method::GET {
-                "alert.view"
-            } else {
-                "alert.change"
-            };
-            let (staff, (alert, client)) =
-                checked(&req, action, id, alerts::find_visible, |(a, c): &(Alert, Client)| {
-                    (c.id, Some(a.id))
-                })
-                .await?;
+            // A step on the alert is audited by the action that records it.
+            let viewing = req.method() == actix_web::http::Method::GET;
+            let action = if viewing { "alert.view" } else { "alert.change" };
+            let (staff, (alert, client)) = checked(
+                &req,
+                action,
+                viewing,
+                id,
+                alerts::find_visible,
+                |(a, c): &(Alert, Client)| (c.id, Some(a.id)),
+            )
+            .await?;
             Ok(AlertAccess { staff, alert, client })
         })
     }

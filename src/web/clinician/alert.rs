@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::access::AlertAccess;
 use super::inbox::first_sentence;
 use super::{number, severity_badge, status_label, trajectory_points};
+use crate::actions::{self, Actor};
 use crate::domain::history::SessionOutcome;
 use crate::domain::repair;
 use crate::domain::signals::RuleId;
@@ -467,10 +468,7 @@ async fn record(
     let (alert_id, staff_id, now) = (access.alert.id, access.staff.id(), state.now());
     state
         .db_mailing(move |conn, mailing| {
-            conn.write_transaction(|conn| {
-                let alert = alerts::find(conn, alert_id)?;
-                alerts::record_step(conn, &alert, &step, Some(staff_id), mailing, now)
-            })
+            actions::alerts::record_repair_step(conn, Actor::Staff(staff_id), alert_id, &step, mailing, now)
         })
         .await?;
     Ok(HttpResponse::SeeOther()
