@@ -159,8 +159,8 @@ enum Change {
 }
 
 fn add(config: Option<&Path>, role: Role, email: String, name: String, team: Option<String>) -> ExitCode {
-    if !crate::web::admin::looks_like_email(&email) {
-        return fail(format!("--email: \"{email}\" is not a valid email address"));
+    if let Err(e) = crate::domain::email::EmailAddress::parse(&email) {
+        return fail(format!("--email: {e}"));
     }
     if name.trim().is_empty() {
         return fail("--name must not be empty");

@@ -108,8 +108,8 @@ impl AppointmentIn {
 
 /// A client's email address as typed: empty (none) or a valid address.
 pub fn check_email(email: &str) -> Result<(), String> {
-    if !email.trim().is_empty() && email.trim().parse::<lettre::Address>().is_err() {
-        return Err(format!("\"{email}\" is not a valid email address"));
+    if !email.trim().is_empty() {
+        super::email::EmailAddress::parse(email)?;
     }
     Ok(())
 }

@@ -9,9 +9,11 @@
 //! - [`simulation`]: the seeded model behind `rapport evaluate`.
 //! - [`schedule`]: when a questionnaire is sent, reminded and expires.
 //! - [`import`]: the appointments CSV practice systems export.
+//! - [`email`]: the one rule for an email address.
 
 pub mod appointment;
 pub mod dates;
+pub mod email;
 pub mod engine;
 pub mod history;
 pub mod import;

@@ -18,6 +18,7 @@ use super::error::AppError;
 use super::state::AppState;
 use super::views::layout::{form_error, notice, staff_page};
 use super::views::local_time;
+use crate::domain::email::EmailAddress;
 use crate::security;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::kv;
@@ -211,7 +212,7 @@ fn validate_new_staff(form: &NewStaffForm) -> Option<String> {
     if form.name.trim().is_empty() {
         return Some("Enter the person's name.".into());
     }
-    if !looks_like_email(&form.email) {
+    if EmailAddress::parse(&form.email).is_err() {
         return Some("Enter a valid email address, such as name@example.org.".into());
     }
     if let Err(e) = form.role.parse::<Role>() {
@@ -221,11 +222,6 @@ fn validate_new_staff(form: &NewStaffForm) -> Option<String> {
         return Some(format!("Choose another password: {e}."));
     }
     None
-}
-
-pub fn looks_like_email(s: &str) -> bool {
-    let s = s.trim();
-    s.parse::<lettre::Address>().is_ok() && s.contains('.')
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

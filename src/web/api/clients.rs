@@ -53,10 +53,8 @@ impl ClientUpsert {
         if self.name.trim().is_empty() || self.name.len() > 200 {
             return Err("name must be non-empty (at most 200 characters)".into());
         }
-        if let Some(email) = self.email.as_deref().map(str::trim).filter(|e| !e.is_empty())
-            && email.parse::<lettre::Address>().is_err()
-        {
-            return Err(format!("email \"{email}\" is not a valid email address"));
+        if let Some(email) = self.email.as_deref() {
+            crate::domain::appointment::check_email(email).map_err(|e| format!("email {e}"))?;
         }
         if let Some(tz) = &self.time_zone
             && tz.parse::<chrono_tz::Tz>().is_err()
