@@ -6,7 +6,10 @@ use chrono::{Datelike, Duration, NaiveDateTime, Timelike, Weekday};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::actions::Actor;
+use crate::actions::staff::NewMember;
 use crate::config::Settings;
+use crate::domain::email::EmailAddress;
 use crate::domain::instrument::{Answer, Answers, InstrumentDefinition};
 use crate::domain::schedule::DeliveryRules;
 use crate::security;
@@ -14,7 +17,7 @@ use crate::store::alerts::{self, RepairOutcome, RepairStep};
 use crate::store::appointments::{self, AppointmentStatus, NewAppointment};
 use crate::store::clients::{self, NewClient};
 use crate::store::invitations::{self, Mailing};
-use crate::store::staff::{self, NewStaff, Role};
+use crate::store::staff::{self, Role};
 use crate::store::{DbConnection, StoreError, history, instruments, responses};
 
 /// Every demo account signs in with this password. Demo data only.
@@ -135,21 +138,15 @@ pub fn load(
     let today = now.date().and_hms_opt(0, 0, 0).unwrap_or(now);
     let mut client_number = 0;
     for login in LOGINS {
-        let team_id = match login.team {
-            Some(t) => Some(staff::ensure_team(conn, t, now)?.id),
-            None => None,
+        let email = EmailAddress::parse(login.email).map_err(StoreError::Conflict)?;
+        let new = NewMember {
+            email: &email,
+            name: login.name,
+            role: login.role,
+            team: login.team,
+            password_hash: &hash,
         };
-        let member = staff::create_staff(
-            conn,
-            &NewStaff {
-                email: login.email,
-                name: login.name,
-                role: login.role,
-                team_id,
-                password_hash: &hash,
-            },
-            now,
-        )?;
+        let member = crate::actions::staff::add_member(conn, Actor::CommandLine, &new, now)?;
         summary.staff += 1;
         if login.role != Role::Clinician {
             continue;

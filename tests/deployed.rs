@@ -1170,7 +1170,7 @@ async fn staff_sessions_and_accounts(backend: Backend) {
     }
     assert!(
         clinic
-            .count("SELECT COUNT(*) AS n FROM audit_log WHERE detail LIKE '%rapport user command%'")
+            .count("SELECT COUNT(*) AS n FROM audit_log WHERE detail LIKE '%by a rapport command%'")
             .await
             >= 5
     );

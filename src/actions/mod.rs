@@ -5,9 +5,10 @@
 //!
 //! May import `domain` and `store`; never `web`, `cli`, `mail` or `jobs`.
 //! (The move of every use case here is under way: see issue 10; the alert
-//! repair steps are the first.)
+//! repair steps and adding staff are the first.)
 
 pub mod alerts;
+pub mod staff;
 
 use crate::store::audit::AuditEntry;
 
@@ -18,6 +19,8 @@ pub enum Actor {
     Staff(i64),
     /// An integration, by its API key.
     ApiKey(i64),
+    /// Someone at the server's shell, by a `rapport` command.
+    CommandLine,
 }
 
 impl Actor {
@@ -34,6 +37,19 @@ impl Actor {
                 action,
                 ..Default::default()
             },
+            Actor::CommandLine => AuditEntry {
+                action,
+                ..Default::default()
+            },
+        }
+    }
+
+    /// An audit entry's detail, saying so when a command did it (the entry
+    /// then names no member of staff).
+    pub fn detail(self, what: String) -> String {
+        match self {
+            Actor::CommandLine => format!("{what} (by a rapport command)"),
+            Actor::Staff(_) | Actor::ApiKey(_) => what,
         }
     }
 
@@ -41,7 +57,7 @@ impl Actor {
     pub fn staff_id(self) -> Option<i64> {
         match self {
             Actor::Staff(id) => Some(id),
-            Actor::ApiKey(_) => None,
+            Actor::ApiKey(_) | Actor::CommandLine => None,
         }
     }
 }

@@ -8,10 +8,12 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use crate::actions::staff::NewMember;
+use crate::actions::{self, Actor};
 use crate::clock::{Clock, SystemClock};
 use crate::security;
 use crate::store::StoreError;
-use crate::store::staff::{self, AccountChange, ChangedBy, NewStaff, Role};
+use crate::store::staff::{self, AccountChange, ChangedBy, Role};
 
 use super::{fail, load_settings};
 
@@ -159,9 +161,10 @@ enum Change {
 }
 
 fn add(config: Option<&Path>, role: Role, email: String, name: String, team: Option<String>) -> ExitCode {
-    if let Err(e) = crate::domain::email::EmailAddress::parse(&email) {
-        return fail(format!("--email: {e}"));
-    }
+    let email = match crate::domain::email::EmailAddress::parse(&email) {
+        Ok(email) => email,
+        Err(e) => return fail(format!("--email: {e}")),
+    };
     if name.trim().is_empty() {
         return fail("--name must not be empty");
     }
@@ -169,7 +172,7 @@ fn add(config: Option<&Path>, role: Role, email: String, name: String, team: Opt
         Ok(s) => s,
         Err(code) => return code,
     };
-    let password = match read_password(&email, &name) {
+    let password = match read_password(email.as_str(), &name) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -179,33 +182,14 @@ fn add(config: Option<&Path>, role: Role, email: String, name: String, team: Opt
     };
     let now = SystemClock.now();
     let created = crate::app::open_database(&settings.database_url, now).and_then(|mut conn| {
-        conn.write_transaction(|conn| {
-            let team_id = match team.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                Some(t) => Some(staff::ensure_team(conn, t, now)?.id),
-                None => None,
-            };
-            let member = staff::create_staff(
-                conn,
-                &NewStaff {
-                    email: &email,
-                    name: &name,
-                    role,
-                    team_id,
-                    password_hash: &hash,
-                },
-                now,
-            )?;
-            crate::store::audit::record(
-                conn,
-                &crate::store::audit::AuditEntry {
-                    action: "staff.create",
-                    detail: Some(&format!("staff #{} (by the rapport user command)", member.id)),
-                    ..Default::default()
-                },
-                now,
-            )?;
-            Ok(member)
-        })
+        let new = NewMember {
+            email: &email,
+            name: &name,
+            role,
+            team: team.as_deref(),
+            password_hash: &hash,
+        };
+        actions::staff::add_member(&mut conn, Actor::CommandLine, &new, now)
     });
     match created {
         Ok(member) => {

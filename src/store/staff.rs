@@ -348,7 +348,7 @@ pub fn change_account(
         };
         let (staff_id, by_whom) = match by {
             ChangedBy::Staff(s) => (Some(s), ""),
-            ChangedBy::Command => (None, " (by the rapport user command)"),
+            ChangedBy::Command => (None, " (by a rapport command)"),
         };
         super::audit::record(
             conn,

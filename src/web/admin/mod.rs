@@ -18,11 +18,13 @@ use super::error::AppError;
 use super::state::AppState;
 use super::views::layout::{form_error, notice, staff_page};
 use super::views::local_time;
+use crate::actions::staff::NewMember;
+use crate::actions::{self, Actor};
 use crate::domain::email::EmailAddress;
 use crate::security;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::kv;
-use crate::store::staff::{self as staff_store, NewStaff, Role};
+use crate::store::staff::{self as staff_store, Role};
 use crate::web::survey::HELP_LINE_KEY;
 
 #[derive(Deserialize, Default)]
@@ -157,42 +159,24 @@ async fn add_staff(
         return render_staff_page(&state, &staff, None, Some(problem), &form).await;
     }
     let role: Role = form.role.parse().map_err(AppError::BadRequest)?;
+    let email = EmailAddress::parse(&form.email).map_err(AppError::BadRequest)?;
     let password = form.password.clone();
     let hash = web::block(move || security::hash_password(&password))
         .await?
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let now = state.now();
-    let (name, email, team) = (form.name.clone(), form.email.clone(), form.team.trim().to_string());
+    let (name, team) = (form.name.clone(), form.team.clone());
     let admin_id = staff.id();
     let created = state
         .db(move |conn| {
-            let team_id = if team.is_empty() {
-                None
-            } else {
-                Some(staff_store::ensure_team(conn, &team, now)?.id)
+            let new = NewMember {
+                email: &email,
+                name: &name,
+                role,
+                team: Some(&team),
+                password_hash: &hash,
             };
-            let member = staff_store::create_staff(
-                conn,
-                &NewStaff {
-                    email: &email,
-                    name: &name,
-                    role,
-                    team_id,
-                    password_hash: &hash,
-                },
-                now,
-            )?;
-            audit::record(
-                conn,
-                &AuditEntry {
-                    staff_id: Some(admin_id),
-                    action: "staff.create",
-                    detail: Some(&format!("staff #{}", member.id)),
-                    ..Default::default()
-                },
-                now,
-            )?;
-            Ok(member)
+            actions::staff::add_member(conn, Actor::Staff(admin_id), &new, now)
         })
         .await;
     match created {
