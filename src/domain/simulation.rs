@@ -756,16 +756,22 @@ mod tests {
     #[test]
     fn clients_look_like_alliance_data() {
         let clients = simulate(&SimulationModel::default(), &EngineSettings::default(), 1, 400);
+        let (mean, planted) = mean_total_and_planted(&clients);
+        assert!((35.0..=39.5).contains(&mean), "mean {mean}");
+        assert!((150..=250).contains(&planted), "{planted}");
+    }
+
+    /// The mean answered total of clients without a rupture (checking every
+    /// total is on the scale), and how many clients have one.
+    fn mean_total_and_planted(clients: &[SimulatedClient]) -> (f64, usize) {
         let totals: Vec<f64> = clients
             .iter()
             .filter(|c| c.rupture.is_none())
             .flat_map(|c| c.history.answered_totals().map(|(_, t)| t))
             .collect();
-        let mean = totals.iter().sum::<f64>() / totals.len() as f64;
-        assert!((35.0..=39.5).contains(&mean), "mean {mean}");
         assert!(totals.iter().all(|t| (0.0..=40.0).contains(t)));
         let planted = clients.iter().filter(|c| c.rupture.is_some()).count();
-        assert!((150..=250).contains(&planted), "{planted}");
+        (totals.iter().sum::<f64>() / totals.len() as f64, planted)
     }
 
     #[test]
@@ -775,15 +781,8 @@ mod tests {
         assert_eq!(a, simulate_with(ModelKind::Drift, &settings, 5, 400));
         assert_ne!(a, simulate_with(ModelKind::Drift, &settings, 6, 400));
         assert_ne!(a[..50], simulate_with(ModelKind::Ceiling, &settings, 5, 50)[..]);
-        let totals: Vec<f64> = a
-            .iter()
-            .filter(|c| c.rupture.is_none())
-            .flat_map(|c| c.history.answered_totals().map(|(_, t)| t))
-            .collect();
-        let mean = totals.iter().sum::<f64>() / totals.len() as f64;
+        let (mean, planted) = mean_total_and_planted(&a);
         assert!((33.0..=39.5).contains(&mean), "mean {mean}");
-        assert!(totals.iter().all(|t| (0.0..=40.0).contains(t)));
-        let planted = a.iter().filter(|c| c.rupture.is_some()).count();
         assert!((100..=350).contains(&planted), "{planted}");
         for c in a.iter().filter_map(|c| c.rupture) {
             assert!(c.window_end > c.onset, "{c:?}");
