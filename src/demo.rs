@@ -152,7 +152,7 @@ pub fn load(
             continue;
         }
         // Demo clinicians read alerts in the daily summary rather than one email each.
-        staff::set_notifications(conn, member.id, "digest", "digest")?;
+        staff::set_notifications(conn, member.id, staff::Notify::Digest, staff::Notify::Digest)?;
         for slot in 0..CLIENTS_PER_CLINICIAN {
             client_number += 1;
             let name = format!(

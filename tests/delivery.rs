@@ -688,8 +688,11 @@ async fn clinician_notices(backend: Backend) {
     app.staff("clinician", "dr@example.org", None).await;
     let (other, _) = app.staff("clinician", "other@example.org", None).await;
     // The second clinician prefers the daily summary for high alerts too.
-    app.db(move |conn| rapport::store::staff::set_notifications(conn, other, "digest", "digest"))
-        .await;
+    app.db(move |conn| {
+        use rapport::store::staff::{Notify, set_notifications};
+        set_notifications(conn, other, Notify::Digest, Notify::Digest)
+    })
+    .await;
     for items in [[10, 10, 9, 9], [10, 9, 10, 9], [9, 10, 10, 9], [7, 8, 8, 8]] {
         common::answered_session(&app, "dr@example.org", "ann", items).await;
         common::answered_session(&app, "other@example.org", "bea", items).await;

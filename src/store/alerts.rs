@@ -9,7 +9,7 @@ use super::history;
 use super::invitations::Mailing;
 use super::outbox::{self, Kind, NewMessage, Payload};
 use super::schema::{alert_events, alert_signals, alerts, staff};
-use super::staff::StaffMember;
+use super::staff::{Notify, StaffMember};
 use super::webhooks::{self, AlertChange};
 use super::{DbConnection, StoreError};
 use crate::domain::engine::{self, AlertEpisode, ClosedEpisode};
@@ -409,14 +409,7 @@ fn notify_urgent(
         .load(conn)?;
     let urgent: Vec<&Alert> = pending
         .iter()
-        .filter(|a| {
-            let preference = if a.severity() == Severity::High {
-                &clinician.notify_high
-            } else {
-                &clinician.notify_other
-            };
-            preference == "immediate" || at_risk.contains(&a.id)
-        })
+        .filter(|a| clinician.hears_about(a.severity) == Notify::Immediate || at_risk.contains(&a.id))
         .collect();
     if urgent.is_empty() {
         return Ok(());
@@ -508,17 +501,10 @@ pub fn send_digests(conn: &mut DbConnection, mailing: &Mailing, now: NaiveDateTi
             let pending = unnotified(conn, clinician.id)?;
             let due: Vec<&Alert> = pending
                 .iter()
-                .filter(|a| {
-                    let preference = if a.severity() == Severity::High {
-                        &clinician.notify_high
-                    } else {
-                        &clinician.notify_other
-                    };
-                    preference == "digest"
-                })
+                .filter(|a| clinician.hears_about(a.severity) == Notify::Digest)
                 .collect();
-            let wants_summary = clinician.notify_high == "digest" || clinician.notify_other == "digest";
-            let wrote = wants_summary && super::responses::comments_for_clinician_since(conn, clinician.id, since)? > 0;
+            let wrote = clinician.wants_summary()
+                && super::responses::comments_for_clinician_since(conn, clinician.id, since)? > 0;
             if !due.is_empty() || wrote {
                 send_notice(conn, &clinician, &due, Kind::AlertDigest, mailing, now)?;
                 sent += 1;

@@ -40,6 +40,7 @@ macro_rules! stored_as_text {
 }
 
 stored_as_text!(staff::Role, "staff role", |s| s.parse().ok());
+stored_as_text!(staff::Notify, "notification choice", staff::Notify::parse);
 stored_as_text!(
     crate::domain::appointment::AppointmentStatus,
     "appointment status",

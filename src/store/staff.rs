@@ -71,8 +71,10 @@ pub struct StaffMember {
     pub password_hash: String,
     pub active: bool,
     pub sees_team: bool,
-    pub notify_high: String,
-    pub notify_other: String,
+    #[diesel(deserialize_as = String)]
+    pub notify_high: Notify,
+    #[diesel(deserialize_as = String)]
+    pub notify_other: Notify,
     pub created_at: NaiveDateTime,
     pub last_sign_in_at: Option<NaiveDateTime>,
     /// Sessions issued under an older generation are no longer accepted.
@@ -82,6 +84,20 @@ pub struct StaffMember {
 impl StaffMember {
     pub fn role(&self) -> Role {
         self.role
+    }
+
+    /// How this clinician wants to hear about an alert of this severity.
+    pub fn hears_about(&self, severity: crate::domain::signals::Severity) -> Notify {
+        if severity == crate::domain::signals::Severity::High {
+            self.notify_high
+        } else {
+            self.notify_other
+        }
+    }
+
+    /// Whether either kind of alert goes to the daily summary.
+    pub fn wants_summary(&self) -> bool {
+        self.notify_high == Notify::Digest || self.notify_other == Notify::Digest
     }
 }
 
@@ -364,16 +380,45 @@ pub fn change_account(
     })
 }
 
-/// How a clinician hears about alerts: `immediate`, `digest` or `off`,
-/// separately for high alerts and for the rest.
-pub const NOTIFY_CHOICES: [&str; 3] = ["immediate", "digest", "off"];
+/// How a clinician hears about alerts, separately for high alerts and for
+/// the rest. (Words of risk are told at once whatever the choice.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notify {
+    Immediate,
+    Digest,
+    Off,
+}
 
-pub fn set_notifications(conn: &mut DbConnection, id: i64, high: &str, other: &str) -> Result<(), StoreError> {
-    if !NOTIFY_CHOICES.contains(&high) || !NOTIFY_CHOICES.contains(&other) {
-        return Err(StoreError::Conflict("choose immediate, digest or off".into()));
+impl Notify {
+    pub const ALL: [Notify; 3] = [Notify::Immediate, Notify::Digest, Notify::Off];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notify::Immediate => "immediate",
+            Notify::Digest => "digest",
+            Notify::Off => "off",
+        }
     }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Notify::Immediate => "An email straight away",
+            Notify::Digest => "In the daily summary (8:00)",
+            Notify::Off => "No email: I check Rapport myself",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Notify> {
+        Notify::ALL.into_iter().find(|n| n.as_str() == s)
+    }
+}
+
+pub fn set_notifications(conn: &mut DbConnection, id: i64, high: Notify, other: Notify) -> Result<(), StoreError> {
     diesel::update(staff::table.find(id))
-        .set((staff::notify_high.eq(high), staff::notify_other.eq(other)))
+        .set((
+            staff::notify_high.eq(high.as_str()),
+            staff::notify_other.eq(other.as_str()),
+        ))
         .execute(conn)?;
     Ok(())
 }

@@ -4,17 +4,11 @@ use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
 
-use crate::store::staff;
+use crate::store::staff::{self, Notify};
 use crate::web::auth::{ClinicianRole, Staff, StaffForm};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
 use crate::web::views::layout::{notice, staff_page};
-
-const LABELS: [(&str, &str); 3] = [
-    ("immediate", "An email straight away"),
-    ("digest", "In the daily summary (8:00)"),
-    ("off", "No email: I check Rapport myself"),
-];
 
 #[derive(Deserialize, Default)]
 struct Saved {
@@ -27,11 +21,11 @@ async fn show(
     me: Staff<ClinicianRole>,
     saved: web::Query<Saved>,
 ) -> Result<HttpResponse, AppError> {
-    let choice = |name: &str, current: &str| {
+    let choice = |name: &str, current: Notify| {
         html! {
             ul.choices {
-                @for (value, label) in LABELS {
-                    li { label { input type="radio" name=(name) value=(value) checked[current == value]; " " (label) } }
+                @for choice in Notify::ALL {
+                    li { label { input type="radio" name=(name) value=(choice.as_str()) checked[current == choice]; " " (choice.label()) } }
                 }
             }
         }
@@ -42,8 +36,8 @@ async fn show(
             p { "Alert emails never name the client or say anything clinical: they only say there is something to look at." }
             form method="post" action="/clinician/settings" {
                 input type="hidden" name="csrf" value=(me.csrf);
-                fieldset { legend { "High alerts" } (choice("notify_high", &me.member.notify_high)) }
-                fieldset { legend { "Other alerts" } (choice("notify_other", &me.member.notify_other)) }
+                fieldset { legend { "High alerts" } (choice("notify_high", me.member.notify_high)) }
+                fieldset { legend { "Other alerts" } (choice("notify_other", me.member.notify_other)) }
                 button.primary type="submit" { "Save" }
             }
         }
@@ -74,16 +68,14 @@ async fn save(
     form: StaffForm<ClinicianRole, NotifyForm>,
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff: me, form } = form;
-    if !staff::NOTIFY_CHOICES.contains(&form.notify_high.as_str())
-        || !staff::NOTIFY_CHOICES.contains(&form.notify_other.as_str())
-    {
+    let (Some(high), Some(other)) = (Notify::parse(&form.notify_high), Notify::parse(&form.notify_other)) else {
         return Err(AppError::BadRequest(
             "Choose how to hear about high alerts and about other alerts.".into(),
         ));
-    }
+    };
     let id = me.id();
     state
-        .db(move |conn| staff::set_notifications(conn, id, &form.notify_high, &form.notify_other))
+        .db(move |conn| staff::set_notifications(conn, id, high, other))
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/clinician/settings?saved=1"))
