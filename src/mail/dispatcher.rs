@@ -364,15 +364,10 @@ fn prepare(state: &AppState, context: &BatchContext, row: &OutboxRow) -> Prepare
             if !invitation.status().is_open() {
                 return Prepared::Cancel("the invitation is no longer open");
             }
-            if client.opted_out || client.erased_at.is_some() {
-                return Prepared::Cancel("the client asked not to receive these emails");
-            }
-            if client.invitations_paused {
-                return Prepared::Cancel("invitations are paused for this client");
-            }
             // The current address: an admin may have corrected it since.
-            let Some(to) = client.email.clone().filter(|e| !e.is_empty()) else {
-                return Prepared::Cancel("the client has no email address");
+            let to = match client.questionnaire_address() {
+                Ok(to) => to.to_string(),
+                Err(why) => return Prepared::Cancel(why.reason()),
             };
             let tz = client
                 .time_zone

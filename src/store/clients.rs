@@ -217,7 +217,43 @@ pub enum InvitationChoice {
     Stopped,
 }
 
+/// Why a client is not sent a questionnaire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotEmailed {
+    /// They asked to stop, or their details were erased.
+    OptedOut,
+    /// Paused by their clinician or an admin.
+    Paused,
+    NoEmail,
+}
+
+impl NotEmailed {
+    pub fn reason(self) -> &'static str {
+        match self {
+            NotEmailed::OptedOut => "the client asked not to receive these emails",
+            NotEmailed::Paused => "invitations are paused for this client",
+            NotEmailed::NoEmail => "the client has no email address",
+        }
+    }
+}
+
 impl Client {
+    /// Where this client's questionnaires go, or why none does: the one
+    /// rule at invitation time, when an appointment moves to them, and
+    /// again when the email leaves (an admin may have changed it since).
+    pub fn questionnaire_address(&self) -> Result<&str, NotEmailed> {
+        if self.opted_out || self.erased_at.is_some() {
+            return Err(NotEmailed::OptedOut);
+        }
+        if self.invitations_paused {
+            return Err(NotEmailed::Paused);
+        }
+        self.email
+            .as_deref()
+            .filter(|e| !e.trim().is_empty())
+            .ok_or(NotEmailed::NoEmail)
+    }
+
     pub fn invitation_choice(&self) -> InvitationChoice {
         if self.opted_out {
             InvitationChoice::Stopped

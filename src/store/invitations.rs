@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 
 use super::appointments::{Appointment, AppointmentStatus};
-use super::clients::Client;
+use super::clients::{Client, NotEmailed};
 use super::outbox::{self, Kind, NewMessage, Payload};
 use super::schema::{invitations, link_tokens};
 use super::{DbConnection, StoreError, kv};
@@ -182,15 +182,12 @@ pub fn invite_after(
     if for_appointment(conn, appointment.id)?.is_some() {
         return Ok(Err(NotInvited::AlreadyInvited));
     }
-    let Some(email) = client.email.as_deref().filter(|e| !e.is_empty()) else {
-        return Ok(Err(NotInvited::NoEmail));
+    let email = match client.questionnaire_address() {
+        Ok(email) => email,
+        Err(NotEmailed::OptedOut) => return Ok(Err(NotInvited::OptedOut)),
+        Err(NotEmailed::Paused) => return Ok(Err(NotInvited::Paused)),
+        Err(NotEmailed::NoEmail) => return Ok(Err(NotInvited::NoEmail)),
     };
-    if client.opted_out || client.erased_at.is_some() {
-        return Ok(Err(NotInvited::OptedOut));
-    }
-    if client.invitations_paused {
-        return Ok(Err(NotInvited::Paused));
-    }
     if schedule::too_late_to_ask(appointment.ends_at, now, rules) {
         return Ok(Err(NotInvited::TooLate));
     }
@@ -278,9 +275,8 @@ fn move_to_client(
         ))
         .execute(conn)?;
     let moved = find(conn, invitation.id)?;
-    let email = client.email.as_deref().filter(|e| !e.is_empty());
-    match email {
-        Some(email) if !client.opted_out && client.erased_at.is_none() && !client.invitations_paused => {
+    match client.questionnaire_address() {
+        Ok(email) => {
             let times = schedule::InvitationTimes {
                 send_at: invitation.send_at.max(now),
                 reminder_at: invitation.reminder_at.max(now),
@@ -288,7 +284,7 @@ fn move_to_client(
             };
             queue_emails(conn, moved.id, client, email, &times, mailing, now)
         }
-        _ => cancel(
+        Err(_) => cancel(
             conn,
             &moved,
             "the appointment moved to a client who is not sent questionnaires",
