@@ -447,7 +447,7 @@ impl Settings {
             if self.secret_key.is_some() {
                 "******** (set)".into()
             } else {
-                format!("(read from {})", crate::server_key::key_file(self).display())
+                format!("(read from {})", self.key_file().display())
             },
         ));
         out.push((
@@ -553,7 +553,7 @@ fn check_database_url(url: &str) -> Result<(), ConfigError> {
             ));
         }
     }
-    let path = crate::store::connection::sqlite_path(url);
+    let path = sqlite_path(url);
     if path.is_empty() {
         return Err(invalid(
             setting,
@@ -645,6 +645,30 @@ fn read_file(path: &Path) -> Result<RawSettings, ConfigError> {
         raw.insert(key.to_ascii_uppercase(), text);
     }
     Ok(raw)
+}
+
+/// Turns `sqlite://path`, `sqlite:path` or a bare path into the file path
+/// SQLite expects.
+pub fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+impl Settings {
+    /// Where the server key is kept when `RAPPORT_SECRET_KEY` is unset:
+    /// `RAPPORT_SECRET_KEY_FILE`, else beside the SQLite file
+    /// (`rapport.db` → `rapport.key`), else `./rapport.key`. Made absolute,
+    /// so the log and messages say exactly which file.
+    pub fn key_file(&self) -> std::path::PathBuf {
+        let postgres = self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://");
+        let path = match &self.secret_key_file {
+            Some(path) => path.clone(),
+            None if postgres => std::path::PathBuf::from("rapport.key"),
+            None => std::path::Path::new(sqlite_path(&self.database_url)).with_extension("key"),
+        };
+        std::path::absolute(&path).unwrap_or(path)
+    }
 }
 
 #[cfg(test)]

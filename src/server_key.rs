@@ -10,13 +10,12 @@
 //! start instead of silently failing every sealed email.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::NaiveDateTime;
 use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
-use crate::store::connection::{DbKind, sqlite_path};
 use crate::store::{DbConnection, StoreError, kv};
 
 /// Where older versions kept the key, in the `settings` table.
@@ -32,17 +31,6 @@ pub enum KeyError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Key(String),
-}
-
-/// The key file's path for these settings.
-/// Made absolute, so the log and messages say exactly which file.
-pub fn key_file(settings: &Settings) -> PathBuf {
-    let path = match (&settings.secret_key_file, DbKind::of_url(&settings.database_url)) {
-        (Some(path), _) => path.clone(),
-        (None, DbKind::Sqlite) => Path::new(sqlite_path(&settings.database_url)).with_extension("key"),
-        (None, DbKind::Postgres) => PathBuf::from("rapport.key"),
-    };
-    std::path::absolute(&path).unwrap_or(path)
 }
 
 fn check_value(secret: &str) -> String {
@@ -62,7 +50,7 @@ pub fn load(settings: &Settings, conn: &mut DbConnection, now: NaiveDateTime) ->
     let (secret, source) = match &settings.secret_key {
         Some(k) => (k.clone(), "RAPPORT_SECRET_KEY".to_string()),
         None => {
-            let path = key_file(settings);
+            let path = settings.key_file();
             (
                 read_or_create(&path, legacy.as_deref(), conn)?,
                 path.display().to_string(),

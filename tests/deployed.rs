@@ -782,7 +782,7 @@ async fn server_key_lives_beside_the_database(backend: Backend) {
     clinic.mail_for(&email_of("sara"), 1, Duration::from_secs(30)).await;
     assert_eq!(clinic.post_appointment(&server, "S-2", "sara").await.status(), 201);
     let key_path = if backend == Backend::Sqlite {
-        std::path::Path::new(rapport::store::connection::sqlite_path(&clinic.db.url)).with_extension("key")
+        std::path::Path::new(rapport::config::sqlite_path(&clinic.db.url)).with_extension("key")
     } else {
         clinic.dir.path().join("rapport.key")
     };
@@ -805,7 +805,7 @@ async fn server_key_lives_beside_the_database(backend: Backend) {
     );
     drop(server);
     if backend == Backend::Sqlite {
-        let bytes = std::fs::read(rapport::store::connection::sqlite_path(&clinic.db.url)).unwrap();
+        let bytes = std::fs::read(rapport::config::sqlite_path(&clinic.db.url)).unwrap();
         assert!(
             !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
             "the key is nowhere in the database file"
@@ -851,7 +851,7 @@ on_both_backends!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_storage_faults() {
     let clinic = Clinic::open(Backend::Sqlite).await.unwrap();
-    let path = rapport::store::connection::sqlite_path(&clinic.db.url).to_string();
+    let path = rapport::config::sqlite_path(&clinic.db.url).to_string();
 
     // Locked by another program for longer than the busy timeout.
     let server = clinic.start(&["serve", "--no-jobs"]).await;

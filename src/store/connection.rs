@@ -9,6 +9,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::StoreError;
+use crate::config::sqlite_path;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -31,14 +32,6 @@ impl DbKind {
             DbKind::Sqlite
         }
     }
-}
-
-/// Turns `sqlite://path`, `sqlite:path` or a bare path into the file path
-/// SQLite expects.
-pub fn sqlite_path(url: &str) -> &str {
-    url.strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url)
 }
 
 /// Describes where a URL points without its password, for messages and logs.
