@@ -547,6 +547,24 @@ async fn cancellation_and_unsubscribe(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(one_click.status(), 200);
+    // The audit log keeps the client's own request, once (a second click
+    // changes nothing).
+    let again = reqwest::Client::new()
+        .post(&header)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    let audit = app.db(|conn| rapport::store::audit::recent(conn, 100)).await;
+    let opted: Vec<_> = audit.iter().filter(|a| a.action == "client.opt_out").collect();
+    assert_eq!(opted.len(), 1, "{opted:?}");
+    assert_eq!(
+        opted[0].detail.as_deref(),
+        Some("by the client, from the link in an email")
+    );
+    assert!(opted[0].client_id.is_some() && opted[0].staff_name.is_none());
     // The reminder is not sent; a new session does not invite; the old link says why.
     app.clock.advance(Duration::hours(48));
     rapport::jobs::run_once(&app.state).await.unwrap();

@@ -5,9 +5,10 @@
 //!
 //! May import `domain` and `store`; never `web`, `cli`, `mail` or `jobs`.
 //! (The move of every use case here is under way: see issue 10; the alert
-//! repair steps and adding staff are the first.)
+//! repair steps, adding staff and a client's questionnaires are the first.)
 
 pub mod alerts;
+pub mod clients;
 pub mod staff;
 
 use crate::store::audit::AuditEntry;

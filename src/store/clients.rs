@@ -175,10 +175,10 @@ pub fn count_by_clinician(conn: &mut DbConnection) -> Result<Vec<(i64, i64)>, St
         .load(conn)?)
 }
 
-/// The client asked to stop receiving questionnaires: honoured at once,
-/// and every queued invitation email is cancelled. Call inside a write
-/// transaction. Returns false when they had already opted out.
-pub fn opt_out(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<bool, StoreError> {
+/// Marks the client as having asked to stop receiving questionnaires
+/// (`actions::clients::opt_out` also cancels what is queued). Returns false
+/// when they had already opted out.
+pub fn mark_opted_out(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<bool, StoreError> {
     let updated = diesel::update(clients::table.find(id).filter(clients::opted_out.eq(false)))
         .set((
             clients::opted_out.eq(true),
@@ -186,7 +186,6 @@ pub fn opt_out(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<b
             clients::updated_at.eq(now),
         ))
         .execute(conn)?;
-    super::invitations::cancel_open_for_client(conn, id, "the client unsubscribed")?;
     Ok(updated == 1)
 }
 
@@ -265,9 +264,10 @@ impl Client {
     }
 }
 
-/// Sets whether a client gets questionnaires; pausing or stopping cancels
-/// what is queued. Call inside a write transaction.
-pub fn set_invitation_choice(
+/// Records whether a client gets questionnaires (use
+/// `actions::clients::set_invitation_choice`, which also cancels what is
+/// queued when they are paused or stopped).
+pub fn set_invitation_flags(
     conn: &mut DbConnection,
     id: i64,
     choice: InvitationChoice,
@@ -288,8 +288,5 @@ pub fn set_invitation_choice(
             clients::updated_at.eq(now),
         ))
         .execute(conn)?;
-    if choice != InvitationChoice::Active {
-        super::invitations::cancel_open_for_client(conn, id, "invitations paused or stopped by the clinician")?;
-    }
     Ok(())
 }

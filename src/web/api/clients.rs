@@ -281,23 +281,9 @@ async fn opt_out(state: web::Data<AppState>, caller: ApiCaller, id: web::Path<i6
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let client = state
         .db(move |conn| {
-            conn.write_transaction(|conn| {
-                clients::find(conn, id)?;
-                if clients::opt_out(conn, id, now)? {
-                    audit::record(
-                        conn,
-                        &AuditEntry {
-                            api_key_id: Some(key_id),
-                            action: "client.opt_out",
-                            client_id: Some(id),
-                            ..Default::default()
-                        },
-                        now,
-                    )?;
-                }
-                let client = clients::find(conn, id)?;
-                view(conn, &client)
-            })
+            crate::actions::clients::opt_out(conn, Some(crate::actions::Actor::ApiKey(key_id)), id, now)?;
+            let client = clients::find(conn, id)?;
+            view(conn, &client)
         })
         .await?;
     Ok(HttpResponse::Ok().json(client))

@@ -545,9 +545,7 @@ async fn set_choice(
     let (id, now) = (access.client.id, state.now());
     let reason = (choice != InvitationChoice::Active).then_some(reason);
     state
-        .db(move |conn| {
-            conn.write_transaction(|conn| clients::set_invitation_choice(conn, id, choice, reason.as_deref(), now))
-        })
+        .db(move |conn| crate::actions::clients::set_invitation_choice(conn, id, choice, reason.as_deref(), now))
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", format!("/clinician/clients/{id}?done=Saved.#invitations")))
