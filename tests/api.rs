@@ -622,23 +622,9 @@ db_test!(
         // Admins see the failed delivery on the webhook deliveries page (not among email
         // problems), with the answer and a Retry that comes back there.
         let (_, admin) = app.staff("admin", "admin@example.org", None).await;
-        let summary = admin
-            .get(app.url("/admin/webhooks"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let summary = common::page_text(&admin, app.url("/admin/webhooks")).await;
         assert!(summary.contains("1 failed"), "{summary}");
-        let page = admin
-            .get(app.url("/admin/webhooks/deliveries"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = common::page_text(&admin, app.url("/admin/webhooks/deliveries")).await;
         assert!(page.contains("<span class=\"badge high\">failed</span>") && page.contains("410 Gone"));
         let retried = admin
             .post(app.url(&format!("/admin/email/{}/retry", failed[0].id)))
@@ -653,14 +639,7 @@ db_test!(
                 .unwrap()
                 .starts_with("/admin/webhooks/deliveries")
         );
-        let email_page = admin
-            .get(app.url("/admin/email"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let email_page = common::page_text(&admin, app.url("/admin/email")).await;
         assert!(
             !email_page.contains("410 Gone"),
             "webhook deliveries are not email problems"

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::smtp::{Refusal, SmtpServer};
-use common::{Backend, TestDb};
+use common::{Backend, TestDb, page_text};
 use diesel::prelude::*;
 use mail_parser::MessageParser;
 use serde_json::{Value, json};
@@ -297,9 +297,15 @@ async fn signed_in(web: &Process, email: &str) -> reqwest::Client {
     browser
 }
 
-/// The text of a page, fetched with a client (its cookies).
-async fn page_text(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
-    client.get(url).send().await.unwrap().text().await.unwrap()
+/// An appointment sent over the API by the clinic's practice system.
+async fn post_appointment(server: &Process, clinic: &Clinic, body: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(server.url("/api/v1/appointments"))
+        .bearer_auth(&clinic.api_key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// The clinician chooses how they hear about high and other alerts.
@@ -967,13 +973,7 @@ async fn corrections_from_the_practice_system(backend: Backend) {
         body["end"] = stored["end"].clone();
         body
     };
-    let response = reqwest::Client::new()
-        .post(server.url("/api/v1/appointments"))
-        .bearer_auth(&clinic.api_key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let response = post_appointment(&server, &clinic, &body).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["outcome"], "updated");
     assert_eq!(
@@ -983,13 +983,7 @@ async fn corrections_from_the_practice_system(backend: Backend) {
         audits + 1
     );
     // Sent again unchanged: nothing to audit.
-    let again = reqwest::Client::new()
-        .post(server.url("/api/v1/appointments"))
-        .bearer_auth(&clinic.api_key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let again = post_appointment(&server, &clinic, &body).await;
     assert_eq!(again.json::<Value>().await.unwrap()["outcome"], "unchanged");
     assert_no_panic(&server);
 }
@@ -1777,13 +1771,7 @@ async fn a_client_reads_arabic_from_email_to_thanks(backend: Backend) {
     let server = clinic.start(&["serve"]).await;
     let mut body = appointment("AR-1", "amira");
     body["client"]["language"] = json!("ar");
-    let created = reqwest::Client::new()
-        .post(server.url("/api/v1/appointments"))
-        .bearer_auth(&clinic.api_key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let created = post_appointment(&server, &clinic, &body).await;
     assert_eq!(created.status(), 201);
     let mail = clinic.mail_for(&email_of("amira"), 1, Duration::from_secs(30)).await;
     let raw = &mail[0].data;

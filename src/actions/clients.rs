@@ -10,33 +10,20 @@ use crate::store::{DbConnection, StoreError, audit, invitations};
 
 /// The client asked to stop receiving questionnaires: honoured at once,
 /// every queued invitation email cancelled, and the audit log says who
-/// asked (`None`: the client, by their own link). Returns false when they
-/// had already opted out (nothing changes, nothing is logged).
-pub fn opt_out(
-    conn: &mut DbConnection,
-    by: Option<Actor>,
-    client_id: i64,
-    now: NaiveDateTime,
-) -> Result<bool, StoreError> {
+/// asked. Returns false when they had already opted out (nothing changes,
+/// nothing is logged).
+pub fn opt_out(conn: &mut DbConnection, by: Actor, client_id: i64, now: NaiveDateTime) -> Result<bool, StoreError> {
     conn.write_transaction(|conn| {
         clients::find(conn, client_id)?;
         if !clients::mark_opted_out(conn, client_id, now)? {
             return Ok(false);
         }
         invitations::cancel_open_for_client(conn, client_id, "the client unsubscribed")?;
-        let entry = match by {
-            Some(actor) => actor.audit("client.opt_out"),
-            None => audit::AuditEntry {
-                action: "client.opt_out",
-                detail: Some("by the client, from the link in an email"),
-                ..Default::default()
-            },
-        };
         audit::record(
             conn,
             &audit::AuditEntry {
                 client_id: Some(client_id),
-                ..entry
+                ..by.audit("client.opt_out")
             },
             now,
         )?;

@@ -22,6 +22,8 @@ pub enum Actor {
     ApiKey(i64),
     /// Someone at the server's shell, by a `rapport` command.
     CommandLine,
+    /// The client, by a link in an email (no account, no key).
+    Client,
 }
 
 impl Actor {
@@ -42,6 +44,11 @@ impl Actor {
                 action,
                 ..Default::default()
             },
+            Actor::Client => AuditEntry {
+                action,
+                detail: Some("by the client, from the link in an email"),
+                ..Default::default()
+            },
         }
     }
 
@@ -50,7 +57,7 @@ impl Actor {
     pub fn detail(self, what: String) -> String {
         match self {
             Actor::CommandLine => format!("{what} (by a rapport command)"),
-            Actor::Staff(_) | Actor::ApiKey(_) => what,
+            Actor::Staff(_) | Actor::ApiKey(_) | Actor::Client => what,
         }
     }
 
@@ -58,7 +65,7 @@ impl Actor {
     pub fn staff_id(self) -> Option<i64> {
         match self {
             Actor::Staff(id) => Some(id),
-            Actor::ApiKey(_) | Actor::CommandLine => None,
+            Actor::ApiKey(_) | Actor::CommandLine | Actor::Client => None,
         }
     }
 }

@@ -250,6 +250,11 @@ pub fn password_hash() -> String {
 }
 
 /// The CSRF token from a page's first form.
+/// The text of a page, fetched with a client (its cookies).
+pub async fn page_text(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 pub fn csrf_from(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
     let start = html.find(marker).expect("page has a CSRF field") + marker.len();

@@ -281,7 +281,7 @@ async fn opt_out(state: web::Data<AppState>, caller: ApiCaller, id: web::Path<i6
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let client = state
         .db(move |conn| {
-            crate::actions::clients::opt_out(conn, Some(crate::actions::Actor::ApiKey(key_id)), id, now)?;
+            crate::actions::clients::opt_out(conn, crate::actions::Actor::ApiKey(key_id), id, now)?;
             let client = clients::find(conn, id)?;
             view(conn, &client)
         })

@@ -695,7 +695,7 @@ async fn unsubscribe(state: web::Data<AppState>, token: web::Path<String>) -> Re
                 let Some(client) = load_unsubscribe(conn, &token_text)? else {
                     return Ok(None);
                 };
-                crate::actions::clients::opt_out(conn, None, client.id, now)?;
+                crate::actions::clients::opt_out(conn, crate::actions::Actor::Client, client.id, now)?;
                 Ok(Some(client))
             })
         })
