@@ -424,7 +424,7 @@ async fn pages() {
                         .with("uncomfortable", Answer::Bool(false));
                     rapport::store::responses::insert(conn, &invitation, &instrument, &answers, "en", at)?;
                 }
-                rapport::store::alerts::evaluate_client(conn, client.id, mailing, sent + chrono::Duration::days(4))?;
+                rapport::actions::alerts::evaluate_client(conn, &client, mailing, sent + chrono::Duration::days(4))?;
             }
             Ok::<_, rapport::store::StoreError>(())
         })

@@ -373,7 +373,7 @@ fn load_sessions(
             }
             _ => invitation.expires_at,
         };
-        alerts::evaluate_client(conn, client.id, context.mailing, evaluated_at)?;
+        crate::actions::alerts::evaluate_client(conn, client, context.mailing, evaluated_at)?;
     }
     Ok(count)
 }

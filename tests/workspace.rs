@@ -65,7 +65,7 @@ db_test!(a_fall_from_38_to_31_opens_one_alert_that_explains_itself, |app| {
                 clinic_tz: chrono_tz::UTC,
                 default_language: "en",
             };
-            conn.write_transaction(|conn| rapport::store::alerts::evaluate_client(conn, client, &mailing, now))
+            rapport::actions::alerts::evaluate_client_by_id(conn, client, &mailing, now)
         })
         .await;
     assert!(changes.is_empty(), "{changes:?}");

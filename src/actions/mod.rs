@@ -4,11 +4,13 @@
 //! door the request came in by.
 //!
 //! May import `domain` and `store`; never `web`, `cli`, `mail` or `jobs`.
-//! (The move of every use case here is under way: see issue 10; the alert
-//! repair steps, adding staff and a client's questionnaires are the first.)
+//! (The move of every use case here is under way: see issue 10. Here so
+//! far: answering a questionnaire, evaluating a client's alerts, the alert
+//! repair steps, adding staff, and stopping or pausing questionnaires.)
 
 pub mod alerts;
 pub mod clients;
+pub mod questionnaires;
 pub mod staff;
 
 use crate::store::audit::AuditEntry;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::instrument::{Answers, InstrumentDefinition};
+use super::instrument::{Answers, InstrumentDefinition, Scores};
 
 /// A client's sessions with one clinician, in session order.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -58,7 +58,18 @@ impl SessionOutcome {
 
     /// Scores a response and records it as an answered session.
     pub fn from_response(instrument: &InstrumentDefinition, answers: &Answers) -> Self {
-        let scores = instrument.score(answers);
+        let comment = instrument
+            .item_with_role(crate::domain::instrument::ItemRole::Comment)
+            .and_then(|item| match answers.0.get(&item.id) {
+                Some(crate::domain::instrument::Answer::Text(t)) if !t.trim().is_empty() => Some(t.as_str()),
+                _ => None,
+            });
+        Self::from_scores(instrument, &instrument.score(answers), comment)
+    }
+
+    /// An answered session from the scores stored with it (scored once,
+    /// when the client answered) and the client's words, if any.
+    pub fn from_scores(instrument: &InstrumentDefinition, scores: &Scores, comment: Option<&str>) -> Self {
         let items = instrument
             .scoring()
             .items
@@ -70,12 +81,7 @@ impl SessionOutcome {
             items,
             screener_uncomfortable: scores.screener_flagged,
             comment_given: scores.has_comment,
-            comment: instrument
-                .item_with_role(crate::domain::instrument::ItemRole::Comment)
-                .and_then(|item| match answers.0.get(&item.id) {
-                    Some(crate::domain::instrument::Answer::Text(t)) if !t.trim().is_empty() => Some(t.clone()),
-                    _ => None,
-                }),
+            comment: comment.map(str::to_string),
         }
     }
 
@@ -121,5 +127,53 @@ impl ClientHistory {
         self.sessions
             .iter()
             .filter_map(|s| s.outcome.total().map(|t| (s.session, t)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::instrument::{Answer, shipped_instruments};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A session read back from the scores stored when the client
+        /// answered (as JSON) is the session the answers themselves give.
+        #[test]
+        fn stored_scores_give_the_same_session_as_rescoring(
+            bond in 0u8..=10, goals in 0u8..=10, approach in 0u8..=10, overall in proptest::option::of(0u8..=10),
+            uncomfortable in proptest::option::of(any::<bool>()), comment in proptest::option::of("[a-z ]{0,12}"),
+        ) {
+            let instrument = shipped_instruments().remove(0);
+            let mut answers = Answers::new()
+                .with("bond", Answer::Number(bond.into()))
+                .with("goals", Answer::Number(goals.into()))
+                .with("approach", Answer::Number(approach.into()));
+            if let Some(o) = overall {
+                answers = answers.with("overall", Answer::Number(o.into()));
+            }
+            if let Some(u) = uncomfortable {
+                answers = answers.with("uncomfortable", Answer::Bool(u));
+            }
+            if let Some(c) = &comment {
+                answers = answers.with("note", Answer::Text(c.clone()));
+            }
+            let stored: Scores = serde_json::from_str(&serde_json::to_string(&instrument.score(&answers)).unwrap()).unwrap();
+            let words = comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
+            let from_stored = SessionOutcome::from_scores(&instrument, &stored, words);
+            let rescored = SessionOutcome::from_response(&instrument, &answers);
+            match (&from_stored, &rescored) {
+                (SessionOutcome::Answered { comment: a, .. }, SessionOutcome::Answered { comment: b, .. }) => {
+                    prop_assert_eq!(a.as_deref(), b.as_deref().map(str::trim));
+                }
+                _ => prop_assert!(false, "both are answered sessions"),
+            }
+            let strip = |o: SessionOutcome| match o {
+                SessionOutcome::Answered { total, items, screener_uncomfortable, comment_given, .. } =>
+                    (total, items, screener_uncomfortable, comment_given),
+                _ => unreachable!(),
+            };
+            prop_assert_eq!(strip(from_stored), strip(rescored));
+        }
     }
 }

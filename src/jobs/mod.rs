@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::NaiveTime;
 use tokio::sync::watch;
 
+use crate::actions;
 use crate::mail::dispatcher::{self, Round};
 use crate::store::invitations::Mailing;
 use crate::store::{DbConnection, StoreError, alerts, erasure, invitations, kv, trends};
@@ -123,7 +124,7 @@ async fn run_steps(state: &AppState) -> (Pass, StepFailures) {
             clients.sort_unstable();
             clients.dedup();
             for client_id in clients {
-                conn.idempotent_write(|conn| alerts::evaluate_client(conn, client_id, mailing, now))?;
+                actions::alerts::evaluate_client_by_id(conn, client_id, mailing, now)?;
             }
             Ok(expired.len())
         }),
@@ -169,7 +170,7 @@ async fn run_steps(state: &AppState) -> (Pass, StepFailures) {
         &mut failures,
         STEPS[4],
         blocking(state, move |conn, mailing| {
-            alerts::reevaluate_after_rule_change(conn, mailing, now)
+            actions::alerts::reevaluate_after_rule_change(conn, mailing, now)
         }),
     )
     .await;

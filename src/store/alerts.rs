@@ -10,9 +10,8 @@ use super::invitations::Mailing;
 use super::outbox::{self, Kind, NewMessage, Payload};
 use super::schema::{alert_events, alert_signals, alerts, staff};
 use super::staff::{Notify, StaffMember};
-use super::webhooks::{self, AlertChange};
 use super::{DbConnection, StoreError};
-use crate::domain::engine::{self, AlertEpisode, ClosedEpisode};
+use crate::domain::engine::AlertEpisode;
 use crate::domain::signals::{RuleId, Severity, Signal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,9 +161,6 @@ pub enum Change {
     },
 }
 
-/// Evaluates a client's whole history and brings their alerts in line
-/// with it. Idempotent: the same history changes nothing the second time.
-/// Call inside a write transaction.
 /// The version of the rules behind stored alerts. Bumped when a change of
 /// rule alters what stored alerts say (2: measured recovery as in
 /// CLINICAL.md §3, which a later fall clears and the lowest point never
@@ -173,87 +169,53 @@ pub enum Change {
 pub const RULES_VERSION: &str = "2";
 const RULES_VERSION_KEY: &str = "engine.rules_version";
 const REEVALUATED_UP_TO_KEY: &str = "engine.reevaluated_up_to_client";
-/// Clients evaluated again per job pass.
-const REEVALUATE_CHUNK: i64 = 500;
 
-/// One step of bringing stored alerts up to [`RULES_VERSION`]: evaluates
-/// the next clients with alerts (each in its own transaction) and returns
-/// how many. Evaluation is idempotent; the stricter recovery rule can only
-/// merge episodes, while the words-of-risk rule may open an alert for an
-/// earlier comment that no one was alerted to — and its clinician is told.
-/// (Clients without any alert are evaluated again at their next answer.)
-pub fn reevaluate_after_rule_change(
-    conn: &mut DbConnection,
-    mailing: &Mailing,
-    now: NaiveDateTime,
-) -> Result<usize, StoreError> {
+/// Whether the stored alerts follow [`RULES_VERSION`]; if not, the
+/// client after which the next step of evaluating again starts.
+pub fn rules_catch_up(conn: &mut DbConnection) -> Result<Option<i64>, StoreError> {
     if super::kv::get(conn, RULES_VERSION_KEY)?.as_deref() == Some(RULES_VERSION) {
-        return Ok(0);
+        return Ok(None);
     }
-    let after: i64 = super::kv::get(conn, REEVALUATED_UP_TO_KEY)?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let clients: Vec<i64> = alerts::table
+    Ok(Some(
+        super::kv::get(conn, REEVALUATED_UP_TO_KEY)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    ))
+}
+
+/// The next clients with an alert after `after`, at most `limit`.
+pub fn clients_with_alerts_after(conn: &mut DbConnection, after: i64, limit: i64) -> Result<Vec<i64>, StoreError> {
+    Ok(alerts::table
         .filter(alerts::client_id.gt(after))
         .select(alerts::client_id)
         .distinct()
         .order(alerts::client_id)
-        .limit(REEVALUATE_CHUNK)
-        .load(conn)?;
-    for &client_id in &clients {
-        conn.idempotent_write(|conn| evaluate_client(conn, client_id, mailing, now))?;
-    }
-    match clients.last() {
-        Some(last) if clients.len() as i64 == REEVALUATE_CHUNK => {
-            super::kv::set(conn, REEVALUATED_UP_TO_KEY, &last.to_string(), now)?
-        }
-        _ => {
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Records how far evaluating again has come: up to a client, or done.
+pub fn record_rules_catch_up(
+    conn: &mut DbConnection,
+    up_to: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    match up_to {
+        Some(last) => super::kv::set(conn, REEVALUATED_UP_TO_KEY, &last.to_string(), now),
+        None => {
             super::kv::set(conn, RULES_VERSION_KEY, RULES_VERSION, now)?;
             super::kv::remove(conn, REEVALUATED_UP_TO_KEY)?;
             tracing::info!("stored alerts follow rules version {RULES_VERSION}");
+            Ok(())
         }
     }
-    Ok(clients.len())
 }
 
-pub fn evaluate_client(
-    conn: &mut DbConnection,
-    client_id: i64,
-    mailing: &Mailing,
-    now: NaiveDateTime,
-) -> Result<Vec<Change>, StoreError> {
-    let Some(loaded) = history::load(conn, client_id)? else {
-        return Ok(vec![]);
-    };
-    let client = clients::find(conn, client_id)?;
-    let existing: Vec<Alert> = alerts::table
-        .filter(alerts::client_id.eq(client_id))
-        .select(Alert::as_select())
-        .load(conn)?;
-    let closed: Vec<ClosedEpisode> = existing
-        .iter()
-        .filter_map(|a| {
-            Some(ClosedEpisode {
-                opened_at_session: a.opened_at_session as u32,
-                closed_after_session: a.closed_after_session? as u32,
-                not_a_rupture: a.outcome() == Some(RepairOutcome::NotARupture),
-            })
-        })
-        .collect();
-    let episodes = engine::alerts(&loaded.history, &loaded.settings, &closed);
-    let mut changes = vec![];
-    for episode in &episodes {
-        let found = existing
-            .iter()
-            .find(|a| a.opened_at_session as u32 == episode.opened_at_session);
-        changes.extend(reconcile_episode(conn, &client, found, episode, now)?);
-    }
-    webhooks::announce_evaluation(conn, mailing, &changes, now)?;
-    notify_urgent(conn, client.clinician_id, mailing, now)?;
-    Ok(changes)
-}
-
-fn reconcile_episode(
+/// Brings one stored alert (or none yet) in line with the engine's
+/// episode: opens it, raises its severity, follows measured recovery and
+/// adds new signals. Returns what changed. Call inside a write transaction
+/// (`actions::alerts::evaluate_client`).
+pub(crate) fn reconcile_episode(
     conn: &mut DbConnection,
     client: &clients::Client,
     found: Option<&Alert>,
@@ -393,7 +355,9 @@ fn append_event(
 /// told about, as their preference says (by default high alerts at once,
 /// others in the daily digest). Words of risk are told at once whatever the
 /// preference: a client may be in danger.
-fn notify_urgent(
+/// Emails the clinician about their alerts that cannot wait (their
+/// preference, or the client's words of risk) and were not told yet.
+pub(crate) fn notify_urgent(
     conn: &mut DbConnection,
     clinician_id: i64,
     mailing: &Mailing,
@@ -658,6 +622,7 @@ pub fn under_watch(
     Ok(watched)
 }
 
+/// A client's stored alerts, in the order they opened.
 pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Alert>, StoreError> {
     Ok(alerts::table
         .filter(alerts::client_id.eq(client_id))
@@ -701,15 +666,14 @@ pub enum RepairStep {
 /// what was written before; an outcome closes the alert (the engine then
 /// starts a new episode for later signals). `staff_id` is None when an
 /// integration records the step (its API key is named in the audit log).
-/// Integrations subscribed to `alert.changed` are told in the same
-/// transaction. Call inside a write transaction; use
-/// `actions::alerts::record_repair_step`, which also writes the audit entry.
+/// Call inside a write transaction; use
+/// `actions::alerts::record_repair_step`, which also writes the audit entry
+/// and tells integrations.
 pub(crate) fn record_step(
     conn: &mut DbConnection,
     alert: &Alert,
     step: &RepairStep,
     staff_id: Option<i64>,
-    mailing: &Mailing,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
     if alert.status() == AlertStatus::Closed {
@@ -753,12 +717,7 @@ pub(crate) fn record_step(
                 .execute(conn)?;
         }
     }
-    let change = match step {
-        RepairStep::Acknowledge => AlertChange::Acknowledged,
-        RepairStep::Discussed { .. } => AlertChange::Discussed,
-        RepairStep::Outcome { .. } => AlertChange::Outcome,
-    };
-    webhooks::alert_changed(conn, mailing, alert.id, change, now)
+    Ok(())
 }
 
 fn set_status(conn: &mut DbConnection, id: i64, status: AlertStatus, now: NaiveDateTime) -> Result<(), StoreError> {

@@ -3,6 +3,7 @@
 //! so pages can show dates next to the engine's findings.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use diesel::prelude::*;
 
@@ -13,7 +14,7 @@ use super::responses::Response;
 use super::schema::{appointments, invitations, responses};
 use super::{DbConnection, StoreError, kv};
 use crate::domain::history::{ClientHistory, SessionOutcome, SessionRecord};
-use crate::domain::instrument::{Answer, Answers, InstrumentDefinition, ItemRole};
+use crate::domain::instrument::{Answer, InstrumentDefinition, ItemRole, Scores};
 use crate::domain::signals::EngineSettings;
 
 /// What one session number of the engine's history stands for.
@@ -29,24 +30,23 @@ pub struct SessionInfo {
 #[derive(Debug, Clone)]
 pub struct LoadedHistory {
     pub instrument_id: i64,
-    pub instrument: InstrumentDefinition,
+    pub instrument: Arc<InstrumentDefinition>,
     pub settings: EngineSettings,
     pub history: ClientHistory,
     pub sessions: Vec<SessionInfo>,
 }
 
-/// Loads and parses an instrument version.
 /// A stored questionnaire, with the translations Rapport ships for it.
 /// A published version never changes, so each stored definition is parsed
-/// once per process (keyed by its text, which also keeps databases apart).
-pub fn instrument(conn: &mut DbConnection, id: i64) -> Result<InstrumentDefinition, StoreError> {
-    use std::collections::HashMap;
-    use std::sync::{Arc, Mutex, OnceLock};
+/// once per process (keyed by its text, which also keeps databases apart)
+/// and shared, never copied.
+pub fn instrument(conn: &mut DbConnection, id: i64) -> Result<Arc<InstrumentDefinition>, StoreError> {
+    use std::sync::{Mutex, OnceLock};
     static PARSED: OnceLock<Mutex<HashMap<String, Arc<InstrumentDefinition>>>> = OnceLock::new();
     let row = instruments::find(conn, id)?;
     let cache = PARSED.get_or_init(Default::default);
     if let Some(def) = cache.lock().ok().and_then(|c| c.get(&row.definition).cloned()) {
-        return Ok((*def).clone());
+        return Ok(def);
     }
     let def = InstrumentDefinition::from_json_str(&row.definition)
         .map(InstrumentDefinition::with_shipped_translations)
@@ -56,12 +56,13 @@ pub fn instrument(conn: &mut DbConnection, id: i64) -> Result<InstrumentDefiniti
                 row.slug, row.version
             ))
         })?;
+    let def = Arc::new(def);
     if let Ok(mut c) = cache.lock() {
         // A clinic has a handful of versions; tests make many databases.
         if c.len() >= 64 {
             c.clear();
         }
-        c.insert(row.definition, Arc::new(def.clone()));
+        c.insert(row.definition, def.clone());
     }
     Ok(def)
 }
@@ -129,7 +130,7 @@ pub fn load(conn: &mut DbConnection, client_id: i64) -> Result<Option<LoadedHist
             (Some(inv), _) if inv.instrument_id != instrument_id => continue,
             (Some(inv), _) => match inv.status() {
                 InvitationStatus::Answered => match by_invitation.get(&inv.id) {
-                    Some(r) => SessionOutcome::from_response(&instrument, &full_answers(&instrument, r)),
+                    Some(r) => answered_session(&instrument, r),
                     None => SessionOutcome::Pending,
                 },
                 // Silence counts only when the email went out.
@@ -157,11 +158,18 @@ pub fn load(conn: &mut DbConnection, client_id: i64) -> Result<Option<LoadedHist
     }))
 }
 
-/// The stored answers with the free text put back under its item.
-fn full_answers(instrument: &InstrumentDefinition, response: &Response) -> Answers {
-    let mut answers = response.answers();
-    if let (Some(item), Some(comment)) = (instrument.item_with_role(ItemRole::Comment), &response.comment) {
-        answers.0.insert(item.id.clone(), Answer::Text(comment.clone()));
+/// An answered session from its stored scores (scored once, when the
+/// client answered); a row whose scores cannot be read is scored again from
+/// its answers.
+fn answered_session(instrument: &InstrumentDefinition, response: &Response) -> SessionOutcome {
+    match serde_json::from_str::<Scores>(&response.scores) {
+        Ok(scores) => SessionOutcome::from_scores(instrument, &scores, response.comment.as_deref()),
+        Err(_) => {
+            let mut answers = response.answers();
+            if let (Some(item), Some(comment)) = (instrument.item_with_role(ItemRole::Comment), &response.comment) {
+                answers.0.insert(item.id.clone(), Answer::Text(comment.clone()));
+            }
+            SessionOutcome::from_response(instrument, &answers)
+        }
     }
-    answers
 }

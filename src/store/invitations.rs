@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::appointments::{Appointment, AppointmentStatus};
 use super::clients::{Client, NotEmailed};
 use super::outbox::{self, Kind, NewMessage, Payload};
-use super::schema::{invitations, link_tokens};
+use super::schema::{clients, invitations, link_tokens};
 use super::{DbConnection, StoreError, kv};
 use crate::config::{Settings, parse_quiet_hours, quiet_hours_setting};
 use crate::domain::schedule::{self, DeliveryRules};
@@ -313,16 +313,21 @@ fn new_link(
 }
 
 /// The invitation a link token belongs to, for the given purpose.
-pub fn find_by_token(conn: &mut DbConnection, token: &str, purpose: &str) -> Result<Option<Invitation>, StoreError> {
+/// The invitation a link's token belongs to, with its client, in one read.
+pub fn find_by_token(
+    conn: &mut DbConnection,
+    token: &str,
+    purpose: &str,
+) -> Result<Option<(Invitation, Client)>, StoreError> {
     // Reject obviously malformed tokens without touching the database index.
     if token.is_empty() || token.len() > 100 {
         return Ok(None);
     }
     Ok(link_tokens::table
-        .inner_join(invitations::table)
+        .inner_join(invitations::table.inner_join(clients::table))
         .filter(link_tokens::token_hash.eq(security::token_hash(token)))
         .filter(link_tokens::purpose.eq(purpose))
-        .select(Invitation::as_select())
+        .select((Invitation::as_select(), Client::as_select()))
         .first(conn)
         .optional()?)
 }

@@ -56,27 +56,38 @@ pub fn insert(
         Answer::Text(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
         _ => None,
     });
+    let answers = serde_json::to_string(&kept).unwrap_or_default();
+    let scores_text = serde_json::to_string(&scores).unwrap_or_default();
     let id: i64 = diesel::insert_into(responses::table)
         .values((
             responses::invitation_id.eq(invitation.id),
             responses::client_id.eq(invitation.client_id),
             responses::instrument_id.eq(invitation.instrument_id),
-            responses::answers.eq(serde_json::to_string(&kept).unwrap_or_default()),
+            responses::answers.eq(&answers),
             responses::total.eq(scores.total),
             responses::common_score.eq(scores.common_0_100),
-            responses::scores.eq(serde_json::to_string(&scores).unwrap_or_default()),
+            responses::scores.eq(&scores_text),
             responses::screener_uncomfortable.eq(scores.screener_flagged),
-            responses::comment.eq(comment),
+            responses::comment.eq(&comment),
             responses::submitted_at.eq(now),
             responses::language.eq(language),
         ))
         .returning(responses::id)
         .get_result(conn)?;
-    responses::table
-        .find(id)
-        .select(Response::as_select())
-        .first(conn)
-        .map_err(StoreError::from)
+    Ok(Response {
+        id,
+        invitation_id: invitation.id,
+        client_id: invitation.client_id,
+        instrument_id: invitation.instrument_id,
+        answers,
+        total: scores.total,
+        common_score: scores.common_0_100,
+        scores: scores_text,
+        screener_uncomfortable: scores.screener_flagged,
+        comment,
+        submitted_at: now,
+        language: Some(language.to_string()),
+    })
 }
 
 pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Response>, StoreError> {

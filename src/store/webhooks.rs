@@ -9,11 +9,12 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use super::alerts::{self, Change};
-use super::invitations::Mailing;
+use super::invitations::{Invitation, Mailing};
 use super::outbox::{self, Kind, NewMessage, Payload};
 use super::responses::Response;
-use super::schema::{alert_signals, instruments, invitations, webhook_endpoints};
+use super::schema::{alert_signals, webhook_endpoints};
 use super::{DbConnection, StoreError};
+use crate::domain::instrument::InstrumentDefinition;
 use crate::security::{self, Sealer, UnsealError};
 
 /// What an integration can subscribe to.
@@ -335,30 +336,26 @@ pub fn alert_changed(
 }
 
 /// Announces a stored response with its scores (no answers, no free text).
+/// Tells integrations subscribed to `response.received` about an answer to
+/// `invitation` on `instrument` (both already read by the caller).
 pub fn response_received(
     conn: &mut DbConnection,
     mailing: &Mailing,
     response: &Response,
+    invitation: &Invitation,
+    instrument: &InstrumentDefinition,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    emit(conn, mailing, EventType::ResponseReceived, now, |conn| {
-        let appointment_id: i64 = invitations::table
-            .find(response.invitation_id)
-            .select(invitations::appointment_id)
-            .first(conn)?;
-        let (slug, version): (String, i32) = instruments::table
-            .find(response.instrument_id)
-            .select((instruments::slug, instruments::version))
-            .first(conn)?;
+    emit(conn, mailing, EventType::ResponseReceived, now, |_| {
         let scores = response.scores();
         Ok(json!({
             "response_id": response.id,
             "client_id": response.client_id,
             "invitation_id": response.invitation_id,
-            "appointment_id": appointment_id,
+            "appointment_id": invitation.appointment_id,
             "instrument_id": response.instrument_id,
-            "instrument": slug,
-            "instrument_version": version,
+            "instrument": instrument.id(),
+            "instrument_version": instrument.version(),
             "total": response.total,
             "common_score": response.common_score,
             "prorated": scores.prorated,

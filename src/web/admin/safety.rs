@@ -135,7 +135,7 @@ async fn render(
 fn languages_section(
     questionnaires: &[(
         crate::store::instruments::InstrumentRow,
-        crate::domain::InstrumentDefinition,
+        std::sync::Arc<crate::domain::InstrumentDefinition>,
     )],
 ) -> Markup {
     html! {

@@ -334,7 +334,7 @@ async fn responses_csv(
     let (rows, definitions) = state
         .db(move |conn| {
             let rows = trends::research_rows(conn, since, until)?;
-            let mut definitions: BTreeMap<i64, (String, i32, InstrumentDefinition)> = BTreeMap::new();
+            let mut definitions: BTreeMap<i64, (String, i32, std::sync::Arc<InstrumentDefinition>)> = BTreeMap::new();
             for row in instruments::list(conn)? {
                 let definition = history::instrument(conn, row.id)?;
                 definitions.insert(row.id, (row.slug, row.version, definition));
@@ -346,7 +346,7 @@ async fn responses_csv(
     let used: Vec<&InstrumentDefinition> = definitions
         .iter()
         .filter(|(id, _)| rows.iter().any(|r| r.instrument_id == **id))
-        .map(|(_, (_, _, d))| d)
+        .map(|(_, (_, _, d))| &**d)
         .collect();
     let items = item_columns(used);
     let mut first_answer: HashMap<i64, NaiveDate> = HashMap::new();

@@ -13,34 +13,23 @@ use serde::Deserialize;
 
 use super::error::AppError;
 use super::state::AppState;
+use crate::actions::questionnaires::{self, Link, Questionnaire};
 use crate::config::Settings;
 use crate::domain::instrument::{Answer, AnswerError, Answers, InstrumentDefinition, ItemKind};
 use crate::i18n::Lang;
 use crate::store::clients::{self, Client};
-use crate::store::invitations::{self, Invitation, InvitationStatus};
-use crate::store::{DbConnection, StoreError, alerts, history, responses, webhooks};
+use crate::store::invitations;
+use crate::store::{DbConnection, StoreError};
 use fluent_templates::fluent_bundle::FluentValue;
 use views::Frame;
 
-/// Everything a survey page needs about one link.
+/// Everything a survey page needs about one open link.
 struct Survey {
-    invitation: Invitation,
-    client: Client,
-    instrument: InstrumentDefinition,
+    questionnaire: Box<Questionnaire>,
     /// The clinic's line beside the comment box on where to get help now
     /// (none until the clinic sets it: then the default, in the client's
     /// language).
     help_line: Option<String>,
-}
-
-/// What a link is, now.
-enum LinkState {
-    Unknown,
-    Open(Box<Survey>),
-    Answered(Box<Survey>),
-    Expired(Box<Survey>),
-    NoLongerNeeded(Box<Survey>),
-    Unsubscribed(Box<Survey>),
 }
 
 /// Where the clinic's help line is kept (Admin → Staff page sets it).
@@ -51,36 +40,12 @@ pub fn default_help_line() -> String {
     Lang::new("en", crate::i18n::Numerals::Western).t("help-line-default")
 }
 
-fn load_link(conn: &mut DbConnection, token: &str, now: chrono::NaiveDateTime) -> Result<LinkState, StoreError> {
-    let Some(invitation) = invitations::find_by_token(conn, token, "survey")? else {
-        return Ok(LinkState::Unknown);
-    };
-    let client = clients::find(conn, invitation.client_id)?;
-    let instrument = history::instrument(conn, invitation.instrument_id)?;
-    let help_line = crate::store::kv::get(conn, HELP_LINE_KEY)?;
-    let status = invitation.status();
-    let survey = Box::new(Survey {
-        invitation,
-        client,
-        instrument,
-        help_line,
-    });
-    Ok(match status {
-        InvitationStatus::Answered => LinkState::Answered(survey),
-        _ if survey.client.opted_out => LinkState::Unsubscribed(survey),
-        InvitationStatus::Cancelled => LinkState::NoLongerNeeded(survey),
-        InvitationStatus::Expired => LinkState::Expired(survey),
-        _ if survey.invitation.expires_at <= now => LinkState::Expired(survey),
-        InvitationStatus::Scheduled | InvitationStatus::Sent => LinkState::Open(survey),
-    })
-}
-
 /// The language of the questionnaire page: the client's if the
 /// questionnaire has it (a regional tag such as ar-EG reads ar), else the
 /// clinic's default, else the questionnaire's first. Questions and
 /// everything around them are in the same language.
-fn language(settings: &Settings, survey: &Survey) -> Lang {
-    let langs = survey.instrument.languages();
+fn language(settings: &Settings, questionnaire: &Questionnaire) -> Lang {
+    let langs = questionnaire.instrument.languages();
     let has = |tag: &str| {
         let primary = tag.split('-').next().unwrap_or(tag);
         langs
@@ -88,7 +53,7 @@ fn language(settings: &Settings, survey: &Survey) -> Lang {
             .find(|l| l.as_str() == tag || l.as_str() == primary)
             .cloned()
     };
-    let tag = has(&survey.client.language)
+    let tag = has(&questionnaire.client.language)
         .or_else(|| has(&settings.default_language))
         .or_else(|| langs.first().cloned())
         .unwrap_or_else(|| "en".into());
@@ -113,40 +78,32 @@ fn html_response(status: StatusCode, markup: Markup) -> HttpResponse {
 }
 
 /// The calm page for every state but "open".
-fn state_page(state: &AppState, link: &LinkState) -> Option<HttpResponse> {
+fn state_page(state: &AppState, link: &Link) -> Option<HttpResponse> {
     let clinic = &state.settings.clinic_name;
-    // Keep the easy-read presentation for clients who chose it.
-    let easy = match link {
-        LinkState::Answered(s) | LinkState::Expired(s) | LinkState::NoLongerNeeded(s) | LinkState::Unsubscribed(s) => {
-            s.client.easy_read
-        }
-        LinkState::Open(_) | LinkState::Unknown => false,
-    };
     let client = match link {
-        LinkState::Answered(s) | LinkState::Expired(s) | LinkState::NoLongerNeeded(s) | LinkState::Unsubscribed(s) => {
-            Some(&s.client)
-        }
-        LinkState::Open(_) | LinkState::Unknown => None,
+        Link::Open(_) => return None,
+        _ => link.questionnaire().map(|q| &q.client),
     };
     let lang = client_language(state, client);
     let frame = Frame {
         lang: &lang,
         clinic,
-        easy,
+        // Keep the easy-read presentation for clients who chose it.
+        easy: client.is_some_and(|c| c.easy_read),
         switch_token: None,
         languages: &[],
     };
     let (status, title, lines): (StatusCode, &str, Vec<&str>) = match link {
-        LinkState::Open(_) => return None,
-        LinkState::Unknown => (
+        Link::Open(_) => return None,
+        Link::Unknown => (
             StatusCode::NOT_FOUND,
             "unknown-title",
             vec!["unknown-check", "unknown-contact"],
         ),
-        LinkState::Answered(_) => (StatusCode::OK, "answered-title", vec!["answered-thanks", "close-page"]),
-        LinkState::Expired(_) => (StatusCode::GONE, "expired-title", vec!["expired-fine", "expired-next"]),
-        LinkState::NoLongerNeeded(_) => (StatusCode::GONE, "cancelled-title", vec!["cancelled-line"]),
-        LinkState::Unsubscribed(_) => (
+        Link::Answered(_) => (StatusCode::OK, "answered-title", vec!["answered-thanks", "close-page"]),
+        Link::Expired(_) => (StatusCode::GONE, "expired-title", vec!["expired-fine", "expired-next"]),
+        Link::NoLongerNeeded(_) => (StatusCode::GONE, "cancelled-title", vec!["cancelled-line"]),
+        Link::Unsubscribed(_) => (
             StatusCode::OK,
             "stopped-title",
             vec!["stopped-closed", "stopped-change"],
@@ -156,20 +113,32 @@ fn state_page(state: &AppState, link: &LinkState) -> Option<HttpResponse> {
     Some(html_response(status, views::message(&frame, &lang.t(title), &lines)))
 }
 
-/// The open questionnaire behind a link, or the calm page to show instead.
+/// The open questionnaire behind a link (with the clinic's help line), or
+/// the calm page to show instead.
 async fn open_survey(
     state: &AppState,
     token: &str,
     now: chrono::NaiveDateTime,
-) -> Result<Result<Box<Survey>, HttpResponse>, AppError> {
+) -> Result<Result<Survey, HttpResponse>, AppError> {
     let lookup = token.to_string();
-    let link = state.db(move |conn| load_link(conn, &lookup, now)).await?;
-    if let Some(page) = state_page(state, &link) {
-        return Ok(Err(page));
-    }
+    let (link, help_line) = state
+        .db(move |conn| {
+            let link = questionnaires::link(conn, &lookup, now)?;
+            let help_line = match link {
+                Link::Open(_) => crate::store::kv::get(conn, HELP_LINE_KEY)?,
+                _ => None,
+            };
+            Ok((link, help_line))
+        })
+        .await?;
     match link {
-        LinkState::Open(survey) => Ok(Ok(survey)),
-        _ => Err(AppError::NotFound),
+        Link::Open(questionnaire) => Ok(Ok(Survey {
+            questionnaire,
+            help_line,
+        })),
+        other => Ok(Err(
+            state_page(state, &other).unwrap_or_else(|| HttpResponse::NotFound().finish())
+        )),
     }
 }
 
@@ -181,7 +150,7 @@ async fn show(state: web::Data<AppState>, token: web::Path<String>) -> Result<Ht
         Ok(survey) => survey,
         Err(page) => return Ok(page),
     };
-    Ok(if survey.client.easy_read {
+    Ok(if survey.questionnaire.client.easy_read {
         html_response(
             StatusCode::OK,
             easy_step(&state, &survey, &token_text, 0, &Answers::new(), None),
@@ -202,15 +171,16 @@ fn full_form(
     answers: &Answers,
     problems: &BTreeMap<String, &'static str>,
 ) -> Markup {
-    let lang = language(&state.settings, survey);
+    let lang = language(&state.settings, &survey.questionnaire);
     let frame = Frame {
         lang: &lang,
         clinic: &state.settings.clinic_name,
         easy: false,
         switch_token: Some(token),
-        languages: survey.instrument.languages(),
+        languages: survey.questionnaire.instrument.languages(),
     };
     let title = survey
+        .questionnaire
         .instrument
         .title()
         .get(lang.tag())
@@ -228,15 +198,15 @@ fn full_form(
                     p { (lang.t("survey-problems")) }
                     // In the order of the questions on the page.
                     ul {
-                        @for item in survey.instrument.items().iter().filter(|i| problems.contains_key(&i.id)) {
+                        @for item in survey.questionnaire.instrument.items().iter().filter(|i| problems.contains_key(&i.id)) {
                             li { a href={ "#q-" (item.id) } { (question_label(survey, &item.id, lang.tag())) } }
                         }
                     }
                 }
             }
             form method="post" action={ "/s/" (token) } novalidate {
-                @for item in survey.instrument.items() {
-                    (views::question(&survey.instrument, item, &views::Wording { lang: &lang, easy: false, help_line: &help_line }, answers, problems.get(&item.id).copied()))
+                @for item in survey.questionnaire.instrument.items() {
+                    (views::question(&survey.questionnaire.instrument, item, &views::Wording { lang: &lang, easy: false, help_line: &help_line }, answers, problems.get(&item.id).copied()))
                 }
                 div.actions { button.primary type="submit" { (lang.t("survey-send")) } }
             }
@@ -247,6 +217,7 @@ fn full_form(
 
 fn question_label(survey: &Survey, id: &str, lang: &str) -> String {
     survey
+        .questionnaire
         .instrument
         .item(id)
         .and_then(|i| i.text_in(lang, false))
@@ -264,16 +235,16 @@ fn easy_step(
     answers: &Answers,
     problem: Option<&'static str>,
 ) -> Markup {
-    let lang = language(&state.settings, survey);
+    let lang = language(&state.settings, &survey.questionnaire);
     let frame = Frame {
         lang: &lang,
         clinic: &state.settings.clinic_name,
         easy: true,
         switch_token: Some(token),
-        languages: survey.instrument.languages(),
+        languages: survey.questionnaire.instrument.languages(),
     };
     let help_line = help_line(survey, &lang);
-    let items = survey.instrument.items();
+    let items = survey.questionnaire.instrument.items();
     let total = items.len();
     if step >= total {
         return easy_review(&frame, survey, token, answers);
@@ -294,7 +265,7 @@ fn easy_step(
             form method="post" action={ "/s/" (token) "/step" } novalidate {
                 input type="hidden" name="_step" value=(step);
                 (views::carried(answers, &item.id))
-                (views::question(&survey.instrument, item, &views::Wording { lang: &lang, easy: true, help_line: &help_line }, answers, problem))
+                (views::question(&survey.questionnaire.instrument, item, &views::Wording { lang: &lang, easy: true, help_line: &help_line }, answers, problem))
                 @if !item.required { p.hint { (lang.t("easy-skip")) } }
                 // Back before Next, as people read; Enter still means Next
                 // (the form's first submit button, not shown).
@@ -309,7 +280,7 @@ fn easy_step(
 }
 
 fn easy_review(frame: &Frame, survey: &Survey, token: &str, answers: &Answers) -> Markup {
-    let items = survey.instrument.items();
+    let items = survey.questionnaire.instrument.items();
     let lang = frame.lang;
     views::page(
         frame,
@@ -410,7 +381,7 @@ fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
 enum Submitted {
     /// Stored; the thanks are in the language the client answered in.
     Stored(Lang),
-    NotOpen(LinkState),
+    NotOpen(Link),
     Invalid(Box<Survey>, Answers, BTreeMap<String, &'static str>),
 }
 
@@ -429,32 +400,27 @@ async fn submit(
     // the invitation only if it is still open.
     let outcome = state
         .db_mailing(move |conn, mailing| {
-            let link = load_link(conn, &lookup, now)?;
-            let LinkState::Open(survey) = link else {
+            let link = questionnaires::link(conn, &lookup, now)?;
+            let Link::Open(questionnaire) = link else {
                 return Ok(Submitted::NotOpen(link));
             };
-            let lang = language(&settings, &survey);
-            let (answers, mut problems) = read_answers(&survey.instrument, &fields);
-            if let Err(errors) = survey.instrument.validate_answers(&answers) {
-                problems.extend(problems_from(&survey.instrument, &errors));
+            let lang = language(&settings, &questionnaire);
+            let (answers, mut problems) = read_answers(&questionnaire.instrument, &fields);
+            if let Err(errors) = questionnaire.instrument.validate_answers(&answers) {
+                problems.extend(problems_from(&questionnaire.instrument, &errors));
             }
             if !problems.is_empty() {
-                return Ok(Submitted::Invalid(survey, answers, problems));
+                let help_line = crate::store::kv::get(conn, HELP_LINE_KEY)?;
+                let survey = Survey {
+                    questionnaire,
+                    help_line,
+                };
+                return Ok(Submitted::Invalid(Box::new(survey), answers, problems));
             }
-            let stored = conn.idempotent_write(|conn| {
-                if !invitations::mark_answered(conn, survey.invitation.id, now)? {
-                    return Ok(false);
-                }
-                let response =
-                    responses::insert(conn, &survey.invitation, &survey.instrument, &answers, lang.tag(), now)?;
-                webhooks::response_received(conn, mailing, &response, now)?;
-                alerts::evaluate_client(conn, survey.client.id, mailing, now)?;
-                Ok::<_, StoreError>(true)
-            })?;
-            if stored {
+            if questionnaires::answer(conn, mailing, &questionnaire, &answers, lang.tag(), now)? {
                 Ok(Submitted::Stored(lang))
             } else {
-                Ok(Submitted::NotOpen(load_link(conn, &lookup, now)?))
+                Ok(Submitted::NotOpen(questionnaires::link(conn, &lookup, now)?))
             }
         })
         .await?;
@@ -478,9 +444,10 @@ async fn submit(
         }
         Submitted::NotOpen(link) => Ok(state_page(&state, &link).unwrap_or_else(|| HttpResponse::NotFound().finish())),
         Submitted::Invalid(survey, answers, problems) => {
-            let markup = if survey.client.easy_read {
+            let markup = if survey.questionnaire.client.easy_read {
                 // Back to the first question with a problem.
                 let step = survey
+                    .questionnaire
                     .instrument
                     .items()
                     .iter()
@@ -511,12 +478,12 @@ async fn next_step(
         Err(page) => return Ok(page),
     };
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let count = survey.instrument.items().len();
+    let count = survey.questionnaire.instrument.items().len();
     let current: usize = field("_step")
         .and_then(|s| s.parse().ok())
         .filter(|s| *s <= count)
         .unwrap_or(0);
-    let (answers, problems) = read_answers(&survey.instrument, &fields);
+    let (answers, problems) = read_answers(&survey.questionnaire.instrument, &fields);
     let going_back = field("_go") == Some("back");
     if going_back {
         return Ok(html_response(
@@ -524,7 +491,7 @@ async fn next_step(
             easy_step(&state, &survey, &token_text, current.saturating_sub(1), &answers, None),
         ));
     }
-    if let Some(item) = survey.instrument.items().get(current) {
+    if let Some(item) = survey.questionnaire.instrument.items().get(current) {
         let mut problem = problems.get(&item.id).copied();
         if problem.is_none() {
             let only_this = Answers(
@@ -537,6 +504,7 @@ async fn next_step(
             );
             let missing = item.required && only_this.0.is_empty();
             let invalid = survey
+                .questionnaire
                 .instrument
                 .validate_answers(&only_this)
                 .err()
@@ -580,7 +548,7 @@ async fn easy_read(
         Ok(survey) => survey,
         Err(page) => return Ok(page),
     };
-    let client_id = survey.client.id;
+    let client_id = survey.questionnaire.client.id;
     state
         .db(move |conn| clients::set_easy_read(conn, client_id, easy, now))
         .await?;
@@ -608,12 +576,12 @@ async fn choose_language(
         Err(page) => return Ok(page),
     };
     let chosen = form.into_inner().language;
-    if !survey.instrument.languages().contains(&chosen) {
+    if !survey.questionnaire.instrument.languages().contains(&chosen) {
         return Err(AppError::BadRequest(format!(
             "This questionnaire is not available in “{chosen}”."
         )));
     }
-    let client_id = survey.client.id;
+    let client_id = survey.questionnaire.client.id;
     state
         .db(move |conn| clients::set_language(conn, client_id, &chosen, now))
         .await?;
@@ -625,10 +593,7 @@ async fn choose_language(
 /// The client's unsubscribe link: what the invitation's unsubscribe token
 /// belongs to.
 fn load_unsubscribe(conn: &mut DbConnection, token: &str) -> Result<Option<Client>, StoreError> {
-    match invitations::find_by_token(conn, token, "unsubscribe")? {
-        Some(invitation) => Ok(Some(clients::find(conn, invitation.client_id)?)),
-        None => Ok(None),
-    }
+    Ok(invitations::find_by_token(conn, token, "unsubscribe")?.map(|(_, client)| client))
 }
 
 fn unsubscribe_unknown(state: &AppState) -> HttpResponse {
