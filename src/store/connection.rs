@@ -124,6 +124,10 @@ pub fn build_pool(url: &str, size: u32) -> Result<Pool, StoreError> {
     drop(establish(url)?);
     r2d2::Pool::builder()
         .max_size(size)
+        // A PostgreSQL connection can die with its server (a restart): each
+        // is checked as it is taken. A SQLite connection is a file opened by
+        // this process and cannot; checking it cost a query per request.
+        .test_on_check_out(DbKind::of_url(url) == DbKind::Postgres)
         .connection_timeout(Duration::from_secs(10))
         .build(Manager { url: url.to_string() })
         .map_err(|e| StoreError::Unreachable(format!("{}: {e}", describe_url(url))))
