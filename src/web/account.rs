@@ -2,6 +2,7 @@
 //! ends every other session of theirs (a stolen cookie stops working);
 //! this browser gets a new session.
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
@@ -53,9 +54,10 @@ fn render(state: &AppState, staff: &Staff<AnyRole>, done: Option<&str>, error: O
     } else {
         actix_web::http::StatusCode::OK
     };
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(staff_page(staff, &state.settings.clinic_name, PATH, "Your password", body).into_string())
+    html_page(
+        status,
+        staff_page(staff, &state.settings.clinic_name, PATH, "Your password", body),
+    )
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,7 @@
 //! audit entry names the fields that changed, never their values. A
 //! corrected address is used by every email still queued for the client.
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -155,18 +156,16 @@ fn page(
     } else {
         "/clinician/clients"
     };
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(
-            staff_page(
-                staff,
-                &state.settings.clinic_name,
-                current,
-                &format!("Contact details: {}", client.name),
-                body,
-            )
-            .into_string(),
-        )
+    html_page(
+        status,
+        staff_page(
+            staff,
+            &state.settings.clinic_name,
+            current,
+            &format!("Contact details: {}", client.name),
+            body,
+        ),
+    )
 }
 
 #[derive(Deserialize, Default)]

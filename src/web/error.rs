@@ -115,13 +115,14 @@ impl ResponseError for AppError {
                 .finish();
         }
         let body = super::views::layout::error_page(self.status_code(), self.title(), &self.public_message());
-        let mut response = HttpResponse::build(self.status_code());
+        let mut response = super::views::html_page(self.status_code(), body);
         if let AppError::Unavailable(_) = self {
-            response.insert_header(("Retry-After", RETRY_AFTER_SECONDS));
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
         }
         response
-            .content_type("text/html; charset=utf-8")
-            .body(body.into_string())
     }
 }
 

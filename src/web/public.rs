@@ -1,5 +1,6 @@
 //! Pages anyone may reach: health checks, sign-in and sign-out.
 
+use crate::web::views::html_page;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
@@ -94,13 +95,10 @@ async fn sign_in_form(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
             .insert_header(("Location", staff.home()))
             .finish();
     }
-    html_ok(sign_in_page("", None, state.settings.demo))
-}
-
-fn html_ok(markup: maud::Markup) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(markup.into_string())
+    html_page(
+        actix_web::http::StatusCode::OK,
+        sign_in_page("", None, state.settings.demo),
+    )
 }
 
 #[derive(Deserialize)]
@@ -166,9 +164,7 @@ async fn sign_in(
         ));
     }
     let refuse = |message: &str, status: actix_web::http::StatusCode| {
-        HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(sign_in_page(&email, Some(message), state.settings.demo).into_string())
+        html_page(status, sign_in_page(&email, Some(message), state.settings.demo))
     };
     if password.chars().count() > security::MAX_PASSWORD_LEN || email.len() > 320 {
         return Ok(refuse(

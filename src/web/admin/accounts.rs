@@ -3,6 +3,7 @@
 //! `staff::change_account`, which audits it (as `rapport user` does), and
 //! deactivation or a new password ends the person's sessions at once.
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
@@ -119,9 +120,10 @@ async fn render(
     } else {
         actix_web::http::StatusCode::OK
     };
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(staff_page(staff, &state.settings.clinic_name, "/admin", &member.name, body).into_string()))
+    Ok(html_page(
+        status,
+        staff_page(staff, &state.settings.clinic_name, "/admin", &member.name, body),
+    ))
 }
 
 #[derive(Deserialize)]

@@ -2,6 +2,7 @@
 //! words, filtered by person, client, kind of action and dates, and
 //! exported as CSV (the same filter).
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, web};
 use chrono::{NaiveDate, NaiveDateTime};
 use maud::html;
@@ -177,9 +178,10 @@ async fn audit_log(
             }
         }
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(staff_page(&staff, &state.settings.clinic_name, "/admin/audit", "Audit log", body).into_string()))
+    Ok(html_page(
+        actix_web::http::StatusCode::OK,
+        staff_page(&staff, &state.settings.clinic_name, "/admin/audit", "Audit log", body),
+    ))
 }
 
 fn export(rows: &[AuditRow], tz: chrono_tz::Tz) -> Result<HttpResponse, AppError> {

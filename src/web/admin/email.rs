@@ -2,6 +2,7 @@
 //! retrying), what failed and why, a test email to oneself, and the
 //! delivery settings. Webhook deliveries have their own page under Integrations.
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::Duration;
 use maud::html;
@@ -179,15 +180,15 @@ async fn render(
         }
         (delivery_form(&staff.csrf, &rules, None))
     };
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
+    Ok(html_page(
+        actix_web::http::StatusCode::OK,
         staff_page(
             staff,
             &state.settings.clinic_name,
             "/admin/email",
             "Email delivery",
             body,
-        )
-        .into_string(),
+        ),
     ))
 }
 
@@ -260,18 +261,16 @@ async fn save_delivery(
                 .db(move |conn| invitations::delivery_rules(conn, &settings))
                 .await?;
             let body = delivery_form(&staff.csrf, &current, Some(&message));
-            return Ok(HttpResponse::BadRequest()
-                .content_type("text/html; charset=utf-8")
-                .body(
-                    staff_page(
-                        &staff,
-                        &state.settings.clinic_name,
-                        "/admin/email",
-                        "Email delivery",
-                        body,
-                    )
-                    .into_string(),
-                ));
+            return Ok(html_page(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                staff_page(
+                    &staff,
+                    &state.settings.clinic_name,
+                    "/admin/email",
+                    "Email delivery",
+                    body,
+                ),
+            ));
         }
     };
     let now = state.now();

@@ -9,6 +9,7 @@
 //! The preview carries the file in the page (base64 in a hidden field), so
 //! nothing from it is stored until the admin imports.
 
+use crate::web::views::html_page;
 use std::collections::BTreeMap;
 
 use actix_multipart::Multipart;
@@ -85,7 +86,7 @@ fn upload_form(csrf: &str, source: &str) -> Markup {
     }
 }
 
-fn page(state: &AppState, staff: &Staff<AdminRole>, body: Markup) -> String {
+fn page(state: &AppState, staff: &Staff<AdminRole>, body: Markup) -> Markup {
     staff_page(
         staff,
         &state.settings.clinic_name,
@@ -93,13 +94,6 @@ fn page(state: &AppState, staff: &Staff<AdminRole>, body: Markup) -> String {
         "Appointments",
         body,
     )
-    .into_string()
-}
-
-fn html_response(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(body)
 }
 
 #[derive(Deserialize)]
@@ -122,10 +116,7 @@ async fn import_page(
             (date_order_form(&staff.csrf, order))
         }
     };
-    Ok(html_response(
-        actix_web::http::StatusCode::OK,
-        page(&state, &staff, body),
-    ))
+    Ok(html_page(actix_web::http::StatusCode::OK, page(&state, &staff, body)))
 }
 
 #[get("/admin/appointments/template.csv")]
@@ -295,7 +286,7 @@ async fn import(
     };
     let bad_file = |message: &str| {
         let body = html! { (form_error(message)) (upload_form(&staff.csrf, source_typed)) };
-        Ok(html_response(
+        Ok(html_page(
             actix_web::http::StatusCode::BAD_REQUEST,
             page(&state, &staff, body),
         ))
@@ -364,7 +355,7 @@ async fn import(
             actix_web::http::StatusCode::BAD_REQUEST
         };
         let body = preview.render(Some(&problems), None);
-        return Ok(html_response(status, page(&state, &staff, body)));
+        return Ok(html_page(status, page(&state, &staff, body)));
     }
     let rows = match csv_import::parse(&text, &format, &mapping) {
         Ok(rows) => rows,
@@ -377,10 +368,7 @@ async fn import(
             .db_mailing(move |conn, mailing| conn.dry_run(|conn| record_rows(conn, rows, &settings, mailing, now)))
             .await?;
         let body = preview.render(None, Some(&report));
-        return Ok(html_response(
-            actix_web::http::StatusCode::OK,
-            page(&state, &staff, body),
-        ));
+        return Ok(html_page(actix_web::http::StatusCode::OK, page(&state, &staff, body)));
     }
     let admin = staff.id();
     let (saved_source, saved_mapping) = (source.clone(), mapping.clone());
@@ -416,10 +404,7 @@ async fn import(
         }
         (upload_form(&staff.csrf, &source))
     };
-    Ok(html_response(
-        actix_web::http::StatusCode::OK,
-        page(&state, &staff, body),
-    ))
+    Ok(html_page(actix_web::http::StatusCode::OK, page(&state, &staff, body)))
 }
 
 fn totals(report: &Report, preview: bool) -> Markup {

@@ -9,6 +9,7 @@ mod privacy;
 mod safety;
 mod webhooks;
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -100,9 +101,10 @@ async fn render_staff_page(
     } else {
         actix_web::http::StatusCode::OK
     };
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(staff_page(staff, &state.settings.clinic_name, "/admin", "Staff", body).into_string()))
+    Ok(html_page(
+        status,
+        staff_page(staff, &state.settings.clinic_name, "/admin", "Staff", body),
+    ))
 }
 
 fn new_staff_form(csrf: &str, teams: &[staff_store::Team], form: &NewStaffForm) -> Markup {

@@ -2,6 +2,7 @@
 //! request), erasing a client (the admin types the client's number to
 //! confirm), and what the retention period would erase now (a dry run).
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use diesel::prelude::*;
 use maud::{Markup, html};
@@ -257,9 +258,10 @@ async fn render_with(
     } else {
         actix_web::http::StatusCode::OK
     };
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(staff_page(staff, &state.settings.clinic_name, PATH, "Privacy", body).into_string()))
+    Ok(html_page(
+        status,
+        staff_page(staff, &state.settings.clinic_name, PATH, "Privacy", body),
+    ))
 }
 
 #[derive(Deserialize)]

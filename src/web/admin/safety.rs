@@ -2,6 +2,7 @@
 //! an alert may wait for acknowledgement, and the clinic's words-of-risk
 //! lists (CLINICAL.md §3, rule 10), with a box to try a sentence.
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -116,18 +117,16 @@ async fn render(
     } else {
         actix_web::http::StatusCode::OK
     };
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(
-            staff_page(
-                staff,
-                &state.settings.clinic_name,
-                "/admin/safety",
-                "Client safety",
-                body,
-            )
-            .into_string(),
-        ))
+    Ok(html_page(
+        status,
+        staff_page(
+            staff,
+            &state.settings.clinic_name,
+            "/admin/safety",
+            "Client safety",
+            body,
+        ),
+    ))
 }
 
 /// The languages clients can answer each questionnaire in, and which

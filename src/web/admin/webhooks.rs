@@ -2,6 +2,7 @@
 //! endpoints: add one (its signing secret is shown once), disable one, and
 //! see recent deliveries (on their own page, apart from email).
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -228,9 +229,10 @@ async fn deliveries_page(
         p { a href=(PATH) { "Back to Integrations" } }
         (deliveries_table(&rows, tz, &staff.csrf))
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(staff_page(&staff, &state.settings.clinic_name, PATH, "Webhook deliveries", body).into_string()))
+    Ok(html_page(
+        actix_web::http::StatusCode::OK,
+        staff_page(&staff, &state.settings.clinic_name, PATH, "Webhook deliveries", body),
+    ))
 }
 
 /// The page; `error` above the webhook form, `key_error` above the API key
@@ -270,9 +272,10 @@ pub(super) async fn render(
     } else {
         actix_web::http::StatusCode::OK
     };
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(staff_page(staff, &state.settings.clinic_name, PATH, "Integrations", body).into_string()))
+    Ok(html_page(
+        status,
+        staff_page(staff, &state.settings.clinic_name, PATH, "Integrations", body),
+    ))
 }
 
 #[get("/admin/webhooks")]

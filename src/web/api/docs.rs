@@ -1,6 +1,7 @@
 //! The OpenAPI document and a readable reference page rendered from it on
 //! the server (no script, no third-party assets).
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, web};
 use maud::{DOCTYPE, Markup, html};
 use serde_json::Value;
@@ -38,9 +39,7 @@ pub async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
 #[get("/docs")]
 pub async fn reference_page(state: web::Data<AppState>) -> HttpResponse {
     let doc = serde_json::to_value(openapi(state.settings.base_url.as_str())).unwrap_or(Value::Null);
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(page(&doc).into_string())
+    html_page(actix_web::http::StatusCode::OK, page(&doc))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -4,6 +4,7 @@
 //! per rule with the statistics behind a disclosure, the recent scores,
 //! what the client said, what to consider, and the log.
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -136,18 +137,16 @@ async fn render(state: &AppState, access: AlertAccess, error: Option<&str>) -> R
     } else {
         actix_web::http::StatusCode::OK
     };
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(
-            staff_page(
-                &staff,
-                &state.settings.clinic_name,
-                "/clinician",
-                &format!("Alert for {}", client.name),
-                body,
-            )
-            .into_string(),
-        ))
+    Ok(html_page(
+        status,
+        staff_page(
+            &staff,
+            &state.settings.clinic_name,
+            "/clinician",
+            &format!("Alert for {}", client.name),
+            body,
+        ),
+    ))
 }
 
 /// The signals of one rule: the sessions it fired at and its strongest

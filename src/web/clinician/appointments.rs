@@ -1,6 +1,7 @@
 //! A clinician records an appointment by hand (when no practice system
 //! sends them): for one of their clients or a new one.
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -108,18 +109,16 @@ async fn render(
     } else {
         actix_web::http::StatusCode::OK
     };
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(
-            staff_page(
-                staff,
-                &state.settings.clinic_name,
-                "/clinician/clients",
-                "Record an appointment",
-                body,
-            )
-            .into_string(),
-        ))
+    Ok(html_page(
+        status,
+        staff_page(
+            staff,
+            &state.settings.clinic_name,
+            "/clinician/clients",
+            "Record an appointment",
+            body,
+        ),
+    ))
 }
 
 #[get("/clinician/appointments/new")]

@@ -1,6 +1,7 @@
 //! The clinician's clients: the list, and each client's page with their
 //! trajectory, answers, invitations, appointments and alerts.
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -140,15 +141,15 @@ async fn list(
         }
         p { a href="/clinician/appointments/new" { "Record an appointment" } }
     };
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
+    Ok(html_page(
+        actix_web::http::StatusCode::OK,
         staff_page(
             &staff,
             &state.settings.clinic_name,
             "/clinician/clients",
             "My clients",
             body,
-        )
-        .into_string(),
+        ),
     ))
 }
 
@@ -214,18 +215,16 @@ async fn render(
     } else {
         actix_web::http::StatusCode::OK
     };
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(
-            staff_page(
-                &staff,
-                &state.settings.clinic_name,
-                "/clinician/clients",
-                &client.name,
-                body,
-            )
-            .into_string(),
-        ))
+    Ok(html_page(
+        status,
+        staff_page(
+            &staff,
+            &state.settings.clinic_name,
+            "/clinician/clients",
+            &client.name,
+            body,
+        ),
+    ))
 }
 
 fn trajectory_section(loaded: &LoadedHistory, client_alerts: &[alerts::Alert], tz: chrono_tz::Tz) -> Markup {

@@ -4,6 +4,7 @@
 //! next appointment, a comment marker), the clients to follow up after a
 //! "not repaired", and the coming appointments.
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -243,9 +244,10 @@ async fn inbox(
         (upcoming_section(&upcoming, tz))
         p { a href="/clinician/clients" { "All my clients" } " · " a href="/clinician/appointments/new" { "Record an appointment" } }
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(staff_page(&staff, &state.settings.clinic_name, "/clinician", "Alerts", body).into_string()))
+    Ok(html_page(
+        actix_web::http::StatusCode::OK,
+        staff_page(&staff, &state.settings.clinic_name, "/clinician", "Alerts", body),
+    ))
 }
 
 fn upcoming_section(upcoming: &[(appointments::Appointment, String)], tz: chrono_tz::Tz) -> Markup {

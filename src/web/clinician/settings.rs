@@ -1,5 +1,6 @@
 //! How a clinician hears about alerts.
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
@@ -42,15 +43,15 @@ async fn show(
             }
         }
     };
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
+    Ok(html_page(
+        actix_web::http::StatusCode::OK,
         staff_page(
             &me,
             &state.settings.clinic_name,
             "/clinician/settings",
             "Alert emails",
             body,
-        )
-        .into_string(),
+        ),
     ))
 }
 

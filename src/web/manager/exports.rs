@@ -2,6 +2,7 @@
 //! pseudonymised answer-level CSV for research. Every export is written
 //! to the audit log.
 
+use crate::web::views::html_page;
 use std::collections::{BTreeMap, HashMap};
 
 use actix_web::{HttpResponse, get, web};
@@ -72,9 +73,10 @@ async fn exports_page(state: web::Data<AppState>, staff: Staff<ManagerRole>) -> 
             p.hint { "Clients whose records were erased are left out (their scores stay in the trends, added up, only). Every download is recorded in the audit log with who made it." }
         }
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(staff_page(&staff, &state.settings.clinic_name, "/manager/exports", "Exports", body).into_string()))
+    Ok(html_page(
+        actix_web::http::StatusCode::OK,
+        staff_page(&staff, &state.settings.clinic_name, "/manager/exports", "Exports", body),
+    ))
 }
 
 /// Which of the dashboard's tables a CSV holds.

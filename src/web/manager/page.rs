@@ -3,6 +3,7 @@
 //! table behind a disclosure), the anonymous spread across clinicians, and
 //! the teams with their caseloads.
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use maud::{Markup, html};
@@ -161,15 +162,15 @@ async fn overview(
             (clinician_setting(&staff, allowed))
         }
     };
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
+    Ok(html_page(
+        actix_web::http::StatusCode::OK,
         staff_page(
             &staff,
             &state.settings.clinic_name,
             "/manager",
             "Service overview",
             body,
-        )
-        .into_string(),
+        ),
     ))
 }
 

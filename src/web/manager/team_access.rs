@@ -2,6 +2,7 @@
 //! cover during leave, or a team that shares its caseload). Off by default:
 //! a clinician sees only their own clients.
 
+use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
@@ -53,9 +54,10 @@ pub async fn team_access(state: web::Data<AppState>, manager: Staff<ManagerRole>
             } }
         }
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(staff_page(&manager, &state.settings.clinic_name, PATH, "Team access", body).into_string()))
+    Ok(html_page(
+        actix_web::http::StatusCode::OK,
+        staff_page(&manager, &state.settings.clinic_name, PATH, "Team access", body),
+    ))
 }
 
 #[derive(Deserialize)]

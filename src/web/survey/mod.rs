@@ -69,12 +69,17 @@ fn client_language(state: &AppState, client: Option<&Client>) -> Lang {
     )
 }
 
+/// A client's page: never kept in a shared cache, never indexed.
 fn html_response(status: StatusCode, markup: Markup) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("X-Robots-Tag", "noindex"))
-        .body(markup.into_string())
+    use actix_web::http::header::{CACHE_CONTROL, HeaderName, HeaderValue};
+    let mut response = crate::web::views::html_page(status, markup);
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        HeaderName::from_static("x-robots-tag"),
+        HeaderValue::from_static("noindex"),
+    );
+    response
 }
 
 /// The calm page for every state but "open".

@@ -3,8 +3,19 @@
 pub mod chart;
 pub mod layout;
 
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
 use chrono::NaiveDateTime;
 use chrono_tz::Tz;
+use maud::Markup;
+
+/// The response for a whole HTML page (staff, sign-in or error page):
+/// the one place a page becomes a response.
+pub fn html_page(status: StatusCode, page: Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(page.into_string())
+}
 
 /// A UTC time shown in the clinic's time zone, e.g. "Tue 3 Mar 2026, 14:05".
 pub fn local_time(t: NaiveDateTime, tz: Tz) -> String {
