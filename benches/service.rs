@@ -11,7 +11,7 @@
 //! 3. Pages: the clinician's inbox and a client page with 200 sessions,
 //!    rendered from SQLite holding the demo clinic.
 
-#[path = "../tests/common/smtp.rs"]
+#[path = "../tests/integration/common/smtp.rs"]
 #[allow(dead_code)]
 mod smtp;
 

@@ -1,4 +1,4 @@
-// Headless Chromium checks of Rapport's pages, driven by tests/browser.rs:
+// Headless Chromium checks of Rapport's pages, driven by tests/integration/browser.rs:
 // the survey (one page and easy-read), the clinician's repair flow and the
 // admin's client-safety page, each
 // page audited with axe-core (WCAG 2.x A/AA) and screenshotted.

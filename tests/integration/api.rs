@@ -3,14 +3,12 @@
 //! webhooks, scopes, unknown ids, the OpenAPI document and FHIR resources —
 //! on SQLite and PostgreSQL.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::common::smtp::SmtpServer;
+use crate::common::{Backend, Options, TestApp, spawn_app, spawn_app_with};
 use chrono::Duration;
-use common::smtp::SmtpServer;
-use common::{Backend, Options, TestApp, spawn_app, spawn_app_with};
 use hmac::{Hmac, Mac};
 use mail_parser::MessageParser;
 use rapport::store::api_keys::{self, Scope};
@@ -264,7 +262,7 @@ async fn add_endpoint_as_admin(app: &TestApp, admin: &reqwest::Client, url: &str
         .text()
         .await
         .unwrap();
-    let csrf = common::csrf_from(&page);
+    let csrf = crate::common::csrf_from(&page);
     let form = [
         ("csrf", csrf.as_str()),
         ("url", url),
@@ -307,7 +305,7 @@ async fn integration_walk(backend: Backend) {
     )
     .await
     else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     app.staff("clinician", "clinician@example.org", Some("North")).await;
     let (_, admin) = app.staff("admin", "admin@example.org", None).await;
@@ -622,13 +620,13 @@ db_test!(
         // Admins see the failed delivery on the webhook deliveries page (not among email
         // problems), with the answer and a Retry that comes back there.
         let (_, admin) = app.staff("admin", "admin@example.org", None).await;
-        let summary = common::page_text(&admin, app.url("/admin/webhooks")).await;
+        let summary = crate::common::page_text(&admin, app.url("/admin/webhooks")).await;
         assert!(summary.contains("1 failed"), "{summary}");
-        let page = common::page_text(&admin, app.url("/admin/webhooks/deliveries")).await;
+        let page = crate::common::page_text(&admin, app.url("/admin/webhooks/deliveries")).await;
         assert!(page.contains("<span class=\"badge high\">failed</span>") && page.contains("410 Gone"));
         let retried = admin
             .post(app.url(&format!("/admin/email/{}/retry", failed[0].id)))
-            .form(&[("csrf", common::csrf_from(&page))])
+            .form(&[("csrf", crate::common::csrf_from(&page))])
             .send()
             .await
             .unwrap();
@@ -639,7 +637,7 @@ db_test!(
                 .unwrap()
                 .starts_with("/admin/webhooks/deliveries")
         );
-        let email_page = common::page_text(&admin, app.url("/admin/email")).await;
+        let email_page = crate::common::page_text(&admin, app.url("/admin/email")).await;
         assert!(
             !email_page.contains("410 Gone"),
             "webhook deliveries are not email problems"
@@ -1178,7 +1176,7 @@ for error in errors:
 print(len(errors), "error(s) from openapi-spec-validator (OpenAPI", doc.get("openapi"), ")")
 sys.exit(1 if errors else 0)
 "#;
-    let Some(output) = common::outside_tool(
+    let Some(output) = crate::common::outside_tool(
         "openapi_spec_validator",
         "openapi-spec-validator",
         SCRIPT,
@@ -1512,7 +1510,7 @@ async fn retention_run(backend: Backend) {
         extra: vec![("RETENTION_DAYS", "365".into()), ("QUIET_HOURS", "off".into())],
     };
     let Some(app) = spawn_app_with(backend, options).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     // The command line uses the real clock: put the story in the real past.
     let today = chrono::Utc::now().naive_utc();
@@ -1599,7 +1597,7 @@ db_test!(webhook_targets_inside_the_network_are_refused, |app| {
         .text()
         .await
         .unwrap();
-    let csrf = common::csrf_from(&page);
+    let csrf = crate::common::csrf_from(&page);
     let add = |url: &'static str| {
         let csrf = csrf.clone();
         let admin = admin.clone();

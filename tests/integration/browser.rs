@@ -4,12 +4,10 @@
 //! page audited with axe-core (WCAG 2.x A/AA) and screenshotted into
 //! target/browser-screenshots/<backend>/. Runs on both backends.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Backend, spawn_app, survey_token};
+use crate::common::{Backend, spawn_app, survey_token};
 
 /// Where Chromium and the npm tools are, or why the test cannot run here.
 fn tools() -> Result<(PathBuf, PathBuf), String> {
@@ -41,7 +39,7 @@ async fn pages_in_chromium(backend: Backend) {
         Err(why) => return eprintln!("skipped: {why}"),
     };
     let Some(app) = spawn_app(backend).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     // The demo clinic, as a new user would see it.
     let now = app.clock_now();
@@ -57,12 +55,14 @@ async fn pages_in_chromium(backend: Backend) {
     })
     .await;
     // A fresh questionnaire for a demo client.
-    let invitation = common::attended_session(&app, "clinician2@demo.rapport.test", "browser-client").await;
+    let invitation = crate::common::attended_session(&app, "clinician2@demo.rapport.test", "browser-client").await;
     let token = survey_token(&app, invitation).await;
     // Clients who read Arabic (right to left) and Welsh.
-    let arabic = common::attended_session_in(&app, "clinician2@demo.rapport.test", "browser-arabic", Some("ar")).await;
+    let arabic =
+        crate::common::attended_session_in(&app, "clinician2@demo.rapport.test", "browser-arabic", Some("ar")).await;
     let arabic = survey_token(&app, arabic).await;
-    let welsh = common::attended_session_in(&app, "clinician2@demo.rapport.test", "browser-welsh", Some("cy")).await;
+    let welsh =
+        crate::common::attended_session_in(&app, "clinician2@demo.rapport.test", "browser-welsh", Some("cy")).await;
     let welsh = survey_token(&app, welsh).await;
     let shots =
         Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/browser-screenshots/{backend:?}").to_lowercase());
@@ -99,7 +99,7 @@ mod survey_and_repair_flow_pass_axe_in_chromium {
         ignore = "browser: set RAPPORT_CHROMIUM=$(command -v chromium), run `npm ci` in tests/browser, and run cargo test again"
     )]
     async fn sqlite() {
-        super::pages_in_chromium(super::common::Backend::Sqlite).await
+        super::pages_in_chromium(crate::common::Backend::Sqlite).await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,6 +108,6 @@ mod survey_and_repair_flow_pass_axe_in_chromium {
         ignore = "browser on PostgreSQL: set RAPPORT_CHROMIUM=$(command -v chromium) and RAPPORT_TEST_POSTGRES_URL, run `npm ci` in tests/browser, and run cargo test again"
     )]
     async fn postgres() {
-        super::pages_in_chromium(super::common::Backend::Postgres).await
+        super::pages_in_chromium(crate::common::Backend::Postgres).await
     }
 }

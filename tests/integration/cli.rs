@@ -1,7 +1,5 @@
 //! The binary as an operator meets it: start-up, bad settings, commands.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
@@ -386,8 +384,8 @@ async fn first_hour_from_the_readme() {
     ignore = "PostgreSQL: set RAPPORT_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) and run cargo test again"
 )]
 async fn two_instances_start_together_on_one_empty_postgres() {
-    let Some(db) = common::TestDb::create(common::Backend::Postgres) else {
-        common::skipped(common::Backend::Postgres);
+    let Some(db) = crate::common::TestDb::create(crate::common::Backend::Postgres) else {
+        crate::common::skipped(crate::common::Backend::Postgres);
         return;
     };
     let dir = tempfile::tempdir().unwrap();

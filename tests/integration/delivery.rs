@@ -1,11 +1,9 @@
 //! Survey delivery end to end: an appointment over the API, the email over
 //! real SMTP, the link, the answers — on SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common::smtp::{Refusal, SmtpServer};
+use crate::common::{Backend, Options, TestApp, spawn_app_with};
 use chrono::Duration;
-use common::smtp::{Refusal, SmtpServer};
-use common::{Backend, Options, TestApp, spawn_app_with};
 use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::json;
 
@@ -90,7 +88,7 @@ async fn answer(app: &TestApp, path: &str, values: &[(&str, &str)]) -> reqwest::
 async fn end_to_end(backend: Backend) {
     let smtp = SmtpServer::start().await;
     let Some(app) = app_with_smtp(backend, &smtp).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     app.staff("clinician", "clinician@example.org", Some("Team")).await;
     let key = api_key(&app).await;
@@ -216,7 +214,7 @@ on_both_backends!(appointment_to_scored_response_over_smtp, end_to_end);
 async fn transient_refusals(backend: Backend) {
     let smtp = SmtpServer::start().await;
     let Some(app) = app_with_smtp(backend, &smtp).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     app.staff("clinician", "clinician@example.org", None).await;
     let key = api_key(&app).await;
@@ -270,7 +268,7 @@ on_both_backends!(smtp_451_is_retried_until_delivered, transient_refusals);
 async fn permanent_refusal(backend: Backend) {
     let smtp = SmtpServer::start().await;
     let Some(app) = app_with_smtp(backend, &smtp).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     app.staff("clinician", "clinician@example.org", None).await;
     let (_, admin) = app.staff("admin", "admin@example.org", None).await;
@@ -301,7 +299,7 @@ async fn permanent_refusal(backend: Backend) {
     let details = html[href_start..href_start + html[href_start..].find('"').unwrap()].to_string();
     let form = admin.get(app.url(&details)).send().await.unwrap().text().await.unwrap();
     assert!(form.contains("gone@example.net"));
-    let csrf = common::csrf_from(&form);
+    let csrf = crate::common::csrf_from(&form);
     let bad = admin
         .post(app.url(&details))
         .form(&[
@@ -340,7 +338,7 @@ async fn permanent_refusal(backend: Backend) {
     let retry_path = html[html[..retry].rfind('"').unwrap() + 1..retry + 6].to_string();
     let retried = admin
         .post(app.url(&retry_path))
-        .form(&[("csrf", common::csrf_from(&html))])
+        .form(&[("csrf", crate::common::csrf_from(&html))])
         .send()
         .await
         .unwrap();
@@ -378,7 +376,7 @@ async fn recipient_refused_at_rcpt(backend: Backend) {
             smtp.without_pipelining();
         }
         let Some(app) = app_with_smtp(backend, &smtp).await else {
-            return common::skipped(backend);
+            return crate::common::skipped(backend);
         };
         app.staff("clinician", "clinician@example.org", None).await;
         let key = api_key(&app).await;
@@ -436,7 +434,7 @@ async fn email_page_says_why_and_sends_a_test(backend: Backend) {
     )
     .await
     else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     app.staff("clinician", "clinician@example.org", None).await;
     let (_, admin) = app.staff("admin", "admin@example.org", None).await;
@@ -470,7 +468,7 @@ async fn email_page_says_why_and_sends_a_test(backend: Backend) {
     );
     assert!(row("morning").contains("due now"), "{}", row("morning"));
 
-    let csrf = common::csrf_from(&page);
+    let csrf = crate::common::csrf_from(&page);
     let send_test = || {
         admin
             .post(app.url("/admin/email/test"))
@@ -510,7 +508,7 @@ on_both_backends!(
 async fn cancellation_and_unsubscribe(backend: Backend) {
     let smtp = SmtpServer::start().await;
     let Some(app) = app_with_smtp(backend, &smtp).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     app.staff("clinician", "clinician@example.org", None).await;
     let key = api_key(&app).await;
@@ -580,7 +578,7 @@ on_both_backends!(
 async fn expiry(backend: Backend) {
     let smtp = SmtpServer::start().await;
     let Some(app) = app_with_smtp(backend, &smtp).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     app.staff("clinician", "clinician@example.org", None).await;
     let key = api_key(&app).await;
@@ -620,7 +618,7 @@ on_both_backends!(reminder_then_expiry, expiry);
 
 async fn api_rejects_bad_input(backend: Backend) {
     let Some(app) = spawn_app_with(backend, Options::default()).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     app.staff("clinician", "clinician@example.org", None).await;
     let key = api_key(&app).await;
@@ -694,7 +692,7 @@ on_both_backends!(api_refuses_bad_appointments_with_problem_json, api_rejects_ba
 async fn clinician_notices(backend: Backend) {
     let smtp = SmtpServer::start().await;
     let Some(app) = app_with_smtp(backend, &smtp).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     app.staff("clinician", "dr@example.org", None).await;
     let (other, _) = app.staff("clinician", "other@example.org", None).await;
@@ -705,8 +703,8 @@ async fn clinician_notices(backend: Backend) {
     })
     .await;
     for items in [[10, 10, 9, 9], [10, 9, 10, 9], [9, 10, 10, 9], [7, 8, 8, 8]] {
-        common::answered_session(&app, "dr@example.org", "ann", items).await;
-        common::answered_session(&app, "other@example.org", "bea", items).await;
+        crate::common::answered_session(&app, "dr@example.org", "ann", items).await;
+        crate::common::answered_session(&app, "other@example.org", "bea", items).await;
     }
     let pass = rapport::jobs::run_once(&app.state).await.unwrap();
     assert_eq!(pass.digests, 1, "one daily summary, for the clinician who chose it");
@@ -739,8 +737,8 @@ async fn clinician_notices(backend: Backend) {
     assert_eq!(to("other@example.org").len(), 1);
     // A comment with good scores opens no alert, but the next daily
     // summary counts it (without saying whose or what).
-    let invitation = common::attended_session(&app, "other@example.org", "bea").await;
-    let token = common::survey_token(&app, invitation).await;
+    let invitation = crate::common::attended_session(&app, "other@example.org", "bea").await;
+    let token = crate::common::survey_token(&app, invitation).await;
     let answered = reqwest::Client::new()
         .post(app.url(&format!("/s/{token}")))
         .form(&[
@@ -773,11 +771,11 @@ on_both_backends!(clinicians_are_told_without_client_detail, clinician_notices);
 async fn crash_mid_send(backend: Backend) {
     let smtp = SmtpServer::start().await;
     let Some(app) = app_with_smtp(backend, &smtp).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     app.staff("clinician", "clinician@example.org", None).await;
-    common::attended_session(&app, "clinician@example.org", "f1").await;
-    common::attended_session(&app, "clinician@example.org", "f2").await;
+    crate::common::attended_session(&app, "clinician@example.org", "f1").await;
+    crate::common::attended_session(&app, "clinician@example.org", "f2").await;
     app.clock.advance(Duration::minutes(61));
     // Runner A claims the due emails and dies before sending.
     let now = app.clock_now();
@@ -816,10 +814,10 @@ async fn smtp_server_down(backend: Backend) {
     )
     .await
     else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     app.staff("clinician", "clinician@example.org", None).await;
-    common::attended_session(&app, "clinician@example.org", "g1").await;
+    crate::common::attended_session(&app, "clinician@example.org", "g1").await;
     app.clock.advance(Duration::minutes(61));
     let pass = rapport::jobs::run_once(&app.state).await.unwrap();
     assert_eq!((pass.mail.sent, pass.mail.retrying, pass.mail.failed), (0, 1, 0));
@@ -858,10 +856,10 @@ async fn dkim_signed(backend: Backend) {
     )
     .await
     else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     app.staff("clinician", "clinician@example.org", None).await;
-    common::attended_session(&app, "clinician@example.org", "h1").await;
+    crate::common::attended_session(&app, "clinician@example.org", "h1").await;
     app.clock.advance(Duration::minutes(61));
     rapport::jobs::run_once(&app.state).await.unwrap();
     let mails = smtp.received();
@@ -896,7 +894,7 @@ async fn dkim_signed(backend: Backend) {
     }
     // An independent verifier (dkimpy) accepts the message as received…
     let raw = &mails[0].data[..];
-    let Some((verified, said)) = common::dkimpy_verifies(raw) else {
+    let Some((verified, said)) = crate::common::dkimpy_verifies(raw) else {
         return;
     };
     assert!(verified, "dkimpy does not verify the signature:\n{said}");
@@ -909,7 +907,7 @@ async fn dkim_signed(backend: Backend) {
         .expect("a List-Unsubscribe header")
         .to_string();
     let tampered = text.replacen(&unsubscribe, "List-Unsubscribe: <https://attacker.example/u>", 1);
-    let (verified, said) = common::dkimpy_verifies(tampered.as_bytes()).unwrap();
+    let (verified, said) = crate::common::dkimpy_verifies(tampered.as_bytes()).unwrap();
     assert!(!verified, "a changed List-Unsubscribe must not verify:\n{said}");
 }
 on_both_backends!(outgoing_mail_is_dkim_signed_when_a_key_is_configured, dkim_signed);

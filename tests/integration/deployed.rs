@@ -3,16 +3,14 @@
 //! README documents, sending over real SMTP to a listener in the test, on
 //! SQLite and PostgreSQL. Nothing here builds the app in-process.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::smtp::{Refusal, SmtpServer};
-use common::{Backend, TestDb, page_text};
+use crate::common::smtp::{Refusal, SmtpServer};
+use crate::common::{Backend, TestDb, page_text};
 use diesel::prelude::*;
 use mail_parser::MessageParser;
 use serde_json::{Value, json};
@@ -209,7 +207,7 @@ impl Clinic {
     }
 
     /// Waits until `address` has received `n` messages; returns them.
-    async fn mail_for(&self, address: &str, n: usize, within: Duration) -> Vec<common::smtp::ReceivedMail> {
+    async fn mail_for(&self, address: &str, n: usize, within: Duration) -> Vec<crate::common::smtp::ReceivedMail> {
         let deadline = Instant::now() + within;
         loop {
             let got = self.smtp.received_by(address);
@@ -325,7 +323,7 @@ async fn set_alert_emails(web: &Process, clinician: &reqwest::Client, high: &str
 }
 
 fn csrf_from(html: &str) -> String {
-    common::csrf_from(html)
+    crate::common::csrf_from(html)
 }
 
 /// Answers the shipped alliance questionnaire with these four items.
@@ -352,7 +350,7 @@ fn assert_no_panic(process: &Process) {
 /// SMTP → an unanswered invitation gets its reminder.
 async fn whole_loop_across_processes(backend: Backend) {
     let Some(clinic) = Clinic::open(backend).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     let web = clinic.start(&["serve", "--no-jobs"]).await;
     let jobs = clinic.start(&["jobs"]).await;
@@ -437,7 +435,7 @@ on_both_backends!(whole_loop_across_processes, whole_loop_across_processes);
 /// for an unknown mailbox stops and shows on Admin → Email delivery.
 async fn smtp_refusals(backend: Backend) {
     let Some(clinic) = Clinic::open(backend).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     clinic.smtp.refuse(1, Refusal::Transient);
     clinic.smtp.refuse_recipient(&email_of("nobody"));
@@ -495,7 +493,7 @@ on_both_backends!(smtp_refusals, smtp_refusals);
 /// the two-minute lease — and exactly once.
 async fn killed_during_dispatch(backend: Backend) {
     let Some(clinic) = Clinic::open(backend).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     clinic.smtp.hold(1, Duration::from_secs(120));
     let first = clinic.start(&["serve"]).await;
@@ -531,7 +529,7 @@ on_both_backends!(killed_during_dispatch, killed_during_dispatch);
 /// 201, and each appointment and client is stored once.
 async fn identical_requests_race_two_instances(backend: Backend) {
     let Some(clinic) = Clinic::open(backend).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     let (one, two) = (
         clinic.start(&["serve", "--no-jobs"]).await,
@@ -593,7 +591,7 @@ on_both_backends!(
 /// manager's page keep working afterwards.
 async fn hostile_input_gets_a_clear_refusal(backend: Backend) {
     let Some(clinic) = Clinic::open(backend).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     clinic.add_staff("manager", "manager@example.org", "Mo Manager");
     let server = clinic.start(&["serve"]).await;
@@ -781,7 +779,7 @@ fn rapport_log_is_accepted() {
 /// link).
 async fn server_key_lives_beside_the_database(backend: Backend) {
     let Some(clinic) = Clinic::open(backend).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     let server = clinic.start(&["serve"]).await;
     assert_eq!(clinic.post_appointment(&server, "S-1", "sara").await.status(), 201);
@@ -918,7 +916,7 @@ async fn sqlite_storage_faults() {
 /// second gets their own), and a name-only correction is an audited update.
 async fn corrections_from_the_practice_system(backend: Backend) {
     let Some(clinic) = Clinic::open(backend).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     let server = clinic.start(&["serve"]).await;
     assert_eq!(clinic.post_appointment(&server, "M-1", "mia").await.status(), 201);
@@ -1031,7 +1029,7 @@ async fn status_of(client: &reqwest::Client, url: String) -> u16 {
 /// and limits guesses per account and address without a race.
 async fn staff_sessions_and_accounts(backend: Backend) {
     let Some(clinic) = Clinic::open(backend).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     let server = clinic.start(&["serve", "--no-jobs"]).await;
     let inbox = server.url("/clinician");
@@ -1236,7 +1234,7 @@ on_both_backends!(staff_sessions_and_accounts, staff_sessions_and_accounts);
 /// each stored once.
 async fn two_web_instances_and_two_job_runners(backend: Backend) {
     let Some(clinic) = Clinic::open(backend).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     let webs = [
         clinic.start(&["serve", "--no-jobs"]).await,
@@ -1312,7 +1310,7 @@ on_both_backends!(
 /// the client sends again (or are found already stored).
 async fn killed_during_answers(backend: Backend) {
     let Some(clinic) = Clinic::open(backend).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     const CLIENTS: usize = 40;
     let first = clinic.start(&["serve"]).await;
@@ -1495,7 +1493,7 @@ async fn postgres_restart_under_load() {
 /// only mentions ending therapy opens nothing.
 async fn words_of_risk_reach_the_clinician_at_once(backend: Backend) {
     let Some(clinic) = Clinic::open(backend).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     let server = clinic.start(&["serve"]).await;
     let clinician = signed_in(&server, CLINICIAN).await;
@@ -1656,7 +1654,7 @@ fn hidden_value(html: &str, name: &str) -> String {
 /// nothing, then the import, whose questionnaire goes out over SMTP.
 async fn csv_import_from_a_practice_system(backend: Backend) {
     let Some(clinic) = Clinic::open(backend).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     let server = clinic.start(&["serve"]).await;
     let admin = signed_in(&server, ADMIN).await;
@@ -1766,7 +1764,7 @@ on_both_backends!(csv_import_from_a_practice_system, csv_import_from_a_practice_
 /// and the answer is stored with its language.
 async fn a_client_reads_arabic_from_email_to_thanks(backend: Backend) {
     let Some(clinic) = Clinic::open(backend).await else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     let server = clinic.start(&["serve"]).await;
     let mut body = appointment("AR-1", "amira");

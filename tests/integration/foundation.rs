@@ -1,9 +1,7 @@
 //! The foundation as a user meets it: health checks, sign-in, roles,
 //! CSRF, rate limiting and least privilege — on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{PASSWORD, csrf_from};
+use crate::common::{PASSWORD, csrf_from};
 
 db_test!(health_and_readiness, |app| {
     let http = reqwest::Client::new();
@@ -273,12 +271,12 @@ db_test!(demo_clinic_loads_once, |app| {
 
 /// Behind a reverse proxy (RAPPORT_TRUST_PROXY=on) the sign-in limit
 /// counts per client address from X-Forwarded-For, not per proxy.
-async fn sign_in_limits_behind_a_proxy(backend: common::Backend) {
-    let options = common::Options {
+async fn sign_in_limits_behind_a_proxy(backend: crate::common::Backend) {
+    let options = crate::common::Options {
         extra: vec![("TRUST_PROXY", "on".to_string())],
     };
-    let Some(app) = common::spawn_app_with(backend, options).await else {
-        return common::skipped(backend);
+    let Some(app) = crate::common::spawn_app_with(backend, options).await else {
+        return crate::common::skipped(backend);
     };
     app.staff("clinician", "c@example.org", None).await;
     let attempt = |from: &'static str, password: &'static str| {
@@ -299,9 +297,9 @@ on_both_backends!(sign_in_limits_behind_a_proxy, sign_in_limits_behind_a_proxy);
 /// States are typed: a staff row whose role the server does not know (a
 /// hand-edited or corrupt database) is an error naming the value, and its
 /// owner cannot sign in — never read as a clinician, as it once was.
-async fn an_unknown_role_is_an_error_not_a_clinician(backend: common::Backend) {
-    let Some(app) = common::spawn_app(backend).await else {
-        return common::skipped(backend);
+async fn an_unknown_role_is_an_error_not_a_clinician(backend: crate::common::Backend) {
+    let Some(app) = crate::common::spawn_app(backend).await else {
+        return crate::common::skipped(backend);
     };
     app.staff("clinician", "c@example.org", None).await;
     // The schema's CHECK refuses such a value; a hand edit gets past it.

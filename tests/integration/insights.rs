@@ -2,12 +2,10 @@
 //! computed from a small hand-made clinic, small cells suppressed, no client
 //! ever named, exports pseudonymised and audited — on SQLite and PostgreSQL.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::common::{Backend, Options, TestApp, csrf_from, spawn_app_with};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use common::{Backend, Options, TestApp, csrf_from, spawn_app_with};
 use diesel::prelude::*;
 use rapport::store::schema::{alert_events, alert_signals, alerts, appointments, invitations, responses};
 use rapport::store::{DbConnection, StoreError};
@@ -601,7 +599,7 @@ db_test!(new_answers_appear_the_next_time_the_page_opens, |app| {
 });
 
 fn start() -> NaiveDateTime {
-    common::start_time()
+    crate::common::start_time()
 }
 
 async fn periods_in_clinic_time(backend: Backend) {
@@ -613,7 +611,7 @@ async fn periods_in_clinic_time(backend: Backend) {
     )
     .await
     else {
-        return common::skipped(backend);
+        return crate::common::skipped(backend);
     };
     let (clinician, _) = app.staff("clinician", "a@example.org", Some("North")).await;
     let (_, manager) = app.staff("manager", "m@example.org", None).await;

@@ -1,9 +1,7 @@
 //! The clinician workspace: alerts that say why, idempotent evaluation,
 //! the repair log, and least privilege — on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{answered_session, client_id, csrf_from};
+use crate::common::{answered_session, client_id, csrf_from};
 
 db_test!(a_fall_from_38_to_31_opens_one_alert_that_explains_itself, |app| {
     app.staff("clinician", "dr@example.org", None).await;
@@ -286,8 +284,8 @@ db_test!(the_inbox_is_a_table_to_triage_by, |app| {
     for items in [[10, 10, 10, 10], [10, 10, 10, 9], [10, 10, 9, 10]] {
         answered_session(&app, "dr@example.org", "amy", items).await;
     }
-    let invitation = common::attended_session(&app, "dr@example.org", "amy").await;
-    let token = common::survey_token(&app, invitation).await;
+    let invitation = crate::common::attended_session(&app, "dr@example.org", "amy").await;
+    let token = crate::common::survey_token(&app, invitation).await;
     let answered = reqwest::Client::new()
         .post(app.url(&format!("/s/{token}")))
         .form(&[
@@ -779,8 +777,8 @@ db_test!(
     free_text_reaches_managers_and_admins_only_when_the_clinic_allows,
     |app| {
         app.staff("clinician", "dr@example.org", None).await;
-        let invitation = common::attended_session(&app, "dr@example.org", "gil").await;
-        let token = common::survey_token(&app, invitation).await;
+        let invitation = crate::common::attended_session(&app, "dr@example.org", "gil").await;
+        let token = crate::common::survey_token(&app, invitation).await;
         let words = "I did not feel listened to about my sleep.";
         let response = reqwest::Client::new()
             .post(app.url(&format!("/s/{token}")))
@@ -877,7 +875,7 @@ db_test!(measured_recovery_is_set_cleared_and_brought_up_to_date, |app| {
     use rapport::store::schema::alerts;
     app.staff("clinician", "clinician@example.org", None).await;
     for items in [[10, 9, 9, 10], [10, 10, 10, 9], [10, 9, 9, 10], [8, 8, 7, 7]] {
-        common::answered_session(&app, "clinician@example.org", "v1", items).await;
+        crate::common::answered_session(&app, "clinician@example.org", "v1", items).await;
     }
     let recovered = || {
         app.db(|conn| {
@@ -888,9 +886,9 @@ db_test!(measured_recovery_is_set_cleared_and_brought_up_to_date, |app| {
         })
     };
     assert_eq!(recovered().await, None, "the lowest point is not a recovery");
-    common::answered_session(&app, "clinician@example.org", "v1", [10, 9, 9, 9]).await;
+    crate::common::answered_session(&app, "clinician@example.org", "v1", [10, 9, 9, 9]).await;
     assert_eq!(recovered().await, Some(5), "the rebound to 37 is");
-    common::answered_session(&app, "clinician@example.org", "v1", [8, 8, 8, 9]).await;
+    crate::common::answered_session(&app, "clinician@example.org", "v1", [8, 8, 8, 9]).await;
     assert_eq!(recovered().await, None, "a fall to 33 clears it");
 
     // A stored value from older rules is corrected by the job loop.

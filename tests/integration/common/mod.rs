@@ -272,7 +272,7 @@ macro_rules! db_test {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let $app = common::spawn_app(common::Backend::Sqlite).await.unwrap();
+                let $app = $crate::common::spawn_app($crate::common::Backend::Sqlite).await.unwrap();
                 $body
             }
 
@@ -282,8 +282,8 @@ macro_rules! db_test {
                 ignore = "PostgreSQL: set RAPPORT_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) and run cargo test again"
             )]
             async fn postgres() {
-                let Some($app) = common::spawn_app(common::Backend::Postgres).await else {
-                    common::skipped(common::Backend::Postgres);
+                let Some($app) = $crate::common::spawn_app($crate::common::Backend::Postgres).await else {
+                    $crate::common::skipped($crate::common::Backend::Postgres);
                     return;
                 };
                 $body
@@ -301,7 +301,7 @@ macro_rules! on_both_backends {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$run(super::common::Backend::Sqlite).await
+                super::$run($crate::common::Backend::Sqlite).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,7 +310,7 @@ macro_rules! on_both_backends {
                 ignore = "PostgreSQL: set RAPPORT_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) and run cargo test again"
             )]
             async fn postgres() {
-                super::$run(super::common::Backend::Postgres).await
+                super::$run($crate::common::Backend::Postgres).await
             }
         }
     };
