@@ -25,11 +25,11 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rapport::clock::ManualClock;
 use rapport::config::{RawSettings, Settings};
+use rapport::context::Context;
 use rapport::domain::instrument::{Answer, Answers, InstrumentDefinition, shipped_instruments};
 use rapport::domain::signals::RuleId;
 use rapport::domain::trends::{SelectionInput, parse_selection};
 use rapport::store::DbConnection;
-use rapport::web::AppState;
 
 const TEAMS: usize = 10;
 const CLINICIANS: usize = 200;
@@ -475,7 +475,7 @@ async fn run(name: &'static str, url: String, clients: usize) -> Figures {
         std::env::temp_dir().join("rapport-bench-outbox").display().to_string(),
     );
     let settings = Settings::from_raw(&raw).expect("settings");
-    let state: AppState =
+    let state: Context =
         tokio::task::spawn_blocking(move || rapport::app::prepare(settings, Arc::new(ManualClock::new(now()))))
             .await
             .unwrap()

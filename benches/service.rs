@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use rapport::clock::{Clock, ManualClock};
 use rapport::config::{RawSettings, Settings};
+use rapport::context::Context;
 use rapport::domain::appointment::{AppointmentIn, AppointmentStatus, ClientDetails};
 use rapport::domain::instrument::{Answer, Answers};
 use rapport::store::invitations::Mailing;
-use rapport::web::AppState;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const MESSAGES: usize = 1000;
@@ -33,7 +33,7 @@ const ANSWERS: usize = 1000;
 const CONCURRENCY: usize = 16;
 
 struct Bench {
-    state: AppState,
+    state: Context,
     clock: ManualClock,
     address: String,
     _dir: tempfile::TempDir,
@@ -78,7 +78,7 @@ async fn start(smtp_url: &str) -> Bench {
 }
 
 async fn db<T: Send + 'static>(
-    state: &AppState,
+    state: &Context,
     f: impl FnOnce(&mut rapport::store::DbConnection, &Mailing) -> T + Send + 'static,
 ) -> T {
     let pool = state.pool.clone();
@@ -274,7 +274,9 @@ async fn email() {
         sessions(&bench, MESSAGES, "mail").await;
         bench.clock.advance(chrono::Duration::minutes(61));
         let (started, cpu) = (Instant::now(), cpu_ms());
-        let round = rapport::mail::dispatcher::dispatch_due(&bench.state).await.unwrap();
+        let round = rapport::mail::dispatcher::dispatch_due(&bench.state.outbound())
+            .await
+            .unwrap();
         let dispatched = round.sent as f64 / started.elapsed().as_secs_f64();
         let dispatch_cpu = cpu_ms() - cpu;
         assert_eq!(round.sent, MESSAGES);

@@ -6,10 +6,10 @@ use actix_web::cookie::Key;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::context::Context;
 use crate::mail::{Dkim, Mailer};
 use crate::security::Sealer;
 use crate::store::{self, StoreError};
-use crate::web::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -23,7 +23,7 @@ pub enum StartError {
 
 /// Opens the database, applies migrations, loads the keys and builds the
 /// mail transport. Every failure is one sentence for the operator.
-pub fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
+pub fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<Context, StartError> {
     let mailer = Mailer::from_settings(&settings).map_err(StartError::Mail)?;
     let dkim = Dkim::from_settings(&settings).map_err(StartError::Mail)?;
     let pool = store::build_pool(&settings.database_url, settings.db_pool_size)?;
@@ -34,7 +34,7 @@ pub fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, St
     let secret = crate::server_key::load(&settings, &mut conn, now)?;
     publish_shipped_instruments(&mut conn, now)?;
     drop(conn);
-    Ok(AppState {
+    Ok(Context {
         pool,
         settings: Arc::new(settings),
         clock,

@@ -207,7 +207,7 @@ fn runtime_prepare(
     runtime: &tokio::runtime::Runtime,
     settings: &Settings,
     clock: Arc<dyn Clock>,
-) -> Result<crate::web::AppState, ExitCode> {
+) -> Result<crate::context::Context, ExitCode> {
     let _entered = runtime.enter();
     app::prepare(settings.clone(), clock).map_err(fail)
 }
@@ -228,7 +228,7 @@ async fn wait_for_shutdown_signal() {
 
 /// Loads the demo clinic in one transaction.
 fn load_demo(
-    state: &crate::web::AppState,
+    state: &crate::context::Context,
     conn: &mut store::DbConnection,
 ) -> Result<demo::DemoSummary, store::StoreError> {
     let domain = state.message_domain();

@@ -11,9 +11,9 @@ use tokio::sync::watch;
 
 use crate::actions;
 use crate::mail::dispatcher::{self, Round};
-use crate::store::invitations::Mailing;
-use crate::store::{DbConnection, StoreError, alerts, erasure, invitations, kv, trends};
-use crate::web::AppState;
+
+use crate::context::Context;
+use crate::store::{StoreError, alerts, erasure, invitations, kv, trends};
 
 /// The digest goes out once a day from this local time (clinic time zone).
 pub const DIGEST_AT: u32 = 8;
@@ -28,29 +28,6 @@ pub struct Pass {
     pub mail: Round,
     /// Trend periods recomputed for the managers' dashboard.
     pub trend_periods: usize,
-}
-
-async fn blocking<T: Send + 'static>(
-    state: &AppState,
-    f: impl FnOnce(&mut DbConnection, &Mailing) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    let pool = state.pool.clone();
-    let sealer = state.sealer.clone();
-    let domain = state.message_domain();
-    let clinic_tz = state.settings.time_zone;
-    let default_language = state.settings.default_language.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get()?;
-        let mailing = Mailing {
-            sealer: &sealer,
-            message_domain: &domain,
-            clinic_tz,
-            default_language: &default_language,
-        };
-        f(&mut conn, &mailing)
-    })
-    .await
-    .map_err(|e| StoreError::Pool(e.to_string()))?
 }
 
 /// The steps of a pass, by name (in the log when one fails).
@@ -102,18 +79,18 @@ pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 /// One pass over all due work. Tests call this after moving the clock.
 /// Every step runs; the failures of any are returned beside what the
 /// others did.
-pub async fn run_once(state: &AppState) -> Result<Pass, StepFailures> {
+pub async fn run_once(state: &Context) -> Result<Pass, StepFailures> {
     let pass = run_steps(state).await;
     if pass.1.0.is_empty() { Ok(pass.0) } else { Err(pass.1) }
 }
 
-async fn run_steps(state: &AppState) -> (Pass, StepFailures) {
+async fn run_steps(state: &Context) -> (Pass, StepFailures) {
     let now = state.now();
     let mut failures = StepFailures::default();
     let expired = step(
         &mut failures,
         STEPS[0],
-        blocking(state, move |conn, mailing| {
+        state.db_mailing(move |conn, mailing| {
             let expired = invitations::expire_due(conn, now)?;
             // Silence is information: let the engine weigh each non-response.
             let mut clients: Vec<i64> = expired
@@ -136,7 +113,7 @@ async fn run_steps(state: &AppState) -> (Pass, StepFailures) {
         step(
             &mut failures,
             STEPS[1],
-            blocking(state, move |conn, mailing| {
+            state.db_mailing(move |conn, mailing| {
                 if kv::claim_daily(conn, "jobs.last_digest_day", &day, now)? {
                     alerts::send_digests(conn, mailing, now)
                 } else {
@@ -153,25 +130,21 @@ async fn run_steps(state: &AppState) -> (Pass, StepFailures) {
     let erased = step(
         &mut failures,
         STEPS[2],
-        blocking(state, move |conn, _| {
-            match erasure::retention_days(conn, server_days)? {
-                Some(days) if kv::claim_daily(conn, "jobs.last_retention_day", &day, now)? => {
-                    erasure::apply_retention(conn, days, now)
-                }
-                _ => Ok(0),
+        state.db_mailing(move |conn, _| match erasure::retention_days(conn, server_days)? {
+            Some(days) if kv::claim_daily(conn, "jobs.last_retention_day", &day, now)? => {
+                erasure::apply_retention(conn, days, now)
             }
+            _ => Ok(0),
         }),
     )
     .await;
-    let mail = step(&mut failures, STEPS[3], dispatcher::dispatch_due(state)).await;
+    let mail = step(&mut failures, STEPS[3], dispatcher::dispatch_due(&state.outbound())).await;
     // After a change of rules, stored alerts are brought up to date a chunk
     // a pass (before the trends, which then count them anew).
     step(
         &mut failures,
         STEPS[4],
-        blocking(state, move |conn, mailing| {
-            actions::alerts::reevaluate_after_rule_change(conn, mailing, now)
-        }),
+        state.db_mailing(move |conn, mailing| actions::alerts::reevaluate_after_rule_change(conn, mailing, now)),
     )
     .await;
     // Last, so a long first recompute never holds up email: the managers'
@@ -180,7 +153,7 @@ async fn run_steps(state: &AppState) -> (Pass, StepFailures) {
     let trend_periods = step(
         &mut failures,
         STEPS[5],
-        blocking(state, move |conn, _| trends::refresh(conn, tz, now).map(|r| r.periods)),
+        state.db_mailing(move |conn, _| trends::refresh(conn, tz, now).map(|r| r.periods)),
     )
     .await;
     (
@@ -196,7 +169,7 @@ async fn run_steps(state: &AppState) -> (Pass, StepFailures) {
 }
 
 /// Runs passes every `interval` until `stop` turns true.
-pub async fn run_forever(state: AppState, interval: Duration, mut stop: watch::Receiver<bool>) {
+pub async fn run_forever(state: Context, interval: Duration, mut stop: watch::Receiver<bool>) {
     tracing::info!("job loop started (every {} s)", interval.as_secs());
     // A step that keeps failing the same way is logged when it starts and
     // when it stops, not on every pass.

@@ -11,11 +11,11 @@ use chrono::{Duration, NaiveDateTime};
 use futures_util::StreamExt;
 use rand::Rng;
 
+use super::Outbound;
 use super::{SendError, templates, webhook};
 use crate::i18n::Lang;
 use crate::store::outbox::{self, Kind, OutboxRow, Payload};
 use crate::store::{StoreError, clients, invitations, kv, webhooks};
-use crate::web::AppState;
 
 /// Rows claimed per round: one read and a few group-committed writes each.
 pub const BATCH: i64 = 200;
@@ -71,19 +71,21 @@ pub fn backoff(attempts: i32) -> Duration {
 /// each write records every send that finished while the previous write
 /// ran, so a message is recorded within a write or two of leaving (a crash
 /// in between means a resend with the same Message-ID, never a loss).
-pub async fn dispatch_due(state: &AppState) -> Result<Round, StoreError> {
+pub async fn dispatch_due(state: &Outbound) -> Result<Round, StoreError> {
     let mut round = Round::default();
     let now = state.now();
-    blocking(state, move |conn| outbox::release_outlived_leases(conn, now)).await?;
+    crate::store::blocking(&state.pool, move |conn| outbox::release_outlived_leases(conn, now)).await?;
     loop {
         let now = state.now();
-        let rows = blocking(state, move |conn| outbox::claim_due(conn, now, BATCH)).await?;
+        let rows = crate::store::blocking(&state.pool, move |conn| outbox::claim_due(conn, now, BATCH)).await?;
         if rows.is_empty() {
             return Ok(round);
         }
         let claimed = rows.len();
         let needed: Vec<(Option<i64>, String)> = rows.iter().map(|r| (r.invitation_id, r.kind.clone())).collect();
-        let context = std::sync::Arc::new(blocking(state, move |conn| BatchContext::load(conn, &needed)).await?);
+        let context = std::sync::Arc::new(
+            crate::store::blocking(&state.pool, move |conn| BatchContext::load(conn, &needed)).await?,
+        );
         let (done, mut finished) = tokio::sync::mpsc::channel::<Record>(claimed);
         let sending = {
             let state = state.clone();
@@ -113,7 +115,7 @@ pub async fn dispatch_due(state: &AppState) -> Result<Round, StoreError> {
                 return Err(e);
             }
         }
-        sending.await.map_err(|e| StoreError::Pool(e.to_string()))?;
+        sending.await.map_err(|e| StoreError::TaskFailed(e.to_string()))?;
         if (claimed as i64) < BATCH {
             return Ok(round);
         }
@@ -157,7 +159,7 @@ impl Record {
 /// Writes a group of outcomes in one transaction, trying again for about
 /// ten seconds while the database is briefly unavailable (a PostgreSQL
 /// restart): a sent message that is not recorded would be sent again.
-async fn recorded(state: &AppState, group: Vec<Record>, now: NaiveDateTime) -> Result<(), StoreError> {
+async fn recorded(state: &Outbound, group: Vec<Record>, now: NaiveDateTime) -> Result<(), StoreError> {
     let write = move |conn: &mut crate::store::DbConnection| {
         conn.write_transaction(|conn| {
             let (mut sent, mut invited, mut reminded) = (vec![], vec![], vec![]);
@@ -187,7 +189,7 @@ async fn recorded(state: &AppState, group: Vec<Record>, now: NaiveDateTime) -> R
     };
     let mut wait = StdDuration::from_millis(100);
     for _ in 0..8 {
-        match blocking(state, write.clone()).await {
+        match crate::store::blocking(&state.pool, write.clone()).await {
             Err(e) if e.is_temporary() => {
                 tracing::warn!(error = %e, "could not record sent messages yet; trying again");
                 tokio::time::sleep(wait).await;
@@ -196,20 +198,7 @@ async fn recorded(state: &AppState, group: Vec<Record>, now: NaiveDateTime) -> R
             other => return other,
         }
     }
-    blocking(state, write).await
-}
-
-async fn blocking<T: Send + 'static>(
-    state: &AppState,
-    f: impl FnOnce(&mut crate::store::DbConnection) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    let pool = state.pool.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get()?;
-        f(&mut conn)
-    })
-    .await
-    .map_err(|e| StoreError::Pool(e.to_string()))?
+    crate::store::blocking(&state.pool, write).await
 }
 
 /// What a batch's messages need from the database, read once: the
@@ -271,7 +260,7 @@ enum Prepared {
 /// One attempt at one message; what to record about it (nothing when the
 /// row's lease ran out while earlier messages of the batch were slow:
 /// another runner may have it by now).
-async fn deliver(state: &AppState, context: &BatchContext, row: OutboxRow) -> Option<Record> {
+async fn deliver(state: &Outbound, context: &BatchContext, row: OutboxRow) -> Option<Record> {
     let lease_left = row.lease_until.map(|until| until - state.now());
     if lease_left.is_some_and(|left| left < Duration::seconds(state.settings.smtp_timeout_seconds as i64 + 5)) {
         tracing::info!(
@@ -283,7 +272,7 @@ async fn deliver(state: &AppState, context: &BatchContext, row: OutboxRow) -> Op
     Some(attempt(state, context, row).await)
 }
 
-async fn attempt(state: &AppState, context: &BatchContext, row: OutboxRow) -> Record {
+async fn attempt(state: &Outbound, context: &BatchContext, row: OutboxRow) -> Record {
     let id = row.id;
     let result = match prepare(state, context, &row) {
         Prepared::Send { to, rendered } => {
@@ -338,7 +327,7 @@ async fn attempt(state: &AppState, context: &BatchContext, row: OutboxRow) -> Re
     }
 }
 
-fn prepare(state: &AppState, context: &BatchContext, row: &OutboxRow) -> Prepared {
+fn prepare(state: &Outbound, context: &BatchContext, row: &OutboxRow) -> Prepared {
     let payload: Payload = match state
         .sealer
         .open(&row.payload)

@@ -14,6 +14,24 @@ use lettre::{AsyncFileTransport, AsyncTransport, Tokio1Executor};
 
 use crate::config::{MailTransport, Settings};
 
+/// What the outbox dispatcher works with: the database, the settings, the
+/// clock, the key that opens sealed payloads, and the transport.
+#[derive(Clone)]
+pub struct Outbound {
+    pub pool: crate::store::Pool,
+    pub settings: std::sync::Arc<Settings>,
+    pub clock: std::sync::Arc<dyn crate::clock::Clock>,
+    pub sealer: crate::security::Sealer,
+    pub mailer: std::sync::Arc<Mailer>,
+    pub dkim: Option<std::sync::Arc<Dkim>>,
+}
+
+impl Outbound {
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        self.clock.now()
+    }
+}
+
 /// SMTP connections kept open at once, and so sends in flight.
 pub const SMTP_CONNECTIONS: u32 = 8;
 

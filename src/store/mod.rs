@@ -70,6 +70,26 @@ pub enum StoreError {
     Query(#[from] diesel::result::Error),
     #[error("database pool: {0}")]
     Pool(String),
+    /// The task running the database work stopped (it panicked).
+    #[error("a database task stopped: {0}")]
+    TaskFailed(String),
+}
+
+/// Runs diesel work with a pooled connection on the blocking thread pool:
+/// the one way from async code to the database (never on the async
+/// workers).
+pub async fn blocking<T, F>(pool: &Pool, f: F) -> Result<T, StoreError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| StoreError::TaskFailed(e.to_string()))?
 }
 
 impl From<diesel::r2d2::PoolError> for StoreError {

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::auth::{self, AnyRole, Staff, StaffForm};
 use super::error::AppError;
-use super::state::AppState;
 use super::views::layout::{form_error, notice, staff_page};
+use crate::context::Context;
 use crate::security;
 use crate::store::staff::{self, AccountChange, ChangedBy};
 
@@ -23,14 +23,14 @@ struct Flash {
 
 #[get("/account/password")]
 async fn password_page(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<AnyRole>,
     flash: web::Query<Flash>,
 ) -> Result<HttpResponse, AppError> {
     Ok(render(&state, &staff, flash.into_inner().done.as_deref(), None))
 }
 
-fn render(state: &AppState, staff: &Staff<AnyRole>, done: Option<&str>, error: Option<&str>) -> HttpResponse {
+fn render(state: &Context, staff: &Staff<AnyRole>, done: Option<&str>, error: Option<&str>) -> HttpResponse {
     let body = html! {
         @if let Some(d) = done { (notice(d)) }
         @if let Some(e) = error { (form_error(e)) }
@@ -68,7 +68,7 @@ struct PasswordForm {
 
 #[post("/account/password")]
 async fn change_password(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     form: StaffForm<AnyRole, PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;

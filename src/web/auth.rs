@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::error::AppError;
-use super::state::AppState;
+use crate::context::Context;
 use crate::store::clients::Viewer;
 use crate::store::staff::{Role, StaffMember};
 
@@ -38,7 +38,7 @@ pub fn new_csrf_token() -> String {
 
 /// A new session for a member of staff, as a cookie: a fresh CSRF token,
 /// issued now, under the account's current session generation.
-pub fn new_session_cookie(state: &AppState, member: &StaffMember, now: chrono::NaiveDateTime) -> Cookie<'static> {
+pub fn new_session_cookie(state: &Context, member: &StaffMember, now: chrono::NaiveDateTime) -> Cookie<'static> {
     let session = Session {
         staff_id: member.id,
         csrf: new_csrf_token(),
@@ -138,7 +138,7 @@ impl FromRequest for CurrentStaff {
 
 async fn current_staff(req: &HttpRequest) -> Result<CurrentStaff, AppError> {
     let state = req
-        .app_data::<web::Data<AppState>>()
+        .app_data::<web::Data<Context>>()
         .ok_or_else(|| AppError::Internal("no app state".into()))?;
     let now = state.clock.now().and_utc().timestamp();
     let session = read_session(req, &state.cookie_key, now).ok_or(AppError::Unauthenticated)?;
@@ -147,8 +147,8 @@ async fn current_staff(req: &HttpRequest) -> Result<CurrentStaff, AppError> {
         .db(move |conn| crate::store::staff::find(conn, id))
         .await
         .map_err(|e| match e {
-            AppError::NotFound => AppError::Unauthenticated,
-            other => other,
+            crate::store::StoreError::NotFound => AppError::Unauthenticated,
+            other => other.into(),
         })?;
     if !member.active || member.session_generation != session.generation {
         return Err(AppError::Unauthenticated);

@@ -9,13 +9,13 @@ use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::context::Context;
 use crate::domain::appointment::{check_email, check_language, check_time_zone};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::clients::{self, Client, Details};
 use crate::store::staff::Role;
 use crate::web::auth::{ClinicianOrAdmin, Staff, StaffForm};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::views::layout::{form_error, notice, staff_page};
 
 #[derive(Deserialize, Default)]
@@ -67,7 +67,7 @@ impl DetailsForm {
 /// team, when granted) or an admin; 404 otherwise and for an erased client.
 /// The look is audited either way.
 async fn load(
-    state: &AppState,
+    state: &Context,
     staff: &Staff<ClinicianOrAdmin>,
     id: i64,
     action: &'static str,
@@ -109,7 +109,7 @@ async fn load(
 }
 
 fn page(
-    state: &AppState,
+    state: &Context,
     staff: &Staff<ClinicianOrAdmin>,
     client: &Client,
     form: &DetailsForm,
@@ -175,7 +175,7 @@ struct SavedQuery {
 
 #[get("/clients/{id}/details")]
 async fn show(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<ClinicianOrAdmin>,
     path: web::Path<i64>,
     query: web::Query<SavedQuery>,
@@ -193,7 +193,7 @@ async fn show(
 
 #[post("/clients/{id}/details")]
 async fn save(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     path: web::Path<i64>,
     form: StaffForm<ClinicianOrAdmin, DetailsForm>,
 ) -> Result<HttpResponse, AppError> {

@@ -10,20 +10,18 @@ pub mod error;
 pub mod input_guard;
 pub mod manager;
 pub mod public;
-pub mod state;
 pub mod survey;
 pub mod views;
 
 use std::net::TcpListener;
 
+use crate::context::Context;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{DefaultHeaders, NormalizePath, TrailingSlash};
 use actix_web::{App, HttpServer, web};
 use tracing::Span;
 use tracing_actix_web::{RootSpanBuilder, TracingLogger};
-
-pub use state::AppState;
 
 /// Request spans carry the route pattern (`/s/{token}`), never the path
 /// itself, so no token or client identifier reaches the logs.
@@ -119,7 +117,7 @@ pub async fn not_found_or_wrong_method(req: actix_web::HttpRequest) -> actix_web
 }
 
 /// Starts the HTTP server on an already-bound listener.
-pub fn serve(state: AppState, listener: TcpListener, workers: Option<usize>) -> std::io::Result<Server> {
+pub fn serve(state: Context, listener: TcpListener, workers: Option<usize>) -> std::io::Result<Server> {
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()

@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::auth::{self, CurrentStaff};
 use super::error::AppError;
-use super::state::AppState;
 use super::views::layout::{form_error, plain_page};
+use crate::context::Context;
 use crate::security;
 use crate::store::{self, staff};
 
@@ -20,7 +20,7 @@ async fn healthz() -> HttpResponse {
 
 /// The database answers and every migration is applied.
 #[get("/readyz")]
-async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+async fn readyz(state: web::Data<Context>) -> HttpResponse {
     let result = state
         .db(|conn| {
             let applied = store::connection::migrations_applied(conn)?;
@@ -89,7 +89,7 @@ fn sign_in_page(email: &str, error: Option<&str>, demo: bool) -> maud::Markup {
 }
 
 #[get("/sign-in")]
-async fn sign_in_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+async fn sign_in_form(req: HttpRequest, state: web::Data<Context>) -> HttpResponse {
     if let Ok(staff) = CurrentStaff::extract(&req).await {
         return HttpResponse::SeeOther()
             .insert_header(("Location", staff.home()))
@@ -154,7 +154,7 @@ fn same_origin(req: &HttpRequest, base_url: &url::Url) -> bool {
 #[post("/sign-in")]
 async fn sign_in(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     form: web::Form<SignInForm>,
 ) -> Result<HttpResponse, AppError> {
     let SignInForm { email, password } = form.into_inner();
@@ -241,7 +241,7 @@ struct SignOutForm {
 
 #[post("/sign-out")]
 async fn sign_out(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: CurrentStaff,
     form: web::Form<SignOutForm>,
 ) -> Result<HttpResponse, AppError> {

@@ -8,11 +8,11 @@ use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
 
+use crate::context::Context;
 use crate::security;
 use crate::store::staff::{self as staff_store, AccountChange, ChangedBy, Role};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::views::layout::{form_error, notice, staff_page};
 use crate::web::views::local_time;
 
@@ -23,7 +23,7 @@ struct Flash {
 
 #[get("/admin/staff/{id}")]
 async fn account_page(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<AdminRole>,
     path: web::Path<i64>,
     flash: web::Query<Flash>,
@@ -32,7 +32,7 @@ async fn account_page(
 }
 
 async fn render(
-    state: &AppState,
+    state: &Context,
     staff: &Staff<AdminRole>,
     id: i64,
     done: Option<String>,
@@ -139,7 +139,7 @@ struct ChangeForm {
 
 #[post("/admin/staff/{id}")]
 async fn change_account(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     path: web::Path<i64>,
     form: StaffForm<AdminRole, ChangeForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -184,8 +184,8 @@ async fn change_account(
                 ),
             ))
             .finish()),
-        Err(AppError::Conflict(message)) => render(&state, &staff, id, None, Some(message)).await,
-        Err(e) => Err(e),
+        Err(crate::store::StoreError::Conflict(message)) => render(&state, &staff, id, None, Some(message)).await,
+        Err(e) => Err(e.into()),
     }
 }
 

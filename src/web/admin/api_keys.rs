@@ -8,11 +8,11 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::webhooks::{NewEndpointForm, render};
+use crate::context::Context;
 use crate::store::api_keys::{self, ApiKey, Scope};
 use crate::store::audit::{self, AuditEntry};
 use crate::web::auth::{AdminRole, StaffForm};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::views::layout::form_error;
 use crate::web::views::local_time;
 
@@ -93,7 +93,7 @@ struct NewKeyForm {
 }
 
 #[post("/admin/api-keys")]
-async fn create(state: web::Data<AppState>, form: StaffForm<AdminRole, NewKeyForm>) -> Result<HttpResponse, AppError> {
+async fn create(state: web::Data<Context>, form: StaffForm<AdminRole, NewKeyForm>) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
     let name = form.name.trim().to_string();
     let mut scopes = vec![];
@@ -149,7 +149,7 @@ struct NoFields {}
 
 #[post("/admin/api-keys/{id}/revoke")]
 async fn revoke(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     path: web::Path<i64>,
     form: StaffForm<AdminRole, NoFields>,
 ) -> Result<HttpResponse, AppError> {

@@ -8,11 +8,11 @@ use chrono::{NaiveDate, NaiveDateTime};
 use maud::html;
 use serde::Deserialize;
 
+use crate::context::Context;
 use crate::store::audit::{self, AuditFilter, AuditRow, action_label};
 use crate::store::staff as staff_store;
 use crate::web::auth::{AdminRole, Staff};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::views::layout::staff_page;
 use crate::web::views::{local_time, spreadsheet_text};
 
@@ -98,7 +98,7 @@ fn filter_from(q: &AuditQuery, tz: chrono_tz::Tz) -> Result<AuditFilter, String>
 
 #[get("/admin/audit")]
 async fn audit_log(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<AdminRole>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {

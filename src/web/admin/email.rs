@@ -9,12 +9,12 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::config::{parse_quiet_hours, quiet_hours_setting};
+use crate::context::Context;
 use crate::domain::schedule::{DeliveryRules, Waiting, why_waiting};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::{invitations, outbox};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::views::layout::{form_error, notice, staff_page};
 use crate::web::views::local_time;
 
@@ -39,7 +39,7 @@ fn kind_label(kind: &str) -> &str {
 
 #[get("/admin/email")]
 async fn email_page(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<AdminRole>,
     flash: web::Query<Flash>,
 ) -> Result<HttpResponse, AppError> {
@@ -48,7 +48,7 @@ async fn email_page(
 
 /// The page, with a notice (`done`) or a failed test email's reason.
 async fn render(
-    state: &AppState,
+    state: &Context,
     staff: &Staff<AdminRole>,
     done: Option<&str>,
     failed: Option<&str>,
@@ -249,7 +249,7 @@ fn parse_delivery(form: &DeliveryForm) -> Result<DeliveryRules, String> {
 
 #[post("/admin/email/delivery")]
 async fn save_delivery(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     form: StaffForm<AdminRole, DeliveryForm>,
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
@@ -301,7 +301,7 @@ struct NoFields {}
 
 #[post("/admin/email/{id}/retry")]
 async fn retry(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     path: web::Path<i64>,
     form: StaffForm<AdminRole, NoFields>,
 ) -> Result<HttpResponse, AppError> {
@@ -343,7 +343,7 @@ async fn retry(
 /// A test email to the admin, sent now through the clinic's transport (not
 /// queued), so the page can say at once what the mail server answered.
 #[post("/admin/email/test")]
-async fn send_test(state: web::Data<AppState>, form: StaffForm<AdminRole, NoFields>) -> Result<HttpResponse, AppError> {
+async fn send_test(state: web::Data<Context>, form: StaffForm<AdminRole, NoFields>) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, .. } = form;
     let to = staff.member.email.clone();
     let rendered = crate::mail::templates::test_email(&state.settings.clinic_name);

@@ -20,6 +20,7 @@ use futures_util::StreamExt;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::context::Context;
 use crate::domain::appointment::AppointmentIn;
 use crate::domain::import::{self as csv_import, CsvFormat, CsvRow, DateOrder, Field, Mapping};
 use crate::store::appointments::Upserted;
@@ -29,7 +30,6 @@ use crate::store::invitations::{self, Mailing};
 use crate::store::{DbConnection, StoreError};
 use crate::web::auth::{AdminRole, Staff, StaffForm, constant_time_eq};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::views::layout::{form_error, notice, staff_page};
 use crate::web::views::local_time;
 
@@ -86,7 +86,7 @@ fn upload_form(csrf: &str, source: &str) -> Markup {
     }
 }
 
-fn page(state: &AppState, staff: &Staff<AdminRole>, body: Markup) -> Markup {
+fn page(state: &Context, staff: &Staff<AdminRole>, body: Markup) -> Markup {
     staff_page(
         staff,
         &state.settings.clinic_name,
@@ -103,7 +103,7 @@ struct SavedQuery {
 
 #[get("/admin/appointments")]
 async fn import_page(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<AdminRole>,
     query: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -120,7 +120,7 @@ async fn import_page(
 }
 
 #[get("/admin/appointments/template.csv")]
-async fn template(state: web::Data<AppState>, _staff: Staff<AdminRole>) -> Result<HttpResponse, AppError> {
+async fn template(state: web::Data<Context>, _staff: Staff<AdminRole>) -> Result<HttpResponse, AppError> {
     let order = state.db(intake::date_order).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
@@ -138,7 +138,7 @@ struct DateOrderForm {
 
 #[post("/admin/appointments/date-order")]
 async fn set_date_order(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     form: StaffForm<AdminRole, DateOrderForm>,
 ) -> Result<HttpResponse, AppError> {
     let order = DateOrder::parse(&form.form.order).ok_or_else(|| {
@@ -268,11 +268,7 @@ fn record_rows(
 }
 
 #[post("/admin/appointments/import")]
-async fn import(
-    state: web::Data<AppState>,
-    staff: Staff<AdminRole>,
-    form: Multipart,
-) -> Result<HttpResponse, AppError> {
+async fn import(state: web::Data<Context>, staff: Staff<AdminRole>, form: Multipart) -> Result<HttpResponse, AppError> {
     let upload = read_upload(form).await?;
     if !constant_time_eq(upload.csrf.as_bytes(), staff.csrf.as_bytes()) {
         return Err(AppError::Forbidden(

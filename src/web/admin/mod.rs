@@ -16,11 +16,11 @@ use serde::Deserialize;
 
 use super::auth::{AdminRole, Staff, StaffForm};
 use super::error::AppError;
-use super::state::AppState;
 use super::views::layout::{form_error, notice, staff_page};
 use super::views::local_time;
 use crate::actions::staff::NewMember;
 use crate::actions::{self, Actor};
+use crate::context::Context;
 use crate::domain::email::EmailAddress;
 use crate::security;
 use crate::store::audit::{self, AuditEntry};
@@ -36,7 +36,7 @@ struct StaffQuery {
 
 #[get("/admin")]
 async fn staff_list(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<AdminRole>,
     query: web::Query<StaffQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -49,7 +49,7 @@ async fn staff_list(
 }
 
 async fn render_staff_page(
-    state: &AppState,
+    state: &Context,
     staff: &Staff<AdminRole>,
     message: Option<String>,
     error: Option<String>,
@@ -152,7 +152,7 @@ struct NewStaffForm {
 
 #[post("/admin/staff")]
 async fn add_staff(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     form: StaffForm<AdminRole, NewStaffForm>,
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
@@ -185,8 +185,10 @@ async fn add_staff(
         Ok(member) => Ok(HttpResponse::SeeOther()
             .insert_header(("Location", format!("/admin?added={}", urlencode(&member.email))))
             .finish()),
-        Err(AppError::Conflict(message)) => render_staff_page(&state, &staff, None, Some(message), &form).await,
-        Err(e) => Err(e),
+        Err(crate::store::StoreError::Conflict(message)) => {
+            render_staff_page(&state, &staff, None, Some(message), &form).await
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -226,7 +228,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Writes a clinic setting and its audit entry in one transaction, then
 /// sends the admin back to `back` (the page that shows the setting).
 pub(crate) async fn save_setting(
-    state: &AppState,
+    state: &Context,
     staff_id: i64,
     action: &'static str,
     detail: Option<String>,

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::context::Context;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::clients::{self, Client};
 use crate::store::erasure::{self, RetentionDue};
@@ -16,7 +17,6 @@ use crate::store::{DbConnection, StoreError, kv, record};
 use crate::web::api::views::ClientRecordView;
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::views::layout::{form_error, staff_page};
 use crate::web::views::{local_date, local_time};
 
@@ -175,7 +175,7 @@ fn retention_section(
 
 #[get("/admin/privacy")]
 async fn privacy_page(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<AdminRole>,
     query: web::Query<Lookup>,
 ) -> Result<HttpResponse, AppError> {
@@ -195,7 +195,7 @@ enum RetentionAsk {
 }
 
 async fn render(
-    state: &AppState,
+    state: &Context,
     staff: &Staff<AdminRole>,
     term: String,
     done: Option<&str>,
@@ -205,7 +205,7 @@ async fn render(
 }
 
 async fn render_with(
-    state: &AppState,
+    state: &Context,
     staff: &Staff<AdminRole>,
     term: String,
     done: Option<&str>,
@@ -275,7 +275,7 @@ struct RetentionForm {
 /// next daily run is only saved once the admin confirms that number.
 #[post("/admin/privacy/retention")]
 async fn save_retention(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     form: StaffForm<AdminRole, RetentionForm>,
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
@@ -332,7 +332,7 @@ struct EraseForm {
 /// Erases a client once the admin has typed their number.
 #[post("/admin/clients/{id}/erase")]
 async fn erase(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     path: web::Path<i64>,
     form: StaffForm<AdminRole, EraseForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -392,7 +392,7 @@ struct FreeTextForm {
 
 #[post("/admin/privacy/free-text")]
 async fn set_free_text(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     form: StaffForm<AdminRole, FreeTextForm>,
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
@@ -431,7 +431,7 @@ async fn set_free_text(
 
 #[get("/admin/clients/{id}/record.json")]
 async fn record_download(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<AdminRole>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {

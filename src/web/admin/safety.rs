@@ -7,12 +7,12 @@ use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::context::Context;
 use crate::domain::signals::risk_words::matching_phrase;
 use crate::store::risk_words::{self, MAX_PHRASE_CHARS, MAX_PHRASES, RiskList, SHIPPED_LANGUAGE};
 use crate::store::{alerts, kv};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::survey::{HELP_LINE_KEY, default_help_line};
 use crate::web::views::layout::{form_error, notice, staff_page};
 
@@ -52,7 +52,7 @@ fn language_name(tag: &str) -> String {
 
 #[get("/admin/safety")]
 async fn safety_page(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<AdminRole>,
     query: web::Query<SafetyQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -68,7 +68,7 @@ async fn safety_page(
 }
 
 async fn render(
-    state: &AppState,
+    state: &Context,
     staff: &Staff<AdminRole>,
     message: Option<&str>,
     sentence: Option<&str>,
@@ -301,7 +301,7 @@ struct HelpLineForm {
 
 #[post("/admin/help-line")]
 async fn save_help_line(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     form: StaffForm<AdminRole, HelpLineForm>,
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
@@ -343,7 +343,7 @@ struct OverdueForm {
 
 #[post("/admin/alert-limit")]
 async fn save_overdue_days(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     form: StaffForm<AdminRole, OverdueForm>,
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
@@ -379,7 +379,7 @@ struct ListForm {
 }
 
 #[post("/admin/risk-words")]
-async fn save_list(state: web::Data<AppState>, form: StaffForm<AdminRole, ListForm>) -> Result<HttpResponse, AppError> {
+async fn save_list(state: web::Data<Context>, form: StaffForm<AdminRole, ListForm>) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
     let language = form.language.trim().to_string();
     let existing = state.db(risk_words::lists).await?;
@@ -427,7 +427,7 @@ struct ResetForm {
 
 #[post("/admin/risk-words/reset")]
 async fn reset_list(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     form: StaffForm<AdminRole, ResetForm>,
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
@@ -449,7 +449,7 @@ async fn reset_list(
 
 /// Saves a setting of this page (audited) and returns to its section.
 async fn save_audited(
-    state: &AppState,
+    state: &Context,
     staff: &Staff<AdminRole>,
     action: &'static str,
     detail: Option<String>,

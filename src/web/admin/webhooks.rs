@@ -7,12 +7,12 @@ use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::context::Context;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::webhooks::{self, Endpoint, EventType};
 use crate::store::{StoreError, kv, outbox};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::views::layout::{form_error, notice, staff_page};
 use crate::web::views::local_time;
 
@@ -218,7 +218,7 @@ fn deliveries_table(rows: &[outbox::OutboxRow], tz: chrono_tz::Tz, csrf: &str) -
 /// The webhook deliveries: what went, what is retrying, what failed.
 #[get("/admin/webhooks/deliveries")]
 async fn deliveries_page(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<AdminRole>,
     flash: web::Query<Flash>,
 ) -> Result<HttpResponse, AppError> {
@@ -238,7 +238,7 @@ async fn deliveries_page(
 /// The page; `error` above the webhook form, `key_error` above the API key
 /// form.
 pub(super) async fn render(
-    state: &AppState,
+    state: &Context,
     staff: &Staff<AdminRole>,
     top: Option<Markup>,
     form: &NewEndpointForm,
@@ -280,7 +280,7 @@ pub(super) async fn render(
 
 #[get("/admin/webhooks")]
 async fn webhooks_page(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<AdminRole>,
     flash: web::Query<Flash>,
 ) -> Result<HttpResponse, AppError> {
@@ -290,7 +290,7 @@ async fn webhooks_page(
 
 #[post("/admin/webhooks")]
 async fn add_endpoint(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     form: StaffForm<AdminRole, NewEndpointForm>,
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
@@ -344,7 +344,7 @@ struct NoFields {}
 
 #[post("/admin/webhooks/{id}/disable")]
 async fn disable_endpoint(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     path: web::Path<i64>,
     form: StaffForm<AdminRole, NoFields>,
 ) -> Result<HttpResponse, AppError> {
@@ -387,7 +387,7 @@ struct PrivateNetworksForm {
 
 #[post("/admin/webhooks/private-networks")]
 async fn set_private_networks(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     form: StaffForm<AdminRole, PrivateNetworksForm>,
 ) -> Result<HttpResponse, AppError> {
     let allow = match form.form.allow.as_str() {

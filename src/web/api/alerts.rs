@@ -9,12 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::views::{AlertView, Problem};
 use super::{ApiCaller, audit_read, page_limit, query};
 use crate::actions::{self, Actor};
+use crate::context::Context;
 use crate::store::alerts::{self, AlertStatus, RepairStep};
 use crate::store::api_keys::Scope;
 use crate::store::listing::{self, AlertFilter, AlertState};
 use crate::store::record;
 use crate::web::error::{ApiError, AppError};
-use crate::web::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -69,7 +69,7 @@ pub struct AlertPage {
     security(("api_key" = ["read"]))
 )]
 #[get("/alerts")]
-async fn list(state: web::Data<AppState>, caller: ApiCaller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn list(state: web::Data<Context>, caller: ApiCaller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
     let q: AlertQuery = query(&req)?;
     let state_filter = match q.status.as_deref().map(str::trim) {
@@ -130,7 +130,7 @@ async fn list(state: web::Data<AppState>, caller: ApiCaller, req: HttpRequest) -
     security(("api_key" = ["read"]))
 )]
 #[get("/alerts/{id}")]
-async fn read(state: web::Data<AppState>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn read(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let view = state
@@ -165,7 +165,7 @@ async fn read(state: web::Data<AppState>, caller: ApiCaller, id: web::Path<i64>)
 )]
 #[post("/alerts/{id}/acknowledge")]
 async fn acknowledge(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     caller: ApiCaller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::views::{AppointmentView, InvitationView, Problem};
 use super::{ApiCaller, audit_read, json_body, page_limit, parse_time, query};
+use crate::context::Context;
 use crate::store::api_keys::Scope;
 use crate::store::appointments::{self, AppointmentStatus, Upserted};
 use crate::store::audit::{self, AuditEntry};
@@ -14,7 +15,6 @@ use crate::store::intake::{self, AppointmentIn, ClientDetails, IntakeError};
 use crate::store::listing::{self, AppointmentFilter};
 use crate::store::{invitations, responses};
 use crate::web::error::{ApiError, AppError};
-use crate::web::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -128,7 +128,7 @@ impl AppointmentBody {
 )]
 #[post("/appointments")]
 async fn create_or_update(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     caller: ApiCaller,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -241,7 +241,7 @@ pub struct AppointmentPage {
     security(("api_key" = ["read"]))
 )]
 #[get("/appointments")]
-async fn list(state: web::Data<AppState>, caller: ApiCaller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn list(state: web::Data<Context>, caller: ApiCaller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
     let q: AppointmentQuery = query(&req)?;
     let filter = AppointmentFilter {
@@ -307,7 +307,7 @@ async fn list(state: web::Data<AppState>, caller: ApiCaller, req: HttpRequest) -
     security(("api_key" = ["read"]))
 )]
 #[get("/appointments/{id}")]
-async fn read(state: web::Data<AppState>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn read(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let view = state

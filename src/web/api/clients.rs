@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::views::{ClientRecordView, ClientView, Problem, ResponseView};
 use super::{ApiCaller, audit_read, json_body, page_limit, query};
+use crate::context::Context;
 use crate::store::api_keys::Scope;
 use crate::store::appointments::Upserted;
 use crate::store::audit::{self, AuditEntry};
@@ -17,7 +18,6 @@ use crate::store::listing::{self, ClientFilter};
 use crate::store::staff::{self, Role};
 use crate::store::{StoreError, record};
 use crate::web::error::{ApiError, AppError};
-use crate::web::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -106,7 +106,7 @@ fn view(conn: &mut crate::store::DbConnection, client: &Client) -> Result<Client
     security(("api_key" = ["write"]))
 )]
 #[post("/clients")]
-async fn upsert(state: web::Data<AppState>, caller: ApiCaller, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn upsert(state: web::Data<Context>, caller: ApiCaller, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Write)?;
     let body: ClientUpsert = json_body(&body)?;
     body.check().map_err(|m| ApiError(AppError::BadRequest(m)))?;
@@ -205,7 +205,7 @@ pub struct ClientPage {
     security(("api_key" = ["read"]))
 )]
 #[get("/clients")]
-async fn list(state: web::Data<AppState>, caller: ApiCaller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn list(state: web::Data<Context>, caller: ApiCaller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
     let q: ClientQuery = query(&req)?;
     let filter = ClientFilter {
@@ -244,7 +244,7 @@ async fn list(state: web::Data<AppState>, caller: ApiCaller, req: HttpRequest) -
     security(("api_key" = ["read"]))
 )]
 #[get("/clients/{id}")]
-async fn read(state: web::Data<AppState>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn read(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let client = state
@@ -276,7 +276,7 @@ async fn read(state: web::Data<AppState>, caller: ApiCaller, id: web::Path<i64>)
     security(("api_key" = ["write"]))
 )]
 #[post("/clients/{id}/opt-out")]
-async fn opt_out(state: web::Data<AppState>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn opt_out(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Write)?;
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let client = state
@@ -314,11 +314,7 @@ pub struct ClientResponses {
     security(("api_key" = ["read"]))
 )]
 #[get("/clients/{id}/responses")]
-async fn responses(
-    state: web::Data<AppState>,
-    caller: ApiCaller,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+async fn responses(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let body = state
@@ -356,7 +352,7 @@ async fn responses(
 )]
 #[get("/clients/{id}/record")]
 async fn client_record(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     caller: ApiCaller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {

@@ -7,7 +7,7 @@ use maud::{DOCTYPE, Markup, html};
 use serde_json::Value;
 
 use super::openapi;
-use crate::web::state::AppState;
+use crate::context::Context;
 
 /// The OpenAPI 3.1 document
 ///
@@ -20,7 +20,7 @@ use crate::web::state::AppState;
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object, content_type = "application/json"))
 )]
 #[get("/openapi.json")]
-pub async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
+pub async fn openapi_json(state: web::Data<Context>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-cache"))
         .json(openapi(state.settings.base_url.as_str()))
@@ -37,7 +37,7 @@ pub async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
     responses((status = 200, description = "The reference page", body = String, content_type = "text/html"))
 )]
 #[get("/docs")]
-pub async fn reference_page(state: web::Data<AppState>) -> HttpResponse {
+pub async fn reference_page(state: web::Data<Context>) -> HttpResponse {
     let doc = serde_json::to_value(openapi(state.settings.base_url.as_str())).unwrap_or(Value::Null);
     html_page(actix_web::http::StatusCode::OK, page(&doc))
 }

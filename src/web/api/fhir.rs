@@ -12,6 +12,7 @@ use utoipa::IntoParams;
 
 use super::views::{Problem, utc_text};
 use super::{ApiCaller, audit_read, query};
+use crate::context::Context;
 use crate::domain::instrument::{Answer, InstrumentDefinition, Item, ItemKind, ScaleSpec};
 use crate::store::api_keys::Scope;
 use crate::store::clients::Client;
@@ -19,7 +20,6 @@ use crate::store::responses::Response;
 use crate::store::schema::responses as responses_table;
 use crate::store::{StoreError, clients, history, instruments, responses};
 use crate::web::error::{ApiError, AppError};
-use crate::web::state::AppState;
 
 pub const FHIR_JSON: &str = "application/fhir+json";
 
@@ -310,7 +310,7 @@ fn fhir(body: &Value) -> HttpResponse {
 )]
 #[get("/fhir/Questionnaire/{id}")]
 pub async fn questionnaire(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     caller: ApiCaller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
@@ -405,7 +405,7 @@ fn subject_id(text: Option<&str>) -> Result<i64, ApiError> {
 )]
 #[get("/fhir/QuestionnaireResponse")]
 pub async fn questionnaire_responses(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     caller: ApiCaller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -471,7 +471,7 @@ pub async fn questionnaire_responses(
 )]
 #[get("/fhir/QuestionnaireResponse/{id}")]
 pub async fn questionnaire_response(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     caller: ApiCaller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
@@ -517,7 +517,7 @@ pub async fn questionnaire_response(
 )]
 #[get("/fhir/Patient/{id}")]
 pub async fn patient(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     caller: ApiCaller,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {

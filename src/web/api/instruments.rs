@@ -6,10 +6,10 @@ use utoipa::ToSchema;
 
 use super::ApiCaller;
 use super::views::{Problem, utc_text};
+use crate::context::Context;
 use crate::store::api_keys::Scope;
 use crate::store::instruments;
 use crate::web::error::ApiError;
-use crate::web::state::AppState;
 
 /// A published version of a questionnaire. Versions never change once published.
 #[derive(Debug, Serialize, ToSchema)]
@@ -41,7 +41,7 @@ pub struct InstrumentView {
     security(("api_key" = ["read"]))
 )]
 #[get("/instruments")]
-async fn list(state: web::Data<AppState>, caller: ApiCaller) -> Result<HttpResponse, ApiError> {
+async fn list(state: web::Data<Context>, caller: ApiCaller) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
     let rows = state.db(instruments::list).await?;
     let base = super::fhir::FhirBase(state.settings.base_url.to_string());

@@ -4,10 +4,10 @@ use actix_web::{HttpResponse, get, web};
 
 use super::views::{InvitationView, Problem};
 use super::{ApiCaller, audit_read};
+use crate::context::Context;
 use crate::store::api_keys::Scope;
 use crate::store::{invitations, responses};
 use crate::web::error::ApiError;
-use crate::web::state::AppState;
 
 /// Read an invitation
 ///
@@ -28,7 +28,7 @@ use crate::web::state::AppState;
     security(("api_key" = ["read"]))
 )]
 #[get("/invitations/{id}")]
-async fn read(state: web::Data<AppState>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn read(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let view = state

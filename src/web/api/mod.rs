@@ -22,7 +22,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 
 use super::error::{ApiError, AppError};
-use super::state::AppState;
+use crate::context::Context;
 use crate::store::api_keys::{self, ApiKey, Scope};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::{DbConnection, StoreError};
@@ -54,7 +54,7 @@ impl FromRequest for ApiCaller {
         let req = req.clone();
         Box::pin(async move {
             let state = req
-                .app_data::<web::Data<AppState>>()
+                .app_data::<web::Data<Context>>()
                 .ok_or_else(|| ApiError(AppError::Internal("no app state".into())))?;
             let secret = req
                 .headers()

@@ -8,13 +8,13 @@ use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, web};
 
+use crate::context::Context;
 use crate::store::alerts::{self, Alert};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::clients::{self, Client};
 use crate::store::{DbConnection, StoreError};
 use crate::web::auth::{ClinicianRole, Staff};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 
 /// A client page: the client, opened by a clinician allowed to see them.
 pub struct ClientAccess {
@@ -49,7 +49,7 @@ async fn checked<T: Send + 'static>(
 ) -> Result<(Staff<ClinicianRole>, T), AppError> {
     let staff = Staff::<ClinicianRole>::extract(req).await?;
     let state = req
-        .app_data::<web::Data<AppState>>()
+        .app_data::<web::Data<Context>>()
         .ok_or_else(|| AppError::Internal("no app state".into()))?;
     let viewer = staff.viewer();
     let now = state.now();

@@ -13,6 +13,7 @@ use super::access::AlertAccess;
 use super::inbox::first_sentence;
 use super::{number, severity_badge, status_label, trajectory_points};
 use crate::actions::{self, Actor};
+use crate::context::Context;
 use crate::domain::history::SessionOutcome;
 use crate::domain::repair;
 use crate::domain::signals::RuleId;
@@ -20,7 +21,6 @@ use crate::store::alerts::{self, AlertStatus, RepairOutcome, RepairStep};
 use crate::store::{appointments, history};
 use crate::web::auth::{ClinicianRole, StaffForm};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::views::chart::{self, Marker, MarkerKind, Trajectory};
 use crate::web::views::layout::{form_error, staff_page};
 use crate::web::views::{local_date, local_time};
@@ -40,11 +40,11 @@ fn event_label(kind: &str, outcome: Option<&str>) -> String {
 }
 
 #[get("/clinician/alerts/{alert_id}")]
-async fn show(state: web::Data<AppState>, access: AlertAccess) -> Result<HttpResponse, AppError> {
+async fn show(state: web::Data<Context>, access: AlertAccess) -> Result<HttpResponse, AppError> {
     render(&state, access, None).await
 }
 
-async fn render(state: &AppState, access: AlertAccess, error: Option<&str>) -> Result<HttpResponse, AppError> {
+async fn render(state: &Context, access: AlertAccess, error: Option<&str>) -> Result<HttpResponse, AppError> {
     let AlertAccess { staff, alert, client } = access;
     let (alert_id, client_id, now) = (alert.id, client.id, state.now());
     let (signals, events, loaded, client_alerts, next) = state
@@ -456,7 +456,7 @@ struct OutcomeForm {
 const NOTE_LIMIT: usize = 4000;
 
 async fn record(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     access: AlertAccess,
     step: Result<RepairStep, &'static str>,
 ) -> Result<HttpResponse, AppError> {
@@ -477,7 +477,7 @@ async fn record(
 
 #[post("/clinician/alerts/{alert_id}/acknowledge")]
 async fn record_acknowledgement(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     access: AlertAccess,
     _form: StaffForm<ClinicianRole, NoFields>,
 ) -> Result<HttpResponse, AppError> {
@@ -486,7 +486,7 @@ async fn record_acknowledgement(
 
 #[post("/clinician/alerts/{alert_id}/discussed")]
 async fn record_discussion(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     access: AlertAccess,
     form: StaffForm<ClinicianRole, NoteForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -503,7 +503,7 @@ async fn record_discussion(
 
 #[post("/clinician/alerts/{alert_id}/outcome")]
 async fn record_outcome(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     access: AlertAccess,
     form: StaffForm<ClinicianRole, OutcomeForm>,
 ) -> Result<HttpResponse, AppError> {

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::context::Context;
 use crate::domain::appointment::{AppointmentIn, AppointmentStatus, ClientDetails};
 use crate::domain::dates;
 use crate::store::clients::{self, Client};
@@ -13,7 +14,6 @@ use crate::store::intake::{self, IntakeError};
 use crate::store::invitations;
 use crate::web::auth::{ClinicianRole, Staff, StaffForm};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::views::layout::{form_error, staff_page};
 
 /// Appointments entered here carry this source; clients created here get a
@@ -95,7 +95,7 @@ fn form_page(csrf: &str, clients: &[Client], form: &AppointmentForm) -> Markup {
 }
 
 async fn render(
-    state: &AppState,
+    state: &Context,
     staff: &Staff<ClinicianRole>,
     form: &AppointmentForm,
     error: Option<&str>,
@@ -122,7 +122,7 @@ async fn render(
 }
 
 #[get("/clinician/appointments/new")]
-async fn new_form(state: web::Data<AppState>, staff: Staff<ClinicianRole>) -> Result<HttpResponse, AppError> {
+async fn new_form(state: web::Data<Context>, staff: Staff<ClinicianRole>) -> Result<HttpResponse, AppError> {
     // Today, in the clinic's time zone: most appointments are recorded the
     // day they happen.
     let today = state
@@ -202,7 +202,7 @@ fn read_form(
 
 #[post("/clinician/appointments")]
 async fn create(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     form: StaffForm<ClinicianRole, AppointmentForm>,
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
@@ -219,8 +219,10 @@ async fn create(
                 )
                 .await;
             }
-            Err(AppError::NotFound) => return render(&state, &staff, &form, Some("Choose one of your clients.")).await,
-            Err(e) => return Err(e),
+            Err(crate::store::StoreError::NotFound) => {
+                return render(&state, &staff, &form, Some("Choose one of your clients.")).await;
+            }
+            Err(e) => return Err(e.into()),
         },
         Err(_) => None,
     };

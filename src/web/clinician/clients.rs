@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::access::ClientAccess;
 use super::{number, severity_badge, status_label, trajectory_points};
+use crate::context::Context;
 use crate::domain::engine::{self, Trend};
 use crate::domain::history::SessionOutcome;
 use crate::domain::instrument::ItemKind;
@@ -17,7 +18,6 @@ use crate::store::invitations::{self, InvitationStatus};
 use crate::store::{alerts, appointments};
 use crate::web::auth::{ClinicianRole, Staff, StaffForm};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::views::chart::{self, Marker, MarkerKind, Trajectory};
 use crate::web::views::layout::{form_error, notice, staff_page};
 use crate::web::views::{local_date, local_time};
@@ -73,7 +73,7 @@ struct ListQuery {
 
 #[get("/clinician/clients")]
 async fn list(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<ClinicianRole>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -160,7 +160,7 @@ struct ClientQuery {
 
 #[get("/clinician/clients/{client_id}")]
 async fn show(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     access: ClientAccess,
     query: web::Query<ClientQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -168,7 +168,7 @@ async fn show(
 }
 
 async fn render(
-    state: &AppState,
+    state: &Context,
     access: ClientAccess,
     done: Option<&str>,
     error: Option<&str>,
@@ -512,7 +512,7 @@ struct ChoiceForm {
 
 #[post("/clinician/clients/{client_id}/invitations")]
 async fn set_choice(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     access: ClientAccess,
     form: StaffForm<ClinicianRole, ChoiceForm>,
 ) -> Result<HttpResponse, AppError> {

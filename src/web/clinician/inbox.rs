@@ -9,11 +9,11 @@ use actix_web::{HttpResponse, get, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::context::Context;
 use crate::store::alerts::{self, AlertFilter, AlertStatus};
 use crate::store::appointments;
 use crate::web::auth::{ClinicianRole, Staff};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::views::layout::staff_page;
 use crate::web::views::{local_date, local_time};
 
@@ -83,7 +83,7 @@ struct Row {
 
 #[get("/clinician")]
 async fn inbox(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<ClinicianRole>,
     query: web::Query<InboxQuery>,
 ) -> Result<HttpResponse, AppError> {

@@ -5,10 +5,10 @@ use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
 
+use crate::context::Context;
 use crate::store::staff::{self, Notify};
 use crate::web::auth::{ClinicianRole, Staff, StaffForm};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::views::layout::{notice, staff_page};
 
 #[derive(Deserialize, Default)]
@@ -18,7 +18,7 @@ struct Saved {
 
 #[get("/clinician/settings")]
 async fn show(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     me: Staff<ClinicianRole>,
     saved: web::Query<Saved>,
 ) -> Result<HttpResponse, AppError> {
@@ -64,10 +64,7 @@ struct NotifyForm {
 }
 
 #[post("/clinician/settings")]
-async fn save(
-    state: web::Data<AppState>,
-    form: StaffForm<ClinicianRole, NotifyForm>,
-) -> Result<HttpResponse, AppError> {
+async fn save(state: web::Data<Context>, form: StaffForm<ClinicianRole, NotifyForm>) -> Result<HttpResponse, AppError> {
     let StaffForm { staff: me, form } = form;
     let (Some(high), Some(other)) = (Notify::parse(&form.notify_high), Notify::parse(&form.notify_other)) else {
         return Err(AppError::BadRequest(

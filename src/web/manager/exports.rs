@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::figures::{self, Trends, csv_cells};
 use super::page::{TrendsQuery, load_trends, query_string, today};
+use crate::context::Context;
 use crate::domain::instrument::{Answers, InstrumentDefinition};
 use crate::domain::trends::research::{PseudonymKey, answer_cell, item_columns, number};
 use crate::domain::trends::{CellValue, Figure, Period, RuleFigure, Unit, local_midnight_utc};
@@ -19,11 +20,10 @@ use crate::store::audit::{self, AuditEntry};
 use crate::store::{history, instruments, trends};
 use crate::web::auth::{ManagerRole, Staff};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::views::layout::staff_page;
 
 #[get("/manager/exports")]
-async fn exports_page(state: web::Data<AppState>, staff: Staff<ManagerRole>) -> Result<HttpResponse, AppError> {
+async fn exports_page(state: web::Data<Context>, staff: Staff<ManagerRole>) -> Result<HttpResponse, AppError> {
     let default = TrendsQuery::default().selection(&state)?;
     let body = html! {
         section aria-labelledby="h-trend-tables" {
@@ -239,7 +239,7 @@ fn attachment(bytes: Vec<u8>, filename: &str) -> HttpResponse {
         .body(bytes)
 }
 
-async fn record_export(state: &AppState, staff_id: i64, action: &'static str, detail: String) -> Result<(), AppError> {
+async fn record_export(state: &Context, staff_id: i64, action: &'static str, detail: String) -> Result<(), AppError> {
     let now = state.now();
     state
         .db(move |conn| {
@@ -255,11 +255,12 @@ async fn record_export(state: &AppState, staff_id: i64, action: &'static str, de
             )
         })
         .await
+        .map_err(AppError::from)
 }
 
 #[get("/manager/export.csv")]
 async fn trends_csv(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<ManagerRole>,
     query: web::Query<TrendsQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -318,7 +319,7 @@ fn yes_no(value: Option<&str>) -> Result<bool, AppError> {
 
 #[get("/manager/export/responses.csv")]
 async fn responses_csv(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<ManagerRole>,
     query: web::Query<ResearchQuery>,
 ) -> Result<HttpResponse, AppError> {

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::InsightsRole;
 use super::charts::{self, MAX_LINES, Scales};
 use super::figures::{self, FigureTable, RuleTable, SPREAD_DEFINITION, SpreadTable, Trends, display};
+use crate::context::Context;
 use crate::domain::trends::{
     Breakdown, CellValue, Figure, Grouping, Period, Selection, SelectionInput, Spread, Unit, parse_selection, spread,
 };
@@ -20,7 +21,6 @@ use crate::store::trends::{self, Dashboard};
 use crate::store::{DbConnection, StoreError, clients};
 use crate::web::auth::{AdminRole, CurrentStaff, Staff, StaffForm};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::views::layout::{notice, staff_page};
 use crate::web::views::local_time;
 
@@ -37,7 +37,7 @@ pub(super) struct TrendsQuery {
 }
 
 impl TrendsQuery {
-    pub(super) fn selection(&self, state: &AppState) -> Result<Selection, AppError> {
+    pub(super) fn selection(&self, state: &Context) -> Result<Selection, AppError> {
         let input = SelectionInput {
             from: self.from.as_deref(),
             to: self.to.as_deref(),
@@ -49,7 +49,7 @@ impl TrendsQuery {
 }
 
 /// Today in the clinic's time zone.
-pub(super) fn today(state: &AppState) -> NaiveDate {
+pub(super) fn today(state: &Context) -> NaiveDate {
     state
         .now()
         .and_utc()
@@ -72,7 +72,7 @@ pub(super) fn query_string(selection: &Selection) -> String {
 
 /// Loads the trends for a selection, refusing figures per clinician unless
 /// the clinic allows them. Returns whether they are allowed.
-pub(super) async fn load_trends(state: &AppState, selection: Selection) -> Result<(bool, Dashboard), AppError> {
+pub(super) async fn load_trends(state: &Context, selection: Selection) -> Result<(bool, Dashboard), AppError> {
     let tz = state.settings.time_zone;
     let now = state.now();
     let loaded = state
@@ -137,7 +137,7 @@ impl Overview {
 
 #[get("/manager")]
 async fn overview(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     staff: Staff<InsightsRole>,
     query: web::Query<TrendsQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -237,7 +237,7 @@ fn filters(selection: &Selection, allowed: bool) -> Markup {
     }
 }
 
-fn freshness(state: &AppState, dashboard: &Dashboard) -> Markup {
+fn freshness(state: &Context, dashboard: &Dashboard) -> Markup {
     html! {
         @if dashboard.refreshed.skipped {
             p.hint role="status" { "The figures are being brought up to date by another request; reload in a moment for the latest." }
@@ -567,7 +567,7 @@ struct ClinicianFiguresForm {
 
 #[post("/manager/clinician-figures")]
 async fn clinician_figures(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     form: StaffForm<AdminRole, ClinicianFiguresForm>,
 ) -> Result<HttpResponse, AppError> {
     let allowed = match form.form.allowed.as_str() {

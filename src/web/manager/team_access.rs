@@ -7,17 +7,17 @@ use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
 
+use crate::context::Context;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::staff::{self, Role};
 use crate::web::auth::{ManagerRole, Staff, StaffForm};
 use crate::web::error::AppError;
-use crate::web::state::AppState;
 use crate::web::views::layout::staff_page;
 
 const PATH: &str = "/manager/team-access";
 
 #[get("/manager/team-access")]
-pub async fn team_access(state: web::Data<AppState>, manager: Staff<ManagerRole>) -> Result<HttpResponse, AppError> {
+pub async fn team_access(state: web::Data<Context>, manager: Staff<ManagerRole>) -> Result<HttpResponse, AppError> {
     let members = state.db(staff::list_staff).await?;
     let clinicians: Vec<_> = members
         .iter()
@@ -67,7 +67,7 @@ pub struct AccessForm {
 
 #[post("/manager/team-access/{staff_id}")]
 pub async fn set_team_access(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     path: web::Path<i64>,
     form: StaffForm<ManagerRole, AccessForm>,
 ) -> Result<HttpResponse, AppError> {

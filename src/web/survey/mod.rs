@@ -12,9 +12,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::AppError;
-use super::state::AppState;
 use crate::actions::questionnaires::{self, Link, Questionnaire};
 use crate::config::Settings;
+use crate::context::Context;
 use crate::domain::instrument::{Answer, AnswerError, Answers, InstrumentDefinition, ItemKind};
 use crate::i18n::Lang;
 use crate::store::clients::{self, Client};
@@ -61,7 +61,7 @@ fn language(settings: &Settings, questionnaire: &Questionnaire) -> Lang {
 }
 
 /// The language of a page with no questions (see [`Lang::for_client`]).
-fn client_language(state: &AppState, client: Option<&Client>) -> Lang {
+fn client_language(state: &Context, client: Option<&Client>) -> Lang {
     Lang::for_client(
         client.map(|c| c.language.as_str()),
         &state.settings.default_language,
@@ -83,7 +83,7 @@ fn html_response(status: StatusCode, markup: Markup) -> HttpResponse {
 }
 
 /// The calm page for every state but "open".
-fn state_page(state: &AppState, link: &Link) -> Option<HttpResponse> {
+fn state_page(state: &Context, link: &Link) -> Option<HttpResponse> {
     let clinic = &state.settings.clinic_name;
     let client = match link {
         Link::Open(_) => return None,
@@ -121,7 +121,7 @@ fn state_page(state: &AppState, link: &Link) -> Option<HttpResponse> {
 /// The open questionnaire behind a link (with the clinic's help line), or
 /// the calm page to show instead.
 async fn open_survey(
-    state: &AppState,
+    state: &Context,
     token: &str,
     now: chrono::NaiveDateTime,
 ) -> Result<Result<Survey, HttpResponse>, AppError> {
@@ -148,7 +148,7 @@ async fn open_survey(
 }
 
 #[get("/s/{token}")]
-async fn show(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn show(state: web::Data<Context>, token: web::Path<String>) -> Result<HttpResponse, AppError> {
     let now = state.now();
     let token_text = token.into_inner();
     let survey = match open_survey(&state, &token_text, now).await? {
@@ -170,7 +170,7 @@ async fn show(state: web::Data<AppState>, token: web::Path<String>) -> Result<Ht
 
 /// The whole questionnaire on one page.
 fn full_form(
-    state: &AppState,
+    state: &Context,
     survey: &Survey,
     token: &str,
     answers: &Answers,
@@ -233,7 +233,7 @@ fn question_label(survey: &Survey, id: &str, lang: &str) -> String {
 /// One question per screen, larger text, plain words, a progress line and
 /// a back button; earlier answers ride along as hidden fields.
 fn easy_step(
-    state: &AppState,
+    state: &Context,
     survey: &Survey,
     token: &str,
     step: usize,
@@ -392,7 +392,7 @@ enum Submitted {
 
 #[post("/s/{token}")]
 async fn submit(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     token: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
@@ -471,7 +471,7 @@ async fn submit(
 /// Moves through the easy-read screens. Stores nothing.
 #[post("/s/{token}/step")]
 async fn next_step(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     token: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
@@ -542,7 +542,7 @@ struct EasyReadForm {
 /// Remembers the client's choice of the easy-read questionnaire.
 #[post("/s/{token}/easy-read")]
 async fn easy_read(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     token: web::Path<String>,
     form: web::Form<EasyReadForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -570,7 +570,7 @@ struct LanguageForm {
 /// Remembers the language the client chose among the questionnaire's.
 #[post("/s/{token}/language")]
 async fn choose_language(
-    state: web::Data<AppState>,
+    state: web::Data<Context>,
     token: web::Path<String>,
     form: web::Form<LanguageForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -601,7 +601,7 @@ fn load_unsubscribe(conn: &mut DbConnection, token: &str) -> Result<Option<Clien
     Ok(invitations::find_by_token(conn, token, "unsubscribe")?.map(|(_, client)| client))
 }
 
-fn unsubscribe_unknown(state: &AppState) -> HttpResponse {
+fn unsubscribe_unknown(state: &Context) -> HttpResponse {
     let lang = client_language(state, None);
     let frame = Frame {
         lang: &lang,
@@ -617,7 +617,7 @@ fn unsubscribe_unknown(state: &AppState) -> HttpResponse {
 }
 
 #[get("/u/{token}")]
-async fn unsubscribe_confirm(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn unsubscribe_confirm(state: web::Data<Context>, token: web::Path<String>) -> Result<HttpResponse, AppError> {
     let token_text = token.into_inner();
     let lookup = token_text.clone();
     let Some(client) = state.db(move |conn| load_unsubscribe(conn, &lookup)).await? else {
@@ -656,7 +656,7 @@ async fn unsubscribe_confirm(state: web::Data<AppState>, token: web::Path<String
 
 /// One-click unsubscribe (RFC 8058): no cookie, no login, honoured at once.
 #[post("/u/{token}")]
-async fn unsubscribe(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn unsubscribe(state: web::Data<Context>, token: web::Path<String>) -> Result<HttpResponse, AppError> {
     let token_text = token.into_inner();
     let now = state.now();
     let done = state

@@ -13,7 +13,7 @@ use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use rapport::clock::ManualClock;
 use rapport::config::{RawSettings, Settings};
-use rapport::web::AppState;
+use rapport::context::Context;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -90,7 +90,7 @@ pub fn start_time() -> NaiveDateTime {
 pub struct TestApp {
     pub address: String,
     pub clock: ManualClock,
-    pub state: AppState,
+    pub state: Context,
     pub db: TestDb,
     pub handle: actix_web::dev::ServerHandle,
     pub backend: Backend,

@@ -1,23 +1,30 @@
-//! What every handler and the job loop share.
+//! The running service's shared parts, built once at start-up
+//! (`app::prepare`) and handed to the web handlers and the job loop: the
+//! database pool, the settings, the clock, the server's keys and the mail
+//! transport. Database work goes through [`Context::db`], the one way from
+//! async code to the blocking pool.
+//!
+//! May import `store`, `config`, `clock`, `security` and `mail` (whose
+//! dispatcher gets only its own part, [`Outbound`]); never `web`, `jobs` or
+//! `cli`.
 
 use std::sync::Arc;
 
 use actix_web::cookie::Key;
-use actix_web::web;
 
-use super::error::AppError;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::mail::{Dkim, Mailer};
+use crate::mail::{Dkim, Mailer, Outbound};
 use crate::security::Sealer;
 use crate::store::invitations::Mailing;
 use crate::store::{DbConnection, Pool, StoreError};
 
 #[derive(Clone)]
-pub struct AppState {
+pub struct Context {
     pub pool: Pool,
     pub settings: Arc<Settings>,
     pub clock: Arc<dyn Clock>,
+    /// Signs and encrypts staff session cookies.
     pub cookie_key: Key,
     /// Seals queued email content (link tokens) in the database.
     pub sealer: Sealer,
@@ -26,24 +33,18 @@ pub struct AppState {
     pub dkim: Option<Arc<Dkim>>,
 }
 
-impl AppState {
+impl Context {
     /// Runs diesel work on the blocking pool (never on the async workers).
-    pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
+    pub async fn db<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        let result = web::block(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await?;
-        result.map_err(AppError::from)
+        crate::store::blocking(&self.pool, f).await
     }
 
-    /// Like [`AppState::db`], for work that may queue emails.
-    pub async fn db_mailing<T, F>(&self, f: F) -> Result<T, AppError>
+    /// Like [`Context::db`], for work that may queue emails.
+    pub async fn db_mailing<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(&mut DbConnection, &Mailing) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
@@ -71,5 +72,17 @@ impl AppState {
     /// The domain used in Message-IDs: the public host.
     pub fn message_domain(&self) -> String {
         self.settings.base_url.host_str().unwrap_or("localhost").to_string()
+    }
+
+    /// What the outbox dispatcher needs, and nothing else.
+    pub fn outbound(&self) -> Outbound {
+        Outbound {
+            pool: self.pool.clone(),
+            settings: self.settings.clone(),
+            clock: self.clock.clone(),
+            sealer: self.sealer.clone(),
+            mailer: self.mailer.clone(),
+            dkim: self.dkim.clone(),
+        }
     }
 }
