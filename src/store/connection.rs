@@ -61,6 +61,7 @@ pub fn establish(url: &str) -> Result<DbConnection, StoreError> {
             DbConnection::Postgres(conn)
         }
         DbKind::Sqlite => {
+            configure_sqlite_once();
             let path = sqlite_path(url);
             if let Some(parent) = std::path::Path::new(path).parent()
                 && !parent.as_os_str().is_empty()
@@ -84,6 +85,31 @@ pub fn establish(url: &str) -> Result<DbConnection, StoreError> {
         }
     };
     Ok(conn)
+}
+
+/// SQLite's process-wide settings, before its first connection: no global
+/// allocation statistics (SQLite takes one process-wide lock around every
+/// allocation to keep them, and every request's queries contended for it),
+/// and no lock on each connection (the pool hands a connection to one
+/// thread at a time).
+fn configure_sqlite_once() {
+    static CONFIGURED: std::sync::Once = std::sync::Once::new();
+    CONFIGURED.call_once(|| {
+        use libsqlite3_sys::{SQLITE_CONFIG_MEMSTATUS, SQLITE_CONFIG_MULTITHREAD, SQLITE_OK, sqlite3_config};
+        // SAFETY: sqlite3_config is called once, before any connection is
+        // opened in this process (every SQLite connection comes through
+        // `establish`); SQLite refuses it (SQLITE_MISUSE) rather than
+        // misbehaving if it were already initialised.
+        let results = unsafe {
+            [
+                sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0 as std::os::raw::c_int),
+                sqlite3_config(SQLITE_CONFIG_MULTITHREAD),
+            ]
+        };
+        if results.iter().any(|r| *r != SQLITE_OK) {
+            tracing::debug!(?results, "SQLite was already initialised; its defaults stay");
+        }
+    });
 }
 
 fn first_line(s: &str) -> String {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::access::AlertAccess;
 use super::inbox::first_sentence;
-use super::{number, severity_badge, status_label, trajectory_points};
+use super::{severity_badge, status_label, trajectory_points};
 use crate::actions::{self, Actor};
 use crate::context::Context;
 use crate::domain::history::SessionOutcome;
@@ -23,6 +23,7 @@ use crate::web::auth::{ClinicianRole, StaffForm};
 use crate::web::error::AppError;
 use crate::web::views::chart::{self, Marker, MarkerKind, Trajectory};
 use crate::web::views::layout::{form_error, staff_page};
+use crate::web::views::number;
 use crate::web::views::{local_date, local_time};
 
 /// Sessions shown in the alert's small chart.

@@ -7,7 +7,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::access::ClientAccess;
-use super::{number, severity_badge, status_label, trajectory_points};
+use super::{severity_badge, status_label, trajectory_points};
 use crate::context::Context;
 use crate::domain::engine::{self, Trend};
 use crate::domain::history::SessionOutcome;
@@ -20,6 +20,7 @@ use crate::web::auth::{ClinicianRole, Staff, StaffForm};
 use crate::web::error::AppError;
 use crate::web::views::chart::{self, Marker, MarkerKind, Trajectory};
 use crate::web::views::layout::{form_error, notice, staff_page};
+use crate::web::views::number;
 use crate::web::views::{local_date, local_time};
 
 /// The figures of one row of the clients list.

@@ -218,7 +218,7 @@ async fn inbox(
                                     @if r.wrote { " " span.badge { "wrote something" } }
                                 }
                                 td { (age(r.age_days)) span.muted { " (session " (r.alert.opened_at_session) ")" } }
-                                td.num { @match r.latest_total { Some(t) => (super::number(t)), None => span.muted { "—" } } }
+                                td.num { @match r.latest_total { Some(t) => (crate::web::views::number(t)), None => span.muted { "—" } } }
                                 td { @match r.next { Some(t) => (local_time(t, tz)), None => span.muted { "none booked" } } }
                             }
                         }

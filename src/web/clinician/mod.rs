@@ -35,14 +35,6 @@ pub fn status_label(alert: &Alert) -> &'static str {
     }
 }
 
-pub fn number(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
-}
-
 /// The client's sessions as chart points: totals, and gaps for sessions
 /// without an answer.
 pub fn trajectory_points(loaded: &LoadedHistory, tz: chrono_tz::Tz) -> Vec<Point> {

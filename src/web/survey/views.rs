@@ -87,8 +87,10 @@ pub fn problem_key(item: &Item) -> &'static str {
 }
 
 fn number_text(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        // A whole number as an integer: exact float formatting with a
+        // precision ("{v:.0}") is slow, and a page holds dozens of these.
+        (v as i64).to_string()
     } else {
         format!("{v}")
     }
@@ -225,5 +227,19 @@ pub fn carried(answers: &Answers, except: &str) -> Markup {
                 input type="hidden" name=(id) value=(value);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number_text;
+
+    /// A scale point's value is written exactly (the form sends it back).
+    #[test]
+    fn scale_points_are_written_exactly() {
+        assert_eq!(number_text(10.0), "10");
+        assert_eq!(number_text(0.0), "0");
+        assert_eq!(number_text(0.25), "0.25");
+        assert_eq!(number_text(-1.0), "-1");
     }
 }

@@ -75,13 +75,7 @@ fn fmt(v: f64) -> String {
     format!("{v:.1}")
 }
 
-fn number(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
-}
+use super::number;
 
 /// The value axis fitted to what is drawn (totals, the band, the cutoff):
 /// from a round number below the lowest to a round number above the
