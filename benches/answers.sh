@@ -7,6 +7,7 @@
 # machine is shared).
 #
 #   benches/answers.sh [ANSWERS] [CONNECTIONS]     (defaults: 20000, 32)
+#   OPEN_ALERTS=5000 benches/answers.sh             (one clinician with 5,000 open alerts first)
 #
 # POST runs for 5 s over the links, each answered once; a request on a
 # used link would get the cheaper "already answered" page, so ANSWERS must
@@ -49,30 +50,84 @@ key=$("$bin" apikey create --name bench)
 pid=$!
 for _ in $(seq 1 100); do curl -fs "$base/readyz" >/dev/null && break; sleep 0.1; done
 
-echo "==> $answers attended appointments through the API, one questionnaire each"
-cat >"$work/appointments.lua" <<EOF
-local n, per = 0, $answers
+# appointments COUNT PREFIX CLINICIAN TOTAL: COUNT attended appointments through
+# the API, each for a new client whose email starts with PREFIX, with
+# clinician cCLINICIAN (0: the 40 clinicians in turn); returns once the
+# database holds TOTAL appointments.
+appointments() {
+  cat >"$work/appointments.lua" <<EOF
+local n, per = 0, $1
 local ends = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() - 300)
 local starts = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() - 3300)
 function setup(thread) thread:set("id", math.random(1, 1000000000)) end
+local done = 0
+response = function() done = done + 1; if done >= per / 2 then wrk.thread:stop() end end
 request = function()
   n = n + 1
-  if n > per / 2 then wrk.thread:stop() end
-  local client = id .. "-" .. n
+  local client = "$2" .. id .. "-" .. n
+  local clinician = $3
+  if clinician == 0 then clinician = (n % 40) + 1 end
   local body = string.format('{"source":"bench","external_id":"%s","clinician_email":"c%d@bench.test",' ..
     '"client":{"external_id":"%s","name":"Client %s","email":"%s@bench.test"},' ..
-    '"start":"%s","end":"%s","status":"attended"}', client, (n % 40) + 1, client, client, client, starts, ends)
+    '"start":"%s","end":"%s","status":"attended"}', client, clinician, client, client, client, starts, ends)
   return wrk.format("POST", "/api/v1/appointments",
     {["Authorization"] = "Bearer $key", ["Content-Type"] = "application/json"}, body)
 end
 EOF
-wrk -t2 -c8 -d300s -s "$work/appointments.lua" "$base" >/dev/null
-for _ in $(seq 1 600); do
-  sent=$(find "$work/outbox" -name '*.eml' 2>/dev/null | wc -l)
-  [ "$sent" -ge "$answers" ] && break
-  sleep 0.5
-done
-grep -rhoE "$base/s/[A-Za-z0-9_-]+" "$work/outbox" | sort -u | sed "s#$base##" >"$work/tokens"
+  until_count "$work/appointments.lua" "SELECT COUNT(*) FROM appointments" "$4"
+}
+# until_count SCRIPT SQL N: runs wrk with SCRIPT (whose threads stop after
+# their share) until SQL counts N, then stops it (wrk itself would wait out
+# its whole duration).
+until_count() {
+  wrk -t2 -c8 -d900s -s "$1" "$base" >/dev/null &
+  local wrk_pid=$!
+  for _ in $(seq 1 1800); do
+    [ "$(sqlite3 "$work/rapport.db" "$2")" -ge "$3" ] && break
+    sleep 0.5
+  done
+  kill "$wrk_pid" 2>/dev/null; wait "$wrk_pid" 2>/dev/null || true
+}
+# emailed N: waits until N questionnaire emails have gone out.
+emailed() {
+  for _ in $(seq 1 600); do
+    [ "$(sqlite3 "$work/rapport.db" "SELECT COUNT(*) FROM outbox WHERE kind = 'invitation' AND sent_at IS NOT NULL")" -ge "$1" ] && return
+    sleep 0.5
+  done
+}
+
+open_alerts=${OPEN_ALERTS:-0}
+if [ "$open_alerts" -gt 0 ]; then
+  echo "==> $open_alerts open alerts for one clinician (c1): their clients answer low"
+  appointments "$open_alerts" alert 1 "$open_alerts"
+  emailed "$open_alerts"
+  { grep -rlE '^To:.*alert[0-9]' "$work/outbox" || true; } | xargs grep -hoE "$base/s/[A-Za-z0-9_-]+" | sort -u |
+    sed "s#$base##" >"$work/alert-tokens"
+  cat >"$work/low.lua" <<EOF
+local all, mine, n = {}, {}, 0
+threads_seen = {}
+function setup(thread) thread:set("index", #threads_seen + 1); threads_seen[#threads_seen + 1] = thread end
+function init(args)
+  for line in io.lines("$work/alert-tokens") do all[#all + 1] = line end
+  for k = index, #all, 2 do mine[#mine + 1] = all[k] end
+end
+response = function() if n >= #mine then wrk.thread:stop() end end
+request = function()
+  n = n + 1
+  return wrk.format("POST", mine[((n - 1) % #mine) + 1], {["Content-Type"] = "application/x-www-form-urlencoded"},
+    "bond=2&goals=2&approach=2&overall=2&uncomfortable=no")
+end
+EOF
+  until_count "$work/low.lua" "SELECT COUNT(*) FROM responses" "$open_alerts"
+  echo "    open alerts for c1: $(sqlite3 "$work/rapport.db" "SELECT COUNT(*) FROM alerts a JOIN staff s ON s.id = a.clinician_id WHERE s.email = 'c1@bench.test' AND a.status <> 'closed'")"
+fi
+
+echo "==> $answers attended appointments through the API, one questionnaire each"
+appointments "$answers" "" 0 "$((answers + open_alerts))"
+emailed "$((answers + open_alerts))"
+# (grep -L exits 1 even when it lists files.)
+{ grep -rLE '^To:.*alert[0-9]' "$work/outbox" || true; } | xargs grep -hoE "$base/s/[A-Za-z0-9_-]+" | sort -u |
+  sed "s#$base##" >"$work/tokens"
 tokens=$(wc -l <"$work/tokens")
 echo "    $tokens questionnaire links emailed"
 # Measured as deployed: the job loop at its default interval (15 s), not
@@ -128,9 +183,10 @@ if [ -n "${PERF_OUT:-}" ]; then  # PERF_OUT=file: perf profile of the server dur
   perf record -F 499 -g -p "$pid" -o "$PERF_OUT" -- sleep 5 >/dev/null 2>&1 &
   perf_pid=$!
 fi
+before=$(sqlite3 "$work/rapport.db" "SELECT COUNT(*) FROM responses")
 run "POST /s/{token}" -d5s -s "$work/post.lua" "$base"
 [ -n "$perf_pid" ] && wait "$perf_pid"
-answered=$(sqlite3 "$work/rapport.db" "SELECT COUNT(*) FROM responses")
+answered=$(($(sqlite3 "$work/rapport.db" "SELECT COUNT(*) FROM responses") - before))
 echo "    answers stored: $answered of $tokens links in 5 s: $((answered / 5)) answers/s"
 if [ "$answered" = "$tokens" ]; then
   echo "    every link was answered before the 5 s ended, so the POST figures above mix in" >&2
