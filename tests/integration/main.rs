@@ -17,4 +17,5 @@ mod delivery;
 mod deployed;
 mod foundation;
 mod insights;
+mod schema;
 mod workspace;
