@@ -28,7 +28,7 @@ pub fn add_member(
     now: NaiveDateTime,
 ) -> Result<StaffMember, StoreError> {
     if new.name.trim().is_empty() {
-        return Err(StoreError::Conflict("a member of staff needs a name".into()));
+        return Err(StoreError::Invalid("a member of staff needs a name".into()));
     }
     conn.write_transaction(|conn| {
         let team_id = match new.team.map(str::trim).filter(|t| !t.is_empty()) {

@@ -77,7 +77,7 @@ pub fn run(config: Option<&Path>, command: InstrumentCommand) -> ExitCode {
     let result: Result<String, StoreError> = match command {
         InstrumentCommand::Import { default, file } => match &definition {
             Some(def) => import(&mut conn, def, default, now),
-            None => Err(StoreError::Conflict(format!("{} was not read", file.display()))),
+            None => Err(StoreError::Invalid(format!("{} was not read", file.display()))),
         },
         InstrumentCommand::List => instruments::list(&mut conn).map(|rows| {
             rows.iter()
@@ -96,7 +96,7 @@ pub fn run(config: Option<&Path>, command: InstrumentCommand) -> ExitCode {
         InstrumentCommand::Default { slug, version } => {
             instruments::find_version(&mut conn, &slug, version).and_then(|found| {
                 let row = found
-                    .ok_or_else(|| StoreError::Conflict(format!("no published instrument {slug} version {version}")))?;
+                    .ok_or_else(|| StoreError::Invalid(format!("no published instrument {slug} version {version}")))?;
                 instruments::set_default(&mut conn, row.id)?;
                 Ok(format!("{slug} version {version} is now used for new invitations"))
             })

@@ -147,7 +147,7 @@ pub fn run(config: Option<&Path>, command: UserCommand) -> ExitCode {
             println!("{} <{}> {what}.", after.name, after.email);
             ExitCode::SUCCESS
         }
-        Err(StoreError::Conflict(m)) => fail(m),
+        Err(StoreError::Conflict(m) | StoreError::Invalid(m)) => fail(m),
         Err(e) => fail(e),
     }
 }
@@ -201,7 +201,7 @@ fn add(config: Option<&Path>, role: Role, email: String, name: String, team: Opt
             );
             ExitCode::SUCCESS
         }
-        Err(StoreError::Conflict(m)) => fail(m),
+        Err(StoreError::Conflict(m) | StoreError::Invalid(m)) => fail(m),
         Err(e) => fail(e),
     }
 }

@@ -51,7 +51,7 @@ pub fn instrument(conn: &mut DbConnection, id: i64) -> Result<Arc<InstrumentDefi
     let def = InstrumentDefinition::from_json_str(&row.definition)
         .map(InstrumentDefinition::with_shipped_translations)
         .map_err(|e| {
-            StoreError::Conflict(format!(
+            StoreError::Corrupt(format!(
                 "stored instrument {} v{} is not valid: {e}",
                 row.slug, row.version
             ))

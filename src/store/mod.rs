@@ -64,10 +64,21 @@ pub enum StoreError {
     Migration(String),
     #[error("not found")]
     NotFound,
+    /// What was asked for breaks a rule (a name missing, no event chosen):
+    /// the person asking can put it right.
+    #[error("{0}")]
+    Invalid(String),
+    /// What was asked for cannot be done in the state things are in (it
+    /// exists already, the last admin, a closed alert).
     #[error("{0}")]
     Conflict(String),
+    /// Something stored cannot be read (a value no version of Rapport
+    /// writes, a stored questionnaire that no longer parses): our fault,
+    /// not the asker's.
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
     #[error("database error: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
     #[error("database pool: {0}")]
     Pool(String),
     /// The task running the database work stopped (it panicked).
@@ -92,6 +103,16 @@ where
     .map_err(|e| StoreError::TaskFailed(e.to_string()))?
 }
 
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            // A stored value that does not fit its type (an unknown status).
+            diesel::result::Error::DeserializationError(e) => StoreError::Corrupt(e.to_string()),
+            other => StoreError::Query(other),
+        }
+    }
+}
+
 impl From<diesel::r2d2::PoolError> for StoreError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         StoreError::Pool(e.to_string())
@@ -103,7 +124,7 @@ impl StoreError {
     pub fn or_not_found(e: diesel::result::Error) -> StoreError {
         match e {
             diesel::result::Error::NotFound => StoreError::NotFound,
-            other => StoreError::Query(other),
+            other => StoreError::from(other),
         }
     }
 

@@ -136,7 +136,7 @@ pub fn create(
 ) -> Result<(Endpoint, String), StoreError> {
     let url = check_url(url).map_err(StoreError::Conflict)?;
     if events.is_empty() {
-        return Err(StoreError::Conflict("name at least one event".into()));
+        return Err(StoreError::Invalid("name at least one event".into()));
     }
     let secret = format!("whsec_{}", security::new_token());
     let events = events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(",");

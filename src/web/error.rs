@@ -34,6 +34,7 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::NotFound,
+            StoreError::Invalid(m) => AppError::BadRequest(m),
             StoreError::Conflict(m) => AppError::Conflict(m),
             StoreError::Unreachable(m) | StoreError::Pool(m) => AppError::Unavailable(m),
             other if other.is_temporary() => AppError::Unavailable(other.to_string()),

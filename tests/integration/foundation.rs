@@ -320,7 +320,12 @@ async fn an_unknown_role_is_an_error_not_a_clinician(backend: crate::common::Bac
     let found = app
         .db(|conn| Ok(rapport::store::staff::find_by_email(conn, "c@example.org").map(|s| s.is_some())))
         .await;
-    let error = found.expect_err("an unknown role must not load").to_string();
+    let error = found.expect_err("an unknown role must not load");
+    assert!(
+        matches!(error, rapport::store::StoreError::Corrupt(_)),
+        "stored data that cannot be read is corrupt, not a query error: {error:?}"
+    );
+    let error = error.to_string();
     assert!(error.contains("unknown staff role \"superuser\""), "{error}");
     let signed_in = app
         .browser()

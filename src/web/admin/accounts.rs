@@ -184,7 +184,9 @@ async fn change_account(
                 ),
             ))
             .finish()),
-        Err(crate::store::StoreError::Conflict(message)) => render(&state, &staff, id, None, Some(message)).await,
+        Err(crate::store::StoreError::Conflict(message) | crate::store::StoreError::Invalid(message)) => {
+            render(&state, &staff, id, None, Some(message)).await
+        }
         Err(e) => Err(e.into()),
     }
 }

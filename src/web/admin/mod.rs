@@ -185,7 +185,7 @@ async fn add_staff(
         Ok(member) => Ok(HttpResponse::SeeOther()
             .insert_header(("Location", format!("/admin?added={}", urlencode(&member.email))))
             .finish()),
-        Err(crate::store::StoreError::Conflict(message)) => {
+        Err(crate::store::StoreError::Conflict(message) | crate::store::StoreError::Invalid(message)) => {
             render_staff_page(&state, &staff, None, Some(message), &form).await
         }
         Err(e) => Err(e.into()),
