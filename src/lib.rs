@@ -15,6 +15,7 @@ pub mod demo;
 pub mod domain;
 pub mod i18n;
 pub mod jobs;
+pub mod json;
 pub mod mail;
 pub mod security;
 pub mod server_key;
@@ -30,12 +31,13 @@ mod layers {
     use std::path::Path;
 
     /// The modules of ours each layer may name (`crate::…`).
-    const RULES: [(&str, &[&str]); 8] = [
+    const RULES: [(&str, &[&str]); 9] = [
         ("domain", &["domain"]),
         ("i18n", &["i18n"]),
         ("config.rs", &["config", "domain", "i18n"]),
         ("store", &["store", "domain", "security", "config"]),
         ("actions", &["actions", "store", "domain", "security", "config"]),
+        ("json.rs", &["json", "store", "domain"]),
         (
             "mail",
             &["mail", "store", "domain", "security", "config", "i18n", "clock"],

@@ -7,10 +7,10 @@ use clap::{Args, Subcommand};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::parse_retention_days;
+use crate::json::ClientRecordView;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::erasure::{self, ErasedBy};
 use crate::store::{self, DbConnection, StoreError, record};
-use crate::web::api::views::ClientRecordView;
 
 use super::{fail, load_settings};
 

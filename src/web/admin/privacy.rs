@@ -9,12 +9,12 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::context::Context;
+use crate::json::ClientRecordView;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::clients::{self, Client};
 use crate::store::erasure::{self, RetentionDue};
 use crate::store::schema::clients as clients_table;
 use crate::store::{DbConnection, StoreError, kv, record};
-use crate::web::api::views::ClientRecordView;
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
 use crate::web::views::layout::{form_error, staff_page};

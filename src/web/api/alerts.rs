@@ -6,10 +6,10 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::views::{AlertView, Problem};
 use super::{ApiCaller, audit_read, page_limit, query};
 use crate::actions::{self, Actor};
 use crate::context::Context;
+use crate::json::{AlertView, Problem};
 use crate::store::alerts::{self, AlertStatus, RepairStep};
 use crate::store::api_keys::Scope;
 use crate::store::listing::{self, AlertFilter, AlertState};

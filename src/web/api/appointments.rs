@@ -5,9 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::views::{AppointmentView, InvitationView, Problem};
 use super::{ApiCaller, audit_read, json_body, page_limit, parse_time, query};
 use crate::context::Context;
+use crate::json::{AppointmentView, InvitationView, Problem};
 use crate::store::api_keys::Scope;
 use crate::store::appointments::{self, AppointmentStatus, Upserted};
 use crate::store::audit::{self, AuditEntry};

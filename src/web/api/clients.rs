@@ -6,9 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::views::{ClientRecordView, ClientView, Problem, ResponseView};
 use super::{ApiCaller, audit_read, json_body, page_limit, query};
 use crate::context::Context;
+use crate::json::{ClientRecordView, ClientView, Problem, ResponseView};
 use crate::store::api_keys::Scope;
 use crate::store::appointments::Upserted;
 use crate::store::audit::{self, AuditEntry};

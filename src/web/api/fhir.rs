@@ -10,10 +10,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
 
-use super::views::{Problem, utc_text};
 use super::{ApiCaller, audit_read, query};
 use crate::context::Context;
 use crate::domain::instrument::{Answer, InstrumentDefinition, Item, ItemKind, ScaleSpec};
+use crate::json::{Problem, utc_text};
 use crate::store::api_keys::Scope;
 use crate::store::clients::Client;
 use crate::store::responses::Response;

@@ -5,8 +5,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::ApiCaller;
-use super::views::{Problem, utc_text};
 use crate::context::Context;
+use crate::json::{Problem, utc_text};
 use crate::store::api_keys::Scope;
 use crate::store::instruments;
 use crate::web::error::ApiError;

@@ -2,9 +2,9 @@
 
 use actix_web::{HttpResponse, get, web};
 
-use super::views::{InvitationView, Problem};
 use super::{ApiCaller, audit_read};
 use crate::context::Context;
+use crate::json::{InvitationView, Problem};
 use crate::store::api_keys::Scope;
 use crate::store::{invitations, responses};
 use crate::web::error::ApiError;

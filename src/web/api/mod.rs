@@ -10,7 +10,6 @@ mod docs;
 pub mod fhir;
 mod instruments;
 mod invitations;
-pub mod views;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,5 +1,9 @@
-//! What the API returns: JSON shapes (with their OpenAPI schemas) built
-//! from stored rows. Times are RFC 3339 in UTC.
+//! What Rapport hands out as JSON: the API's shapes (with their OpenAPI
+//! schemas) and a client's record as the privacy export writes it (API,
+//! admin page and `rapport privacy export` alike), built from stored rows.
+//! Times are RFC 3339 in UTC.
+//!
+//! May import `store` and `domain`; the web layer and the CLI import it.
 
 use std::collections::BTreeMap;
 
