@@ -130,7 +130,7 @@ async fn answered_session(app: &TestApp, key: &str, external_id: &str, client: &
     // Read before sending: a sent email's sealed copy is dropped.
     let survey_path = survey_path_from_outbox(app, invitation_id).await;
     app.clock.advance(Duration::minutes(61));
-    rapport::jobs::run_once(&app.state).await.unwrap();
+    app.run_jobs().await;
     submit(app, &survey_path, total).await;
     (recorded["client_id"].as_i64().unwrap(), invitation_id, survey_path)
 }
@@ -353,7 +353,7 @@ async fn integration_walk(backend: Backend) {
 
         // Time passes; the questionnaire goes out.
         app.clock.advance(Duration::minutes(61));
-        rapport::jobs::run_once(&app.state).await.unwrap();
+        app.run_jobs().await;
         let invitation = json_of(
             get(&app, &key, &format!("/api/v1/invitations/{invitation_id}")).await,
             200,
@@ -383,7 +383,7 @@ async fn integration_walk(backend: Backend) {
         assert_eq!(invitation["status"], "answered");
         assert!(invitation["response_id"].is_i64());
         totals.push(total as f64);
-        rapport::jobs::run_once(&app.state).await.unwrap();
+        app.run_jobs().await;
         app.clock.advance(Duration::days(7));
     }
 
@@ -500,7 +500,7 @@ async fn integration_walk(backend: Backend) {
     // Webhooks: every event arrives signed, the failed first attempt is retried.
     for _ in 0..4 {
         app.clock.advance(Duration::minutes(10));
-        rapport::jobs::run_once(&app.state).await.unwrap();
+        app.run_jobs().await;
     }
     let received = receiver.received();
     let kinds: Vec<&str> = received.iter().map(|r| r.event.as_str()).collect();
@@ -553,7 +553,7 @@ async fn integration_walk(backend: Backend) {
 
     // Nothing more to send.
     app.clock.advance(Duration::hours(1));
-    assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().mail.total(), 0);
+    assert_eq!(app.run_jobs().await.mail.total(), 0);
 }
 on_both_backends!(the_whole_integration_walk, integration_walk);
 
@@ -575,14 +575,10 @@ db_test!(
         })
         .await;
         answered_session(&app, &key, "W-1", "w1", 36).await;
-        let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+        let pass = app.run_jobs().await;
         assert_eq!(pass.mail.failed, 1, "410 Gone stops the delivery");
         app.clock.advance(Duration::hours(6));
-        assert_eq!(
-            rapport::jobs::run_once(&app.state).await.unwrap().mail.total(),
-            0,
-            "not retried"
-        );
+        assert_eq!(app.run_jobs().await.mail.total(), 0, "not retried");
         assert_eq!(receiver.received().len(), 1);
         let failed = app
             .db(|conn| rapport::store::webhooks::recent_deliveries(conn, 10))
@@ -605,11 +601,11 @@ db_test!(
             app.db(move |conn| rapport::store::webhooks::disable(conn, endpoint, now))
                 .await
         );
-        let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+        let pass = app.run_jobs().await;
         assert_eq!(pass.mail.cancelled, 1);
         app.clock.advance(Duration::days(7));
         answered_session(&app, &key, "W-3", "w1", 36).await;
-        rapport::jobs::run_once(&app.state).await.unwrap();
+        app.run_jobs().await;
         assert_eq!(receiver.received().len(), 1, "nothing reaches a disabled endpoint");
         let deliveries = app
             .db(|conn| rapport::store::webhooks::recent_deliveries(conn, 10))
@@ -819,11 +815,7 @@ db_test!(lists_page_by_id_and_opt_out_cancels_questionnaires, |app| {
         assert!(status == "cancelled" || status == "none", "{a}");
     }
     app.clock.advance(Duration::hours(2));
-    assert_eq!(
-        rapport::jobs::run_once(&app.state).await.unwrap().mail.sent,
-        0,
-        "no questionnaire after opting out"
-    );
+    assert_eq!(app.run_jobs().await.mail.sent, 0, "no questionnaire after opting out");
 });
 
 // ---------- FHIR ----------
@@ -1471,7 +1463,7 @@ db_test!(record_then_erasure_keeps_scores_and_removes_identity, |app| {
         .await;
     assert_eq!(pending, 0);
     app.clock.advance(Duration::hours(2));
-    assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().mail.sent, 0);
+    assert_eq!(app.run_jobs().await.mail.sent, 0);
     // The old link no longer works.
     assert_eq!(reqwest::get(app.url(&survey_path)).await.unwrap().status(), 404);
     // FHIR marks the response amended.
@@ -1559,7 +1551,7 @@ async fn retention_run(backend: Backend) {
 
     // The job loop applies it once a day.
     app.clock.set(today);
-    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    let pass = app.run_jobs().await;
     assert_eq!(pass.erased, 1);
     assert_eq!(app_name(&app, old_client).await, format!("Erased client #{old_client}"));
     assert_eq!(app_name(&app, recent_client).await, "Client recent");
@@ -1567,11 +1559,7 @@ async fn retention_run(backend: Backend) {
         .db(move |conn| rapport::store::responses::for_client(conn, old_client))
         .await;
     assert_eq!(kept[0].total, Some(37.0));
-    assert_eq!(
-        rapport::jobs::run_once(&app.state).await.unwrap().erased,
-        0,
-        "once a day"
-    );
+    assert_eq!(app.run_jobs().await.erased, 0, "once a day");
 }
 
 async fn app_name(app: &TestApp, id: i64) -> String {
@@ -1637,7 +1625,7 @@ db_test!(webhook_targets_inside_the_network_are_refused, |app| {
     assert_eq!(status, 200);
     assert_eq!(toggle("off").await.unwrap().status(), 303);
     answered_session(&app, &key, "P-1", "p1", 36).await;
-    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    let pass = app.run_jobs().await;
     assert_eq!(pass.mail.failed, 1);
     assert!(receiver.received().is_empty(), "nothing reached the private address");
     let failed = app

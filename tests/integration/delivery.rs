@@ -106,10 +106,10 @@ async fn end_to_end(backend: Backend) {
     assert_eq!(again["invitation"]["id"], body["invitation"]["id"]);
 
     // Nothing goes out before the delay (1 hour after the session).
-    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    let pass = app.run_jobs().await;
     assert_eq!(pass.mail.sent, 0);
     app.clock.advance(Duration::minutes(61));
-    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    let pass = app.run_jobs().await;
     assert_eq!(pass.mail.sent, 1);
     let mails = smtp.received();
     assert_eq!(mails.len(), 1);
@@ -205,7 +205,7 @@ async fn end_to_end(backend: Backend) {
 
     // The reminder is not sent once answered.
     app.clock.advance(Duration::hours(49));
-    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    let pass = app.run_jobs().await;
     assert_eq!(pass.mail.sent, 0);
     assert_eq!(smtp.received().len(), 1);
 }
@@ -231,14 +231,14 @@ async fn transient_refusals(backend: Backend) {
     app.clock.advance(Duration::minutes(61));
     // The server refuses the first four messages with 451.
     smtp.refuse(4, Refusal::Transient);
-    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    let pass = app.run_jobs().await;
     assert_eq!((pass.mail.sent, pass.mail.retrying), (0, 3));
     assert!(smtp.received().is_empty());
     // Backoff: nothing is retried at once.
-    assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().mail.total(), 0);
+    assert_eq!(app.run_jobs().await.mail.total(), 0);
     for _ in 0..6 {
         app.clock.advance(Duration::minutes(10));
-        rapport::jobs::run_once(&app.state).await.unwrap();
+        app.run_jobs().await;
     }
     let received = smtp.received();
     assert_eq!(smtp.refused(), 4);
@@ -277,11 +277,11 @@ async fn permanent_refusal(backend: Backend) {
     post_appointment(&app, &key, &appointment("C-1", "gone", ended, "attended")).await;
     app.clock.advance(Duration::minutes(61));
     smtp.refuse(1, Refusal::Permanent);
-    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    let pass = app.run_jobs().await;
     assert_eq!(pass.mail.failed, 1);
     // Never retried.
     app.clock.advance(Duration::hours(1));
-    assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().mail.total(), 0);
+    assert_eq!(app.run_jobs().await.mail.total(), 0);
     assert!(smtp.received().is_empty());
     // The admin sees it with the server's reason.
     let page = admin.get(app.url("/admin/email")).send().await.unwrap();
@@ -343,7 +343,7 @@ async fn permanent_refusal(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(retried.status(), 303);
-    rapport::jobs::run_once(&app.state).await.unwrap();
+    app.run_jobs().await;
     assert_eq!(
         smtp.received_by("found@example.net").len(),
         1,
@@ -387,7 +387,7 @@ async fn recipient_refused_at_rcpt(backend: Backend) {
         }
         smtp.refuse_recipient("gone@example.net");
         app.clock.advance(Duration::minutes(61));
-        let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+        let pass = app.run_jobs().await;
         assert_eq!(
             (pass.mail.sent, pass.mail.failed, pass.mail.retrying),
             (2, 1, 0),
@@ -414,7 +414,7 @@ async fn recipient_refused_at_rcpt(backend: Backend) {
             assert_eq!(smtp.pipelined(), 0);
         }
         app.clock.advance(Duration::hours(1));
-        assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().mail.total(), 0);
+        assert_eq!(app.run_jobs().await.mail.total(), 0);
     }
 }
 on_both_backends!(
@@ -522,7 +522,7 @@ async fn cancellation_and_unsubscribe(backend: Backend) {
     // A second client unsubscribes with one click from their first email.
     post_appointment(&app, &key, &appointment("D-2", "d2", ended, "attended")).await;
     app.clock.advance(Duration::minutes(61));
-    rapport::jobs::run_once(&app.state).await.unwrap();
+    app.run_jobs().await;
     let mails = smtp.received();
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, vec!["d2@example.net".to_string()]);
@@ -558,13 +558,13 @@ async fn cancellation_and_unsubscribe(backend: Backend) {
     assert!(opted[0].client_id.is_some() && opted[0].staff_name.is_none());
     // The reminder is not sent; a new session does not invite; the old link says why.
     app.clock.advance(Duration::hours(48));
-    rapport::jobs::run_once(&app.state).await.unwrap();
+    app.run_jobs().await;
     let later = app.clock_now();
     let r = post_appointment(&app, &key, &appointment("D-3", "d2", later, "attended")).await;
     let r: serde_json::Value = r.json().await.unwrap();
     assert!(r["invitation"].is_null(), "no invitation after opting out: {r}");
     app.clock.advance(Duration::hours(2));
-    rapport::jobs::run_once(&app.state).await.unwrap();
+    app.run_jobs().await;
     assert_eq!(smtp.received().len(), 1);
     let (survey_path, _) = links(&mails[0].data);
     let page = reqwest::get(app.url(&survey_path)).await.unwrap().text().await.unwrap();
@@ -584,16 +584,16 @@ async fn expiry(backend: Backend) {
     let key = api_key(&app).await;
     post_appointment(&app, &key, &appointment("E-1", "e1", app.clock_now(), "attended")).await;
     app.clock.advance(Duration::minutes(61));
-    rapport::jobs::run_once(&app.state).await.unwrap();
+    app.run_jobs().await;
     // The reminder after 48 hours, then expiry after 4 days.
     app.clock.advance(Duration::hours(48));
-    assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().mail.sent, 1);
+    assert_eq!(app.run_jobs().await.mail.sent, 1);
     let mails = smtp.received();
     assert_eq!(mails.len(), 2);
     let reminder = MessageParser::default().parse(&mails[1].data[..]).unwrap();
     assert!(reminder.subject().unwrap().starts_with("Reminder"));
     app.clock.advance(Duration::hours(49));
-    assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().expired, 1);
+    assert_eq!(app.run_jobs().await.expired, 1);
     let (survey_path, _) = links(&mails[0].data);
     let late = reqwest::Client::new()
         .post(app.url(&survey_path))
@@ -706,7 +706,7 @@ async fn clinician_notices(backend: Backend) {
         crate::common::answered_session(&app, "dr@example.org", "ann", items).await;
         crate::common::answered_session(&app, "other@example.org", "bea", items).await;
     }
-    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    let pass = app.run_jobs().await;
     assert_eq!(pass.digests, 1, "one daily summary, for the clinician who chose it");
     let to = |who: &str| -> Vec<mail_parser::Message<'static>> {
         smtp.received()
@@ -732,7 +732,7 @@ async fn clinician_notices(backend: Backend) {
     assert!(other_mail[0].subject().unwrap().starts_with("Rapport daily summary"));
     // Nothing new, nothing sent again.
     app.clock.advance(Duration::days(1));
-    rapport::jobs::run_once(&app.state).await.unwrap();
+    app.run_jobs().await;
     assert_eq!(to("dr@example.org").len(), 1);
     assert_eq!(to("other@example.org").len(), 1);
     // A comment with good scores opens no alert, but the next daily
@@ -754,7 +754,7 @@ async fn clinician_notices(backend: Backend) {
         .unwrap();
     assert_eq!(answered.status(), 200);
     app.clock.advance(Duration::days(1));
-    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    let pass = app.run_jobs().await;
     assert_eq!(pass.digests, 1, "a summary for the comment alone");
     let other_mail = to("other@example.org");
     assert_eq!(other_mail.len(), 2);
@@ -788,10 +788,10 @@ async fn crash_mid_send(backend: Backend) {
         .db(move |conn| rapport::store::outbox::claim_due(conn, now, 10))
         .await;
     assert!(again.is_empty());
-    assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().mail.sent, 0);
+    assert_eq!(app.run_jobs().await.mail.sent, 0);
     // Once the lease runs out, the emails go: nothing was lost.
     app.clock.advance(Duration::minutes(3));
-    assert_eq!(rapport::jobs::run_once(&app.state).await.unwrap().mail.sent, 2);
+    assert_eq!(app.run_jobs().await.mail.sent, 2);
     assert_eq!(smtp.received().len(), 2);
 }
 on_both_backends!(a_runner_dying_mid_send_loses_nothing, crash_mid_send);
@@ -819,7 +819,7 @@ async fn smtp_server_down(backend: Backend) {
     app.staff("clinician", "clinician@example.org", None).await;
     crate::common::attended_session(&app, "clinician@example.org", "g1").await;
     app.clock.advance(Duration::minutes(61));
-    let pass = rapport::jobs::run_once(&app.state).await.unwrap();
+    let pass = app.run_jobs().await;
     assert_eq!((pass.mail.sent, pass.mail.retrying, pass.mail.failed), (0, 1, 0));
     let problems = app.db(|conn| rapport::store::outbox::problems(conn, 10)).await;
     assert_eq!(problems.len(), 1);
@@ -861,7 +861,7 @@ async fn dkim_signed(backend: Backend) {
     app.staff("clinician", "clinician@example.org", None).await;
     crate::common::attended_session(&app, "clinician@example.org", "h1").await;
     app.clock.advance(Duration::minutes(61));
-    rapport::jobs::run_once(&app.state).await.unwrap();
+    app.run_jobs().await;
     let mails = smtp.received();
     assert_eq!(mails.len(), 1);
     let message = MessageParser::default().parse(&mails[0].data[..]).unwrap();

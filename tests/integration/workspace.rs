@@ -217,13 +217,14 @@ db_test!(
         assert_eq!(lines, rules.len(), "{grouped}");
 
         // "Not repaired" closes the alert but keeps the client under watch.
-        let csrf = csrf_from(&html);
-        let recorded = clinician
-            .post(app.url(&format!("{path}/outcome")))
-            .form(&[("outcome", "not_repaired"), ("csrf", csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
+        let recorded = app
+            .post_form(
+                &clinician,
+                &path,
+                &format!("{path}/outcome"),
+                &[("outcome", "not_repaired")],
+            )
+            .await;
         assert_eq!(recorded.status(), 303);
         assert!(get(app.url(&path)).await.contains("stays under watch"));
         let inbox = get(app.url("/clinician")).await;
@@ -249,20 +250,14 @@ db_test!(
         assert_eq!(first.len(), 1, "the fall to 30 opens an alert");
         let clinician = app.signed_in("dr@example.org").await;
         let path = format!("/clinician/alerts/{}", first[0].id);
-        let html = clinician
-            .get(app.url(&path))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let judged = clinician
-            .post(app.url(&format!("{path}/outcome")))
-            .form(&[("outcome", "not_a_rupture"), ("csrf", csrf_from(&html).as_str())])
-            .send()
-            .await
-            .unwrap();
+        let judged = app
+            .post_form(
+                &clinician,
+                &path,
+                &format!("{path}/outcome"),
+                &[("outcome", "not_a_rupture")],
+            )
+            .await;
         assert_eq!(judged.status(), 303);
         // Staying at that level: no new alert, session after session.
         for items in [[8, 7, 8, 7], [7, 8, 8, 8], [8, 7, 7, 8]] {
@@ -507,7 +502,7 @@ db_test!(
         let now = app.db(|conn| rapport::store::erasure::retention_days(conn, None)).await;
         assert_eq!(now, Some(30));
         // The next daily run erases her.
-        rapport::jobs::run_once(&app.state).await.unwrap();
+        app.run_jobs().await;
         let client = app.db(move |conn| rapport::store::clients::find(conn, ivy)).await;
         assert!(client.erased_at.is_some());
         // Off again, audited both times.
@@ -900,7 +895,7 @@ db_test!(measured_recovery_is_set_cleared_and_brought_up_to_date, |app| {
         rapport::store::kv::set(conn, "engine.rules_version", "1", now)
     })
     .await;
-    rapport::jobs::run_once(&app.state).await.unwrap();
+    app.run_jobs().await;
     assert_eq!(recovered().await, None);
     let version = app
         .db(|conn| rapport::store::kv::get(conn, "engine.rules_version"))

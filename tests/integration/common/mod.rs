@@ -229,6 +229,34 @@ impl TestApp {
         use rapport::clock::Clock;
         self.clock.now()
     }
+
+    /// One pass of the job loop, as `rapport serve` runs it (expiry,
+    /// summaries, retention, email, rules, trends).
+    pub async fn run_jobs(&self) -> rapport::jobs::Pass {
+        rapport::jobs::run_once(&self.state).await.unwrap()
+    }
+
+    /// A page as `browser` sees it: its status and its text.
+    pub async fn get_html(&self, browser: &reqwest::Client, path: &str) -> (reqwest::StatusCode, String) {
+        let response = browser.get(self.url(path)).send().await.unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// Sends a form as a browser would: the CSRF token read from `page`
+    /// (the page that holds the form) first, then `fields` to `action`.
+    pub async fn post_form(
+        &self,
+        browser: &reqwest::Client,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let (_, html) = self.get_html(browser, page).await;
+        let csrf = csrf_from(&html);
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf", &csrf));
+        browser.post(self.url(action)).form(&form).send().await.unwrap()
+    }
 }
 
 impl Drop for TestApp {
@@ -249,12 +277,12 @@ pub fn password_hash() -> String {
         .clone()
 }
 
-/// The CSRF token from a page's first form.
 /// The text of a page, fetched with a client (its cookies).
 pub async fn page_text(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
     client.get(url).send().await.unwrap().text().await.unwrap()
 }
 
+/// The CSRF token from a page's first form.
 pub fn csrf_from(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
     let start = html.find(marker).expect("page has a CSRF field") + marker.len();
