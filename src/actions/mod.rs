@@ -9,6 +9,7 @@
 //! repair steps, adding staff, and stopping or pausing questionnaires.)
 
 pub mod alerts;
+pub mod appointments;
 pub mod clients;
 pub mod questionnaires;
 pub mod staff;

@@ -560,6 +560,13 @@ db_test!(
             "{client_page}"
         );
         assert!(client_page.contains("60 minutes after the session ends"));
+        // Recorded as the API and a CSV import record one: in the audit
+        // log under the clinician who saved it.
+        let log = app.db(|conn| rapport::store::audit::recent(conn, 50)).await;
+        let recorded: Vec<_> = log.iter().filter(|e| e.action == "appointment.record").collect();
+        assert_eq!(recorded.len(), 1, "{log:?}");
+        assert_eq!(recorded[0].staff_name.as_deref(), Some("Test dr@example.org"));
+        assert!(recorded[0].client_id.is_some());
     }
 );
 

@@ -9,6 +9,7 @@
 //! The preview carries the file in the page (base64 in a hidden field), so
 //! nothing from it is stored until the admin imports.
 
+use crate::actions::{self, Actor};
 use crate::web::views::html_page;
 use std::collections::BTreeMap;
 
@@ -225,6 +226,7 @@ struct Report {
 /// one). The preview runs the same inside a transaction it rolls back.
 fn record_rows(
     conn: &mut DbConnection,
+    by: Actor,
     rows: Vec<CsvRow>,
     settings: &crate::config::Settings,
     mailing: &Mailing,
@@ -236,7 +238,7 @@ fn record_rows(
         let (outcome, appointment) = match row.appointment {
             Err(message) => (RowOutcome::Refused(message), None),
             Ok(appointment) => {
-                let recorded = conn.idempotent_write(|conn| intake::record(conn, &appointment, &rules, mailing, now));
+                let recorded = actions::appointments::record(conn, by, &appointment, &rules, mailing, now);
                 let outcome = match recorded {
                     Ok(r) => {
                         report.invited += usize::from(r.invitation.is_some() && r.outcome != Upserted::Unchanged);
@@ -359,9 +361,10 @@ async fn import(state: web::Data<Context>, staff: Staff<AdminRole>, form: Multip
     };
     let now = state.now();
     let settings = state.settings.clone();
+    let by = Actor::Staff(staff.id());
     if upload.action != "import" {
         let report = state
-            .db_mailing(move |conn, mailing| conn.dry_run(|conn| record_rows(conn, rows, &settings, mailing, now)))
+            .db_mailing(move |conn, mailing| conn.dry_run(|conn| record_rows(conn, by, rows, &settings, mailing, now)))
             .await?;
         let body = preview.render(None, Some(&report));
         return Ok(html_page(actix_web::http::StatusCode::OK, page(&state, &staff, body)));
@@ -370,7 +373,7 @@ async fn import(state: web::Data<Context>, staff: Staff<AdminRole>, form: Multip
     let (saved_source, saved_mapping) = (source.clone(), mapping.clone());
     let report = state
         .db_mailing(move |conn, mailing| {
-            let report = record_rows(conn, rows, &settings, mailing, now)?;
+            let report = record_rows(conn, by, rows, &settings, mailing, now)?;
             intake::save_mapping(conn, &saved_source, &saved_mapping, now)?;
             let detail = format!(
                 "{} created, {} updated, {} unchanged, {} rows refused (from {saved_source})",

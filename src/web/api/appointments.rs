@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiCaller, audit_read, json_body, page_limit, parse_time, query};
+use crate::actions::{self, Actor};
 use crate::context::Context;
 use crate::json::{AppointmentView, InvitationView, Problem};
 use crate::store::api_keys::Scope;
 use crate::store::appointments::{self, AppointmentStatus, Upserted};
-use crate::store::audit::{self, AuditEntry};
-use crate::store::intake::{self, AppointmentIn, ClientDetails, IntakeError};
+use crate::store::intake::{AppointmentIn, ClientDetails, IntakeError};
 use crate::store::listing::{self, AppointmentFilter};
 use crate::store::{invitations, responses};
 use crate::web::error::{ApiError, AppError};
@@ -140,24 +140,14 @@ async fn create_or_update(
     let recorded = state
         .db_mailing(move |conn, mailing| {
             let rules = invitations::delivery_rules(conn, &settings)?;
-            let outcome = conn.idempotent_write(|conn| {
-                let recorded = intake::record(conn, &input, &rules, mailing, now)?;
-                if recorded.outcome != Upserted::Unchanged {
-                    audit::record(
-                        conn,
-                        &AuditEntry {
-                            api_key_id: Some(key_id),
-                            action: "appointment.record",
-                            client_id: Some(recorded.client.id),
-                            detail: Some(&format!("appointment #{}", recorded.appointment.id)),
-                            ..Default::default()
-                        },
-                        now,
-                    )?;
-                }
-                Ok::<_, IntakeError>(recorded)
-            });
-            Ok(outcome)
+            Ok(actions::appointments::record(
+                conn,
+                Actor::ApiKey(key_id),
+                &input,
+                &rules,
+                mailing,
+                now,
+            ))
         })
         .await?;
     let recorded = recorded.map_err(|e| match e {

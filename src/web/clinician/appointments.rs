@@ -1,6 +1,7 @@
 //! A clinician records an appointment by hand (when no practice system
 //! sends them): for one of their clients or a new one.
 
+use crate::actions::{self, Actor};
 use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
@@ -10,7 +11,7 @@ use crate::context::Context;
 use crate::domain::appointment::{AppointmentIn, AppointmentStatus, ClientDetails};
 use crate::domain::dates;
 use crate::store::clients::{self, Client};
-use crate::store::intake::{self, IntakeError};
+use crate::store::intake::IntakeError;
 use crate::store::invitations;
 use crate::web::auth::{ClinicianRole, Staff, StaffForm};
 use crate::web::error::AppError;
@@ -232,10 +233,18 @@ async fn create(
     };
     let now = state.now();
     let settings = state.settings.clone();
+    let clinician = staff.id();
     let recorded = state
         .db_mailing(move |conn, mailing| {
             let rules = invitations::delivery_rules(conn, &settings)?;
-            Ok(conn.idempotent_write(|conn| intake::record(conn, &appointment, &rules, mailing, now)))
+            Ok(actions::appointments::record(
+                conn,
+                Actor::Staff(clinician),
+                &appointment,
+                &rules,
+                mailing,
+                now,
+            ))
         })
         .await?;
     match recorded {
