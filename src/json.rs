@@ -206,7 +206,8 @@ pub struct ResponseView {
     /// Item id → answer (number, true/false, or the chosen option).
     #[schema(value_type = Object)]
     pub answers: BTreeMap<String, serde_json::Value>,
-    /// What the client wrote for their clinician (removed on erasure).
+    /// What the client wrote for their clinician (removed on erasure; null
+    /// unless the clinic lets others than the clinician read it).
     pub comment: Option<String>,
     /// The language the client answered in (BCP 47; null for answers
     /// stored before Rapport recorded it, which were English).
@@ -409,22 +410,6 @@ pub struct ClientRecordView {
 }
 
 impl ClientRecordView {
-    /// Leaves out the client's free-text answers (for staff who may not read them).
-    pub fn without_free_text(mut self) -> ClientRecordView {
-        let had = self.responses.iter().any(|r| r.comment.is_some());
-        for response in &mut self.responses {
-            response.comment = None;
-        }
-        if had {
-            self.withheld = Some(
-                "The client's free-text answers are left out: the clinic does not let managers and administrators \
-                 read them. Their clinician can see them on the client's page."
-                    .into(),
-            );
-        }
-        self
-    }
-
     pub fn new(r: &ClientRecord, now: NaiveDateTime) -> ClientRecordView {
         let response_of = |invitation_id: i64| {
             r.responses
@@ -448,7 +433,11 @@ impl ClientRecordView {
                 .collect(),
             alerts: r.alerts.iter().map(AlertView::new).collect(),
             audit: r.audit.iter().map(AuditView::new).collect(),
-            withheld: None,
+            withheld: r.free_text_withheld.then(|| {
+                "The client's free-text answers are left out: the clinic lets only the client's clinician read them \
+                 (Admin → Privacy changes this). Their clinician can see them on the client's page."
+                    .to_string()
+            }),
         }
     }
 }

@@ -1,12 +1,78 @@
 //! A client's questionnaires: stopping them (the client's own unsubscribe
 //! link, or the practice system over the API) and pausing or resuming them
-//! (their clinician).
+//! (their clinician); and a client's record handed out whole (the API, the
+//! admin's download, `rapport client record`) or their answers (the API),
+//! with the clinic's free-text rule applied the same at every door.
 
 use chrono::NaiveDateTime;
 
 use super::Actor;
 use crate::store::clients::{self, InvitationChoice};
-use crate::store::{DbConnection, StoreError, audit, invitations};
+use crate::store::record::{self, ClientRecord};
+use crate::store::responses::Response;
+use crate::store::{DbConnection, StoreError, audit, invitations, kv};
+
+/// Whether people other than the client's clinician (managers, admins, an
+/// integration) may read the client's free-text answers: the clinic's
+/// choice on Admin → Privacy, off until an admin turns it on.
+fn others_read_free_text(conn: &mut DbConnection) -> Result<bool, StoreError> {
+    kv::flag(conn, kv::STAFF_READ_FREE_TEXT)
+}
+
+/// A client's whole record (a subject access request), for `by`: the read
+/// is in the audit log first, so the record shows it too; the client's
+/// free-text answers are left out unless the clinic lets others than the
+/// clinician read them. `NotFound` for an unknown client.
+pub fn read_record(
+    conn: &mut DbConnection,
+    by: Actor,
+    client_id: i64,
+    now: NaiveDateTime,
+) -> Result<ClientRecord, StoreError> {
+    conn.write_transaction(|conn| {
+        clients::find(conn, client_id)?;
+        audit::record(
+            conn,
+            &audit::AuditEntry {
+                client_id: Some(client_id),
+                detail: Some(&by.detail("the whole record".to_string())),
+                ..by.audit("client.record.export")
+            },
+            now,
+        )?;
+        let mut record = record::load(conn, client_id)?;
+        if !others_read_free_text(conn)? && record.responses.iter().any(|(r, _, _)| r.comment.is_some()) {
+            record.withhold_free_text();
+        }
+        Ok(record)
+    })
+}
+
+/// A client's answers with their questionnaire (slug, version), for an
+/// integration: audited, and the free-text rule as in [`read_record`].
+pub fn read_responses(
+    conn: &mut DbConnection,
+    by: Actor,
+    client_id: i64,
+    now: NaiveDateTime,
+) -> Result<Vec<(Response, String, i32)>, StoreError> {
+    conn.write_transaction(|conn| {
+        clients::find(conn, client_id)?;
+        audit::record(
+            conn,
+            &audit::AuditEntry {
+                client_id: Some(client_id),
+                ..by.audit("api.responses.read")
+            },
+            now,
+        )?;
+        let mut responses = record::responses_with_instrument(conn, client_id)?;
+        if !others_read_free_text(conn)? {
+            record::withhold_free_text(&mut responses);
+        }
+        Ok(responses)
+    })
+}
 
 /// The client asked to stop receiving questionnaires: honoured at once,
 /// every queued invitation email cancelled, and the audit log says who

@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
+use crate::actions::{self, Actor};
 use crate::clock::{Clock, SystemClock};
 use crate::config::parse_retention_days;
 use crate::json::ClientRecordView;
-use crate::store::audit::{self, AuditEntry};
 use crate::store::erasure::{self, ErasedBy};
-use crate::store::{self, DbConnection, StoreError, record};
+use crate::store::{self, DbConnection, StoreError};
 
 use super::{fail, load_settings};
 
@@ -90,20 +90,7 @@ pub fn client(config: Option<&Path>, command: ClientCommand) -> ExitCode {
             }
         }
         ClientCommand::Record { id } => {
-            let loaded = conn.write_transaction(|conn| {
-                let record = record::load(conn, id)?;
-                audit::record(
-                    conn,
-                    &AuditEntry {
-                        action: "client.record.export",
-                        client_id: Some(id),
-                        detail: Some("command line"),
-                        ..Default::default()
-                    },
-                    now,
-                )?;
-                Ok::<_, StoreError>(record)
-            });
+            let loaded = actions::clients::read_record(&mut conn, Actor::CommandLine, id, now);
             match loaded {
                 Ok(record) => match serde_json::to_string_pretty(&ClientRecordView::new(&record, now)) {
                     Ok(json) => {

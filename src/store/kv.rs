@@ -93,8 +93,9 @@ pub fn claim_daily(conn: &mut DbConnection, key: &str, day: &str, now: NaiveDate
     })
 }
 
-/// Clinic setting: may managers and admins read clients' free-text answers
-/// (in the record download)? Off unless an admin turns it on; clinicians
+/// Clinic setting: may others than the clinician (managers, admins, the
+/// practice system over the API) read clients' free-text answers
+/// (a client's record, the API's answers)? Off unless an admin turns it on; clinicians
 /// always see their own clients' words.
 pub const STAFF_READ_FREE_TEXT: &str = "privacy.staff_read_free_text";
 

@@ -43,6 +43,23 @@ pub struct ClientRecord {
     pub alerts: Vec<AlertWithLog>,
     /// Every audit entry about the client or one of their alerts.
     pub audit: Vec<AuditLine>,
+    /// True when the client's free-text answers were left out of this copy.
+    pub free_text_withheld: bool,
+}
+
+impl ClientRecord {
+    /// Leaves out the client's free-text answers.
+    pub fn withhold_free_text(&mut self) {
+        withhold_free_text(&mut self.responses);
+        self.free_text_withheld = true;
+    }
+}
+
+/// Leaves the client's words out of their responses.
+pub fn withhold_free_text(responses: &mut [(Response, String, i32)]) {
+    for (response, _, _) in responses {
+        response.comment = None;
+    }
 }
 
 pub fn clinician_email(conn: &mut DbConnection, staff_id: i64) -> Result<String, StoreError> {
@@ -120,5 +137,6 @@ pub fn load(conn: &mut DbConnection, client_id: i64) -> Result<ClientRecord, Sto
         responses,
         alerts,
         audit,
+        free_text_withheld: false,
     })
 }

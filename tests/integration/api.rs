@@ -11,40 +11,14 @@ use crate::common::{Backend, Options, TestApp, spawn_app, spawn_app_with};
 use chrono::Duration;
 use hmac::{Hmac, Mac};
 use mail_parser::MessageParser;
-use rapport::store::api_keys::{self, Scope};
+use rapport::store::api_keys::Scope;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
 // ---------- helpers ----------
 
-async fn api_key(app: &TestApp, scopes: &[Scope]) -> (i64, String) {
-    let now = app.clock_now();
-    let scopes = scopes.to_vec();
-    app.db(move |conn| api_keys::create(conn, "Practice system", &scopes, now).map(|(k, s)| (k.id, s)))
-        .await
-}
-
 async fn read_write_key(app: &TestApp) -> String {
-    api_key(app, &[Scope::Read, Scope::Write]).await.1
-}
-
-async fn get(app: &TestApp, key: &str, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(app.url(path))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn post(app: &TestApp, key: &str, path: &str, body: &Value) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(app.url(path))
-        .bearer_auth(key)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+    app.api_key(&[Scope::Read, Scope::Write]).await.1
 }
 
 async fn json_of(response: reqwest::Response, status: u16) -> Value {
@@ -116,8 +90,7 @@ async fn survey_path_from_outbox(app: &TestApp, invitation_id: i64) -> String {
 /// and answers it with `total`. Returns (client id, invitation id, link).
 async fn answered_session(app: &TestApp, key: &str, external_id: &str, client: &str, total: u32) -> (i64, i64, String) {
     let recorded = json_of(
-        post(
-            app,
+        app.api_post(
             key,
             "/api/v1/appointments",
             &appointment(external_id, client, app.clock_now(), "attended"),
@@ -309,7 +282,7 @@ async fn integration_walk(backend: Backend) {
     };
     app.staff("clinician", "clinician@example.org", Some("North")).await;
     let (_, admin) = app.staff("admin", "admin@example.org", None).await;
-    let (key_id, key) = api_key(&app, &[Scope::Read, Scope::Write]).await;
+    let (key_id, key) = app.api_key(&[Scope::Read, Scope::Write]).await;
     let (receiver, hook_url) = Receiver::start().await;
     let secret = add_endpoint_as_admin(&app, &admin, &hook_url).await;
     // The first delivery attempt meets a 503 and is retried.
@@ -320,11 +293,11 @@ async fn integration_walk(backend: Backend) {
         "source": "pms", "external_id": "walk-1", "clinician_email": "clinician@example.org",
         "name": "Robin Walker", "email": "robin@example.net", "time_zone": "Europe/London"
     });
-    let created = json_of(post(&app, &key, "/api/v1/clients", &client_body).await, 201).await;
+    let created = json_of(app.api_post(&key, "/api/v1/clients", &client_body).await, 201).await;
     assert_eq!(created["outcome"], "created");
     let client_id = created["client"]["id"].as_i64().unwrap();
     // Idempotent on (source, external id).
-    let again = json_of(post(&app, &key, "/api/v1/clients", &client_body).await, 200).await;
+    let again = json_of(app.api_post(&key, "/api/v1/clients", &client_body).await, 200).await;
     assert_eq!(
         (again["outcome"].as_str(), again["client"]["id"].as_i64()),
         (Some("unchanged"), Some(client_id))
@@ -340,12 +313,12 @@ async fn integration_walk(backend: Backend) {
             "end": app.clock_now().and_utc().to_rfc3339(),
             "status": "attended",
         });
-        let recorded = json_of(post(&app, &key, "/api/v1/appointments", &body).await, 201).await;
+        let recorded = json_of(app.api_post(&key, "/api/v1/appointments", &body).await, 201).await;
         assert_eq!(recorded["client_id"], client_id);
         let appointment_id = recorded["appointment_id"].as_i64().unwrap();
         let invitation_id = recorded["invitation"]["id"].as_i64().unwrap();
         let invitation = json_of(
-            get(&app, &key, &format!("/api/v1/invitations/{invitation_id}")).await,
+            app.api_get(&key, &format!("/api/v1/invitations/{invitation_id}")).await,
             200,
         )
         .await;
@@ -355,14 +328,15 @@ async fn integration_walk(backend: Backend) {
         app.clock.advance(Duration::minutes(61));
         app.run_jobs().await;
         let invitation = json_of(
-            get(&app, &key, &format!("/api/v1/invitations/{invitation_id}")).await,
+            app.api_get(&key, &format!("/api/v1/invitations/{invitation_id}")).await,
             200,
         )
         .await;
         assert_eq!(invitation["status"], "sent");
         assert!(invitation["sent_at"].is_string());
         let read = json_of(
-            get(&app, &key, &format!("/api/v1/appointments/{appointment_id}")).await,
+            app.api_get(&key, &format!("/api/v1/appointments/{appointment_id}"))
+                .await,
             200,
         )
         .await;
@@ -376,7 +350,7 @@ async fn integration_walk(backend: Backend) {
             .unwrap();
         submit(&app, &survey_link(&mail.data), total).await;
         let invitation = json_of(
-            get(&app, &key, &format!("/api/v1/invitations/{invitation_id}")).await,
+            app.api_get(&key, &format!("/api/v1/invitations/{invitation_id}")).await,
             200,
         )
         .await;
@@ -389,7 +363,8 @@ async fn integration_walk(backend: Backend) {
 
     // The scores.
     let scores = json_of(
-        get(&app, &key, &format!("/api/v1/clients/{client_id}/responses")).await,
+        app.api_get(&key, &format!("/api/v1/clients/{client_id}/responses"))
+            .await,
         200,
     )
     .await;
@@ -405,14 +380,15 @@ async fn integration_walk(backend: Backend) {
 
     // The fall from 38 to 30 opened an alert.
     let alerts = json_of(
-        get(&app, &key, &format!("/api/v1/alerts?client={client_id}&status=open")).await,
+        app.api_get(&key, &format!("/api/v1/alerts?client={client_id}&status=open"))
+            .await,
         200,
     )
     .await;
     let list = alerts["alerts"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{alerts}");
     let alert_id = list[0]["id"].as_i64().unwrap();
-    let alert = json_of(get(&app, &key, &format!("/api/v1/alerts/{alert_id}")).await, 200).await;
+    let alert = json_of(app.api_get(&key, &format!("/api/v1/alerts/{alert_id}")).await, 200).await;
     assert_eq!(alert["status"], "open");
     let rules: Vec<&str> = alert["signals"]
         .as_array()
@@ -434,13 +410,8 @@ async fn integration_walk(backend: Backend) {
 
     // Acknowledged by the integration: logged with no member of staff, audited with the key.
     let acked = json_of(
-        post(
-            &app,
-            &key,
-            &format!("/api/v1/alerts/{alert_id}/acknowledge"),
-            &json!({}),
-        )
-        .await,
+        app.api_post(&key, &format!("/api/v1/alerts/{alert_id}/acknowledge"), &json!({}))
+            .await,
         200,
     )
     .await;
@@ -455,13 +426,8 @@ async fn integration_walk(backend: Backend) {
     assert!(step["staff_id"].is_null());
     // Again: nothing new is logged.
     let again = json_of(
-        post(
-            &app,
-            &key,
-            &format!("/api/v1/alerts/{alert_id}/acknowledge"),
-            &json!({}),
-        )
-        .await,
+        app.api_post(&key, &format!("/api/v1/alerts/{alert_id}/acknowledge"), &json!({}))
+            .await,
         200,
     )
     .await;
@@ -474,7 +440,7 @@ async fn integration_walk(backend: Backend) {
     assert_eq!(acknowledged.len(), 1);
     assert_eq!(acknowledged[0].alert_id, Some(alert_id));
     let record = json_of(
-        get(&app, &key, &format!("/api/v1/clients/{client_id}/record")).await,
+        app.api_get(&key, &format!("/api/v1/clients/{client_id}/record")).await,
         200,
     )
     .await;
@@ -488,7 +454,7 @@ async fn integration_walk(backend: Backend) {
         "api.alert.read",
         "api.responses.read",
         "alert.acknowledge",
-        "api.client.record",
+        "client.record.export",
         "api.invitation.read",
     ] {
         assert!(
@@ -645,13 +611,13 @@ db_test!(
 
 db_test!(scopes_are_enforced_with_problem_json, |app| {
     app.staff("clinician", "clinician@example.org", None).await;
-    let (_, read_only) = api_key(&app, &[Scope::Read]).await;
-    let (_, write_only) = api_key(&app, &[Scope::Write]).await;
+    let (_, read_only) = app.api_key(&[Scope::Read]).await;
+    let (_, write_only) = app.api_key(&[Scope::Write]).await;
     let body = appointment("S-1", "s1", app.clock_now(), "attended");
-    let refused = expect_problem(post(&app, &read_only, "/api/v1/appointments", &body).await, 403).await;
+    let refused = expect_problem(app.api_post(&read_only, "/api/v1/appointments", &body).await, 403).await;
     assert!(refused["detail"].as_str().unwrap().contains("\"write\" scope"));
-    expect_problem(post(&app, &read_only, "/api/v1/clients", &json!({})).await, 403).await;
-    let created = json_of(post(&app, &write_only, "/api/v1/appointments", &body).await, 201).await;
+    expect_problem(app.api_post(&read_only, "/api/v1/clients", &json!({})).await, 403).await;
+    let created = json_of(app.api_post(&write_only, "/api/v1/appointments", &body).await, 201).await;
     let client_id = created["client_id"].as_i64().unwrap();
     for path in [
         "/api/v1/clients".to_string(),
@@ -661,17 +627,12 @@ db_test!(scopes_are_enforced_with_problem_json, |app| {
         "/api/v1/appointments".to_string(),
         format!("/api/v1/fhir/QuestionnaireResponse?subject={client_id}"),
     ] {
-        let refused = expect_problem(get(&app, &write_only, &path).await, 403).await;
+        let refused = expect_problem(app.api_get(&write_only, &path).await, 403).await;
         assert!(refused["detail"].as_str().unwrap().contains("\"read\" scope"), "{path}");
     }
     expect_problem(
-        post(
-            &app,
-            &read_only,
-            &format!("/api/v1/clients/{client_id}/opt-out"),
-            &json!({}),
-        )
-        .await,
+        app.api_post(&read_only, &format!("/api/v1/clients/{client_id}/opt-out"), &json!({}))
+            .await,
         403,
     )
     .await;
@@ -682,14 +643,15 @@ db_test!(scopes_are_enforced_with_problem_json, |app| {
         .await
         .unwrap();
     expect_problem(anonymous, 401).await;
-    let (revoked_id, revoked) = api_key(&app, &[Scope::Read]).await;
+    let (revoked_id, revoked) = app.api_key(&[Scope::Read]).await;
     let now = app.clock_now();
     app.db(move |conn| rapport::store::api_keys::revoke(conn, revoked_id, now))
         .await;
-    expect_problem(get(&app, &revoked, "/api/v1/clients").await, 401).await;
+    expect_problem(app.api_get(&revoked, "/api/v1/clients").await, 401).await;
     // Reading with the read key works.
     let page = json_of(
-        get(&app, &read_only, "/api/v1/clients?source=pms&external_id=s1").await,
+        app.api_get(&read_only, "/api/v1/clients?source=pms&external_id=s1")
+            .await,
         200,
     )
     .await;
@@ -712,14 +674,14 @@ db_test!(unknown_ids_and_bad_queries_are_problem_json, |app| {
         "/api/v1/no-such-thing",
         "/api/no-such-thing",
     ] {
-        let body = expect_problem(get(&app, &key, path).await, 404).await;
+        let body = expect_problem(app.api_get(&key, path).await, 404).await;
         assert!(
             body["detail"].as_str().unwrap().contains("nothing at this address"),
             "{path}: {body}"
         );
     }
     for path in ["/api/v1/alerts/999/acknowledge", "/api/v1/clients/999/opt-out"] {
-        expect_problem(post(&app, &key, path, &json!({})).await, 404).await;
+        expect_problem(app.api_post(&key, path, &json!({})).await, 404).await;
     }
     for (path, expect) in [
         ("/api/v1/appointments?since=yesterday", "RFC 3339"),
@@ -730,17 +692,17 @@ db_test!(unknown_ids_and_bad_queries_are_problem_json, |app| {
         ("/api/v1/fhir/QuestionnaireResponse", "subject"),
         ("/api/v1/fhir/QuestionnaireResponse?subject=Group/1", "Group/1"),
     ] {
-        let body = expect_problem(get(&app, &key, path).await, 400).await;
+        let body = expect_problem(app.api_get(&key, path).await, 400).await;
         assert!(body["detail"].as_str().unwrap().contains(expect), "{path}: {body}");
     }
     let bad_client = json!({"source": "pms", "external_id": "x", "clinician_email": "nobody@example.org", "name": "X"});
-    let body = expect_problem(post(&app, &key, "/api/v1/clients", &bad_client).await, 400).await;
+    let body = expect_problem(app.api_post(&key, "/api/v1/clients", &bad_client).await, 400).await;
     assert!(body["detail"].as_str().unwrap().contains("no active clinician"));
     // One rule for addresses everywhere: the staff form's (a dot in the
     // domain) holds for clients over the API too.
     for email in ["nope", "sam@localhost"] {
         let bad_email = json!({"source": "pms", "external_id": "x", "clinician_email": "c@example.org", "name": "X", "email": email});
-        let body = expect_problem(post(&app, &key, "/api/v1/clients", &bad_email).await, 400).await;
+        let body = expect_problem(app.api_post(&key, "/api/v1/clients", &bad_email).await, 400).await;
         assert!(
             body["detail"].as_str().unwrap().contains("not a valid email"),
             "{email}: {body}"
@@ -759,8 +721,7 @@ db_test!(lists_page_by_id_and_opt_out_cancels_questionnaires, |app| {
     let now = app.clock_now();
     for n in 1..=3 {
         json_of(
-            post(
-                &app,
+            app.api_post(
                 &key,
                 "/api/v1/appointments",
                 &appointment(&format!("P-{n}"), "p1", now - Duration::days(3 - n), "attended"),
@@ -770,11 +731,12 @@ db_test!(lists_page_by_id_and_opt_out_cancels_questionnaires, |app| {
         )
         .await;
     }
-    let first = json_of(get(&app, &key, "/api/v1/appointments?limit=2").await, 200).await;
+    let first = json_of(app.api_get(&key, "/api/v1/appointments?limit=2").await, 200).await;
     assert_eq!(first["appointments"].as_array().unwrap().len(), 2);
     let after = first["next_after"].as_i64().unwrap();
     let second = json_of(
-        get(&app, &key, &format!("/api/v1/appointments?limit=2&after={after}")).await,
+        app.api_get(&key, &format!("/api/v1/appointments?limit=2&after={after}"))
+            .await,
         200,
     )
     .await;
@@ -782,8 +744,7 @@ db_test!(lists_page_by_id_and_opt_out_cancels_questionnaires, |app| {
     assert!(second["next_after"].is_null());
     let since = (now - Duration::hours(12)).and_utc().to_rfc3339();
     let recent = json_of(
-        get(
-            &app,
+        app.api_get(
             &key,
             &format!("/api/v1/appointments?since={}", since.replace('+', "%2B")),
         )
@@ -793,20 +754,23 @@ db_test!(lists_page_by_id_and_opt_out_cancels_questionnaires, |app| {
     .await;
     assert_eq!(recent["appointments"].as_array().unwrap().len(), 1);
     let by_external = json_of(
-        get(&app, &key, "/api/v1/appointments?source=pms&external_id=P-2").await,
+        app.api_get(&key, "/api/v1/appointments?source=pms&external_id=P-2")
+            .await,
         200,
     )
     .await;
     assert_eq!(by_external["appointments"][0]["external_id"], "P-2");
     let client_id = first["appointments"][0]["client_id"].as_i64().unwrap();
     let opted = json_of(
-        post(&app, &key, &format!("/api/v1/clients/{client_id}/opt-out"), &json!({})).await,
+        app.api_post(&key, &format!("/api/v1/clients/{client_id}/opt-out"), &json!({}))
+            .await,
         200,
     )
     .await;
     assert_eq!(opted["opted_out"], true);
     let listed = json_of(
-        get(&app, &key, &format!("/api/v1/appointments?client={client_id}")).await,
+        app.api_get(&key, &format!("/api/v1/appointments?client={client_id}"))
+            .await,
         200,
     )
     .await;
@@ -859,13 +823,15 @@ db_test!(fhir_questionnaire_and_response_bundle, |app| {
     app.clock.advance(Duration::days(7));
     answered_session(&app, &key, "F-2", "f1", 35).await;
     let invitation = json_of(
-        get(&app, &key, &format!("/api/v1/invitations/{invitation_id}")).await,
+        app.api_get(&key, &format!("/api/v1/invitations/{invitation_id}")).await,
         200,
     )
     .await;
     let instrument_id = invitation["instrument_id"].as_i64().unwrap();
 
-    let response = get(&app, &key, &format!("/api/v1/fhir/Questionnaire/{instrument_id}")).await;
+    let response = app
+        .api_get(&key, &format!("/api/v1/fhir/Questionnaire/{instrument_id}"))
+        .await;
     assert_eq!(response.status(), 200);
     assert!(
         response.headers()["content-type"]
@@ -903,12 +869,9 @@ db_test!(fhir_questionnaire_and_response_bundle, |app| {
     }
     let version = q["version"].as_str().unwrap().to_string();
 
-    let response = get(
-        &app,
-        &key,
-        &format!("/api/v1/fhir/QuestionnaireResponse?subject={client_id}"),
-    )
-    .await;
+    let response = app
+        .api_get(&key, &format!("/api/v1/fhir/QuestionnaireResponse?subject={client_id}"))
+        .await;
     assert!(
         response.headers()["content-type"]
             .to_str()
@@ -929,7 +892,7 @@ db_test!(fhir_questionnaire_and_response_bundle, |app| {
         assert_eq!(r["status"], "completed");
         // The fullUrl resolves to the same resource.
         let path = entry["fullUrl"].as_str().unwrap().replace(&app.address, "");
-        let one: Value = serde_json::from_str(&get(&app, &key, &path).await.text().await.unwrap()).unwrap();
+        let one: Value = serde_json::from_str(&app.api_get(&key, &path).await.text().await.unwrap()).unwrap();
         assert_eq!(&one, r);
     }
     let total = |r: &Value| {
@@ -945,8 +908,7 @@ db_test!(fhir_questionnaire_and_response_bundle, |app| {
     assert_eq!(totals, [Some(38.0), Some(35.0)]);
     // "Patient/ID" works as the subject too.
     let same: Value = serde_json::from_str(
-        &get(
-            &app,
+        &app.api_get(
             &key,
             &format!("/api/v1/fhir/QuestionnaireResponse?subject=Patient/{client_id}"),
         )
@@ -957,7 +919,7 @@ db_test!(fhir_questionnaire_and_response_bundle, |app| {
     )
     .unwrap();
     assert_eq!(same["total"], 2);
-    let instruments = json_of(get(&app, &key, "/api/v1/instruments").await, 200).await;
+    let instruments = json_of(app.api_get(&key, "/api/v1/instruments").await, 200).await;
     assert!(
         instruments
             .as_array()
@@ -1189,7 +1151,7 @@ sys.exit(1 if errors else 0)
 
 db_test!(fhir_subject_resolves_to_a_patient_and_the_search_pages, |app| {
     app.staff("clinician", "clinician@example.org", None).await;
-    let (key_id, key) = api_key(&app, &[Scope::Read, Scope::Write]).await;
+    let (key_id, key) = app.api_key(&[Scope::Read, Scope::Write]).await;
     let (client_id, _, _) = answered_session(&app, &key, "P-1", "p1", 38).await;
     for (n, total) in [(2, 35), (3, 30)] {
         app.clock.advance(Duration::days(7));
@@ -1203,7 +1165,9 @@ db_test!(fhir_subject_resolves_to_a_patient_and_the_search_pages, |app| {
         let app = &app;
         let key = key.clone();
         async move {
-            let response = get(app, &key, &format!("/api/v1/fhir/QuestionnaireResponse?{query}")).await;
+            let response = app
+                .api_get(&key, &format!("/api/v1/fhir/QuestionnaireResponse?{query}"))
+                .await;
             assert!(
                 response.headers()["content-type"]
                     .to_str()
@@ -1226,7 +1190,7 @@ db_test!(fhir_subject_resolves_to_a_patient_and_the_search_pages, |app| {
     assert_eq!(first["entry"].as_array().unwrap().len(), 2);
     let next = link(&first, "next").expect("a next link");
     assert!(next.starts_with(&app.address), "{next}");
-    let second = json_of(get(&app, &key, &next.replace(&app.address, "")).await, 200).await;
+    let second = json_of(app.api_get(&key, &next.replace(&app.address, "")).await, 200).await;
     assert_eq!(second["total"], 3);
     assert_eq!(second["entry"].as_array().unwrap().len(), 1);
     assert!(link(&second, "next").is_none(), "the last page has no next link");
@@ -1275,8 +1239,7 @@ db_test!(fhir_subject_resolves_to_a_patient_and_the_search_pages, |app| {
         ("_page=x", "not valid"),
     ] {
         let body = expect_problem(
-            get(
-                &app,
+            app.api_get(
                 &key,
                 &format!("/api/v1/fhir/QuestionnaireResponse?subject={client_id}&{bad}"),
             )
@@ -1293,7 +1256,7 @@ db_test!(fhir_subject_resolves_to_a_patient_and_the_search_pages, |app| {
         .unwrap()
         .to_string();
     assert_eq!(reference, format!("Patient/{client_id}"));
-    let response = get(&app, &key, &format!("/api/v1/fhir/{reference}")).await;
+    let response = app.api_get(&key, &format!("/api/v1/fhir/{reference}")).await;
     assert!(
         response.headers()["content-type"]
             .to_str()
@@ -1323,11 +1286,15 @@ db_test!(fhir_subject_resolves_to_a_patient_and_the_search_pages, |app| {
         .await;
     assert_eq!(audited, 1);
     // Unknown ids are problem+json 404s; the read scope is needed.
-    let body = expect_problem(get(&app, &key, "/api/v1/fhir/Patient/99999").await, 404).await;
+    let body = expect_problem(app.api_get(&key, "/api/v1/fhir/Patient/99999").await, 404).await;
     assert!(body["detail"].as_str().unwrap().contains("nothing at this address"));
-    expect_problem(get(&app, &key, "/api/v1/fhir/Patient/abc").await, 404).await;
-    let (_, write_only) = api_key(&app, &[Scope::Write]).await;
-    let refused = expect_problem(get(&app, &write_only, &format!("/api/v1/fhir/{reference}")).await, 403).await;
+    expect_problem(app.api_get(&key, "/api/v1/fhir/Patient/abc").await, 404).await;
+    let (_, write_only) = app.api_key(&[Scope::Write]).await;
+    let refused = expect_problem(
+        app.api_get(&write_only, &format!("/api/v1/fhir/{reference}")).await,
+        403,
+    )
+    .await;
     assert!(refused["detail"].as_str().unwrap().contains("\"read\" scope"));
 });
 
@@ -1351,8 +1318,7 @@ db_test!(record_then_erasure_keeps_scores_and_removes_identity, |app| {
     let (client_id, _, survey_path) = answered_session(&app, &key, "E-1", "e1", 38).await;
     // A second session whose questionnaire is still waiting to be sent.
     json_of(
-        post(
-            &app,
+        app.api_post(
             &key,
             "/api/v1/appointments",
             &appointment("E-2", "e1", app.clock_now(), "attended"),
@@ -1364,21 +1330,23 @@ db_test!(record_then_erasure_keeps_scores_and_removes_identity, |app| {
 
     // The full record over the API and as an admin download.
     let record = json_of(
-        get(&app, &key, &format!("/api/v1/clients/{client_id}/record")).await,
+        app.api_get(&key, &format!("/api/v1/clients/{client_id}/record")).await,
         200,
     )
     .await;
     assert_eq!(record["client"]["name"], "Client e1");
     assert_eq!(record["appointments"].as_array().unwrap().len(), 2);
     assert_eq!(record["invitations"].as_array().unwrap().len(), 2);
-    assert_eq!(record["responses"][0]["comment"], "It felt a bit rushed");
+    // The clinic has not let anyone but the clinician read free text.
+    assert_eq!(record["responses"][0]["comment"], Value::Null);
+    assert!(record["withheld"].as_str().unwrap().contains("left out"));
     assert_eq!(record["responses"][0]["answers"]["bond"], 10.0);
     assert!(
         record["audit"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|a| a["action"] == "api.client.record")
+            .any(|a| a["action"] == "client.record.export")
     );
     let page = admin
         .get(app.url(&format!("/admin/privacy?client={client_id}")))
@@ -1426,7 +1394,7 @@ db_test!(record_then_erasure_keeps_scores_and_removes_identity, |app| {
     );
 
     let after = json_of(
-        get(&app, &key, &format!("/api/v1/clients/{client_id}/record")).await,
+        app.api_get(&key, &format!("/api/v1/clients/{client_id}/record")).await,
         200,
     )
     .await;
@@ -1468,22 +1436,17 @@ db_test!(record_then_erasure_keeps_scores_and_removes_identity, |app| {
     assert_eq!(reqwest::get(app.url(&survey_path)).await.unwrap().status(), 404);
     // FHIR marks the response amended.
     let bundle: Value = serde_json::from_str(
-        &get(
-            &app,
-            &key,
-            &format!("/api/v1/fhir/QuestionnaireResponse?subject={client_id}"),
-        )
-        .await
-        .text()
-        .await
-        .unwrap(),
+        &app.api_get(&key, &format!("/api/v1/fhir/QuestionnaireResponse?subject={client_id}"))
+            .await
+            .text()
+            .await
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(bundle["entry"][0]["resource"]["status"], "amended");
     // The practice system sending the same client again makes a new record, not a link to the erased one.
     let again = json_of(
-        post(
-            &app,
+        app.api_post(
             &key,
             "/api/v1/appointments",
             &appointment("E-3", "e1", app.clock_now(), "booked"),
@@ -1513,8 +1476,7 @@ async fn retention_run(backend: Backend) {
     // Thirteen months later another client starts.
     app.clock.set(today - Duration::hours(3));
     let recent = json_of(
-        post(
-            &app,
+        app.api_post(
             &key,
             "/api/v1/appointments",
             &appointment("R-2", "recent", app.clock_now(), "attended"),

@@ -823,6 +823,25 @@ db_test!(
         let text = record.text().await.unwrap();
         assert!(!text.contains(words), "free text withheld");
         assert!(text.contains("left out"));
+        // The same rule for an integration: the record and the answers.
+        let (_, key) = app.api_key(&[rapport::store::api_keys::Scope::Read]).await;
+        let over_api = |path: String| {
+            let key = key.clone();
+            let app = &app;
+            async move {
+                let response = app.api_get(&key, &path).await;
+                assert_eq!(response.status(), 200);
+                response.text().await.unwrap()
+            }
+        };
+        let record_path = format!("/api/v1/clients/{client}/record");
+        let responses_path = format!("/api/v1/clients/{client}/responses");
+        let api_record = over_api(record_path.clone()).await;
+        assert!(
+            !api_record.contains(words) && api_record.contains("left out"),
+            "{api_record}"
+        );
+        assert!(!over_api(responses_path.clone()).await.contains(words));
         // …until the clinic allows it.
         let page = admin
             .get(app.url("/admin/privacy"))
@@ -849,6 +868,8 @@ db_test!(
             .await
             .unwrap();
         assert!(text.contains(words));
+        assert!(over_api(record_path).await.contains(words));
+        assert!(over_api(responses_path).await.contains(words));
         // Clinicians cannot change the setting.
         let html = clinician
             .get(app.url("/clinician"))

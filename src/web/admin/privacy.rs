@@ -8,13 +8,14 @@ use diesel::prelude::*;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::actions::{self, Actor};
 use crate::context::Context;
 use crate::json::ClientRecordView;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::clients::{self, Client};
 use crate::store::erasure::{self, RetentionDue};
 use crate::store::schema::clients as clients_table;
-use crate::store::{DbConnection, StoreError, kv, record};
+use crate::store::{DbConnection, StoreError, kv};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
 use crate::web::views::layout::{form_error, staff_page};
@@ -78,8 +79,8 @@ fn lookup_section(
                             a.button href={ "/admin/clients/" (c.id) "/record.json" } download { "Download the full record (JSON)" }
                         }
                         p.hint {
-                            "The file holds the client's details, appointments, questionnaires, answers with their "
-                            "free text, alerts with their reasons and repair log, and the audit entries about them. "
+                            "The file holds the client's details, appointments, questionnaires, answers (with their "
+                            "free text if the clinic allows, below), alerts with their reasons and repair log, and the audit entries about them. "
                             "Each download is written to the audit log."
                         }
                         h3 #erase { "Erasure" }
@@ -371,8 +372,8 @@ fn free_text_section(csrf: &str, allowed: bool) -> Markup {
             h2 { "Clients' free-text answers" }
             p {
                 "What clients write for their clinician is read by that clinician. "
-                @if allowed { "Managers and administrators may also read it (in a client's record download)." }
-                @else { "Managers and administrators may not: it is left out of the record download." }
+                @if allowed { "Managers, administrators and the practice system may also read it (in a client's record, downloaded here, from the API or by the rapport command)." }
+                @else { "No one else may: it is left out of a client's record wherever it is taken (downloaded here, from the API or by the rapport command) and of the answers the API gives." }
             }
             form method="post" action="/admin/privacy/free-text" {
                 input type="hidden" name="csrf" value=(csrf);
@@ -438,23 +439,8 @@ async fn record_download(
     let (id, now, admin) = (id.into_inner(), state.now(), staff.id());
     let view = state
         .db(move |conn| {
-            clients::find(conn, id)?;
-            audit::record(
-                conn,
-                &AuditEntry {
-                    staff_id: Some(admin),
-                    action: "client.record.download",
-                    client_id: Some(id),
-                    ..Default::default()
-                },
-                now,
-            )?;
-            let view = ClientRecordView::new(&record::load(conn, id)?, now);
-            Ok(if kv::flag(conn, kv::STAFF_READ_FREE_TEXT)? {
-                view
-            } else {
-                view.without_free_text()
-            })
+            let record = actions::clients::read_record(conn, Actor::Staff(admin), id, now)?;
+            Ok(ClientRecordView::new(&record, now))
         })
         .await?;
     let body = serde_json::to_string_pretty(&view).map_err(|e| AppError::Internal(e.to_string()))?;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiCaller, audit_read, json_body, page_limit, query};
+use crate::actions::{self, Actor};
 use crate::context::Context;
 use crate::json::{ClientRecordView, ClientView, Problem, ResponseView};
 use crate::store::api_keys::Scope;
@@ -281,7 +282,7 @@ async fn opt_out(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let client = state
         .db(move |conn| {
-            crate::actions::clients::opt_out(conn, crate::actions::Actor::ApiKey(key_id), id, now)?;
+            actions::clients::opt_out(conn, Actor::ApiKey(key_id), id, now)?;
             let client = clients::find(conn, id)?;
             view(conn, &client)
         })
@@ -298,7 +299,8 @@ pub struct ClientResponses {
 
 /// A client's responses and scores
 ///
-/// Every answered questionnaire, oldest first, with totals, the common 0–100 score and subscales.
+/// Every answered questionnaire, oldest first, with totals, the common 0–100 score and subscales (the client's
+/// free text only when the clinic lets others than the clinician read it).
 #[utoipa::path(
     get,
     path = "/api/v1/clients/{id}/responses",
@@ -319,9 +321,7 @@ async fn responses(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let body = state
         .db(move |conn| {
-            clients::find(conn, id)?;
-            audit_read(conn, key_id, "api.responses.read", [id], None, now)?;
-            let rows = record::responses_with_instrument(conn, id)?;
+            let rows = actions::clients::read_responses(conn, Actor::ApiKey(key_id), id, now)?;
             Ok(ClientResponses {
                 client_id: id,
                 responses: rows.iter().map(|(r, slug, v)| ResponseView::new(r, slug, *v)).collect(),
@@ -334,7 +334,8 @@ async fn responses(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i
 /// A client's full record
 ///
 /// Everything Rapport holds about the client, for a subject access request: details, appointments,
-/// invitations, responses with answers and free text, alerts with their signals and repair log, and the
+/// invitations, responses with answers (and free text when the clinic allows others than the clinician to read it;
+/// `withheld` says when it was left out), alerts with their signals and repair log, and the
 /// audit entries about them.
 #[utoipa::path(
     get,
@@ -360,10 +361,8 @@ async fn client_record(
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let body = state
         .db(move |conn| {
-            clients::find(conn, id)?;
-            // The entry is written first so the record shows this read too.
-            audit_read(conn, key_id, "api.client.record", [id], None, now)?;
-            Ok(ClientRecordView::new(&record::load(conn, id)?, now))
+            let record = actions::clients::read_record(conn, Actor::ApiKey(key_id), id, now)?;
+            Ok(ClientRecordView::new(&record, now))
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))

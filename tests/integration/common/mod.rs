@@ -236,6 +236,37 @@ impl TestApp {
         rapport::jobs::run_once(&self.state).await.unwrap()
     }
 
+    /// A new API key with `scopes`: its id and the secret to send.
+    pub async fn api_key(&self, scopes: &[rapport::store::api_keys::Scope]) -> (i64, String) {
+        let now = self.clock_now();
+        let scopes = scopes.to_vec();
+        self.db(move |conn| {
+            rapport::store::api_keys::create(conn, "Practice system", &scopes, now).map(|(k, s)| (k.id, s))
+        })
+        .await
+    }
+
+    /// `GET` on the API with `key`.
+    pub async fn api_get(&self, key: &str, path: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST` of a JSON body on the API with `key`.
+    pub async fn api_post(&self, key: &str, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(self.url(path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// A page as `browser` sees it: its status and its text.
     pub async fn get_html(&self, browser: &reqwest::Client, path: &str) -> (reqwest::StatusCode, String) {
         let response = browser.get(self.url(path)).send().await.unwrap();
