@@ -19,6 +19,27 @@ fn others_read_free_text(conn: &mut DbConnection) -> Result<bool, StoreError> {
     kv::flag(conn, kv::STAFF_READ_FREE_TEXT)
 }
 
+/// The read of a client's data in the audit log, before it is read (so a
+/// record shows its own reading). `NotFound` for an unknown client.
+fn audit_read(
+    conn: &mut DbConnection,
+    by: Actor,
+    client_id: i64,
+    action: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    clients::find(conn, client_id)?;
+    audit::record(
+        conn,
+        &audit::AuditEntry {
+            client_id: Some(client_id),
+            detail: (by == Actor::CommandLine).then_some("by a rapport command"),
+            ..by.audit(action)
+        },
+        now,
+    )
+}
+
 /// A client's whole record (a subject access request), for `by`: the read
 /// is in the audit log first, so the record shows it too; the client's
 /// free-text answers are left out unless the clinic lets others than the
@@ -30,16 +51,7 @@ pub fn read_record(
     now: NaiveDateTime,
 ) -> Result<ClientRecord, StoreError> {
     conn.write_transaction(|conn| {
-        clients::find(conn, client_id)?;
-        audit::record(
-            conn,
-            &audit::AuditEntry {
-                client_id: Some(client_id),
-                detail: Some(&by.detail("the whole record".to_string())),
-                ..by.audit("client.record.export")
-            },
-            now,
-        )?;
+        audit_read(conn, by, client_id, "client.record.export", now)?;
         let mut record = record::load(conn, client_id)?;
         if !others_read_free_text(conn)? && record.responses.iter().any(|(r, _, _)| r.comment.is_some()) {
             record.withhold_free_text();
@@ -57,15 +69,7 @@ pub fn read_responses(
     now: NaiveDateTime,
 ) -> Result<Vec<(Response, String, i32)>, StoreError> {
     conn.write_transaction(|conn| {
-        clients::find(conn, client_id)?;
-        audit::record(
-            conn,
-            &audit::AuditEntry {
-                client_id: Some(client_id),
-                ..by.audit("api.responses.read")
-            },
-            now,
-        )?;
+        audit_read(conn, by, client_id, "api.responses.read", now)?;
         let mut responses = record::responses_with_instrument(conn, client_id)?;
         if !others_read_free_text(conn)? {
             record::withhold_free_text(&mut responses);
