@@ -1,4 +1,7 @@
 //! Start-up: from checked settings to a ready application state.
+//!
+//! An outer layer: may import everything but `web`, `jobs` and `cli`, which
+//! call it.
 
 use std::sync::Arc;
 

@@ -1,5 +1,7 @@
 //! The time source. The server reads the clock through this trait so tests
 //! can move time forward instead of sleeping.
+//!
+//! May import `store` (for its time precision) only.
 
 use std::sync::{Arc, Mutex};
 

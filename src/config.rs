@@ -1,6 +1,8 @@
 //! Settings: embedded defaults, overridden by an optional TOML file,
 //! overridden by `RAPPORT_*` environment variables. Every value is checked
 //! here, once, so a bad one stops start-up with a sentence naming it.
+//!
+//! May import `domain` and `i18n` only.
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, ToSocketAddrs};

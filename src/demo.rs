@@ -1,6 +1,8 @@
 //! `rapport demo`: a believable clinic to try Rapport with. Two teams, six
 //! clinicians, a manager, an admin, about 120 clients and twelve weeks of
 //! appointments around today. Deterministic, so screenshots are stable.
+//!
+//! An outer layer: may import `actions` and everything below it.
 
 use chrono::{Datelike, Duration, NaiveDateTime, Timelike, Weekday};
 use rand::rngs::StdRng;

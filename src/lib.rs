@@ -31,9 +31,12 @@ mod layers {
     use std::path::Path;
 
     /// The modules of ours each layer may name (`crate::…`).
-    const RULES: [(&str, &[&str]); 9] = [
+    const RULES: [(&str, &[&str]); 12] = [
         ("domain", &["domain"]),
         ("i18n", &["i18n"]),
+        ("security", &["security"]),
+        ("clock.rs", &["clock", "store"]),
+        ("server_key.rs", &["server_key", "config", "store"]),
         ("config.rs", &["config", "domain", "i18n"]),
         ("store", &["store", "domain", "security", "config"]),
         ("actions", &["actions", "store", "domain", "security", "config"]),

@@ -2,6 +2,8 @@
 //! secrets. It is kept out of the database, so a copy of the database (a
 //! backup, a dump handed to a supplier) opens nothing.
 //!
+//! May import `config` and `store` only.
+//!
 //! `RAPPORT_SECRET_KEY` sets it; otherwise it lives in a file beside the
 //! SQLite database (`rapport.db` → `rapport.key`; `./rapport.key` for
 //! PostgreSQL, or `RAPPORT_SECRET_KEY_FILE`), created on first start with

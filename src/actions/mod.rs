@@ -6,7 +6,8 @@
 //! May import `domain` and `store`; never `web`, `cli`, `mail` or `jobs`.
 //! (The move of every use case here is under way: see issue 10. Here so
 //! far: answering a questionnaire, evaluating a client's alerts, the alert
-//! repair steps, adding staff, and stopping or pausing questionnaires.)
+//! repair steps, recording an appointment, reading a client's record,
+//! adding staff, and stopping or pausing questionnaires.)
 
 pub mod alerts;
 pub mod appointments;

@@ -1,4 +1,6 @@
 //! The subcommands of the `rapport` binary.
+//!
+//! The outermost layer: may import everything; nothing imports it.
 
 pub mod analyse;
 pub mod apikey;

@@ -1,6 +1,8 @@
 //! The clinical core: instruments, scoring, rupture signals and alerts.
 //! Pure code: no I/O, no database, no HTTP.
 //!
+//! Imports nothing else of ours (the layer rules test in `lib.rs` checks).
+//!
 //! - [`instrument`]: definitions (TOML/JSON), validation, scoring.
 //! - [`history`]: one client's series of sessions.
 //! - [`signals`]: the rules of CLINICAL.md §2, one file each, and their settings.

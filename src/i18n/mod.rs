@@ -2,6 +2,8 @@
 //! emails, from Project Fluent files (`src/i18n/locales/<tag>/client.ftl`,
 //! built into the binary). Staff pages stay in the clinic's language.
 //!
+//! Imports nothing else of ours.
+//!
 //! A message missing from a language falls back to English for that
 //! message alone (a test fails on any message missing from a shipped file).
 //! Right-to-left languages get `dir="rtl"`; the clinic chooses Western

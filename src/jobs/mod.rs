@@ -3,6 +3,9 @@
 //! set), and the outbox (email and webhooks).
 //! `rapport serve` runs it beside the web server; `rapport jobs` runs it
 //! alone; several may run at once.
+//!
+//! May import `context`, `mail`, `actions`, `store`, `domain` and `config`;
+//! never `web` or `cli`.
 
 use std::time::Duration;
 

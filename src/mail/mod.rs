@@ -1,5 +1,9 @@
 //! Email: building messages (maud templates), the transports, and the
 //! outbox dispatcher.
+//!
+//! May import `store`, `domain`, `security`, `config`, `i18n` and `clock`;
+//! never `actions`, `context`, `jobs`, `web` or `cli`. The dispatcher works
+//! with [`Outbound`], its own part of the running service.
 
 pub mod dispatcher;
 pub mod dkim;

@@ -1,5 +1,7 @@
 //! Secrets: password hashing and the random tokens in emailed links and
 //! API keys. Only hashes are ever stored.
+//!
+//! Imports nothing else of ours.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};

@@ -1,5 +1,8 @@
 //! Persistence: diesel over SQLite and PostgreSQL. One module per aggregate;
 //! every function takes a connection and does one job.
+//!
+//! May import `domain`, `security` and `config`; never `actions`, `mail`,
+//! `context`, `jobs`, `web` or `cli`.
 
 pub mod alerts;
 pub mod api_keys;

@@ -1,4 +1,7 @@
 //! The HTTP side: routes per audience, auth, errors and views.
+//!
+//! An outer layer: may import everything below it (`context`, `actions`,
+//! `json`, `store`, `domain`, …); only `cli` imports it, to start the server.
 
 pub mod account;
 pub mod admin;
