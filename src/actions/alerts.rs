@@ -3,6 +3,7 @@
 //! wait), and a clinician's (or an integration's) steps on an alert:
 //! acknowledge, discussed with the client, outcome.
 
+use crate::store::audit::AuditAction;
 use chrono::NaiveDateTime;
 
 use super::Actor;
@@ -117,9 +118,9 @@ pub fn record_repair_step(
         }
         alerts::record_step(conn, &alert, step, actor.staff_id(), now)?;
         let (action, change) = match step {
-            RepairStep::Acknowledge => ("alert.acknowledge", AlertChange::Acknowledged),
-            RepairStep::Discussed { .. } => ("alert.discuss", AlertChange::Discussed),
-            RepairStep::Outcome { .. } => ("alert.outcome", AlertChange::Outcome),
+            RepairStep::Acknowledge => (AuditAction::AlertAcknowledge, AlertChange::Acknowledged),
+            RepairStep::Discussed { .. } => (AuditAction::AlertDiscuss, AlertChange::Discussed),
+            RepairStep::Outcome { .. } => (AuditAction::AlertOutcome, AlertChange::Outcome),
         };
         webhooks::alert_changed(conn, mailing, alert.id, change, now)?;
         audit::record(

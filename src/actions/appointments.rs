@@ -4,6 +4,7 @@
 //! the invitation kept in step, and each change in the audit log under
 //! whoever made it.
 
+use crate::store::audit::AuditAction;
 use chrono::NaiveDateTime;
 
 use super::Actor;
@@ -33,7 +34,7 @@ pub fn record(
                 &audit::AuditEntry {
                     client_id: Some(recorded.client.id),
                     detail: Some(&by.detail(format!("appointment #{}", recorded.appointment.id))),
-                    ..by.audit("appointment.record")
+                    ..by.audit(AuditAction::AppointmentRecord)
                 },
                 now,
             )?;

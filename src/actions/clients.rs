@@ -4,6 +4,7 @@
 //! admin's download, `rapport client record`) or their answers (the API),
 //! with the clinic's free-text rule applied the same at every door.
 
+use crate::store::audit::AuditAction;
 use chrono::NaiveDateTime;
 
 use super::Actor;
@@ -25,7 +26,7 @@ fn audit_read(
     conn: &mut DbConnection,
     by: Actor,
     client_id: i64,
-    action: &str,
+    action: AuditAction,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
     clients::find(conn, client_id)?;
@@ -51,7 +52,7 @@ pub fn read_record(
     now: NaiveDateTime,
 ) -> Result<ClientRecord, StoreError> {
     conn.write_transaction(|conn| {
-        audit_read(conn, by, client_id, "client.record.export", now)?;
+        audit_read(conn, by, client_id, AuditAction::ClientRecordExport, now)?;
         let mut record = record::load(conn, client_id)?;
         if !others_read_free_text(conn)? && record.responses.iter().any(|(r, _, _)| r.comment.is_some()) {
             record.withhold_free_text();
@@ -69,7 +70,7 @@ pub fn read_responses(
     now: NaiveDateTime,
 ) -> Result<Vec<(Response, String, i32)>, StoreError> {
     conn.write_transaction(|conn| {
-        audit_read(conn, by, client_id, "api.responses.read", now)?;
+        audit_read(conn, by, client_id, AuditAction::ApiResponsesRead, now)?;
         let mut responses = record::responses_with_instrument(conn, client_id)?;
         if !others_read_free_text(conn)? {
             record::withhold_free_text(&mut responses);
@@ -93,7 +94,7 @@ pub fn opt_out(conn: &mut DbConnection, by: Actor, client_id: i64, now: NaiveDat
             conn,
             &audit::AuditEntry {
                 client_id: Some(client_id),
-                ..by.audit("client.opt_out")
+                ..by.audit(AuditAction::ClientOptOut)
             },
             now,
         )?;

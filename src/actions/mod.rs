@@ -15,6 +15,7 @@ pub mod clients;
 pub mod questionnaires;
 pub mod staff;
 
+use crate::store::audit::AuditAction;
 use crate::store::audit::AuditEntry;
 
 /// Who did it, for the audit log.
@@ -32,26 +33,22 @@ pub enum Actor {
 
 impl Actor {
     /// The audit entry for `action` by this actor.
-    pub fn audit<'a>(self, action: &'a str) -> AuditEntry<'a> {
+    pub fn audit<'a>(self, action: AuditAction) -> AuditEntry<'a> {
         match self {
             Actor::Staff(id) => AuditEntry {
                 staff_id: Some(id),
-                action,
-                ..Default::default()
+                ..AuditEntry::new(action)
             },
             Actor::ApiKey(id) => AuditEntry {
                 api_key_id: Some(id),
-                action,
-                ..Default::default()
+                ..AuditEntry::new(action)
             },
             Actor::CommandLine => AuditEntry {
-                action,
-                ..Default::default()
+                ..AuditEntry::new(action)
             },
             Actor::Client => AuditEntry {
-                action,
                 detail: Some("by the client, from the link in an email"),
-                ..Default::default()
+                ..AuditEntry::new(action)
             },
         }
     }

@@ -1,6 +1,7 @@
 //! Staff accounts: adding a member of staff, from the admin page, by
 //! `rapport user add`, or for the demo clinic.
 
+use crate::store::audit::AuditAction;
 use chrono::NaiveDateTime;
 
 use super::Actor;
@@ -51,7 +52,7 @@ pub fn add_member(
             conn,
             &audit::AuditEntry {
                 detail: Some(&detail),
-                ..actor.audit("staff.create")
+                ..actor.audit(AuditAction::StaffCreate)
             },
             now,
         )?;

@@ -1,5 +1,6 @@
 //! `rapport apikey create|list|revoke`.
 
+use crate::store::audit::AuditAction;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -55,9 +56,8 @@ pub fn run(config: Option<&Path>, command: ApikeyCommand) -> ExitCode {
                 crate::store::audit::record(
                     conn,
                     &crate::store::audit::AuditEntry {
-                        action: "apikey.create",
                         detail: Some(&detail),
-                        ..Default::default()
+                        ..crate::store::audit::AuditEntry::new(AuditAction::ApiKeyCreate)
                     },
                     now,
                 )?;
@@ -98,9 +98,8 @@ pub fn run(config: Option<&Path>, command: ApikeyCommand) -> ExitCode {
                 crate::store::audit::record(
                     conn,
                     &crate::store::audit::AuditEntry {
-                        action: "apikey.revoke",
                         detail: Some(&detail),
-                        ..Default::default()
+                        ..crate::store::audit::AuditEntry::new(AuditAction::ApiKeyRevoke)
                     },
                     now,
                 )?;

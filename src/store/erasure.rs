@@ -9,6 +9,7 @@
 //! Kept: ids, dates, scores, numeric answers, alerts and their signals, the
 //! repair log's steps and outcomes, and the audit log.
 
+use crate::store::audit::AuditAction;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -138,10 +139,9 @@ pub fn erase_client(
             &AuditEntry {
                 staff_id: by.staff_id,
                 api_key_id: by.api_key_id,
-                action: "client.erase",
                 client_id: Some(client_id),
                 detail: Some(&detail),
-                ..Default::default()
+                ..AuditEntry::new(AuditAction::ClientErase)
             },
             now,
         )?;

@@ -1,5 +1,6 @@
 //! Teams, staff accounts and the record of failed sign-ins.
 
+use crate::store::audit::AuditAction;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -283,13 +284,13 @@ pub enum AccountChange {
 }
 
 impl AccountChange {
-    fn audit_action(&self) -> &'static str {
+    fn audit_action(&self) -> AuditAction {
         match self {
-            AccountChange::Deactivate => "staff.deactivate",
-            AccountChange::Reactivate => "staff.reactivate",
-            AccountChange::Password(_) => "staff.password",
-            AccountChange::Role(_) => "staff.role",
-            AccountChange::Team(_) => "staff.team",
+            AccountChange::Deactivate => AuditAction::StaffDeactivate,
+            AccountChange::Reactivate => AuditAction::StaffReactivate,
+            AccountChange::Password(_) => AuditAction::StaffPassword,
+            AccountChange::Role(_) => AuditAction::StaffRole,
+            AccountChange::Team(_) => AuditAction::StaffTeam,
         }
     }
 }
@@ -370,9 +371,8 @@ pub fn change_account(
             conn,
             &super::audit::AuditEntry {
                 staff_id,
-                action: change.audit_action(),
                 detail: Some(&format!("staff #{id}{detail}{by_whom}")),
-                ..Default::default()
+                ..super::audit::AuditEntry::new(change.audit_action())
             },
             now,
         )?;

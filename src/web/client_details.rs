@@ -4,6 +4,7 @@
 //! audit entry names the fields that changed, never their values. A
 //! corrected address is used by every email still queued for the client.
 
+use crate::store::audit::AuditAction;
 use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
@@ -70,7 +71,7 @@ async fn load(
     state: &Context,
     staff: &Staff<ClinicianOrAdmin>,
     id: i64,
-    action: &'static str,
+    action: AuditAction,
 ) -> Result<Client, AppError> {
     let (viewer, admin, staff_id, now) = (staff.viewer(), staff.role() == Role::Admin, staff.id(), state.now());
     let found = state
@@ -89,16 +90,15 @@ async fn load(
             });
             let (action, client_id, detail) = match &found {
                 Ok(c) => (action, Some(c.id), Some("contact details".to_string())),
-                Err(_) => ("access.denied", None, Some(format!("client details #{id}"))),
+                Err(_) => (AuditAction::AccessDenied, None, Some(format!("client details #{id}"))),
             };
             audit::record(
                 conn,
                 &AuditEntry {
                     staff_id: Some(staff_id),
-                    action,
                     client_id,
                     detail: detail.as_deref(),
-                    ..Default::default()
+                    ..AuditEntry::new(action)
                 },
                 now,
             )?;
@@ -180,7 +180,7 @@ async fn show(
     path: web::Path<i64>,
     query: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let client = load(&state, &staff, path.into_inner(), "client.view").await?;
+    let client = load(&state, &staff, path.into_inner(), AuditAction::ClientView).await?;
     Ok(page(
         &state,
         &staff,
@@ -198,7 +198,7 @@ async fn save(
     form: StaffForm<ClinicianOrAdmin, DetailsForm>,
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
-    let client = load(&state, &staff, path.into_inner(), "client.view").await?;
+    let client = load(&state, &staff, path.into_inner(), AuditAction::ClientView).await?;
     let details = match form.parse() {
         Ok(d) => d,
         Err(message) => return Ok(page(&state, &staff, &client, &form, false, Some(&message))),
@@ -214,10 +214,9 @@ async fn save(
                         conn,
                         &AuditEntry {
                             staff_id: Some(staff_id),
-                            action: "client.change",
                             client_id: Some(id),
                             detail: Some(&detail),
-                            ..Default::default()
+                            ..AuditEntry::new(AuditAction::ClientChange)
                         },
                         now,
                     )?;

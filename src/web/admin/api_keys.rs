@@ -3,6 +3,7 @@
 //! URL), see every key with when it was last used, revoke one. Audited, as
 //! the `rapport apikey` commands are.
 
+use crate::store::audit::AuditAction;
 use actix_web::{HttpResponse, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -125,9 +126,8 @@ async fn create(state: web::Data<Context>, form: StaffForm<AdminRole, NewKeyForm
                     conn,
                     &AuditEntry {
                         staff_id: Some(admin),
-                        action: "apikey.create",
                         detail: Some(&detail),
-                        ..Default::default()
+                        ..AuditEntry::new(AuditAction::ApiKeyCreate)
                     },
                     now,
                 )?;
@@ -165,9 +165,8 @@ async fn revoke(
                         conn,
                         &AuditEntry {
                             staff_id: Some(admin),
-                            action: "apikey.revoke",
                             detail: Some(&detail),
-                            ..Default::default()
+                            ..AuditEntry::new(AuditAction::ApiKeyRevoke)
                         },
                         now,
                     )?;

@@ -2,6 +2,7 @@
 //! retrying), what failed and why, a test email to oneself, and the
 //! delivery settings. Webhook deliveries have their own page under Integrations.
 
+use crate::store::audit::AuditAction;
 use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::Duration;
@@ -283,8 +284,7 @@ async fn save_delivery(
                     conn,
                     &AuditEntry {
                         staff_id: Some(admin),
-                        action: "settings.delivery",
-                        ..Default::default()
+                        ..AuditEntry::new(AuditAction::SettingsDelivery)
                     },
                     now,
                 )
@@ -317,9 +317,8 @@ async fn retry(
                     conn,
                     &AuditEntry {
                         staff_id: Some(admin),
-                        action: "email.retry",
                         detail: Some(&format!("message #{id}")),
-                        ..Default::default()
+                        ..AuditEntry::new(AuditAction::EmailRetry)
                     },
                     now,
                 )?;
@@ -383,9 +382,8 @@ async fn send_test(state: web::Data<Context>, form: StaffForm<AdminRole, NoField
                 conn,
                 &AuditEntry {
                     staff_id: Some(admin),
-                    action: "email.test",
                     detail: Some(&detail),
-                    ..Default::default()
+                    ..AuditEntry::new(AuditAction::EmailTest)
                 },
                 now,
             )

@@ -10,6 +10,7 @@
 //! nothing from it is stored until the admin imports.
 
 use crate::actions::{self, Actor};
+use crate::store::audit::AuditAction;
 use crate::web::views::html_page;
 use std::collections::BTreeMap;
 
@@ -151,7 +152,7 @@ async fn set_date_order(
     super::save_setting(
         &state,
         form.staff.id(),
-        "clinic_setting_changed",
+        AuditAction::ClinicSettingChanged,
         Some(format!("dates in imported files: {}", order.as_str())),
         "/admin/appointments?saved=date-order".into(),
         move |conn, now| intake::set_date_order(conn, order, now),
@@ -386,9 +387,8 @@ async fn import(state: web::Data<Context>, staff: Staff<AdminRole>, form: Multip
                 conn,
                 &AuditEntry {
                     staff_id: Some(admin),
-                    action: "appointments.import",
                     detail: Some(&detail),
-                    ..Default::default()
+                    ..AuditEntry::new(AuditAction::AppointmentsImport)
                 },
                 now,
             )?;

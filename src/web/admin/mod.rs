@@ -9,6 +9,7 @@ mod privacy;
 mod safety;
 mod webhooks;
 
+use crate::store::audit::AuditAction;
 use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
@@ -230,7 +231,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub(crate) async fn save_setting(
     state: &Context,
     staff_id: i64,
-    action: &'static str,
+    action: AuditAction,
     detail: Option<String>,
     back: String,
     write: impl FnOnce(&mut crate::store::DbConnection, chrono::NaiveDateTime) -> Result<(), crate::store::StoreError>
@@ -246,9 +247,8 @@ pub(crate) async fn save_setting(
                     conn,
                     &AuditEntry {
                         staff_id: Some(staff_id),
-                        action,
                         detail: detail.as_deref(),
-                        ..Default::default()
+                        ..AuditEntry::new(action)
                     },
                     now,
                 )

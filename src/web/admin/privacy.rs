@@ -2,6 +2,7 @@
 //! request), erasing a client (the admin types the client's number to
 //! confirm), and what the retention period would erase now (a dry run).
 
+use crate::store::audit::AuditAction;
 use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use diesel::prelude::*;
@@ -230,9 +231,8 @@ async fn render_with(
                     conn,
                     &AuditEntry {
                         staff_id: Some(admin),
-                        action: "client.lookup",
                         client_id: Some(c.id),
-                        ..Default::default()
+                        ..AuditEntry::new(AuditAction::ClientLookup)
                     },
                     now,
                 )?;
@@ -310,9 +310,8 @@ async fn save_retention(
                     conn,
                     &AuditEntry {
                         staff_id: Some(admin),
-                        action: "settings.retention",
                         detail: Some(&detail),
-                        ..Default::default()
+                        ..AuditEntry::new(AuditAction::SettingsRetention)
                     },
                     now,
                 )
@@ -416,9 +415,8 @@ async fn set_free_text(
                     conn,
                     &AuditEntry {
                         staff_id: Some(admin),
-                        action: "settings.privacy",
                         detail: Some(detail),
-                        ..Default::default()
+                        ..AuditEntry::new(AuditAction::SettingsPrivacy)
                     },
                     now,
                 )

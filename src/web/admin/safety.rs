@@ -2,6 +2,7 @@
 //! an alert may wait for acknowledgement, and the clinic's words-of-risk
 //! lists (CLINICAL.md §3, rule 10), with a box to try a sentence.
 
+use crate::store::audit::AuditAction;
 use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
@@ -327,7 +328,7 @@ async fn save_help_line(
     save_audited(
         &state,
         &staff,
-        "settings.help_line",
+        AuditAction::SettingsHelpLine,
         None,
         "help-line",
         move |conn, now| kv::set(conn, HELP_LINE_KEY, &line, now),
@@ -362,7 +363,7 @@ async fn save_overdue_days(
     save_audited(
         &state,
         &staff,
-        "settings.alert_overdue_days",
+        AuditAction::SettingsAlertOverdueDays,
         Some(format!("{days} days")),
         "overdue",
         move |conn, now| kv::set(conn, alerts::OVERDUE_DAYS_KEY, &days.to_string(), now),
@@ -411,7 +412,7 @@ async fn save_list(state: web::Data<Context>, form: StaffForm<AdminRole, ListFor
     save_audited(
         &state,
         &staff,
-        "settings.risk_words",
+        AuditAction::SettingsRiskWords,
         Some(detail),
         "risk-words",
         move |conn, now| risk_words::save(conn, &language, &phrases, now),
@@ -439,7 +440,7 @@ async fn reset_list(
     save_audited(
         &state,
         &staff,
-        "settings.risk_words",
+        AuditAction::SettingsRiskWords,
         Some(detail),
         "risk-words-reset",
         move |conn, _| risk_words::reset(conn, &language),
@@ -451,7 +452,7 @@ async fn reset_list(
 async fn save_audited(
     state: &Context,
     staff: &Staff<AdminRole>,
-    action: &'static str,
+    action: AuditAction,
     detail: Option<String>,
     saved: &str,
     write: impl FnOnce(&mut crate::store::DbConnection, chrono::NaiveDateTime) -> Result<(), crate::store::StoreError>

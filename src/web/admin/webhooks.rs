@@ -2,6 +2,7 @@
 //! endpoints: add one (its signing secret is shown once), disable one, and
 //! see recent deliveries (on their own page, apart from email).
 
+use crate::store::audit::AuditAction;
 use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
@@ -318,9 +319,8 @@ async fn add_endpoint(
                     conn,
                     &AuditEntry {
                         staff_id: Some(admin),
-                        action: "webhook.add",
                         detail: Some(&format!("endpoint #{}", created.0.id)),
-                        ..Default::default()
+                        ..AuditEntry::new(AuditAction::WebhookAdd)
                     },
                     now,
                 )?;
@@ -359,9 +359,8 @@ async fn disable_endpoint(
                         conn,
                         &AuditEntry {
                             staff_id: Some(admin),
-                            action: "webhook.disable",
                             detail: Some(&format!("endpoint #{id}")),
-                            ..Default::default()
+                            ..AuditEntry::new(AuditAction::WebhookDisable)
                         },
                         now,
                     )?;
@@ -408,9 +407,8 @@ async fn set_private_networks(
                     conn,
                     &AuditEntry {
                         staff_id: Some(admin),
-                        action: "webhook.private_networks",
                         detail: Some(if allow { "allowed" } else { "refused" }),
-                        ..Default::default()
+                        ..AuditEntry::new(AuditAction::WebhookPrivateNetworks)
                     },
                     now,
                 )

@@ -2,6 +2,7 @@
 //! acknowledged by an integration (the step is logged with no member of
 //! staff, and the audit log names the API key).
 
+use crate::store::audit::AuditAction;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -94,7 +95,7 @@ async fn list(state: web::Data<Context>, caller: ApiCaller, req: HttpRequest) ->
             audit_read(
                 conn,
                 key_id,
-                "api.alerts.list",
+                AuditAction::ApiAlertsList,
                 rows.iter().map(|a| a.client_id),
                 None,
                 now,
@@ -136,7 +137,14 @@ async fn read(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) 
     let view = state
         .db(move |conn| {
             let alert = alerts::find(conn, id)?;
-            audit_read(conn, key_id, "api.alert.read", [alert.client_id], Some(id), now)?;
+            audit_read(
+                conn,
+                key_id,
+                AuditAction::ApiAlertRead,
+                [alert.client_id],
+                Some(id),
+                now,
+            )?;
             Ok(AlertView::new(&record::alert_with_log(conn, alert)?))
         })
         .await?;

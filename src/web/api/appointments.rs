@@ -1,6 +1,7 @@
 //! Appointments: a practice system reports them (idempotent on its own id)
 //! and reads them back with the questionnaire each one brought.
 
+use crate::store::audit::AuditAction;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -250,7 +251,7 @@ async fn list(state: web::Data<Context>, caller: ApiCaller, req: HttpRequest) ->
             audit_read(
                 conn,
                 key_id,
-                "api.appointments.list",
+                AuditAction::ApiAppointmentsList,
                 rows.iter().map(|(a, _)| a.client_id),
                 None,
                 now,
@@ -303,7 +304,7 @@ async fn read(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) 
     let view = state
         .db(move |conn| {
             let a = appointments::find(conn, id)?;
-            audit_read(conn, key_id, "api.appointment.read", [a.client_id], None, now)?;
+            audit_read(conn, key_id, AuditAction::ApiAppointmentRead, [a.client_id], None, now)?;
             let invitation = match invitations::for_appointment(conn, a.id)? {
                 Some(i) => Some(InvitationView::new(
                     &i,

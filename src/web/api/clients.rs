@@ -2,6 +2,7 @@
 //! request, read with their answers and scores, and their full record for a
 //! subject access request.
 
+use crate::store::audit::AuditAction;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -143,9 +144,8 @@ async fn upsert(state: web::Data<Context>, caller: ApiCaller, body: web::Bytes) 
                         conn,
                         &AuditEntry {
                             api_key_id: Some(key_id),
-                            action: "client.record",
                             client_id: Some(client.id),
-                            ..Default::default()
+                            ..AuditEntry::new(AuditAction::ClientRecorded)
                         },
                         now,
                     )?;
@@ -219,7 +219,14 @@ async fn list(state: web::Data<Context>, caller: ApiCaller, req: HttpRequest) ->
     let clients = state
         .db(move |conn| {
             let rows = listing::clients(conn, &filter)?;
-            audit_read(conn, key_id, "api.clients.list", rows.iter().map(|c| c.id), None, now)?;
+            audit_read(
+                conn,
+                key_id,
+                AuditAction::ApiClientsList,
+                rows.iter().map(|c| c.id),
+                None,
+                now,
+            )?;
             rows.iter().map(|c| view(conn, c)).collect::<Result<Vec<_>, _>>()
         })
         .await?;
@@ -251,7 +258,7 @@ async fn read(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) 
     let client = state
         .db(move |conn| {
             let client = clients::find(conn, id)?;
-            audit_read(conn, key_id, "api.client.read", [id], None, now)?;
+            audit_read(conn, key_id, AuditAction::ApiClientRead, [id], None, now)?;
             view(conn, &client)
         })
         .await?;

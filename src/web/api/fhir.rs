@@ -3,6 +3,7 @@
 //! items), searched by client as a paged `searchset` Bundle, and each client
 //! as a minimal `Patient` so the responses' `subject` resolves.
 
+use crate::store::audit::AuditAction;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::NaiveDateTime;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -420,7 +421,7 @@ pub async fn questionnaire_responses(
     let (total, entries) = state
         .db(move |conn| {
             let client = clients::find(conn, client_id)?;
-            audit_read(conn, key_id, "api.fhir.responses", [client_id], None, now)?;
+            audit_read(conn, key_id, AuditAction::ApiFhirResponses, [client_id], None, now)?;
             let all = responses::for_client(conn, client_id)?;
             let total = all.len();
             let mut entries = vec![];
@@ -488,7 +489,7 @@ pub async fn questionnaire_response(
                 .first(conn)
                 .map_err(StoreError::or_not_found)?;
             let client = clients::find(conn, response.client_id)?;
-            audit_read(conn, key_id, "api.fhir.response", [client.id], None, now)?;
+            audit_read(conn, key_id, AuditAction::ApiFhirResponse, [client.id], None, now)?;
             let def = history::instrument(conn, response.instrument_id)?;
             Ok(response_resource(&base, &def, &response, client.erased_at.is_some()))
         })
@@ -527,7 +528,7 @@ pub async fn patient(
     let client = state
         .db(move |conn| {
             let client = clients::find(conn, id)?;
-            audit_read(conn, key_id, "api.fhir.patient", [client.id], None, now)?;
+            audit_read(conn, key_id, AuditAction::ApiFhirPatient, [client.id], None, now)?;
             Ok(client)
         })
         .await?;

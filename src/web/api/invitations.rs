@@ -1,5 +1,6 @@
 //! Where a questionnaire stands: scheduled, sent, answered, expired or cancelled.
 
+use crate::store::audit::AuditAction;
 use actix_web::{HttpResponse, get, web};
 
 use super::{ApiCaller, audit_read};
@@ -34,7 +35,14 @@ async fn read(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) 
     let view = state
         .db(move |conn| {
             let invitation = invitations::find(conn, id)?;
-            audit_read(conn, key_id, "api.invitation.read", [invitation.client_id], None, now)?;
+            audit_read(
+                conn,
+                key_id,
+                AuditAction::ApiInvitationRead,
+                [invitation.client_id],
+                None,
+                now,
+            )?;
             let response_id = responses::for_invitation(conn, invitation.id)?.map(|r| r.id);
             Ok(InvitationView::new(&invitation, response_id))
         })

@@ -11,6 +11,7 @@ pub mod fhir;
 mod instruments;
 mod invitations;
 
+use crate::store::audit::AuditAction;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -77,7 +78,7 @@ impl FromRequest for ApiCaller {
 pub(crate) fn audit_read(
     conn: &mut DbConnection,
     key_id: i64,
-    action: &str,
+    action: AuditAction,
     client_ids: impl IntoIterator<Item = i64>,
     alert_id: Option<i64>,
     now: NaiveDateTime,
@@ -94,10 +95,9 @@ pub(crate) fn audit_read(
                 conn,
                 &AuditEntry {
                     api_key_id: Some(key_id),
-                    action,
                     client_id: Some(client_id),
                     alert_id,
-                    ..Default::default()
+                    ..AuditEntry::new(action)
                 },
                 now,
             )?;

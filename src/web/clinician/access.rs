@@ -3,6 +3,7 @@
 //! learns that another clinician's client exists) and writes every view —
 //! and every refused attempt — to the audit log.
 
+use crate::store::audit::AuditAction;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -36,13 +37,30 @@ fn path_id(req: &HttpRequest, name: &str) -> Result<i64, AppError> {
         .ok_or(AppError::NotFound)
 }
 
+/// How a successful access is audited; a refused one always is, here, as
+/// `access.denied` naming the attempt.
+#[derive(Clone, Copy)]
+enum Access {
+    /// Recorded here as this action.
+    Recorded(AuditAction),
+    /// Recorded by the action that follows (a repair step on an alert).
+    ByTheStep,
+}
+
+impl Access {
+    /// The attempt, as a refused one's audit detail names it.
+    fn attempt(self) -> &'static str {
+        match self {
+            Access::Recorded(action) => action.as_str(),
+            Access::ByTheStep => "alert.change",
+        }
+    }
+}
+
 /// Loads through `load`, auditing the view or the refused attempt.
 async fn checked<T: Send + 'static>(
     req: &HttpRequest,
-    action: &'static str,
-    // False: a successful access is recorded by the action itself (a
-    // denied one always is, here).
-    record_access: bool,
+    access: Access,
     id: i64,
     load: fn(&mut DbConnection, &clients::Viewer, i64) -> Result<T, StoreError>,
     ids: fn(&T) -> (i64, Option<i64>),
@@ -56,24 +74,28 @@ async fn checked<T: Send + 'static>(
     let found = state
         .db(move |conn| {
             let found = load(conn, &viewer, id);
-            let (action, client_id, alert_id, detail) = match &found {
-                Ok(_) if !record_access => return Ok(found),
-                Ok(value) => {
+            let (action, client_id, alert_id, detail) = match (&found, access) {
+                (Ok(_), Access::ByTheStep) => return Ok(found),
+                (Ok(value), Access::Recorded(action)) => {
                     let (client_id, alert_id) = ids(value);
                     (action, Some(client_id), alert_id, None)
                 }
-                Err(StoreError::NotFound) => ("access.denied", None, None, Some(format!("{action} #{id}"))),
-                Err(_) => return Ok(found),
+                (Err(StoreError::NotFound), _) => (
+                    AuditAction::AccessDenied,
+                    None,
+                    None,
+                    Some(format!("{} #{id}", access.attempt())),
+                ),
+                (Err(_), _) => return Ok(found),
             };
             audit::record(
                 conn,
                 &AuditEntry {
                     staff_id: Some(viewer.staff_id),
-                    action,
                     client_id,
                     alert_id,
                     detail: detail.as_deref(),
-                    ..Default::default()
+                    ..AuditEntry::new(action)
                 },
                 now,
             )?;
@@ -91,13 +113,12 @@ impl FromRequest for ClientAccess {
         let req = req.clone();
         Box::pin(async move {
             let id = path_id(&req, "client_id")?;
-            let action = if req.method() == actix_web::http::Method::GET {
-                "client.view"
+            let access = Access::Recorded(if req.method() == actix_web::http::Method::GET {
+                AuditAction::ClientView
             } else {
-                "client.change"
-            };
-            let (staff, client) =
-                checked(&req, action, true, id, clients::find_visible, |c: &Client| (c.id, None)).await?;
+                AuditAction::ClientChange
+            });
+            let (staff, client) = checked(&req, access, id, clients::find_visible, |c: &Client| (c.id, None)).await?;
             Ok(ClientAccess { staff, client })
         })
     }
@@ -112,17 +133,16 @@ impl FromRequest for AlertAccess {
         Box::pin(async move {
             let id = path_id(&req, "alert_id")?;
             // A step on the alert is audited by the action that records it.
-            let viewing = req.method() == actix_web::http::Method::GET;
-            let action = if viewing { "alert.view" } else { "alert.change" };
-            let (staff, (alert, client)) = checked(
-                &req,
-                action,
-                viewing,
-                id,
-                alerts::find_visible,
-                |(a, c): &(Alert, Client)| (c.id, Some(a.id)),
-            )
-            .await?;
+            let access = if req.method() == actix_web::http::Method::GET {
+                Access::Recorded(AuditAction::AlertView)
+            } else {
+                Access::ByTheStep
+            };
+            let (staff, (alert, client)) =
+                checked(&req, access, id, alerts::find_visible, |(a, c): &(Alert, Client)| {
+                    (c.id, Some(a.id))
+                })
+                .await?;
             Ok(AlertAccess { staff, alert, client })
         })
     }

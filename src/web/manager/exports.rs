@@ -2,6 +2,7 @@
 //! pseudonymised answer-level CSV for research. Every export is written
 //! to the audit log.
 
+use crate::store::audit::AuditAction;
 use crate::web::views::html_page;
 use std::collections::{BTreeMap, HashMap};
 
@@ -239,7 +240,7 @@ fn attachment(bytes: Vec<u8>, filename: &str) -> HttpResponse {
         .body(bytes)
 }
 
-async fn record_export(state: &Context, staff_id: i64, action: &'static str, detail: String) -> Result<(), AppError> {
+async fn record_export(state: &Context, staff_id: i64, action: AuditAction, detail: String) -> Result<(), AppError> {
     let now = state.now();
     state
         .db(move |conn| {
@@ -247,9 +248,8 @@ async fn record_export(state: &Context, staff_id: i64, action: &'static str, det
                 conn,
                 &AuditEntry {
                     staff_id: Some(staff_id),
-                    action,
                     detail: Some(&detail),
-                    ..AuditEntry::default()
+                    ..AuditEntry::new(action)
                 },
                 now,
             )
@@ -282,7 +282,7 @@ async fn trends_csv(
         selection.grouping.as_str(),
         selection.breakdown.as_str()
     );
-    record_export(&state, staff.id(), "export_trends_csv", detail).await?;
+    record_export(&state, staff.id(), AuditAction::ExportTrends, detail).await?;
     let filename = format!("rapport-trends-{}-{}.csv", selection.first_day(), selection.last_day());
     Ok(attachment(bytes, &filename))
 }
@@ -419,6 +419,6 @@ async fn responses_csv(
         },
         if shift { "shifted per client" } else { "not shifted" }
     );
-    record_export(&state, staff.id(), "export_research_csv", detail).await?;
+    record_export(&state, staff.id(), AuditAction::ExportResearch, detail).await?;
     Ok(attachment(bytes, &format!("rapport-answers-{}.csv", today(&state))))
 }

@@ -3,6 +3,7 @@
 //! table behind a disclosure), the anonymous spread across clinicians, and
 //! the teams with their caseloads.
 
+use crate::store::audit::AuditAction;
 use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
@@ -582,7 +583,7 @@ async fn clinician_figures(
     crate::web::admin::save_setting(
         &state,
         form.staff.id(),
-        "clinic_setting_changed",
+        AuditAction::ClinicSettingChanged,
         Some(format!(
             "figures per clinician: {}",
             if allowed { "allowed" } else { "not allowed" }

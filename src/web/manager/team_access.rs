@@ -2,6 +2,7 @@
 //! cover during leave, or a team that shares its caseload). Off by default:
 //! a clinician sees only their own clients.
 
+use crate::store::audit::AuditAction;
 use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::html;
@@ -98,9 +99,8 @@ pub async fn set_team_access(
                     conn,
                     &AuditEntry {
                         staff_id: Some(manager_id),
-                        action: "staff.team_access",
                         detail: Some(&detail),
-                        ..Default::default()
+                        ..AuditEntry::new(AuditAction::StaffTeamAccess)
                     },
                     now,
                 )
