@@ -3,12 +3,12 @@
 //! wait), and a clinician's (or an integration's) steps on an alert:
 //! acknowledge, discussed with the client, outcome.
 
-use crate::store::audit::AuditAction;
 use chrono::NaiveDateTime;
 
 use super::Actor;
 use crate::domain::engine::{self, ClosedEpisode};
 use crate::store::alerts::{self, Alert, AlertStatus, Change, RepairOutcome, RepairStep};
+use crate::store::audit::AuditAction;
 use crate::store::clients::Client;
 use crate::store::invitations::Mailing;
 use crate::store::webhooks::{self, AlertChange};

@@ -4,13 +4,13 @@
 //! the invitation kept in step, and each change in the audit log under
 //! whoever made it.
 
-use crate::store::audit::AuditAction;
 use chrono::NaiveDateTime;
 
 use super::Actor;
 use crate::domain::appointment::AppointmentIn;
 use crate::domain::schedule::DeliveryRules;
 use crate::store::appointments::Upserted;
+use crate::store::audit::AuditAction;
 use crate::store::intake::{self, IntakeError, Recorded};
 use crate::store::invitations::Mailing;
 use crate::store::{DbConnection, audit};

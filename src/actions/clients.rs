@@ -4,10 +4,10 @@
 //! admin's download, `rapport client record`) or their answers (the API),
 //! with the clinic's free-text rule applied the same at every door.
 
-use crate::store::audit::AuditAction;
 use chrono::NaiveDateTime;
 
 use super::Actor;
+use crate::store::audit::AuditAction;
 use crate::store::clients::{self, InvitationChoice};
 use crate::store::record::{self, ClientRecord};
 use crate::store::responses::Response;

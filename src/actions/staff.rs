@@ -1,11 +1,11 @@
 //! Staff accounts: adding a member of staff, from the admin page, by
 //! `rapport user add`, or for the demo clinic.
 
-use crate::store::audit::AuditAction;
 use chrono::NaiveDateTime;
 
 use super::Actor;
 use crate::domain::email::EmailAddress;
+use crate::store::audit::AuditAction;
 use crate::store::staff::{self, NewStaff, Role, StaffMember};
 use crate::store::{DbConnection, StoreError, audit};
 

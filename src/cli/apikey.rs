@@ -1,6 +1,5 @@
 //! `rapport apikey create|list|revoke`.
 
-use crate::store::audit::AuditAction;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -8,6 +7,7 @@ use clap::Subcommand;
 
 use crate::clock::{Clock, SystemClock};
 use crate::store::api_keys;
+use crate::store::audit::AuditAction;
 
 use super::{fail, load_settings};
 

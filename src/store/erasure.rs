@@ -9,7 +9,6 @@
 //! Kept: ids, dates, scores, numeric answers, alerts and their signals, the
 //! repair log's steps and outcomes, and the audit log.
 
-use crate::store::audit::AuditAction;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -19,6 +18,7 @@ use super::schema::responses as responses_table;
 use super::schema::{alert_events, alerts, appointments, clients as clients_table, invitations, link_tokens, outbox};
 use super::{DbConnection, StoreError, invitations as invitation_store};
 use crate::domain::instrument::{Answer, Answers};
+use crate::store::audit::AuditAction;
 
 /// The name an erased client is shown under.
 pub fn erased_name(client_id: i64) -> String {

@@ -2,7 +2,6 @@
 //! ends every other session of theirs (a stolen cookie stops working);
 //! this browser gets a new session.
 
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
@@ -13,6 +12,7 @@ use super::views::layout::{form_error, notice, staff_page};
 use crate::context::Context;
 use crate::security;
 use crate::store::staff::{self, AccountChange, ChangedBy};
+use crate::web::views::html_page;
 
 const PATH: &str = "/account/password";
 

@@ -5,7 +5,6 @@
 //! corrected address is used by every email still queued for the client.
 
 use crate::store::audit::AuditAction;
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -17,6 +16,7 @@ use crate::store::clients::{self, Client, Details};
 use crate::store::staff::Role;
 use crate::web::auth::{ClinicianOrAdmin, Staff, StaffForm};
 use crate::web::error::AppError;
+use crate::web::views::html_page;
 use crate::web::views::layout::{form_error, notice, staff_page};
 
 #[derive(Deserialize, Default)]

@@ -1,6 +1,5 @@
 //! Pages anyone may reach: health checks, sign-in and sign-out.
 
-use crate::web::views::html_page;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
@@ -11,6 +10,7 @@ use super::views::layout::{form_error, plain_page};
 use crate::context::Context;
 use crate::security;
 use crate::store::{self, staff};
+use crate::web::views::html_page;
 
 /// The process is up.
 #[get("/healthz")]

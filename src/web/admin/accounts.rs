@@ -3,7 +3,6 @@
 //! `staff::change_account`, which audits it (as `rapport user` does), and
 //! deactivation or a new password ends the person's sessions at once.
 
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
@@ -13,6 +12,7 @@ use crate::security;
 use crate::store::staff::{self as staff_store, AccountChange, ChangedBy, Role};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
+use crate::web::views::html_page;
 use crate::web::views::layout::{form_error, notice, staff_page};
 use crate::web::views::local_time;
 

@@ -3,7 +3,6 @@
 //! URL), see every key with when it was last used, revoke one. Audited, as
 //! the `rapport apikey` commands are.
 
-use crate::store::audit::AuditAction;
 use actix_web::{HttpResponse, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -11,6 +10,7 @@ use serde::Deserialize;
 use super::webhooks::{NewEndpointForm, render};
 use crate::context::Context;
 use crate::store::api_keys::{self, ApiKey, Scope};
+use crate::store::audit::AuditAction;
 use crate::store::audit::{self, AuditEntry};
 use crate::web::auth::{AdminRole, StaffForm};
 use crate::web::error::AppError;

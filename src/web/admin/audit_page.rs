@@ -2,7 +2,6 @@
 //! words, filtered by person, client, kind of action and dates, and
 //! exported as CSV (the same filter).
 
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, web};
 use chrono::{NaiveDate, NaiveDateTime};
 use maud::html;
@@ -13,6 +12,7 @@ use crate::store::audit::{self, AuditFilter, AuditRow, action_label};
 use crate::store::staff as staff_store;
 use crate::web::auth::{AdminRole, Staff};
 use crate::web::error::AppError;
+use crate::web::views::html_page;
 use crate::web::views::layout::staff_page;
 use crate::web::views::{local_time, spreadsheet_text};
 

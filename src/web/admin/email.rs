@@ -3,7 +3,6 @@
 //! delivery settings. Webhook deliveries have their own page under Integrations.
 
 use crate::store::audit::AuditAction;
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::Duration;
 use maud::html;
@@ -16,6 +15,7 @@ use crate::store::audit::{self, AuditEntry};
 use crate::store::{invitations, outbox};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
+use crate::web::views::html_page;
 use crate::web::views::layout::{form_error, notice, staff_page};
 use crate::web::views::local_time;
 

@@ -11,7 +11,6 @@
 
 use crate::actions::{self, Actor};
 use crate::store::audit::AuditAction;
-use crate::web::views::html_page;
 use std::collections::BTreeMap;
 
 use actix_multipart::Multipart;
@@ -32,6 +31,7 @@ use crate::store::invitations::{self, Mailing};
 use crate::store::{DbConnection, StoreError};
 use crate::web::auth::{AdminRole, Staff, StaffForm, constant_time_eq};
 use crate::web::error::AppError;
+use crate::web::views::html_page;
 use crate::web::views::layout::{form_error, notice, staff_page};
 use crate::web::views::local_time;
 

@@ -10,7 +10,6 @@ mod safety;
 mod webhooks;
 
 use crate::store::audit::AuditAction;
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -28,6 +27,7 @@ use crate::store::audit::{self, AuditEntry};
 use crate::store::kv;
 use crate::store::staff::{self as staff_store, Role};
 use crate::web::survey::HELP_LINE_KEY;
+use crate::web::views::html_page;
 
 #[derive(Deserialize, Default)]
 struct StaffQuery {

@@ -3,7 +3,6 @@
 //! confirm), and what the retention period would erase now (a dry run).
 
 use crate::store::audit::AuditAction;
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use diesel::prelude::*;
 use maud::{Markup, html};
@@ -19,6 +18,7 @@ use crate::store::schema::clients as clients_table;
 use crate::store::{DbConnection, StoreError, kv};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
+use crate::web::views::html_page;
 use crate::web::views::layout::{form_error, staff_page};
 use crate::web::views::{local_date, local_time};
 

@@ -3,7 +3,6 @@
 //! lists (CLINICAL.md §3, rule 10), with a box to try a sentence.
 
 use crate::store::audit::AuditAction;
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -15,6 +14,7 @@ use crate::store::{alerts, kv};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
 use crate::web::survey::{HELP_LINE_KEY, default_help_line};
+use crate::web::views::html_page;
 use crate::web::views::layout::{form_error, notice, staff_page};
 
 const HELP_LINE_MAX: usize = 300;

@@ -3,7 +3,6 @@
 //! see recent deliveries (on their own page, apart from email).
 
 use crate::store::audit::AuditAction;
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -14,6 +13,7 @@ use crate::store::webhooks::{self, Endpoint, EventType};
 use crate::store::{StoreError, kv, outbox};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
+use crate::web::views::html_page;
 use crate::web::views::layout::{form_error, notice, staff_page};
 use crate::web::views::local_time;
 

@@ -2,7 +2,6 @@
 //! acknowledged by an integration (the step is logged with no member of
 //! staff, and the audit log names the API key).
 
-use crate::store::audit::AuditAction;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -13,6 +12,7 @@ use crate::context::Context;
 use crate::json::{AlertView, Problem};
 use crate::store::alerts::{self, AlertStatus, RepairStep};
 use crate::store::api_keys::Scope;
+use crate::store::audit::AuditAction;
 use crate::store::listing::{self, AlertFilter, AlertState};
 use crate::store::record;
 use crate::web::error::{ApiError, AppError};

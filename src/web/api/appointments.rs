@@ -1,7 +1,6 @@
 //! Appointments: a practice system reports them (idempotent on its own id)
 //! and reads them back with the questionnaire each one brought.
 
-use crate::store::audit::AuditAction;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,6 +11,7 @@ use crate::context::Context;
 use crate::json::{AppointmentView, InvitationView, Problem};
 use crate::store::api_keys::Scope;
 use crate::store::appointments::{self, AppointmentStatus, Upserted};
+use crate::store::audit::AuditAction;
 use crate::store::intake::{AppointmentIn, ClientDetails, IntakeError};
 use crate::store::listing::{self, AppointmentFilter};
 use crate::store::{invitations, responses};

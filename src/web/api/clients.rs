@@ -2,7 +2,6 @@
 //! request, read with their answers and scores, and their full record for a
 //! subject access request.
 
-use crate::store::audit::AuditAction;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,6 +12,7 @@ use crate::context::Context;
 use crate::json::{ClientRecordView, ClientView, Problem, ResponseView};
 use crate::store::api_keys::Scope;
 use crate::store::appointments::Upserted;
+use crate::store::audit::AuditAction;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::clients::{self, Client};
 use crate::store::intake::{self, ClientDetails};

@@ -1,13 +1,13 @@
 //! The OpenAPI document and a readable reference page rendered from it on
 //! the server (no script, no third-party assets).
 
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, web};
 use maud::{DOCTYPE, Markup, html};
 use serde_json::Value;
 
 use super::openapi;
 use crate::context::Context;
+use crate::web::views::html_page;
 
 /// The OpenAPI 3.1 document
 ///

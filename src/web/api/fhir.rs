@@ -3,7 +3,6 @@
 //! items), searched by client as a paged `searchset` Bundle, and each client
 //! as a minimal `Patient` so the responses' `subject` resolves.
 
-use crate::store::audit::AuditAction;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::NaiveDateTime;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -16,6 +15,7 @@ use crate::context::Context;
 use crate::domain::instrument::{Answer, InstrumentDefinition, Item, ItemKind, ScaleSpec};
 use crate::json::{Problem, utc_text};
 use crate::store::api_keys::Scope;
+use crate::store::audit::AuditAction;
 use crate::store::clients::Client;
 use crate::store::responses::Response;
 use crate::store::schema::responses as responses_table;

@@ -1,12 +1,12 @@
 //! Where a questionnaire stands: scheduled, sent, answered, expired or cancelled.
 
-use crate::store::audit::AuditAction;
 use actix_web::{HttpResponse, get, web};
 
 use super::{ApiCaller, audit_read};
 use crate::context::Context;
 use crate::json::{InvitationView, Problem};
 use crate::store::api_keys::Scope;
+use crate::store::audit::AuditAction;
 use crate::store::{invitations, responses};
 use crate::web::error::ApiError;
 

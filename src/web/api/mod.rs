@@ -11,7 +11,6 @@ pub mod fhir;
 mod instruments;
 mod invitations;
 
-use crate::store::audit::AuditAction;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -24,6 +23,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use super::error::{ApiError, AppError};
 use crate::context::Context;
 use crate::store::api_keys::{self, ApiKey, Scope};
+use crate::store::audit::AuditAction;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::{DbConnection, StoreError};
 

@@ -3,7 +3,6 @@
 //! learns that another clinician's client exists) and writes every view —
 //! and every refused attempt — to the audit log.
 
-use crate::store::audit::AuditAction;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -11,6 +10,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 
 use crate::context::Context;
 use crate::store::alerts::{self, Alert};
+use crate::store::audit::AuditAction;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::clients::{self, Client};
 use crate::store::{DbConnection, StoreError};

@@ -4,7 +4,6 @@
 //! per rule with the statistics behind a disclosure, the recent scores,
 //! what the client said, what to consider, and the log.
 
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -22,6 +21,7 @@ use crate::store::{appointments, history};
 use crate::web::auth::{ClinicianRole, StaffForm};
 use crate::web::error::AppError;
 use crate::web::views::chart::{self, Marker, MarkerKind, Trajectory};
+use crate::web::views::html_page;
 use crate::web::views::layout::{form_error, staff_page};
 use crate::web::views::number;
 use crate::web::views::{local_date, local_time};

@@ -2,7 +2,6 @@
 //! sends them): for one of their clients or a new one.
 
 use crate::actions::{self, Actor};
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -15,6 +14,7 @@ use crate::store::intake::IntakeError;
 use crate::store::invitations;
 use crate::web::auth::{ClinicianRole, Staff, StaffForm};
 use crate::web::error::AppError;
+use crate::web::views::html_page;
 use crate::web::views::layout::{form_error, staff_page};
 
 /// Appointments entered here carry this source; clients created here get a

@@ -1,7 +1,6 @@
 //! The clinician's clients: the list, and each client's page with their
 //! trajectory, answers, invitations, appointments and alerts.
 
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -19,6 +18,7 @@ use crate::store::{alerts, appointments};
 use crate::web::auth::{ClinicianRole, Staff, StaffForm};
 use crate::web::error::AppError;
 use crate::web::views::chart::{self, Marker, MarkerKind, Trajectory};
+use crate::web::views::html_page;
 use crate::web::views::layout::{form_error, notice, staff_page};
 use crate::web::views::number;
 use crate::web::views::{local_date, local_time};

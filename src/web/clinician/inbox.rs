@@ -4,7 +4,6 @@
 //! next appointment, a comment marker), the clients to follow up after a
 //! "not repaired", and the coming appointments.
 
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -14,6 +13,7 @@ use crate::store::alerts::{self, AlertFilter, AlertStatus};
 use crate::store::appointments;
 use crate::web::auth::{ClinicianRole, Staff};
 use crate::web::error::AppError;
+use crate::web::views::html_page;
 use crate::web::views::layout::staff_page;
 use crate::web::views::{local_date, local_time};
 

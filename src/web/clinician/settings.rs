@@ -1,6 +1,5 @@
 //! How a clinician hears about alerts.
 
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
@@ -9,6 +8,7 @@ use crate::context::Context;
 use crate::store::staff::{self, Notify};
 use crate::web::auth::{ClinicianRole, Staff, StaffForm};
 use crate::web::error::AppError;
+use crate::web::views::html_page;
 use crate::web::views::layout::{notice, staff_page};
 
 #[derive(Deserialize, Default)]

@@ -3,7 +3,6 @@
 //! to the audit log.
 
 use crate::store::audit::AuditAction;
-use crate::web::views::html_page;
 use std::collections::{BTreeMap, HashMap};
 
 use actix_web::{HttpResponse, get, web};
@@ -21,6 +20,7 @@ use crate::store::audit::{self, AuditEntry};
 use crate::store::{history, instruments, trends};
 use crate::web::auth::{ManagerRole, Staff};
 use crate::web::error::AppError;
+use crate::web::views::html_page;
 use crate::web::views::layout::staff_page;
 
 #[get("/manager/exports")]

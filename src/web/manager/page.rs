@@ -4,7 +4,6 @@
 //! the teams with their caseloads.
 
 use crate::store::audit::AuditAction;
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use maud::{Markup, html};
@@ -22,6 +21,7 @@ use crate::store::trends::{self, Dashboard};
 use crate::store::{DbConnection, StoreError, clients};
 use crate::web::auth::{AdminRole, CurrentStaff, Staff, StaffForm};
 use crate::web::error::AppError;
+use crate::web::views::html_page;
 use crate::web::views::layout::{notice, staff_page};
 use crate::web::views::local_time;
 

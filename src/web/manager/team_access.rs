@@ -3,7 +3,6 @@
 //! a clinician sees only their own clients.
 
 use crate::store::audit::AuditAction;
-use crate::web::views::html_page;
 use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
@@ -13,6 +12,7 @@ use crate::store::audit::{self, AuditEntry};
 use crate::store::staff::{self, Role};
 use crate::web::auth::{ManagerRole, Staff, StaffForm};
 use crate::web::error::AppError;
+use crate::web::views::html_page;
 use crate::web::views::layout::staff_page;
 
 const PATH: &str = "/manager/team-access";
