@@ -1,13 +1,32 @@
 //! Staff accounts: adding a member of staff, from the admin page, by
-//! `rapport user add`, or for the demo clinic.
+//! `rapport user add`, or for the demo clinic; a clinician's choice of
+//! alert emails.
 
 use chrono::NaiveDateTime;
 
 use super::Actor;
 use crate::domain::email::EmailAddress;
 use crate::store::audit::AuditAction;
-use crate::store::staff::{self, NewStaff, Role, StaffMember};
-use crate::store::{DbConnection, StoreError, audit};
+use crate::store::invitations::Mailing;
+use crate::store::staff::{self, NewStaff, Notify, Role, StaffMember};
+use crate::store::{DbConnection, StoreError, alerts, audit};
+
+/// A clinician's choice of how to hear about high and other alerts. Alerts
+/// waiting untold that the new choice says cannot wait are emailed now
+/// (one notice), not at the next alert.
+pub fn set_alert_emails(
+    conn: &mut DbConnection,
+    clinician_id: i64,
+    high: Notify,
+    other: Notify,
+    mailing: &Mailing,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    conn.write_transaction(|conn| {
+        staff::set_notifications(conn, clinician_id, high, other)?;
+        alerts::notify_urgent(conn, clinician_id, mailing, now)
+    })
+}
 
 /// Who to add. The password is already hashed (hashing is slow: callers
 /// do it off the database thread).

@@ -930,3 +930,47 @@ db_test!(measured_recovery_is_set_cleared_and_brought_up_to_date, |app| {
         .await;
     assert_eq!(version.as_deref(), Some(rapport::store::alerts::RULES_VERSION));
 });
+
+db_test!(choosing_immediate_alert_emails_sends_the_alerts_waiting_untold, |app| {
+    let (dr, _) = app.staff("clinician", "dr@example.org", None).await;
+    app.db(move |conn| {
+        use rapport::store::staff::{Notify, set_notifications};
+        set_notifications(conn, dr, Notify::Off, Notify::Off)
+    })
+    .await;
+    for items in [[10, 10, 9, 9], [10, 9, 10, 9], [9, 10, 10, 9], [6, 7, 6, 7]] {
+        answered_session(&app, "dr@example.org", "ola", items).await;
+    }
+    let notices = || {
+        app.db(move |conn| {
+            use diesel::prelude::*;
+            use rapport::store::schema::outbox;
+            Ok(outbox::table
+                .filter(outbox::kind.eq("alert_notice"))
+                .filter(outbox::staff_id.eq(dr))
+                .count()
+                .get_result::<i64>(conn)?)
+        })
+    };
+    assert_eq!(notices().await, 0, "emails off: the alert opened untold");
+    let clinician = app.signed_in("dr@example.org").await;
+    let saved = app
+        .post_form(
+            &clinician,
+            "/clinician/settings",
+            "/clinician/settings",
+            &[("notify_high", "immediate"), ("notify_other", "immediate")],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    assert_eq!(notices().await, 1, "the waiting alert, told at once");
+    // Saving again tells nothing twice.
+    app.post_form(
+        &clinician,
+        "/clinician/settings",
+        "/clinician/settings",
+        &[("notify_high", "immediate"), ("notify_other", "immediate")],
+    )
+    .await;
+    assert_eq!(notices().await, 1);
+});

@@ -5,7 +5,7 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::context::Context;
-use crate::store::staff::{self, Notify};
+use crate::store::staff::Notify;
 use crate::web::auth::{ClinicianRole, Staff, StaffForm};
 use crate::web::error::AppError;
 use crate::web::views::html_page;
@@ -71,9 +71,9 @@ async fn save(state: web::Data<Context>, form: StaffForm<ClinicianRole, NotifyFo
             "Choose how to hear about high alerts and about other alerts.".into(),
         ));
     };
-    let id = me.id();
+    let (id, now) = (me.id(), state.now());
     state
-        .db(move |conn| staff::set_notifications(conn, id, high, other))
+        .db_mailing(move |conn, mailing| crate::actions::staff::set_alert_emails(conn, id, high, other, mailing, now))
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/clinician/settings?saved=1"))
