@@ -7,7 +7,8 @@
 //! (The move of every use case here is under way: see issue 10. Here so
 //! far: answering a questionnaire, evaluating a client's alerts, the alert
 //! repair steps, recording an appointment, reading a client's record,
-//! adding staff, and stopping or pausing questionnaires.)
+//! adding staff and changing an account, a clinician's alert emails, and
+//! stopping or pausing questionnaires.)
 
 pub mod alerts;
 pub mod appointments;

@@ -1,6 +1,7 @@
-//! Staff accounts: adding a member of staff, from the admin page, by
-//! `rapport user add`, or for the demo clinic; a clinician's choice of
-//! alert emails.
+//! Staff accounts: adding a member of staff (from the admin page, by
+//! `rapport user add`, or for the demo clinic) and changing an account
+//! (the admin page, one's own password, `rapport user`); a clinician's
+//! choice of alert emails.
 
 use chrono::NaiveDateTime;
 
@@ -8,8 +9,32 @@ use super::Actor;
 use crate::domain::email::EmailAddress;
 use crate::store::audit::AuditAction;
 use crate::store::invitations::Mailing;
-use crate::store::staff::{self, NewStaff, Notify, Role, StaffMember};
+use crate::store::staff::{self, AccountChange, NewStaff, Notify, Role, StaffMember};
 use crate::store::{DbConnection, StoreError, alerts, audit};
+
+/// Changes a staff account (deactivate, reactivate, password, role,
+/// team) and writes its audit entry, in one transaction, whoever does it:
+/// an admin's page, the person's own password page, or `rapport user`.
+pub fn change_account(
+    conn: &mut DbConnection,
+    by: Actor,
+    id: i64,
+    change: &AccountChange,
+    now: NaiveDateTime,
+) -> Result<StaffMember, StoreError> {
+    conn.write_transaction(|conn| {
+        let detail = staff::apply_account_change(conn, id, change, now)?;
+        audit::record(
+            conn,
+            &audit::AuditEntry {
+                detail: Some(&by.detail(format!("staff #{id}{detail}"))),
+                ..by.audit(change.audit_action())
+            },
+            now,
+        )?;
+        staff::find(conn, id)
+    })
+}
 
 /// A clinician's choice of how to hear about high and other alerts. Alerts
 /// waiting untold that the new choice says cannot wait are emailed now

@@ -13,7 +13,7 @@ use crate::actions::{self, Actor};
 use crate::clock::{Clock, SystemClock};
 use crate::security;
 use crate::store::StoreError;
-use crate::store::staff::{self, AccountChange, ChangedBy, Role};
+use crate::store::staff::{self, AccountChange, Role};
 
 use super::{fail, load_settings};
 
@@ -134,7 +134,7 @@ pub fn run(config: Option<&Path>, command: UserCommand) -> ExitCode {
         Change::Role(role) => AccountChange::Role(role),
         Change::Team(team) => AccountChange::Team(Some(team).filter(|t| !t.trim().is_empty())),
     };
-    match staff::change_account(&mut conn, member.id, &account_change, ChangedBy::Command, now) {
+    match actions::staff::change_account(&mut conn, Actor::CommandLine, member.id, &account_change, now) {
         Ok(after) => {
             let what = match account_change {
                 AccountChange::Deactivate => "deactivated; their sessions have ended".to_string(),

@@ -263,14 +263,6 @@ pub fn end_sessions(conn: &mut DbConnection, id: i64) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Who changed an account: a signed-in admin, the person themselves, or
-/// the `rapport user` command on the server.
-#[derive(Debug, Clone, Copy)]
-pub enum ChangedBy {
-    Staff(i64),
-    Command,
-}
-
 /// A change to a staff account.
 #[derive(Debug, Clone)]
 pub enum AccountChange {
@@ -284,7 +276,7 @@ pub enum AccountChange {
 }
 
 impl AccountChange {
-    fn audit_action(&self) -> AuditAction {
+    pub fn audit_action(&self) -> AuditAction {
         match self {
             AccountChange::Deactivate => AuditAction::StaffDeactivate,
             AccountChange::Reactivate => AuditAction::StaffReactivate,
@@ -295,17 +287,18 @@ impl AccountChange {
     }
 }
 
-/// Changes an account and writes its audit entry, in one transaction. The
-/// last active admin can be neither deactivated nor given another role.
-/// Deactivation and a new password end the account's sessions.
-pub fn change_account(
+/// Changes an account and returns what changed in a few words (for the
+/// audit entry). The last active admin can be neither deactivated nor
+/// given another role. Deactivation and a new password end the account's
+/// sessions. Call inside a write transaction: use
+/// `actions::staff::change_account`, which also writes the audit entry.
+pub(crate) fn apply_account_change(
     conn: &mut DbConnection,
     id: i64,
     change: &AccountChange,
-    by: ChangedBy,
     now: NaiveDateTime,
-) -> Result<StaffMember, StoreError> {
-    conn.write_transaction(|conn| {
+) -> Result<String, StoreError> {
+    {
         let member = find(conn, id)?;
         let last_admin = member.role() == Role::Admin
             && member.active
@@ -363,21 +356,8 @@ pub fn change_account(
                 format!(": {}", team.as_deref().unwrap_or("no team"))
             }
         };
-        let (staff_id, by_whom) = match by {
-            ChangedBy::Staff(s) => (Some(s), ""),
-            ChangedBy::Command => (None, " (by a rapport command)"),
-        };
-        super::audit::record(
-            conn,
-            &super::audit::AuditEntry {
-                staff_id,
-                detail: Some(&format!("staff #{id}{detail}{by_whom}")),
-                ..super::audit::AuditEntry::new(change.audit_action())
-            },
-            now,
-        )?;
-        find(conn, id)
-    })
+        Ok(detail)
+    }
 }
 
 /// How a clinician hears about alerts, separately for high alerts and for

@@ -9,9 +9,10 @@ use serde::Deserialize;
 use super::auth::{self, AnyRole, Staff, StaffForm};
 use super::error::AppError;
 use super::views::layout::{form_error, notice, staff_page};
+use crate::actions::Actor;
 use crate::context::Context;
 use crate::security;
-use crate::store::staff::{self, AccountChange, ChangedBy};
+use crate::store::staff::AccountChange;
 use crate::web::views::html_page;
 
 const PATH: &str = "/account/password";
@@ -93,7 +94,9 @@ async fn change_password(
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let (id, now) = (member.id, state.now());
     let changed = state
-        .db(move |conn| staff::change_account(conn, id, &AccountChange::Password(hash), ChangedBy::Staff(id), now))
+        .db(move |conn| {
+            crate::actions::staff::change_account(conn, Actor::Staff(id), id, &AccountChange::Password(hash), now)
+        })
         .await?;
     Ok(HttpResponse::SeeOther()
         .cookie(auth::new_session_cookie(&state, &changed, now))

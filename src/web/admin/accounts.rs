@@ -1,15 +1,16 @@
 //! One staff account for an admin: deactivate or reactivate it, set a new
 //! password, change its role or team. Every change goes through
-//! `staff::change_account`, which audits it (as `rapport user` does), and
+//! `actions::staff::change_account`, which audits it (as `rapport user` does), and
 //! deactivation or a new password ends the person's sessions at once.
 
 use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
 
+use crate::actions::Actor;
 use crate::context::Context;
 use crate::security;
-use crate::store::staff::{self as staff_store, AccountChange, ChangedBy, Role};
+use crate::store::staff::{self as staff_store, AccountChange, Role};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
 use crate::web::views::html_page;
@@ -172,7 +173,7 @@ async fn change_account(
     };
     let (now, admin) = (state.now(), staff.id());
     let changed = state
-        .db(move |conn| staff_store::change_account(conn, id, &change, ChangedBy::Staff(admin), now))
+        .db(move |conn| crate::actions::staff::change_account(conn, Actor::Staff(admin), id, &change, now))
         .await;
     match changed {
         Ok(_) => Ok(HttpResponse::SeeOther()
