@@ -2,13 +2,16 @@
 //! link, or the practice system over the API) and pausing or resuming them
 //! (their clinician); and a client's record handed out whole (the API, the
 //! admin's download, `rapport client record`) or their answers (the API),
-//! with the clinic's free-text rule applied the same at every door.
+//! with the clinic's free-text rule applied the same at every door; and
+//! erasing a client (the admin's page, `rapport client erase`, or the
+//! clinic's retention period in the job loop).
 
 use chrono::NaiveDateTime;
 
 use super::Actor;
 use crate::store::audit::AuditAction;
 use crate::store::clients::{self, InvitationChoice};
+use crate::store::erasure::{self, Erasure};
 use crate::store::record::{self, ClientRecord};
 use crate::store::responses::Response;
 use crate::store::{DbConnection, StoreError, audit, invitations, kv};
@@ -118,4 +121,45 @@ pub fn set_invitation_choice(
         }
         Ok(())
     })
+}
+
+/// Erases one client's identifying data (see `store::erasure` for what goes
+/// and what stays) and writes the audit entry, in one transaction: `why`
+/// says in a few words how it was asked for. Running it again on an erased
+/// client scrubs anything added since. Unknown id: `NotFound`.
+pub fn erase(
+    conn: &mut DbConnection,
+    by: Actor,
+    client_id: i64,
+    why: &str,
+    now: NaiveDateTime,
+) -> Result<Erasure, StoreError> {
+    conn.write_transaction(|conn| {
+        let report = erasure::erase_client(conn, client_id, now)?;
+        let detail = format!(
+            "{why}; {} comment(s) and {} note(s) removed, {} response score(s) kept",
+            report.comments_removed, report.notes_removed, report.responses_kept
+        );
+        audit::record(
+            conn,
+            &audit::AuditEntry {
+                client_id: Some(client_id),
+                detail: Some(&detail),
+                ..by.audit(AuditAction::ClientErase)
+            },
+            now,
+        )?;
+        Ok(report)
+    })
+}
+
+/// Erases every client the retention period has run out for, each in its
+/// own transaction, as the clinic's rule. Returns how many were erased.
+pub fn apply_retention(conn: &mut DbConnection, days: i64, now: NaiveDateTime) -> Result<usize, StoreError> {
+    let due = erasure::retention_due(conn, days, now)?;
+    let why = format!("retention: last appointment more than {days} days ago");
+    for client in &due {
+        erase(conn, Actor::ClinicRule, client.client_id, &why, now)?;
+    }
+    Ok(due.len())
 }

@@ -8,7 +8,7 @@
 //! far: answering a questionnaire, evaluating a client's alerts, the alert
 //! repair steps, recording an appointment, reading a client's record,
 //! adding staff and changing an account, a clinician's alert emails, and
-//! stopping or pausing questionnaires.)
+//! stopping or pausing questionnaires, erasing a client.)
 
 pub mod alerts;
 pub mod appointments;
@@ -30,6 +30,9 @@ pub enum Actor {
     CommandLine,
     /// The client, by a link in an email (no account, no key).
     Client,
+    /// The clinic's own rule, applied by the job loop (the retention
+    /// period).
+    ClinicRule,
 }
 
 impl Actor {
@@ -47,6 +50,10 @@ impl Actor {
             Actor::CommandLine => AuditEntry {
                 ..AuditEntry::new(action)
             },
+            Actor::ClinicRule => AuditEntry {
+                detail: Some("by the clinic's rule, applied by the job loop"),
+                ..AuditEntry::new(action)
+            },
             Actor::Client => AuditEntry {
                 detail: Some("by the client, from the link in an email"),
                 ..AuditEntry::new(action)
@@ -59,7 +66,7 @@ impl Actor {
     pub fn detail(self, what: String) -> String {
         match self {
             Actor::CommandLine => format!("{what} (by a rapport command)"),
-            Actor::Staff(_) | Actor::ApiKey(_) | Actor::Client => what,
+            Actor::Staff(_) | Actor::ApiKey(_) | Actor::Client | Actor::ClinicRule => what,
         }
     }
 
@@ -67,7 +74,7 @@ impl Actor {
     pub fn staff_id(self) -> Option<i64> {
         match self {
             Actor::Staff(id) => Some(id),
-            Actor::ApiKey(_) | Actor::CommandLine | Actor::Client => None,
+            Actor::ApiKey(_) | Actor::CommandLine | Actor::Client | Actor::ClinicRule => None,
         }
     }
 }

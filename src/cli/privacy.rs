@@ -9,7 +9,7 @@ use crate::actions::{self, Actor};
 use crate::clock::{Clock, SystemClock};
 use crate::config::parse_retention_days;
 use crate::json::ClientRecordView;
-use crate::store::erasure::{self, ErasedBy};
+use crate::store::erasure;
 use crate::store::{self, DbConnection, StoreError};
 
 use super::{fail, load_settings};
@@ -61,11 +61,13 @@ pub fn client(config: Option<&Path>, command: ClientCommand) -> ExitCode {
     let now = SystemClock.now();
     match command {
         ClientCommand::Erase { id } => {
-            let by = ErasedBy {
-                reason: "rapport client erase (command line)",
-                ..Default::default()
-            };
-            match erasure::erase_client(&mut conn, id, &by, now) {
+            match actions::clients::erase(
+                &mut conn,
+                Actor::CommandLine,
+                id,
+                "rapport client erase (command line)",
+                now,
+            ) {
                 Ok(done) => {
                     let again = if done.was_already_erased {
                         " (it had been erased before; checked again)"
@@ -161,7 +163,7 @@ pub fn retention(config: Option<&Path>, args: RetentionArgs) -> ExitCode {
             Err(e) => fail(e),
         };
     }
-    match erasure::apply_retention(&mut conn, days, now) {
+    match actions::clients::apply_retention(&mut conn, days, now) {
         Ok(n) => {
             println!("{n} client(s) erased (retention {days} days after the last appointment).");
             ExitCode::SUCCESS

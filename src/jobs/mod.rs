@@ -135,7 +135,7 @@ async fn run_steps(state: &Context) -> (Pass, StepFailures) {
         STEPS[2],
         state.db_mailing(move |conn, _| match erasure::retention_days(conn, server_days)? {
             Some(days) if kv::claim_daily(conn, "jobs.last_retention_day", &day, now)? => {
-                erasure::apply_retention(conn, days, now)
+                actions::clients::apply_retention(conn, days, now)
             }
             _ => Ok(0),
         }),

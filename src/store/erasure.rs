@@ -12,26 +12,15 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::audit::{self, AuditEntry};
 use super::clients::{self, Client};
 use super::schema::responses as responses_table;
 use super::schema::{alert_events, alerts, appointments, clients as clients_table, invitations, link_tokens, outbox};
 use super::{DbConnection, StoreError, invitations as invitation_store};
 use crate::domain::instrument::{Answer, Answers};
-use crate::store::audit::AuditAction;
 
 /// The name an erased client is shown under.
 pub fn erased_name(client_id: i64) -> String {
     format!("Erased client #{client_id}")
-}
-
-/// Who asked for an erasure, for the audit log.
-#[derive(Debug, Clone, Default)]
-pub struct ErasedBy<'a> {
-    pub staff_id: Option<i64>,
-    pub api_key_id: Option<i64>,
-    /// Why, in a few words: "rapport client erase", "retention (365 days)".
-    pub reason: &'a str,
 }
 
 /// What an erasure removed.
@@ -47,16 +36,12 @@ pub struct Erasure {
     pub responses_kept: usize,
 }
 
-/// Erases one client's identifying data, audited. Running it again on an
-/// erased client scrubs anything added since and changes nothing else.
-/// Unknown id: [`StoreError::NotFound`].
-pub fn erase_client(
-    conn: &mut DbConnection,
-    client_id: i64,
-    by: &ErasedBy,
-    now: NaiveDateTime,
-) -> Result<Erasure, StoreError> {
-    conn.write_transaction(|conn| {
+/// Erases one client's identifying data. Running it again on an erased
+/// client scrubs anything added since and changes nothing else. Unknown
+/// id: [`StoreError::NotFound`]. Call inside a write transaction: use
+/// `actions::clients::erase`, which also writes the audit entry.
+pub(crate) fn erase_client(conn: &mut DbConnection, client_id: i64, now: NaiveDateTime) -> Result<Erasure, StoreError> {
+    {
         let client = clients::find(conn, client_id)?;
         let mut report = Erasure {
             client_id,
@@ -130,23 +115,8 @@ pub fn erase_client(
                 clients_table::updated_at.eq(now),
             ))
             .execute(conn)?;
-        let detail = format!(
-            "{}; {} comment(s) and {} note(s) removed, {} response score(s) kept",
-            by.reason, report.comments_removed, report.notes_removed, report.responses_kept
-        );
-        audit::record(
-            conn,
-            &AuditEntry {
-                staff_id: by.staff_id,
-                api_key_id: by.api_key_id,
-                client_id: Some(client_id),
-                detail: Some(&detail),
-                ..AuditEntry::new(AuditAction::ClientErase)
-            },
-            now,
-        )?;
         Ok(report)
-    })
+    }
 }
 
 /// Drops free text from a client's responses; returns (texts removed, responses).
@@ -235,23 +205,4 @@ pub fn retention_due(conn: &mut DbConnection, days: i64, now: NaiveDateTime) -> 
             })
         })
         .collect())
-}
-
-/// Erases every client the retention period has run out for, each in its
-/// own transaction. Returns how many were erased.
-pub fn apply_retention(conn: &mut DbConnection, days: i64, now: NaiveDateTime) -> Result<usize, StoreError> {
-    let due = retention_due(conn, days, now)?;
-    let reason = format!("retention: last appointment more than {days} days ago");
-    for client in &due {
-        erase_client(
-            conn,
-            client.client_id,
-            &ErasedBy {
-                reason: &reason,
-                ..Default::default()
-            },
-            now,
-        )?;
-    }
-    Ok(due.len())
 }

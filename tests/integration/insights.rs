@@ -790,12 +790,7 @@ db_test!(research_export_is_pseudonymised_and_audited, |app| {
     // An erased client leaves the research rows but stays in the figures.
     let (n1, now) = (clinic.north[0], app.clock_now());
     app.db(move |conn| {
-        let by = rapport::store::erasure::ErasedBy {
-            staff_id: None,
-            api_key_id: None,
-            reason: "test",
-        };
-        rapport::store::erasure::erase_client(conn, n1, &by, now).map(|_| ())
+        rapport::actions::clients::erase(conn, rapport::actions::Actor::CommandLine, n1, "test", now).map(|_| ())
     })
     .await;
     let (_, after_erasure) = get(&clinic.manager, &app, "/manager/export/responses.csv").await;

@@ -344,18 +344,13 @@ async fn erase(
     }
     let (now, admin) = (state.now(), staff.id());
     let erased = state
-        .db(move |conn| {
-            let by = erasure::ErasedBy {
-                staff_id: Some(admin),
-                reason: "Admin → Privacy",
-                ..Default::default()
-            };
-            match erasure::erase_client(conn, id, &by, now) {
+        .db(
+            move |conn| match actions::clients::erase(conn, Actor::Staff(admin), id, "Admin → Privacy", now) {
                 Ok(_) => Ok(true),
                 Err(StoreError::NotFound) => Ok(false),
                 Err(e) => Err(e),
-            }
-        })
+            },
+        )
         .await?;
     if !erased {
         return Err(AppError::NotFound);
