@@ -51,7 +51,7 @@ pub fn link(conn: &mut DbConnection, token: &str, now: NaiveDateTime) -> Result<
         return Ok(Link::Unknown);
     };
     let instrument = history::instrument(conn, invitation.instrument_id)?;
-    let status = invitation.status();
+    let status = invitation.status;
     let expired = invitation.expires_at <= now;
     let questionnaire = Box::new(Questionnaire {
         invitation,

@@ -350,7 +350,7 @@ fn prepare(state: &Outbound, context: &BatchContext, row: &OutboxRow) -> Prepare
             let Some(client) = context.clients.get(&invitation.client_id) else {
                 return Prepared::Fail("a survey email without its client".into());
             };
-            if !invitation.status().is_open() {
+            if !invitation.status.is_open() {
                 return Prepared::Cancel("the invitation is no longer open");
             }
             // The current address: an admin may have corrected it since.

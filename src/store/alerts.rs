@@ -97,14 +97,6 @@ pub struct Alert {
 }
 
 impl Alert {
-    pub fn severity(&self) -> Severity {
-        self.severity
-    }
-
-    pub fn status(&self) -> AlertStatus {
-        self.status
-    }
-
     pub fn outcome(&self) -> Option<RepairOutcome> {
         self.outcome.as_deref().and_then(RepairOutcome::parse)
     }
@@ -247,7 +239,7 @@ pub(crate) fn reconcile_episode(
             find(conn, id)?
         }
     };
-    if found.is_some() && episode.severity > alert.severity() && alert.status() != AlertStatus::Closed {
+    if found.is_some() && episode.severity > alert.severity && alert.status != AlertStatus::Closed {
         diesel::update(alerts::table.find(alert.id))
             .set((
                 alerts::severity.eq(episode.severity.as_str()),
@@ -265,7 +257,7 @@ pub(crate) fn reconcile_episode(
         )?;
         changes.push(Change::Raised {
             alert_id: alert.id,
-            from: alert.severity(),
+            from: alert.severity,
             to: episode.severity,
         });
     }
@@ -355,8 +347,6 @@ fn append_event(
 /// told about, as their preference says (by default high alerts at once,
 /// others in the daily digest). Words of risk are told at once whatever the
 /// preference: a client may be in danger.
-/// Emails the clinician about their alerts that cannot wait (their
-/// preference, or the client's words of risk) and were not told yet.
 pub(crate) fn notify_urgent(
     conn: &mut DbConnection,
     clinician_id: i64,
@@ -417,7 +407,7 @@ fn send_notice(
         let new_high = alerts_to_tell
             .iter()
             .filter(is_new)
-            .filter(|a| a.severity() == Severity::High)
+            .filter(|a| a.severity == Severity::High)
             .count();
         let new_all = alerts_to_tell.iter().filter(is_new).count();
         Payload::AlertNotice {
@@ -520,10 +510,10 @@ pub fn list_visible(
     };
     let mut rows: Vec<Alert> = q.select(Alert::as_select()).load(conn)?;
     rows.sort_by(|a, b| {
-        let open = |x: &Alert| x.status() == AlertStatus::Open;
+        let open = |x: &Alert| x.status == AlertStatus::Open;
         open(b)
             .cmp(&open(a))
-            .then(b.severity().cmp(&a.severity()))
+            .then(b.severity.cmp(&a.severity))
             .then(a.opened_at.cmp(&b.opened_at))
             .then(a.id.cmp(&b.id))
     });
@@ -676,7 +666,7 @@ pub(crate) fn record_step(
     staff_id: Option<i64>,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    if alert.status() == AlertStatus::Closed {
+    if alert.status == AlertStatus::Closed {
         return Err(StoreError::Conflict(
             "this alert already has an outcome; its log can no longer change".into(),
         ));
@@ -684,13 +674,13 @@ pub(crate) fn record_step(
     match step {
         RepairStep::Acknowledge => {
             append_event(conn, alert.id, "acknowledged", None, None, staff_id, now)?;
-            if alert.status() == AlertStatus::Open {
+            if alert.status == AlertStatus::Open {
                 set_status(conn, alert.id, AlertStatus::Acknowledged, now)?;
             }
         }
         RepairStep::Discussed { note } => {
             append_event(conn, alert.id, "discussed", None, Some(note), staff_id, now)?;
-            if alert.status() == AlertStatus::Open {
+            if alert.status == AlertStatus::Open {
                 set_status(conn, alert.id, AlertStatus::Acknowledged, now)?;
             }
         }

@@ -24,12 +24,6 @@ pub struct Appointment {
     pub updated_at: NaiveDateTime,
 }
 
-impl Appointment {
-    pub fn status(&self) -> AppointmentStatus {
-        self.status
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct NewAppointment {
     pub client_id: i64,

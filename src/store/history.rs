@@ -124,11 +124,11 @@ pub fn load(conn: &mut DbConnection, client_id: i64) -> Result<Option<LoadedHist
     let mut sessions = vec![];
     for appointment in appts {
         let invitation = by_appointment.get(&appointment.id).cloned();
-        let outcome = match (&invitation, appointment.status()) {
+        let outcome = match (&invitation, appointment.status) {
             (_, AppointmentStatus::NoShow) => SessionOutcome::Missed,
             (None, _) => continue,
             (Some(inv), _) if inv.instrument_id != instrument_id => continue,
-            (Some(inv), _) => match inv.status() {
+            (Some(inv), _) => match inv.status {
                 InvitationStatus::Answered => match by_invitation.get(&inv.id) {
                     Some(r) => answered_session(&instrument, r),
                     None => SessionOutcome::Pending,

@@ -69,12 +69,6 @@ pub struct Invitation {
     pub created_at: NaiveDateTime,
 }
 
-impl Invitation {
-    pub fn status(&self) -> InvitationStatus {
-        self.status
-    }
-}
-
 /// The delivery settings an admin may change in the app; stored values
 /// override the configured ones.
 pub const DELIVERY_KEYS: [&str; 4] = [
@@ -261,7 +255,7 @@ fn move_to_client(
     mailing: &Mailing,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    if !invitation.status().is_open() {
+    if !invitation.status.is_open() {
         return Ok(());
     }
     diesel::delete(link_tokens::table.filter(link_tokens::invitation_id.eq(invitation.id))).execute(conn)?;
@@ -367,7 +361,7 @@ pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Invitat
 /// Cancels an unanswered invitation and its queued emails (the session
 /// was cancelled or missed after all, or the client opted out).
 pub fn cancel(conn: &mut DbConnection, invitation: &Invitation, reason: &str) -> Result<bool, StoreError> {
-    if !invitation.status().is_open() {
+    if !invitation.status.is_open() {
         return Ok(false);
     }
     diesel::update(invitations::table.find(invitation.id))
@@ -391,14 +385,14 @@ pub fn follow_appointment(
     {
         move_to_client(conn, &invitation, client, mailing, now)?;
     }
-    match appointment.status() {
+    match appointment.status {
         AppointmentStatus::Attended => Ok(invite_after(conn, appointment, client, rules, mailing, now)?.ok()),
         AppointmentStatus::Cancelled | AppointmentStatus::NoShow | AppointmentStatus::Booked => {
             if let Some(invitation) = for_appointment(conn, appointment.id)? {
                 cancel(
                     conn,
                     &invitation,
-                    &format!("appointment now {}", appointment.status().as_str()),
+                    &format!("appointment now {}", appointment.status.as_str()),
                 )?;
             }
             Ok(None)

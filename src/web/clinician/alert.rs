@@ -62,10 +62,10 @@ async fn render(state: &Context, access: AlertAccess, error: Option<&str>) -> Re
     let tz = state.settings.time_zone;
     let groups = signal_groups(&signals);
     let rules: Vec<RuleId> = groups.iter().filter_map(|g| g.rule).collect();
-    let closed = alert.status() == AlertStatus::Closed;
+    let closed = alert.status == AlertStatus::Closed;
     let body = html! {
         p {
-            (severity_badge(alert.severity())) " "
+            (severity_badge(alert.severity)) " "
             "Client: " a href={ "/clinician/clients/" (client.id) } { (client.name) }
             span.muted { " · opened " (local_time(alert.opened_at, tz)) " at session " (alert.opened_at_session) " · " (status_label(&alert)) }
         }
@@ -74,7 +74,7 @@ async fn render(state: &Context, access: AlertAccess, error: Option<&str>) -> Re
             h2 #repair-title { "Repair" }
             @if let Some(e) = error { (form_error(e)) }
             @if !closed {
-                (repair_forms(&staff.csrf, alert.id, alert.status()))
+                (repair_forms(&staff.csrf, alert.id, alert.status))
             } @else {
                 p {
                     @match alert.outcome() {

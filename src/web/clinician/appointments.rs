@@ -256,7 +256,7 @@ async fn create(
                 .db(move |conn| invitations::delivery_rules(conn, &settings))
                 .await?;
             let done = match &r.invitation {
-                Some(inv) if inv.status() == invitations::InvitationStatus::Scheduled => {
+                Some(inv) if inv.status == invitations::InvitationStatus::Scheduled => {
                     let zone = r.client.time_zone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(tz);
                     let why = crate::domain::schedule::why_waiting("invitation", inv.send_at, 0, now, &rules, zone);
                     format!(

@@ -195,7 +195,7 @@ async fn render(
             div { dt { "Last total" } dd { @match summary.as_ref().and_then(|s| s.last_total) { Some((t, _)) => (number(t)), None => "—" } } }
             div { dt { "Trend" } dd { @match &summary { Some(s) => (trend_text(s.trend)), None => "—" } } }
             div { dt { "Response rate" } dd { @match summary.as_ref().and_then(|s| s.response_rate) { Some(r) => (format!("{:.0}%", r * 100.0)), None => "—" } } }
-            div { dt { "Open alerts" } dd { (client_alerts.iter().filter(|a| a.status() != alerts::AlertStatus::Closed).count()) } }
+            div { dt { "Open alerts" } dd { (client_alerts.iter().filter(|a| a.status != alerts::AlertStatus::Closed).count()) } }
         }
         p { a href={ "/clients/" (client.id) "/details" } { "Contact details (email, time zone, language)" } }
         @if let Some(loaded) = &loaded {
@@ -415,7 +415,7 @@ fn alerts_section(client_alerts: &[alerts::Alert], tz: chrono_tz::Tz) -> Markup 
                 ul {
                     @for a in client_alerts.iter().rev() {
                         li {
-                            (severity_badge(a.severity())) " "
+                            (severity_badge(a.severity)) " "
                             a href={ "/clinician/alerts/" (a.id) } { "Opened " (local_date(a.opened_at, tz)) " at session " (a.opened_at_session) }
                             span.muted { " · " (status_label(a)) }
                         }
@@ -442,7 +442,7 @@ fn invitations_section(invites: &[invitations::Invitation], tz: chrono_tz::Tz) -
                                 td { @if i.sent_at.is_some() { (when(i.sent_at)) } @else { span.muted { "planned " (local_time(i.send_at, tz)) } } }
                                 td { (when(i.reminded_at)) }
                                 td { (when(i.answered_at)) }
-                                td { (match i.status() {
+                                td { (match i.status {
                                     InvitationStatus::Scheduled => "scheduled",
                                     InvitationStatus::Sent => "waiting for an answer",
                                     InvitationStatus::Answered => "answered",
@@ -465,7 +465,7 @@ fn appointments_section(appts: &[appointments::Appointment], tz: chrono_tz::Tz) 
             @if appts.is_empty() {
                 p.muted { "None recorded." }
             } @else {
-                ul.columns { @for a in appts { li { (local_time(a.starts_at, tz)) " — " (a.status().label()) } } }
+                ul.columns { @for a in appts { li { (local_time(a.starts_at, tz)) " — " (a.status.label()) } } }
             }
         }
     }

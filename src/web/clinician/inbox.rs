@@ -130,7 +130,7 @@ async fn inbox(
                 .map(|(alert, client)| {
                     let age_days = (now - alert.opened_at).num_days();
                     Row {
-                        overdue: alert.status() == AlertStatus::Open && age_days >= overdue_days,
+                        overdue: alert.status == AlertStatus::Open && age_days >= overdue_days,
                         age_days,
                         latest_total: totals.get(&client.id).copied(),
                         next: next.get(&client.id).copied(),
@@ -205,7 +205,7 @@ async fn inbox(
                         @for r in &rows {
                             tr.alert-row {
                                 td {
-                                    (severity_badge(r.alert.severity()))
+                                    (severity_badge(r.alert.severity))
                                     " " a.alert-link href={ "/clinician/alerts/" (r.alert.id) } { (status_label(&r.alert)) span.visually-hidden { " — alert for " (r.client.name) } }
                                     @if r.overdue { " " span.badge.high { "overdue" } }
                                     @if r.alert.recovered_at_session.is_some() { " " span.badge.ok { "back within usual range (measured)" } }

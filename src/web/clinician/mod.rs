@@ -28,7 +28,7 @@ pub fn severity_badge(severity: Severity) -> Markup {
 }
 
 pub fn status_label(alert: &Alert) -> &'static str {
-    match alert.status() {
+    match alert.status {
         AlertStatus::Open => "not yet acknowledged",
         AlertStatus::Acknowledged => "acknowledged",
         AlertStatus::Closed => "closed",
