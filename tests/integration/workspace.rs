@@ -843,49 +843,25 @@ db_test!(
         );
         assert!(!over_api(responses_path.clone()).await.contains(words));
         // …until the clinic allows it.
-        let page = admin
-            .get(app.url("/admin/privacy"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let csrf = csrf_from(&page);
-        let set = admin
-            .post(app.url("/admin/privacy/free-text"))
-            .form(&[("csrf", csrf.as_str()), ("allow", "on")])
-            .send()
-            .await
-            .unwrap();
+        let set = app
+            .post_form(&admin, "/admin/privacy", "/admin/privacy/free-text", &[("allow", "on")])
+            .await;
         assert_eq!(set.status(), 303);
-        let text = admin
-            .get(app.url(&format!("/admin/clients/{client}/record.json")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let (_, text) = app
+            .get_html(&admin, &format!("/admin/clients/{client}/record.json"))
+            .await;
         assert!(text.contains(words));
         assert!(over_api(record_path).await.contains(words));
         assert!(over_api(responses_path).await.contains(words));
         // Clinicians cannot change the setting.
-        let html = clinician
-            .get(app.url("/clinician"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let csrf = csrf_from(&html);
-        let refused = clinician
-            .post(app.url("/admin/privacy/free-text"))
-            .form(&[("csrf", csrf.as_str()), ("allow", "off")])
-            .send()
-            .await
-            .unwrap();
+        let refused = app
+            .post_form(
+                &clinician,
+                "/clinician",
+                "/admin/privacy/free-text",
+                &[("allow", "off")],
+            )
+            .await;
         assert_eq!(refused.status(), 403);
     }
 );
