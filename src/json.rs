@@ -309,7 +309,7 @@ impl AlertEventView {
         AlertEventView {
             id: e.id,
             kind: e.kind.clone(),
-            outcome: e.outcome.clone(),
+            outcome: e.outcome.map(|o| o.as_str().to_string()),
             note: e.note.clone(),
             staff_id: e.staff_id,
             created_at: utc_text(e.created_at),
@@ -351,7 +351,7 @@ impl AlertView {
             clinician_id: alert.clinician_id,
             severity: alert.severity.as_str().to_string(),
             status: alert.status.as_str().to_string(),
-            outcome: alert.outcome.clone(),
+            outcome: alert.outcome.map(|o| o.as_str().to_string()),
             opened_at_session: alert.opened_at_session,
             recovered_at_session: alert.recovered_at_session,
             closed_after_session: alert.closed_after_session,

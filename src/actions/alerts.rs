@@ -36,7 +36,7 @@ pub fn evaluate_client(
             Some(ClosedEpisode {
                 opened_at_session: a.opened_at_session as u32,
                 closed_after_session: a.closed_after_session? as u32,
-                not_a_rupture: a.outcome() == Some(RepairOutcome::NotARupture),
+                not_a_rupture: a.outcome == Some(RepairOutcome::NotARupture),
             })
         })
         .collect();

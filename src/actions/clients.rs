@@ -4,16 +4,21 @@
 //! admin's download, `rapport client record`) or their answers (the API),
 //! with the clinic's free-text rule applied the same at every door; and
 //! erasing a client (the admin's page, `rapport client erase`, or the
-//! clinic's retention period in the job loop).
+//! clinic's retention period in the job loop). A client's contact details
+//! changed by their clinician or an admin, and a client recorded by the
+//! practice system.
 
 use chrono::NaiveDateTime;
 
 use super::Actor;
+use crate::store::appointments::Upserted;
 use crate::store::audit::AuditAction;
-use crate::store::clients::{self, InvitationChoice};
+use crate::store::clients::{self, Client, Details, InvitationChoice};
 use crate::store::erasure::{self, Erasure};
+use crate::store::intake::{self, ClientDetails};
 use crate::store::record::{self, ClientRecord};
 use crate::store::responses::Response;
+use crate::store::staff::{self, Role};
 use crate::store::{DbConnection, StoreError, audit, invitations, kv};
 
 /// Whether people other than the client's clinician (managers, admins, an
@@ -162,4 +167,69 @@ pub fn apply_retention(conn: &mut DbConnection, days: i64, now: NaiveDateTime) -
         erase(conn, Actor::ClinicRule, client.client_id, &why, now)?;
     }
     Ok(due.len())
+}
+
+/// Changes a client's contact details (name, email, time zone, language)
+/// and audits which ones changed; nothing is written when nothing
+/// changed. Who may do it is the caller's check (their clinician, or an
+/// admin).
+pub fn change_details(
+    conn: &mut DbConnection,
+    by: Actor,
+    client_id: i64,
+    details: &Details,
+    now: NaiveDateTime,
+) -> Result<Vec<&'static str>, StoreError> {
+    conn.write_transaction(|conn| {
+        let changed = clients::update_details(conn, client_id, details, now)?;
+        if !changed.is_empty() {
+            audit::record(
+                conn,
+                &audit::AuditEntry {
+                    client_id: Some(client_id),
+                    detail: Some(&by.detail(format!("changed: {}", changed.join(", ")))),
+                    ..by.audit(AuditAction::ClientChange)
+                },
+                now,
+            )?;
+        }
+        Ok(changed)
+    })
+}
+
+/// A client as the practice system knows them, recorded under the active
+/// clinician with `clinician_email`: created, updated or left as it was
+/// (idempotent on the system's own id, and safe when two identical
+/// requests race). `Invalid` when no active clinician has that email.
+pub fn record_client(
+    conn: &mut DbConnection,
+    by: Actor,
+    source: &str,
+    details: &ClientDetails,
+    clinician_email: &str,
+    default_language: &str,
+    now: NaiveDateTime,
+) -> Result<(Client, Upserted), StoreError> {
+    conn.idempotent_write(|conn| {
+        let Some(clinician) =
+            staff::find_by_email(conn, clinician_email)?.filter(|m| m.role() == Role::Clinician && m.active)
+        else {
+            return Err(StoreError::Invalid(format!(
+                "no active clinician has the email {}",
+                clinician_email.trim()
+            )));
+        };
+        let (client, upserted) = intake::upsert_client(conn, source, details, clinician.id, default_language, now)?;
+        if upserted != Upserted::Unchanged {
+            audit::record(
+                conn,
+                &audit::AuditEntry {
+                    client_id: Some(client.id),
+                    ..by.audit(AuditAction::ClientRecorded)
+                },
+                now,
+            )?;
+        }
+        Ok((client, upserted))
+    })
 }

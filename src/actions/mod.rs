@@ -4,16 +4,20 @@
 //! door the request came in by.
 //!
 //! May import `domain` and `store`; never `web`, `cli`, `mail` or `jobs`.
-//! (The move of every use case here is under way: see issue 10. Here so
-//! far: answering a questionnaire, evaluating a client's alerts, the alert
-//! repair steps, recording an appointment, reading a client's record,
-//! adding staff and changing an account, a clinician's alert emails, and
-//! stopping or pausing questionnaires, erasing a client.)
+//! Here: answering a questionnaire; evaluating a client's alerts and the
+//! repair steps; recording an appointment and importing a file of them;
+//! a client's contact details, record, answers, questionnaires and
+//! erasure; staff accounts and alert emails; API keys and webhooks; the
+//! clinic's settings; the research export. Reads that only show a page
+//! (and the audit entry of such a read) stay with the page.
 
 pub mod alerts;
 pub mod appointments;
 pub mod clients;
+pub mod integrations;
 pub mod questionnaires;
+pub mod research;
+pub mod settings;
 pub mod staff;
 
 use crate::store::audit::AuditAction;

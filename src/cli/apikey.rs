@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use crate::actions::{Actor, integrations};
 use crate::clock::{Clock, SystemClock};
-use crate::store::api_keys;
-use crate::store::audit::AuditAction;
+use crate::store::{StoreError, api_keys};
 
 use super::{fail, load_settings};
 
@@ -40,30 +40,11 @@ pub fn run(config: Option<&Path>, command: ApikeyCommand) -> ExitCode {
     };
     match command {
         ApikeyCommand::Create { name, scopes } => {
-            if name.trim().is_empty() {
-                return fail("--name must not be empty");
-            }
             let scopes = match api_keys::parse_scopes(&scopes) {
                 Ok(s) => s,
                 Err(e) => return fail(format!("--scopes: {e}")),
             };
-            let created = conn.write_transaction(|conn| {
-                let (key, secret) = api_keys::create(conn, &name, &scopes, now)?;
-                let detail = format!(
-                    "key #{} \"{}\" ({}), from the command line",
-                    key.id, key.name, key.scopes
-                );
-                crate::store::audit::record(
-                    conn,
-                    &crate::store::audit::AuditEntry {
-                        detail: Some(&detail),
-                        ..crate::store::audit::AuditEntry::new(AuditAction::ApiKeyCreate)
-                    },
-                    now,
-                )?;
-                Ok::<_, crate::store::StoreError>((key, secret))
-            });
-            match created {
+            match integrations::create_api_key(&mut conn, Actor::CommandLine, &name, &scopes, now) {
                 Ok((key, secret)) => {
                     println!("{secret}");
                     eprintln!(
@@ -72,6 +53,7 @@ pub fn run(config: Option<&Path>, command: ApikeyCommand) -> ExitCode {
                     );
                     ExitCode::SUCCESS
                 }
+                Err(StoreError::Invalid(why)) => fail(format!("--name or --scopes: {why}")),
                 Err(e) => fail(e),
             }
         }
@@ -91,21 +73,7 @@ pub fn run(config: Option<&Path>, command: ApikeyCommand) -> ExitCode {
             }
             Err(e) => fail(e),
         },
-        ApikeyCommand::Revoke { id } => match conn.write_transaction(|conn| {
-            let revoked = api_keys::revoke(conn, id, now)?;
-            if revoked {
-                let detail = format!("key #{id}, from the command line");
-                crate::store::audit::record(
-                    conn,
-                    &crate::store::audit::AuditEntry {
-                        detail: Some(&detail),
-                        ..crate::store::audit::AuditEntry::new(AuditAction::ApiKeyRevoke)
-                    },
-                    now,
-                )?;
-            }
-            Ok::<_, crate::store::StoreError>(revoked)
-        }) {
+        ApikeyCommand::Revoke { id } => match integrations::revoke_api_key(&mut conn, Actor::CommandLine, id, now) {
             Ok(true) => {
                 println!("API key #{id} revoked.");
                 ExitCode::SUCCESS

@@ -5,9 +5,10 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use crate::actions::{Actor, integrations};
 use crate::clock::{Clock, SystemClock};
 use crate::security::Sealer;
-use crate::store::{self, kv, webhooks};
+use crate::store::{self, StoreError, kv, webhooks};
 
 use super::{fail, load_settings};
 
@@ -71,7 +72,15 @@ pub fn run(config: Option<&Path>, command: WebhookCommand) -> ExitCode {
                 Ok(k) => k,
                 Err(e) => return fail(e),
             };
-            match webhooks::create(&mut conn, &url, &events, &Sealer::new(&secret_key), now) {
+            let added = integrations::add_webhook(
+                &mut conn,
+                Actor::CommandLine,
+                &url,
+                &events,
+                &Sealer::new(&secret_key),
+                now,
+            );
+            match added {
                 Ok((endpoint, secret)) => {
                     println!("{secret}");
                     eprintln!(
@@ -98,12 +107,13 @@ pub fn run(config: Option<&Path>, command: WebhookCommand) -> ExitCode {
             }
             Err(e) => fail(e),
         },
-        WebhookCommand::Disable { id } => match webhooks::disable(&mut conn, id, now) {
+        WebhookCommand::Disable { id } => match integrations::disable_webhook(&mut conn, Actor::CommandLine, id, now) {
             Ok(true) => {
                 println!("Webhook endpoint #{id} disabled.");
                 ExitCode::SUCCESS
             }
-            Ok(false) => fail(format!("there is no active webhook endpoint #{id}")),
+            Ok(false) => fail(format!("webhook endpoint #{id} is already disabled")),
+            Err(StoreError::NotFound) => fail(format!("there is no webhook endpoint #{id}")),
             Err(e) => fail(e),
         },
     }

@@ -12,6 +12,7 @@
 //! - [`schedule`]: when a questionnaire is sent, reminded and expires.
 //! - [`import`]: the appointments CSV practice systems export.
 //! - [`email`]: the one rule for an email address.
+//! - [`spreadsheet`]: CSV text a spreadsheet will not run as a formula.
 
 pub mod appointment;
 pub mod dates;
@@ -26,6 +27,7 @@ pub mod schedule;
 pub mod score_table;
 pub mod signals;
 pub mod simulation;
+pub mod spreadsheet;
 pub mod trends;
 
 pub use engine::{

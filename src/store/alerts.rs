@@ -88,18 +88,15 @@ pub struct Alert {
     pub severity: Severity,
     #[diesel(deserialize_as = String)]
     pub status: AlertStatus,
-    pub outcome: Option<String>,
+    #[diesel(deserialize_as = super::MaybeStored<RepairOutcome>)]
+    pub outcome: Option<RepairOutcome>,
     pub recovered_at_session: Option<i32>,
     pub closed_after_session: Option<i32>,
-    pub notified_severity: Option<String>,
+    /// The severity the clinician was last told of (by email), if any.
+    #[diesel(deserialize_as = super::MaybeStored<Severity>)]
+    pub notified_severity: Option<Severity>,
     pub opened_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-}
-
-impl Alert {
-    pub fn outcome(&self) -> Option<RepairOutcome> {
-        self.outcome.as_deref().and_then(RepairOutcome::parse)
-    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -125,7 +122,8 @@ pub struct AlertEvent {
     pub id: i64,
     pub alert_id: i64,
     pub kind: String,
-    pub outcome: Option<String>,
+    #[diesel(deserialize_as = super::MaybeStored<RepairOutcome>)]
+    pub outcome: Option<RepairOutcome>,
     pub note: Option<String>,
     pub staff_id: Option<i64>,
     pub created_at: NaiveDateTime,

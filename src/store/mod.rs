@@ -43,6 +43,7 @@ macro_rules! stored_as_text {
 }
 
 stored_as_text!(staff::Role, "staff role", |s| s.parse().ok());
+stored_as_text!(alerts::RepairOutcome, "repair outcome", alerts::RepairOutcome::parse);
 stored_as_text!(staff::Notify, "notification choice", staff::Notify::parse);
 stored_as_text!(
     crate::domain::appointment::AppointmentStatus,
@@ -56,6 +57,31 @@ stored_as_text!(
 );
 stored_as_text!(alerts::AlertStatus, "alert status", alerts::AlertStatus::parse);
 stored_as_text!(crate::domain::signals::Severity, "severity", |s| s.parse().ok());
+
+/// A nullable state column (an alert's outcome, say) read into
+/// `Option<T>`: NULL is `None`, a value `T` does not know is an error as
+/// for `stored_as_text!`. Used with `#[diesel(deserialize_as =
+/// MaybeStored<T>)]` on an `Option<T>` field.
+pub struct MaybeStored<T>(Option<T>);
+
+impl<T, DB> diesel::deserialize::Queryable<diesel::sql_types::Nullable<diesel::sql_types::Text>, DB> for MaybeStored<T>
+where
+    DB: diesel::backend::Backend,
+    T: TryFrom<String, Error = String>,
+    Option<String>: diesel::deserialize::FromSql<diesel::sql_types::Nullable<diesel::sql_types::Text>, DB>,
+{
+    type Row = Option<String>;
+
+    fn build(row: Option<String>) -> diesel::deserialize::Result<Self> {
+        Ok(MaybeStored(row.map(T::try_from).transpose()?))
+    }
+}
+
+impl<T> From<MaybeStored<T>> for Option<T> {
+    fn from(stored: MaybeStored<T>) -> Option<T> {
+        stored.0
+    }
+}
 
 pub use connection::{DbConnection, DbKind, Pool, PooledConnection, build_pool, establish, run_migrations};
 

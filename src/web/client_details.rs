@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::actions::{self, Actor};
 use crate::context::Context;
 use crate::domain::appointment::{check_email, check_language, check_time_zone};
 use crate::store::audit::{self, AuditEntry};
@@ -203,27 +204,9 @@ async fn save(
         Ok(d) => d,
         Err(message) => return Ok(page(&state, &staff, &client, &form, false, Some(&message))),
     };
-    let (id, now, staff_id) = (client.id, state.now(), staff.id());
+    let (id, now, by) = (client.id, state.now(), Actor::Staff(staff.id()));
     state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                let changed = clients::update_details(conn, id, &details, now)?;
-                if !changed.is_empty() {
-                    let detail = format!("changed: {}", changed.join(", "));
-                    audit::record(
-                        conn,
-                        &AuditEntry {
-                            staff_id: Some(staff_id),
-                            client_id: Some(id),
-                            detail: Some(&detail),
-                            ..AuditEntry::new(AuditAction::ClientChange)
-                        },
-                        now,
-                    )?;
-                }
-                Ok(())
-            })
-        })
+        .db(move |conn| actions::clients::change_details(conn, by, id, &details, now))
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", format!("/clients/{id}/details?saved=1")))

@@ -446,3 +446,63 @@ fn instrument_import_publishes_once_and_never_changes_a_version() {
     assert!(listing.contains("rapport-alliance") && listing.contains("(default)"));
     assert_eq!(listing.lines().count(), 2, "{listing}");
 }
+
+/// `rapport apikey` and `rapport webhook` refuse what the admin page
+/// refuses and leave the same audit entries (the webhook commands left
+/// none before they shared the page's actions).
+#[test]
+fn integration_commands_are_checked_and_audited_like_the_admin_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| rapport(dir.path()).args(args).output().unwrap();
+    let long_name = "x".repeat(101);
+    assert_one_clear_failure(
+        &run(&["apikey", "create", "--name", &long_name]),
+        "longer than 100 characters",
+    );
+    assert_one_clear_failure(&run(&["apikey", "create", "--name", "  "]), "Say who uses the key");
+    let created = run(&["apikey", "create", "--name", "Practice system"]);
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    assert!(String::from_utf8_lossy(&created.stdout).starts_with("rpk_"));
+    assert!(run(&["apikey", "revoke", "1"]).status.success());
+    assert_one_clear_failure(&run(&["apikey", "revoke", "1"]), "no active API key #1");
+
+    assert_one_clear_failure(&run(&["webhook", "add", "--url", "ftp://1.1.1.1/hook"]), "--url");
+    let added = run(&["webhook", "add", "--url", "https://1.1.1.1/hook"]);
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    assert!(String::from_utf8_lossy(&added.stdout).starts_with("whsec_"));
+    assert!(run(&["webhook", "disable", "1"]).status.success());
+    assert_one_clear_failure(&run(&["webhook", "disable", "1"]), "already disabled");
+    assert_one_clear_failure(&run(&["webhook", "disable", "9"]), "no webhook endpoint #9");
+
+    #[derive(diesel::QueryableByName)]
+    struct Entry {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        action: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        detail: Option<String>,
+    }
+    use diesel::RunQueryDsl;
+    let url = format!("sqlite://{}", dir.path().join("rapport.db").display());
+    let mut conn = rapport::store::establish(&url).unwrap();
+    let entries: Vec<(String, String)> = diesel::sql_query("SELECT action, detail FROM audit_log ORDER BY id")
+        .load::<Entry>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.action, e.detail.unwrap_or_default()))
+        .collect();
+    let wanted = [
+        (
+            "apikey.create",
+            "key #1 \"Practice system\" (read,write) (by a rapport command)",
+        ),
+        ("apikey.revoke", "key #1 (by a rapport command)"),
+        ("webhook.add", "endpoint #1 (by a rapport command)"),
+        ("webhook.disable", "endpoint #1 (by a rapport command)"),
+    ];
+    let found: Vec<(&str, &str)> = entries
+        .iter()
+        .filter(|(action, _)| action.starts_with("apikey.") || action.starts_with("webhook."))
+        .map(|(a, d)| (a.as_str(), d.as_str()))
+        .collect();
+    assert_eq!(found, wanted);
+}

@@ -8,17 +8,17 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::webhooks::{NewEndpointForm, render};
+use crate::actions::{Actor, integrations};
 use crate::context::Context;
-use crate::store::api_keys::{self, ApiKey, Scope};
-use crate::store::audit::AuditAction;
-use crate::store::audit::{self, AuditEntry};
+use crate::store::StoreError;
+use crate::store::api_keys::{ApiKey, Scope};
 use crate::web::auth::{AdminRole, StaffForm};
 use crate::web::error::AppError;
 use crate::web::views::layout::form_error;
 use crate::web::views::local_time;
 
 /// Longest key name.
-const NAME_MAX: usize = 100;
+use crate::actions::integrations::KEY_NAME_MAX as NAME_MAX;
 
 /// The keys and the form to create one; `error` above the form.
 pub(super) fn section(csrf: &str, keys: &[ApiKey], tz: chrono_tz::Tz, error: Option<&str>) -> Markup {
@@ -96,7 +96,6 @@ struct NewKeyForm {
 #[post("/admin/api-keys")]
 async fn create(state: web::Data<Context>, form: StaffForm<AdminRole, NewKeyForm>) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
-    let name = form.name.trim().to_string();
     let mut scopes = vec![];
     if form.read.is_some() {
         scopes.push(Scope::Read);
@@ -104,37 +103,17 @@ async fn create(state: web::Data<Context>, form: StaffForm<AdminRole, NewKeyForm
     if form.write.is_some() {
         scopes.push(Scope::Write);
     }
-    let problem = if name.is_empty() {
-        Some("Say who uses the key, for example the practice system's name.".to_string())
-    } else if name.chars().count() > NAME_MAX {
-        Some(format!("The name is longer than {NAME_MAX} characters."))
-    } else if scopes.is_empty() {
-        Some("Choose what the key may do: read, write or both.".to_string())
-    } else {
-        None
+    let (now, by, name) = (state.now(), Actor::Staff(staff.id()), form.name.clone());
+    let created = state
+        .db(move |conn| integrations::create_api_key(conn, by, &name, &scopes, now))
+        .await;
+    let (key, secret) = match created {
+        Ok(created) => created,
+        Err(StoreError::Invalid(problem)) => {
+            return render(&state, &staff, None, &NewEndpointForm::default(), None, Some(&problem)).await;
+        }
+        Err(e) => return Err(e.into()),
     };
-    if let Some(problem) = problem {
-        return render(&state, &staff, None, &NewEndpointForm::default(), None, Some(&problem)).await;
-    }
-    let (now, admin) = (state.now(), staff.id());
-    let (key, secret) = state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                let (key, secret) = api_keys::create(conn, &name, &scopes, now)?;
-                let detail = format!("key #{} \"{}\" ({})", key.id, key.name, key.scopes);
-                audit::record(
-                    conn,
-                    &AuditEntry {
-                        staff_id: Some(admin),
-                        detail: Some(&detail),
-                        ..AuditEntry::new(AuditAction::ApiKeyCreate)
-                    },
-                    now,
-                )?;
-                Ok((key, secret))
-            })
-        })
-        .await?;
     let shown = html! {
         div.notice role="status" {
             p { "API key #" (key.id) " “" (key.name) "” is created. Copy it now into the practice system: it is shown only this once." }
@@ -153,27 +132,9 @@ async fn revoke(
     path: web::Path<i64>,
     form: StaffForm<AdminRole, NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let (now, admin) = (state.now(), form.staff.id());
+    let (id, now, by) = (path.into_inner(), state.now(), Actor::Staff(form.staff.id()));
     let revoked = state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                let revoked = api_keys::revoke(conn, id, now)?;
-                if revoked {
-                    let detail = format!("key #{id}");
-                    audit::record(
-                        conn,
-                        &AuditEntry {
-                            staff_id: Some(admin),
-                            detail: Some(&detail),
-                            ..AuditEntry::new(AuditAction::ApiKeyRevoke)
-                        },
-                        now,
-                    )?;
-                }
-                Ok(revoked)
-            })
-        })
+        .db(move |conn| integrations::revoke_api_key(conn, by, id, now))
         .await?;
     if !revoked {
         return Err(AppError::Conflict(

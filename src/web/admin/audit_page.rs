@@ -8,13 +8,14 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::context::Context;
+use crate::domain::spreadsheet::spreadsheet_text;
 use crate::store::audit::{self, AuditFilter, AuditRow, action_label};
 use crate::store::staff as staff_store;
 use crate::web::auth::{AdminRole, Staff};
 use crate::web::error::AppError;
 use crate::web::views::html_page;
 use crate::web::views::layout::staff_page;
-use crate::web::views::{local_time, spreadsheet_text};
+use crate::web::views::local_time;
 
 /// Rows shown on the page; the export holds up to `EXPORT_LIMIT`.
 const PAGE_LIMIT: i64 = 200;

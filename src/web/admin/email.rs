@@ -2,16 +2,15 @@
 //! retrying), what failed and why, a test email to oneself, and the
 //! delivery settings. Webhook deliveries have their own page under Integrations.
 
-use crate::store::audit::AuditAction;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::Duration;
 use maud::html;
 use serde::Deserialize;
 
+use crate::actions::{Actor, settings};
 use crate::config::{parse_quiet_hours, quiet_hours_setting};
 use crate::context::Context;
 use crate::domain::schedule::{DeliveryRules, Waiting, why_waiting};
-use crate::store::audit::{self, AuditEntry};
 use crate::store::{invitations, outbox};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
@@ -274,22 +273,9 @@ async fn save_delivery(
             ));
         }
     };
-    let now = state.now();
-    let admin = staff.id();
+    let (now, by) = (state.now(), Actor::Staff(staff.id()));
     state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                invitations::save_delivery_rules(conn, &rules, now)?;
-                audit::record(
-                    conn,
-                    &AuditEntry {
-                        staff_id: Some(admin),
-                        ..AuditEntry::new(AuditAction::SettingsDelivery)
-                    },
-                    now,
-                )
-            })
-        })
+        .db(move |conn| settings::set_delivery_rules(conn, by, &rules, now))
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/admin/email?done=Delivery+settings+saved."))
@@ -305,27 +291,8 @@ async fn retry(
     path: web::Path<i64>,
     form: StaffForm<AdminRole, NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let now = state.now();
-    let admin = form.staff.id();
-    let retried = state
-        .db(move |conn| {
-            let webhook = outbox::find(conn, id)?.kind == outbox::Kind::Webhook.as_str();
-            let ok = outbox::retry_failed(conn, id, now)?.then_some(webhook);
-            if ok.is_some() {
-                audit::record(
-                    conn,
-                    &AuditEntry {
-                        staff_id: Some(admin),
-                        detail: Some(&format!("message #{id}")),
-                        ..AuditEntry::new(AuditAction::EmailRetry)
-                    },
-                    now,
-                )?;
-            }
-            Ok(ok)
-        })
-        .await?;
+    let (id, now, by) = (path.into_inner(), state.now(), Actor::Staff(form.staff.id()));
+    let retried = state.db(move |conn| settings::retry_message(conn, by, id, now)).await?;
     let Some(webhook) = retried else {
         return Err(AppError::Conflict(
             "That message is not failed, so there is nothing to retry.".into(),
@@ -371,23 +338,9 @@ async fn send_test(state: web::Data<Context>, form: StaffForm<AdminRole, NoField
         }
         Err(e) => Err(e),
     };
-    let (now, admin) = (state.now(), staff.id());
-    let detail = match &outcome {
-        Ok(()) => "accepted".to_string(),
-        Err(_) => "refused".to_string(),
-    };
+    let (now, by, accepted) = (state.now(), Actor::Staff(staff.id()), outcome.is_ok());
     state
-        .db(move |conn| {
-            audit::record(
-                conn,
-                &AuditEntry {
-                    staff_id: Some(admin),
-                    detail: Some(&detail),
-                    ..AuditEntry::new(AuditAction::EmailTest)
-                },
-                now,
-            )
-        })
+        .db(move |conn| settings::record_test_email(conn, by, accepted, now))
         .await?;
     match outcome {
         Ok(()) => {

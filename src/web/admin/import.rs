@@ -9,6 +9,7 @@
 //! The preview carries the file in the page (base64 in a hidden field), so
 //! nothing from it is stored until the admin imports.
 
+use crate::actions::appointments::{Report, RowOutcome};
 use crate::actions::{self, Actor};
 use crate::store::audit::AuditAction;
 use std::collections::BTreeMap;
@@ -16,19 +17,13 @@ use std::collections::BTreeMap;
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, get, post, web};
 use base64::Engine;
-use chrono::NaiveDateTime;
 use futures_util::StreamExt;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::context::Context;
-use crate::domain::appointment::AppointmentIn;
-use crate::domain::import::{self as csv_import, CsvFormat, CsvRow, DateOrder, Field, Mapping};
-use crate::store::appointments::Upserted;
-use crate::store::audit::{self, AuditEntry};
-use crate::store::intake::{self, IntakeError};
-use crate::store::invitations::{self, Mailing};
-use crate::store::{DbConnection, StoreError};
+use crate::domain::import::{self as csv_import, CsvFormat, DateOrder, Field, Mapping};
+use crate::store::intake;
 use crate::web::auth::{AdminRole, Staff, StaffForm, constant_time_eq};
 use crate::web::error::AppError;
 use crate::web::views::html_page;
@@ -37,8 +32,7 @@ use crate::web::views::local_time;
 
 /// Largest file accepted (about 50,000 rows).
 const MAX_BYTES: usize = 5 * 1024 * 1024;
-/// Rows shown in the preview.
-const PREVIEW_ROWS: usize = 10;
+
 /// The system name when the admin gives none; files imported before
 /// system names existed used it too, so importing them again changes nothing.
 const DEFAULT_SOURCE: &str = "csv";
@@ -202,74 +196,6 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, AppError> {
     Ok(upload)
 }
 
-/// What happens to one row.
-#[derive(Debug, Clone, PartialEq)]
-enum RowOutcome {
-    Created { new_client: bool },
-    Updated,
-    Unchanged,
-    Refused(String),
-}
-
-/// What an import did, or would do.
-#[derive(Default)]
-struct Report {
-    created: usize,
-    updated: usize,
-    unchanged: usize,
-    invited: usize,
-    errors: Vec<(u64, String)>,
-    /// The first rows, for the preview.
-    first: Vec<(u64, Option<AppointmentIn>, RowOutcome)>,
-}
-
-/// Records each row in its own transaction (a bad row never undoes a good
-/// one). The preview runs the same inside a transaction it rolls back.
-fn record_rows(
-    conn: &mut DbConnection,
-    by: Actor,
-    rows: Vec<CsvRow>,
-    settings: &crate::config::Settings,
-    mailing: &Mailing,
-    now: NaiveDateTime,
-) -> Result<Report, StoreError> {
-    let rules = invitations::delivery_rules(conn, settings)?;
-    let mut report = Report::default();
-    for row in rows {
-        let (outcome, appointment) = match row.appointment {
-            Err(message) => (RowOutcome::Refused(message), None),
-            Ok(appointment) => {
-                let recorded = actions::appointments::record(conn, by, &appointment, &rules, mailing, now);
-                let outcome = match recorded {
-                    Ok(r) => {
-                        report.invited += usize::from(r.invitation.is_some() && r.outcome != Upserted::Unchanged);
-                        match r.outcome {
-                            Upserted::Created => RowOutcome::Created {
-                                new_client: r.client_created,
-                            },
-                            Upserted::Updated => RowOutcome::Updated,
-                            Upserted::Unchanged => RowOutcome::Unchanged,
-                        }
-                    }
-                    Err(IntakeError::Invalid(message)) => RowOutcome::Refused(message),
-                    Err(IntakeError::Store(e)) => return Err(e),
-                };
-                (outcome, Some(appointment))
-            }
-        };
-        match &outcome {
-            RowOutcome::Created { .. } => report.created += 1,
-            RowOutcome::Updated => report.updated += 1,
-            RowOutcome::Unchanged => report.unchanged += 1,
-            RowOutcome::Refused(message) => report.errors.push((row.line, message.clone())),
-        }
-        if report.first.len() < PREVIEW_ROWS {
-            report.first.push((row.line, appointment, outcome));
-        }
-    }
-    Ok(report)
-}
-
 #[post("/admin/appointments/import")]
 async fn import(state: web::Data<Context>, staff: Staff<AdminRole>, form: Multipart) -> Result<HttpResponse, AppError> {
     let upload = read_upload(form).await?;
@@ -365,34 +291,22 @@ async fn import(state: web::Data<Context>, staff: Staff<AdminRole>, form: Multip
     let by = Actor::Staff(staff.id());
     if upload.action != "import" {
         let report = state
-            .db_mailing(move |conn, mailing| conn.dry_run(|conn| record_rows(conn, by, rows, &settings, mailing, now)))
+            .db_mailing(move |conn, mailing| {
+                actions::appointments::preview_import(conn, by, rows, &settings, mailing, now)
+            })
             .await?;
         let body = preview.render(None, Some(&report));
         return Ok(html_page(actix_web::http::StatusCode::OK, page(&state, &staff, body)));
     }
-    let admin = staff.id();
     let (saved_source, saved_mapping) = (source.clone(), mapping.clone());
     let report = state
         .db_mailing(move |conn, mailing| {
-            let report = record_rows(conn, by, rows, &settings, mailing, now)?;
-            intake::save_mapping(conn, &saved_source, &saved_mapping, now)?;
-            let detail = format!(
-                "{} created, {} updated, {} unchanged, {} rows refused (from {saved_source})",
-                report.created,
-                report.updated,
-                report.unchanged,
-                report.errors.len()
-            );
-            audit::record(
-                conn,
-                &AuditEntry {
-                    staff_id: Some(admin),
-                    detail: Some(&detail),
-                    ..AuditEntry::new(AuditAction::AppointmentsImport)
-                },
-                now,
-            )?;
-            Ok(report)
+            let import = actions::appointments::Import {
+                source: &saved_source,
+                mapping: &saved_mapping,
+                settings: &settings,
+            };
+            actions::appointments::import(conn, by, rows, &import, mailing, now)
         })
         .await?;
     let body = html! {

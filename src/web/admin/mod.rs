@@ -23,7 +23,6 @@ use crate::actions::{self, Actor};
 use crate::context::Context;
 use crate::domain::email::EmailAddress;
 use crate::security;
-use crate::store::audit::{self, AuditEntry};
 use crate::store::kv;
 use crate::store::staff::{self as staff_store, Role};
 use crate::web::survey::HELP_LINE_KEY;
@@ -238,22 +237,9 @@ pub(crate) async fn save_setting(
     + Send
     + 'static,
 ) -> Result<HttpResponse, AppError> {
-    let now = state.now();
+    let (now, by) = (state.now(), crate::actions::Actor::Staff(staff_id));
     state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                write(conn, now)?;
-                audit::record(
-                    conn,
-                    &AuditEntry {
-                        staff_id: Some(staff_id),
-                        detail: detail.as_deref(),
-                        ..AuditEntry::new(action)
-                    },
-                    now,
-                )
-            })
-        })
+        .db(move |conn| crate::actions::settings::change(conn, by, action, detail, now, write))
         .await?;
     Ok(HttpResponse::SeeOther().insert_header(("Location", back)).finish())
 }

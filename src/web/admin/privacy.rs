@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::actions::{self, Actor};
+use crate::actions::{self, Actor, settings};
 use crate::context::Context;
 use crate::json::ClientRecordView;
 use crate::store::audit::{self, AuditEntry};
@@ -299,24 +299,9 @@ async fn save_retention(
             return render_with(&state, &staff, String::new(), None, None, Some(ask)).await;
         }
     }
-    let admin = staff.id();
-    let value = days.map(|d| d.to_string()).unwrap_or_else(|| "off".into());
+    let by = Actor::Staff(staff.id());
     state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                kv::set(conn, erasure::RETENTION_KEY, &value, now)?;
-                let detail = format!("retention: {value}");
-                audit::record(
-                    conn,
-                    &AuditEntry {
-                        staff_id: Some(admin),
-                        detail: Some(&detail),
-                        ..AuditEntry::new(AuditAction::SettingsRetention)
-                    },
-                    now,
-                )
-            })
-        })
+        .db(move |conn| settings::set_retention(conn, by, days, now))
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/admin/privacy#retention"))
@@ -396,27 +381,9 @@ async fn set_free_text(
         "off" => false,
         _ => return Err(AppError::BadRequest("choose on or off".into())),
     };
-    let (now, admin) = (state.now(), staff.id());
+    let (now, by) = (state.now(), Actor::Staff(staff.id()));
     state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                kv::set_flag(conn, kv::STAFF_READ_FREE_TEXT, allow, now)?;
-                let detail = if allow {
-                    "staff may read free text"
-                } else {
-                    "staff may not read free text"
-                };
-                audit::record(
-                    conn,
-                    &AuditEntry {
-                        staff_id: Some(admin),
-                        detail: Some(detail),
-                        ..AuditEntry::new(AuditAction::SettingsPrivacy)
-                    },
-                    now,
-                )
-            })
-        })
+        .db(move |conn| settings::let_staff_read_free_text(conn, by, allow, now))
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", format!("{PATH}#free-text")))

@@ -2,13 +2,12 @@
 //! endpoints: add one (its signing secret is shown once), disable one, and
 //! see recent deliveries (on their own page, apart from email).
 
-use crate::store::audit::AuditAction;
 use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use crate::actions::{Actor, integrations};
 use crate::context::Context;
-use crate::store::audit::{self, AuditEntry};
 use crate::store::webhooks::{self, Endpoint, EventType};
 use crate::store::{StoreError, kv, outbox};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
@@ -300,8 +299,9 @@ async fn add_endpoint(
         .db(|conn| kv::flag(conn, webhooks::ALLOW_PRIVATE_NETWORKS))
         .await?;
     let problem = match webhooks::check_url(&form.url) {
-        Err(e) => Some(format!("Address: {e}.")),
-        Ok(_) if events.is_empty() => Some("Choose at least one event.".to_string()),
+        // add_webhook words these problems itself.
+        Err(_) => None,
+        Ok(_) if events.is_empty() => None,
         Ok(url) => crate::mail::webhook::resolve_target(&url, allow_private)
             .await
             .err()
@@ -310,24 +310,20 @@ async fn add_endpoint(
     if let Some(problem) = problem {
         return render(&state, &staff, None, &form, Some(&problem), None).await;
     }
-    let (now, admin, sealer, url) = (state.now(), staff.id(), state.sealer.clone(), form.url.clone());
-    let (endpoint, secret) = state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                let created = webhooks::create(conn, &url, &events, &sealer, now)?;
-                audit::record(
-                    conn,
-                    &AuditEntry {
-                        staff_id: Some(admin),
-                        detail: Some(&format!("endpoint #{}", created.0.id)),
-                        ..AuditEntry::new(AuditAction::WebhookAdd)
-                    },
-                    now,
-                )?;
-                Ok::<_, StoreError>(created)
-            })
-        })
-        .await?;
+    let (now, by, sealer, url) = (
+        state.now(),
+        Actor::Staff(staff.id()),
+        state.sealer.clone(),
+        form.url.clone(),
+    );
+    let added = state
+        .db(move |conn| integrations::add_webhook(conn, by, &url, &events, &sealer, now))
+        .await;
+    let (endpoint, secret) = match added {
+        Ok(added) => added,
+        Err(StoreError::Invalid(problem)) => return render(&state, &staff, None, &form, Some(&problem), None).await,
+        Err(e) => return Err(e.into()),
+    };
     // Shown on this response only: it is never displayed again.
     let top = html! {
         div.notice.webhook-secret role="status" {
@@ -348,26 +344,9 @@ async fn disable_endpoint(
     path: web::Path<i64>,
     form: StaffForm<AdminRole, NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, now, admin) = (path.into_inner(), state.now(), form.staff.id());
+    let (id, now, by) = (path.into_inner(), state.now(), Actor::Staff(form.staff.id()));
     let disabled = state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                webhooks::find(conn, id)?;
-                let done = webhooks::disable(conn, id, now)?;
-                if done {
-                    audit::record(
-                        conn,
-                        &AuditEntry {
-                            staff_id: Some(admin),
-                            detail: Some(&format!("endpoint #{id}")),
-                            ..AuditEntry::new(AuditAction::WebhookDisable)
-                        },
-                        now,
-                    )?;
-                }
-                Ok(done)
-            })
-        })
+        .db(move |conn| integrations::disable_webhook(conn, by, id, now))
         .await?;
     let message = if disabled {
         "Endpoint+disabled."
@@ -398,22 +377,9 @@ async fn set_private_networks(
             )));
         }
     };
-    let (now, admin) = (state.now(), form.staff.id());
+    let (now, by) = (state.now(), Actor::Staff(form.staff.id()));
     state
-        .db(move |conn| {
-            conn.write_transaction(|conn| {
-                kv::set_flag(conn, webhooks::ALLOW_PRIVATE_NETWORKS, allow, now)?;
-                audit::record(
-                    conn,
-                    &AuditEntry {
-                        staff_id: Some(admin),
-                        detail: Some(if allow { "allowed" } else { "refused" }),
-                        ..AuditEntry::new(AuditAction::WebhookPrivateNetworks)
-                    },
-                    now,
-                )
-            })
-        })
+        .db(move |conn| integrations::allow_private_networks(conn, by, allow, now))
         .await?;
     let message = if allow {
         "Receivers+on+private+networks+are+allowed."

@@ -13,11 +13,9 @@ use crate::json::{ClientRecordView, ClientView, Problem, ResponseView};
 use crate::store::api_keys::Scope;
 use crate::store::appointments::Upserted;
 use crate::store::audit::AuditAction;
-use crate::store::audit::{self, AuditEntry};
 use crate::store::clients::{self, Client};
-use crate::store::intake::{self, ClientDetails};
+use crate::store::intake::ClientDetails;
 use crate::store::listing::{self, ClientFilter};
-use crate::store::staff::{self, Role};
 use crate::store::{StoreError, record};
 use crate::web::error::{ApiError, AppError};
 
@@ -112,52 +110,37 @@ async fn upsert(state: web::Data<Context>, caller: ApiCaller, body: web::Bytes) 
     caller.require(Scope::Write)?;
     let body: ClientUpsert = json_body(&body)?;
     body.check().map_err(|m| ApiError(AppError::BadRequest(m)))?;
-    let (now, key_id) = (state.now(), caller.key.id);
+    let (now, by) = (state.now(), Actor::ApiKey(caller.key.id));
     let default_language = state.settings.default_language.clone();
     let recorded = state
         .db(move |conn| {
-            conn.idempotent_write(|conn| {
-                let Some(clinician) = staff::find_by_email(conn, &body.clinician_email)?
-                    .filter(|m| m.role() == Role::Clinician && m.active)
-                else {
-                    return Ok(Err(format!(
-                        "no active clinician has the email {}",
-                        body.clinician_email.trim()
-                    )));
-                };
-                let details = ClientDetails {
-                    external_id: body.external_id.clone(),
-                    name: body.name.clone(),
-                    email: body.email.clone(),
-                    language: body.language.clone(),
-                    time_zone: body.time_zone.clone(),
-                };
-                let (client, upserted) =
-                    intake::upsert_client(conn, &body.source, &details, clinician.id, &default_language, now)?;
-                let outcome = match upserted {
-                    Upserted::Created => "created",
-                    Upserted::Updated => "updated",
-                    Upserted::Unchanged => "unchanged",
-                };
-                if outcome != "unchanged" {
-                    audit::record(
-                        conn,
-                        &AuditEntry {
-                            api_key_id: Some(key_id),
-                            client_id: Some(client.id),
-                            ..AuditEntry::new(AuditAction::ClientRecorded)
-                        },
-                        now,
-                    )?;
-                }
-                Ok(Ok(RecordedClient {
-                    outcome,
-                    client: view(conn, &client)?,
-                }))
+            let details = ClientDetails {
+                external_id: body.external_id.clone(),
+                name: body.name.clone(),
+                email: body.email.clone(),
+                language: body.language.clone(),
+                time_zone: body.time_zone.clone(),
+            };
+            let (client, upserted) = actions::clients::record_client(
+                conn,
+                by,
+                &body.source,
+                &details,
+                &body.clinician_email,
+                &default_language,
+                now,
+            )?;
+            let outcome = match upserted {
+                Upserted::Created => "created",
+                Upserted::Updated => "updated",
+                Upserted::Unchanged => "unchanged",
+            };
+            Ok(RecordedClient {
+                outcome,
+                client: view(conn, &client)?,
             })
         })
-        .await?
-        .map_err(|m| ApiError(AppError::BadRequest(m)))?;
+        .await?;
     Ok(if recorded.outcome == "created" {
         HttpResponse::Created()
     } else {

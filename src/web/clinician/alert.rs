@@ -29,8 +29,8 @@ use crate::web::views::{local_date, local_time};
 /// Sessions shown in the alert's small chart.
 const RECENT: usize = 12;
 
-fn event_label(kind: &str, outcome: Option<&str>) -> String {
-    match (kind, outcome.and_then(RepairOutcome::parse)) {
+fn event_label(kind: &str, outcome: Option<RepairOutcome>) -> String {
+    match (kind, outcome) {
         ("opened", _) => "Alert opened by Rapport".into(),
         ("severity_raised", _) => "Severity raised by Rapport (more signals)".into(),
         ("acknowledged", _) => "Acknowledged".into(),
@@ -77,13 +77,13 @@ async fn render(state: &Context, access: AlertAccess, error: Option<&str>) -> Re
                 (repair_forms(&staff.csrf, alert.id, alert.status))
             } @else {
                 p {
-                    @match alert.outcome() {
+                    @match alert.outcome {
                         Some(o) => { "Your judgement: " strong { (o.label()) } ". " }
                         None => {}
                     }
                     "This alert is closed; its log cannot change. New signals for this client open a new alert."
                 }
-                @if alert.outcome() == Some(RepairOutcome::NotRepaired) {
+                @if alert.outcome == Some(RepairOutcome::NotRepaired) {
                     p.warning role="status" { (under_watch(&alert, next.as_ref(), tz)) }
                 }
             }
@@ -125,7 +125,7 @@ async fn render(state: &Context, access: AlertAccess, error: Option<&str>) -> Re
             ol.log {
                 @for (event, who) in &events {
                     li {
-                        strong { (event_label(&event.kind, event.outcome.as_deref())) }
+                        strong { (event_label(&event.kind, event.outcome)) }
                         span.muted { " · " (local_time(event.created_at, tz)) @if let Some(w) = who { " · " (w) } }
                         @if let Some(note) = &event.note { p.note { (note) } }
                     }

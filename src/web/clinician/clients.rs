@@ -240,7 +240,7 @@ fn trajectory_section(loaded: &LoadedHistory, client_alerts: &[alerts::Alert], t
         })
         .collect();
     markers.extend(client_alerts.iter().filter_map(|a| {
-        let outcome = a.outcome()?;
+        let outcome = a.outcome?;
         Some(Marker {
             session: a.closed_after_session? as u32,
             kind: MarkerKind::Repair,

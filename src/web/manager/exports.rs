@@ -2,22 +2,16 @@
 //! pseudonymised answer-level CSV for research. Every export is written
 //! to the audit log.
 
-use crate::store::audit::AuditAction;
-use std::collections::{BTreeMap, HashMap};
-
 use actix_web::{HttpResponse, get, web};
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use maud::html;
 use serde::Deserialize;
 
 use super::figures::{self, Trends, csv_cells};
 use super::page::{TrendsQuery, load_trends, query_string, today};
+use crate::actions::{Actor, research};
 use crate::context::Context;
-use crate::domain::instrument::{Answers, InstrumentDefinition};
-use crate::domain::trends::research::{PseudonymKey, answer_cell, item_columns, number};
-use crate::domain::trends::{CellValue, Figure, Period, RuleFigure, Unit, local_midnight_utc};
-use crate::store::audit::{self, AuditEntry};
-use crate::store::{history, instruments, trends};
+use crate::domain::trends::{CellValue, Figure, Period, RuleFigure, Unit};
 use crate::web::auth::{ManagerRole, Staff};
 use crate::web::error::AppError;
 use crate::web::views::html_page;
@@ -117,7 +111,7 @@ fn only(figure: Option<&str>) -> Result<Only, AppError> {
     )))
 }
 
-use crate::web::views::spreadsheet_text as text;
+use crate::domain::spreadsheet::spreadsheet_text as text;
 
 fn csv_error(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(format!("writing CSV: {e}"))
@@ -240,24 +234,6 @@ fn attachment(bytes: Vec<u8>, filename: &str) -> HttpResponse {
         .body(bytes)
 }
 
-async fn record_export(state: &Context, staff_id: i64, action: AuditAction, detail: String) -> Result<(), AppError> {
-    let now = state.now();
-    state
-        .db(move |conn| {
-            audit::record(
-                conn,
-                &AuditEntry {
-                    staff_id: Some(staff_id),
-                    detail: Some(&detail),
-                    ..AuditEntry::new(action)
-                },
-                now,
-            )
-        })
-        .await
-        .map_err(AppError::from)
-}
-
 #[get("/manager/export.csv")]
 async fn trends_csv(
     state: web::Data<Context>,
@@ -282,7 +258,10 @@ async fn trends_csv(
         selection.grouping.as_str(),
         selection.breakdown.as_str()
     );
-    record_export(&state, staff.id(), AuditAction::ExportTrends, detail).await?;
+    let (by, now) = (Actor::Staff(staff.id()), state.now());
+    state
+        .db(move |conn| research::record_trends_export(conn, by, detail, now))
+        .await?;
     let filename = format!("rapport-trends-{}-{}.csv", selection.first_day(), selection.last_day());
     Ok(attachment(bytes, &filename))
 }
@@ -327,98 +306,14 @@ async fn responses_csv(
     let from = optional_date("From", query.from.as_deref())?;
     let to = optional_date("To", query.to.as_deref())?;
     let shift = yes_no(query.shift_dates.as_deref())?;
-    if let (Some(f), Some(t)) = (from, to)
-        && f > t
-    {
-        return Err(AppError::BadRequest("“From” must be on or before “To”.".into()));
-    }
-    let since = from.map(|d| local_midnight_utc(d, tz));
-    let until = to.map(|d| local_midnight_utc(d + chrono::Duration::days(1), tz));
-    let (rows, definitions) = state
-        .db(move |conn| {
-            let rows = trends::research_rows(conn, since, until)?;
-            let mut definitions: BTreeMap<i64, (String, i32, std::sync::Arc<InstrumentDefinition>)> = BTreeMap::new();
-            for row in instruments::list(conn)? {
-                let definition = history::instrument(conn, row.id)?;
-                definitions.insert(row.id, (row.slug, row.version, definition));
-            }
-            Ok((rows, definitions))
-        })
+    let request = research::Request {
+        from,
+        to,
+        shift_dates: shift,
+    };
+    let (by, now) = (Actor::Staff(staff.id()), state.now());
+    let bytes = state
+        .db(move |conn| research::export_answers(conn, by, &request, tz, now))
         .await?;
-    let key = PseudonymKey::from_bytes(rand::random());
-    let used: Vec<&InstrumentDefinition> = definitions
-        .iter()
-        .filter(|(id, _)| rows.iter().any(|r| r.instrument_id == **id))
-        .map(|(_, (_, _, d))| &**d)
-        .collect();
-    let items = item_columns(used);
-    let mut first_answer: HashMap<i64, NaiveDate> = HashMap::new();
-    let local_date = |t: NaiveDateTime| t.and_utc().with_timezone(&tz).date_naive();
-    for row in &rows {
-        first_answer
-            .entry(row.client_id)
-            .or_insert_with(|| local_date(row.submitted_at));
-    }
-    let mut out = csv::Writer::from_writer(vec![]);
-    let mut header: Vec<String> = [
-        "pseudonym",
-        "questionnaire",
-        "questionnaire_version",
-        "session_number",
-        "date",
-        "days_since_first_answer",
-    ]
-    .map(String::from)
-    .to_vec();
-    header.extend(items.iter().cloned());
-    header.extend(["total".to_string(), "score_0_100".to_string()]);
-    out.write_record(&header).map_err(csv_error)?;
-    for row in &rows {
-        let (slug, version) = definitions
-            .get(&row.instrument_id)
-            .map_or(("unknown".to_string(), 0), |(slug, version, _)| {
-                (slug.clone(), *version)
-            });
-        let date = local_date(row.submitted_at);
-        let shown = if shift { key.shifted(row.client_id, date) } else { date };
-        let since = first_answer
-            .get(&row.client_id)
-            .map_or(0, |first| (date - *first).num_days());
-        let answers: Answers = serde_json::from_str(&row.answers).unwrap_or_default();
-        let mut record = vec![
-            key.pseudonym(row.client_id),
-            slug,
-            version.to_string(),
-            row.session.map(|s| s.to_string()).unwrap_or_default(),
-            shown.to_string(),
-            since.to_string(),
-        ];
-        record.extend(items.iter().map(|item| {
-            answers
-                .get(item)
-                .and_then(answer_cell)
-                .map(|c| text(&c))
-                .unwrap_or_default()
-        }));
-        record.push(row.total.map(number).unwrap_or_default());
-        record.push(row.common_score.map(number).unwrap_or_default());
-        out.write_record(&record).map_err(csv_error)?;
-    }
-    let bytes = out.into_inner().map_err(csv_error)?;
-    let detail = format!(
-        "research answers: {} rows from {} clients; {}; dates {}",
-        rows.len(),
-        first_answer.len(),
-        match (from, to) {
-            (None, None) => "all dates".to_string(),
-            (f, t) => format!(
-                "{} to {}",
-                f.map_or("the start".to_string(), |d| d.to_string()),
-                t.map_or("today".to_string(), |d| d.to_string())
-            ),
-        },
-        if shift { "shifted per client" } else { "not shifted" }
-    );
-    record_export(&state, staff.id(), AuditAction::ExportResearch, detail).await?;
     Ok(attachment(bytes, &format!("rapport-answers-{}.csv", today(&state))))
 }

@@ -36,15 +36,6 @@ pub fn local_date(t: NaiveDateTime, tz: Tz) -> String {
     t.and_utc().with_timezone(&tz).format("%-d %b %Y").to_string()
 }
 
-/// A CSV cell a spreadsheet must never read as a formula.
-pub fn spreadsheet_text(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::number;
