@@ -90,8 +90,9 @@ pub fn establish(url: &str) -> Result<DbConnection, StoreError> {
 /// SQLite's process-wide settings, before its first connection: no global
 /// allocation statistics (SQLite takes one process-wide lock around every
 /// allocation to keep them, and every request's queries contended for it),
-/// and no lock on each connection (the pool hands a connection to one
-/// thread at a time).
+/// no lock on each connection (the pool hands a connection to one thread
+/// at a time), and every connection opened with stable query plans (see
+/// [`stable_query_plans`]).
 fn configure_sqlite_once() {
     static CONFIGURED: std::sync::Once = std::sync::Once::new();
     CONFIGURED.call_once(|| {
@@ -104,12 +105,40 @@ fn configure_sqlite_once() {
             [
                 sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0 as std::os::raw::c_int),
                 sqlite3_config(SQLITE_CONFIG_MULTITHREAD),
+                // SAFETY: the entry point has the signature SQLite calls.
+                libsqlite3_sys::sqlite3_auto_extension(Some(stable_query_plans)),
             ]
         };
         if results.iter().any(|r| *r != SQLITE_OK) {
             tracing::debug!(?results, "SQLite was already initialised; its defaults stay");
         }
     });
+}
+
+/// Run by SQLite on every connection it opens: the query planner's
+/// stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`). Without it, SQLite
+/// looks at the value bound to `LIMIT ?` when it plans a statement, so
+/// binding it again — diesel binds every parameter on every run, and
+/// `.first()` is `LIMIT ?` — marks the cached statement stale and SQLite
+/// parses and plans it again at the next step: a third of the CPU of the
+/// questionnaire page went to that. Plans no longer depend on bound
+/// values; ours never needed them to.
+unsafe extern "C" fn stable_query_plans(
+    db: *mut libsqlite3_sys::sqlite3,
+    _error: *mut *mut std::os::raw::c_char,
+    _api: *const libsqlite3_sys::sqlite3_api_routines,
+) -> std::os::raw::c_int {
+    // SAFETY: `db` is the connection SQLite is opening; the option takes
+    // an int and an optional int pointer for the value read back.
+    unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            db,
+            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+            1 as std::os::raw::c_int,
+            std::ptr::null_mut::<std::os::raw::c_int>(),
+        );
+    }
+    libsqlite3_sys::SQLITE_OK
 }
 
 fn first_line(s: &str) -> String {

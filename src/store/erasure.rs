@@ -56,7 +56,7 @@ pub(crate) fn erase_client(conn: &mut DbConnection, client_id: i64, now: NaiveDa
         report.emails_cancelled = diesel::update(
             outbox::table
                 .filter(outbox::invitation_id.eq_any(&invitation_ids))
-                .filter(outbox::status.eq_any(["pending", "failed"])),
+                .filter(outbox::status.eq("pending").or(outbox::status.eq("failed"))),
         )
         .set((
             outbox::status.eq("cancelled"),

@@ -100,7 +100,11 @@ pub fn engine_settings(
 pub fn load(conn: &mut DbConnection, client_id: i64) -> Result<Option<LoadedHistory>, StoreError> {
     let appts: Vec<Appointment> = appointments::table
         .filter(appointments::client_id.eq(client_id))
-        .filter(appointments::status.eq_any([AppointmentStatus::Attended.as_str(), AppointmentStatus::NoShow.as_str()]))
+        .filter(
+            appointments::status
+                .eq(AppointmentStatus::Attended.as_str())
+                .or(appointments::status.eq(AppointmentStatus::NoShow.as_str())),
+        )
         .order((appointments::starts_at, appointments::id))
         .select(Appointment::as_select())
         .load(conn)?;

@@ -404,7 +404,11 @@ pub fn follow_appointment(
 pub fn cancel_open_for_client(conn: &mut DbConnection, client_id: i64, reason: &str) -> Result<usize, StoreError> {
     let open: Vec<Invitation> = invitations::table
         .filter(invitations::client_id.eq(client_id))
-        .filter(invitations::status.eq_any([InvitationStatus::Scheduled.as_str(), InvitationStatus::Sent.as_str()]))
+        .filter(
+            invitations::status
+                .eq(InvitationStatus::Scheduled.as_str())
+                .or(invitations::status.eq(InvitationStatus::Sent.as_str())),
+        )
         .select(Invitation::as_select())
         .load(conn)?;
     for invitation in &open {
@@ -449,7 +453,11 @@ pub fn mark_answered(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Re
     let updated = diesel::update(
         invitations::table
             .find(id)
-            .filter(invitations::status.eq_any([InvitationStatus::Scheduled.as_str(), InvitationStatus::Sent.as_str()]))
+            .filter(
+                invitations::status
+                    .eq(InvitationStatus::Scheduled.as_str())
+                    .or(invitations::status.eq(InvitationStatus::Sent.as_str())),
+            )
             .filter(invitations::expires_at.gt(now)),
     )
     .set((
@@ -468,7 +476,11 @@ pub fn mark_answered(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Re
 pub fn expire_due(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<Invitation>, StoreError> {
     conn.write_transaction(|conn| {
         let due: Vec<Invitation> = invitations::table
-            .filter(invitations::status.eq_any([InvitationStatus::Scheduled.as_str(), InvitationStatus::Sent.as_str()]))
+            .filter(
+                invitations::status
+                    .eq(InvitationStatus::Scheduled.as_str())
+                    .or(invitations::status.eq(InvitationStatus::Sent.as_str())),
+            )
             .filter(invitations::expires_at.le(now))
             .select(Invitation::as_select())
             .load(conn)?;

@@ -3,6 +3,11 @@
 //!
 //! May import `domain`, `security` and `config`; never `actions`, `mail`,
 //! `context`, `jobs`, `web` or `cli`.
+//!
+//! A fixed choice of values is written `a.eq(x).or(a.eq(y))`, not
+//! `eq_any([x, y])`: diesel never caches a statement with an `IN` list, so
+//! SQLite would parse and plan it again on every run (on the answer path
+//! that was a fifth of the CPU).
 
 pub mod alerts;
 pub mod api_keys;
