@@ -8,7 +8,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::webhooks::{NewEndpointForm, render};
-use crate::actions::{Actor, integrations};
+use crate::actions::Actor;
+use crate::actions::integrations::{self, KEY_NAME_MAX};
 use crate::context::Context;
 use crate::store::StoreError;
 use crate::store::api_keys::{ApiKey, Scope};
@@ -16,9 +17,6 @@ use crate::web::auth::{AdminRole, StaffForm};
 use crate::web::error::AppError;
 use crate::web::views::layout::form_error;
 use crate::web::views::local_time;
-
-/// Longest key name.
-use crate::actions::integrations::KEY_NAME_MAX as NAME_MAX;
 
 /// The keys and the form to create one; `error` above the form.
 pub(super) fn section(csrf: &str, keys: &[ApiKey], tz: chrono_tz::Tz, error: Option<&str>) -> Markup {
@@ -60,7 +58,7 @@ pub(super) fn section(csrf: &str, keys: &[ApiKey], tz: chrono_tz::Tz, error: Opt
                 input type="hidden" name="csrf" value=(csrf);
                 div.field {
                     label for="key-name" { "Who uses it" }
-                    input #key-name name="name" required maxlength=(NAME_MAX) autocomplete="off" aria-describedby="key-name-hint";
+                    input #key-name name="name" required maxlength=(KEY_NAME_MAX) autocomplete="off" aria-describedby="key-name-hint";
                     p.hint #key-name-hint { "For example the practice system's name." }
                 }
                 fieldset {

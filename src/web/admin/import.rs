@@ -32,7 +32,6 @@ use crate::web::views::local_time;
 
 /// Largest file accepted (about 50,000 rows).
 const MAX_BYTES: usize = 5 * 1024 * 1024;
-
 /// The system name when the admin gives none; files imported before
 /// system names existed used it too, so importing them again changes nothing.
 const DEFAULT_SOURCE: &str = "csv";

@@ -237,9 +237,9 @@ pub(crate) async fn save_setting(
     + Send
     + 'static,
 ) -> Result<HttpResponse, AppError> {
-    let (now, by) = (state.now(), crate::actions::Actor::Staff(staff_id));
+    let (now, by) = (state.now(), Actor::Staff(staff_id));
     state
-        .db(move |conn| crate::actions::settings::change(conn, by, action, detail, now, write))
+        .db(move |conn| actions::settings::change(conn, by, action, detail, now, write))
         .await?;
     Ok(HttpResponse::SeeOther().insert_header(("Location", back)).finish())
 }

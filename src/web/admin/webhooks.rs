@@ -299,13 +299,12 @@ async fn add_endpoint(
         .db(|conn| kv::flag(conn, webhooks::ALLOW_PRIVATE_NETWORKS))
         .await?;
     let problem = match webhooks::check_url(&form.url) {
-        // add_webhook words these problems itself.
-        Err(_) => None,
-        Ok(_) if events.is_empty() => None,
-        Ok(url) => crate::mail::webhook::resolve_target(&url, allow_private)
+        Ok(url) if !events.is_empty() => crate::mail::webhook::resolve_target(&url, allow_private)
             .await
             .err()
             .map(|e| format!("Address: {e}.")),
+        // add_webhook words the other problems itself.
+        _ => None,
     };
     if let Some(problem) = problem {
         return render(&state, &staff, None, &form, Some(&problem), None).await;
