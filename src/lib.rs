@@ -23,8 +23,7 @@ pub mod store;
 pub mod web;
 
 /// The layer rules, checked on the source: a lower layer never imports a
-/// higher one. (Today's rules cover the inner layers; `web`, `mail`, `jobs`
-/// and `cli` still share `web::Context`, which issue 10 moves out.)
+/// higher one, and view code reads no database.
 #[cfg(test)]
 mod layers {
     use std::collections::BTreeSet;
@@ -100,5 +99,38 @@ mod layers {
             }
         }
         assert!(broken.is_empty(), "layer rules broken:\n{}", broken.join("\n"));
+    }
+
+    /// View code: maud functions over what a handler already read.
+    const VIEWS: [&str; 3] = ["web/views", "web/survey/views.rs", "web/clinician/views"];
+
+    fn view_files(path: &Path, files: &mut Vec<std::path::PathBuf>) {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path).unwrap() {
+                view_files(&entry.unwrap().path(), files);
+            }
+        } else {
+            assert!(path.exists(), "{} is gone: update VIEWS", path.display());
+            files.push(path.to_path_buf());
+        }
+    }
+
+    #[test]
+    fn views_read_no_database() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = vec![];
+        for view in VIEWS {
+            view_files(&src.join(view), &mut files);
+        }
+        let mut broken = vec![];
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for sign in ["DbConnection", "crate::context", ".db(", ".db_mailing("] {
+                if text.contains(sign) {
+                    broken.push(format!("{} uses {sign}", file.display()));
+                }
+            }
+        }
+        assert!(broken.is_empty(), "views reading the database:\n{}", broken.join("\n"));
     }
 }
