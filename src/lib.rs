@@ -102,7 +102,14 @@ mod layers {
     }
 
     /// View code: maud functions over what a handler already read.
-    const VIEWS: [&str; 3] = ["web/views", "web/survey/views.rs", "web/clinician/views"];
+    const VIEWS: [&str; 6] = [
+        "web/views",
+        "web/survey/views.rs",
+        "web/clinician/views",
+        "web/manager/views.rs",
+        "web/manager/charts.rs",
+        "web/manager/figures.rs",
+    ];
 
     fn view_files(path: &Path, files: &mut Vec<std::path::PathBuf>) {
         if path.is_dir() {

@@ -3,9 +3,10 @@
 
 use crate::actions::{self, Actor};
 use actix_web::{HttpResponse, get, post, web};
-use maud::{Markup, html};
-use serde::Deserialize;
+use maud::html;
 
+use super::views;
+use super::views::appointment::AppointmentForm;
 use crate::context::Context;
 use crate::domain::appointment::{AppointmentIn, AppointmentStatus, ClientDetails};
 use crate::domain::dates;
@@ -21,80 +22,6 @@ use crate::web::views::layout::{form_error, staff_page};
 /// random external id under it.
 pub const SOURCE: &str = "rapport";
 
-#[derive(Deserialize, Default, Clone)]
-struct AppointmentForm {
-    #[serde(default)]
-    client: String,
-    #[serde(default)]
-    new_name: String,
-    #[serde(default)]
-    new_email: String,
-    /// The new client's language (empty: the clinic's default).
-    #[serde(default)]
-    new_language: String,
-    #[serde(default)]
-    date: String,
-    #[serde(default)]
-    time: String,
-    #[serde(default)]
-    minutes: String,
-    #[serde(default)]
-    status: String,
-}
-
-fn form_page(csrf: &str, clients: &[Client], form: &AppointmentForm) -> Markup {
-    let status = if form.status.is_empty() {
-        "attended"
-    } else {
-        form.status.as_str()
-    };
-    html! {
-        form.stack method="post" action="/clinician/appointments" {
-            input type="hidden" name="csrf" value=(csrf);
-            div.field {
-                label for="client" { "Client" }
-                select #client name="client" {
-                    option value="new" selected[form.client == "new" || form.client.is_empty()] { "A new client (enter below)" }
-                    @for c in clients { option value=(c.id) selected[form.client == c.id.to_string()] { (c.name) } }
-                }
-            }
-            fieldset.new-client {
-                legend { "New client" }
-                div.field { label for="new_name" { "Name" } input #new_name name="new_name" value=(form.new_name) autocomplete="off"; }
-                div.field {
-                    label for="new_email" { "Email (for the questionnaire)" }
-                    input #new_email type="email" name="new_email" value=(form.new_email) autocomplete="off";
-                }
-                div.field {
-                    label for="new_language" { "Language for the questionnaire and its emails" }
-                    select #new_language name="new_language" {
-                        option value="" selected[form.new_language.is_empty()] { "The clinic's default" }
-                        @for (tag, own) in crate::i18n::SHIPPED {
-                            option value=(tag) selected[form.new_language == tag] { (crate::i18n::english_name(tag)) " (" (own) ")" }
-                        }
-                    }
-                }
-            }
-            div.field { label for="date" { "Date" } input #date type="date" name="date" value=(form.date) required; }
-            div.field { label for="time" { "Start time" } input #time type="time" name="time" value=(form.time) required; }
-            div.field {
-                label for="minutes" { "Length in minutes" }
-                input #minutes type="number" name="minutes" min="5" max="480" value=(if form.minutes.is_empty() { "50" } else { form.minutes.as_str() }) required;
-            }
-            div.field {
-                label for="status" { "Status" }
-                select #status name="status" {
-                    @for s in [AppointmentStatus::Attended, AppointmentStatus::Booked, AppointmentStatus::NoShow, AppointmentStatus::Cancelled] {
-                        option value=(s.as_str()) selected[status == s.as_str()] { (s.label()) }
-                    }
-                }
-            }
-            button.primary type="submit" { "Save the appointment" }
-            p.hint { "For an attended session the client is sent the questionnaire after the usual delay, unless they opted out." }
-        }
-    }
-}
-
 async fn render(
     state: &Context,
     staff: &Staff<ClinicianRole>,
@@ -104,7 +31,8 @@ async fn render(
     let viewer = staff.viewer();
     let mine = state.db(move |conn| clients::list_visible(conn, &viewer, None)).await?;
     let mine: Vec<Client> = mine.into_iter().filter(|c| c.clinician_id == viewer.staff_id).collect();
-    let body = html! { @if let Some(e) = error { (form_error(e)) } (form_page(&staff.csrf, &mine, form)) };
+    let body =
+        html! { @if let Some(e) = error { (form_error(e)) } (views::appointment::form_page(&staff.csrf, &mine, form)) };
     let status = if error.is_some() {
         actix_web::http::StatusCode::BAD_REQUEST
     } else {

@@ -1,15 +1,15 @@
 //! How a clinician hears about alerts.
 
 use actix_web::{HttpResponse, get, post, web};
-use maud::html;
 use serde::Deserialize;
 
+use super::views;
 use crate::context::Context;
 use crate::store::staff::Notify;
 use crate::web::auth::{ClinicianRole, Staff, StaffForm};
 use crate::web::error::AppError;
 use crate::web::views::html_page;
-use crate::web::views::layout::{notice, staff_page};
+use crate::web::views::layout::staff_page;
 
 #[derive(Deserialize, Default)]
 struct Saved {
@@ -22,27 +22,12 @@ async fn show(
     me: Staff<ClinicianRole>,
     saved: web::Query<Saved>,
 ) -> Result<HttpResponse, AppError> {
-    let choice = |name: &str, current: Notify| {
-        html! {
-            ul.choices {
-                @for choice in Notify::ALL {
-                    li { label { input type="radio" name=(name) value=(choice.as_str()) checked[current == choice]; " " (choice.label()) } }
-                }
-            }
-        }
-    };
-    let body = html! {
-        @if saved.saved.is_some() { (notice("Saved.")) }
-        section {
-            p { "Alert emails never name the client or say anything clinical: they only say there is something to look at." }
-            form method="post" action="/clinician/settings" {
-                input type="hidden" name="csrf" value=(me.csrf);
-                fieldset { legend { "High alerts" } (choice("notify_high", me.member.notify_high)) }
-                fieldset { legend { "Other alerts" } (choice("notify_other", me.member.notify_other)) }
-                button.primary type="submit" { "Save" }
-            }
-        }
-    };
+    let body = views::settings::body(
+        &me.csrf,
+        saved.saved.is_some(),
+        me.member.notify_high,
+        me.member.notify_other,
+    );
     Ok(html_page(
         actix_web::http::StatusCode::OK,
         staff_page(

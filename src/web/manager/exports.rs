@@ -8,7 +8,8 @@ use maud::html;
 use serde::Deserialize;
 
 use super::figures::{self, Trends, csv_cells};
-use super::page::{TrendsQuery, load_trends, query_string, today};
+use super::page::{TrendsQuery, load_trends, today};
+use super::views::query_string;
 use crate::actions::{Actor, research};
 use crate::context::Context;
 use crate::domain::trends::{CellValue, Figure, Period, RuleFigure, Unit};

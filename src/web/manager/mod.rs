@@ -7,6 +7,7 @@ mod exports;
 mod figures;
 mod page;
 mod team_access;
+mod views;
 
 use actix_web::web;
 

@@ -3,8 +3,10 @@
 //! test keeps `store` calls out of this folder).
 
 pub mod alert;
+pub mod appointment;
 pub mod client;
 pub mod inbox;
+pub mod settings;
 
 use maud::{Markup, html};
 
