@@ -218,3 +218,28 @@ pub fn truncate(t: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
     let t = t.trunc_subsecs(6);
     t.with_nanosecond(t.nanosecond()).unwrap_or(t)
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::deserialize::Queryable;
+    use diesel::sql_types::{Nullable, Text};
+
+    use super::MaybeStored;
+    use super::alerts::RepairOutcome;
+
+    fn read(stored: Option<&str>) -> Result<Option<RepairOutcome>, String> {
+        <MaybeStored<RepairOutcome> as Queryable<Nullable<Text>, diesel::sqlite::Sqlite>>::build(
+            stored.map(str::to_string),
+        )
+        .map(Option::from)
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_nullable_state_reads_null_known_and_refuses_unknown() {
+        assert_eq!(read(None), Ok(None));
+        assert_eq!(read(Some("not_repaired")), Ok(Some(RepairOutcome::NotRepaired)));
+        let unknown = read(Some("mended")).expect_err("an unknown outcome must not load");
+        assert!(unknown.contains("unknown repair outcome \"mended\""), "{unknown}");
+    }
+}
