@@ -102,8 +102,9 @@ mod layers {
     }
 
     /// View code: maud functions over what a handler already read.
-    const VIEWS: [&str; 6] = [
+    const VIEWS: [&str; 7] = [
         "web/views",
+        "web/admin/views",
         "web/survey/views.rs",
         "web/clinician/views",
         "web/manager/views.rs",

@@ -4,84 +4,18 @@
 //! the `rapport apikey` commands are.
 
 use actix_web::{HttpResponse, post, web};
-use maud::{Markup, html};
+use maud::html;
 use serde::Deserialize;
 
-use super::webhooks::{NewEndpointForm, render};
+use super::views::integrations::NewEndpointForm;
+use super::webhooks::render;
 use crate::actions::Actor;
-use crate::actions::integrations::{self, KEY_NAME_MAX};
+use crate::actions::integrations;
 use crate::context::Context;
 use crate::store::StoreError;
-use crate::store::api_keys::{ApiKey, Scope};
+use crate::store::api_keys::Scope;
 use crate::web::auth::{AdminRole, StaffForm};
 use crate::web::error::AppError;
-use crate::web::views::layout::form_error;
-use crate::web::views::local_time;
-
-/// The keys and the form to create one; `error` above the form.
-pub(super) fn section(csrf: &str, keys: &[ApiKey], tz: chrono_tz::Tz, error: Option<&str>) -> Markup {
-    html! {
-        section #api-keys {
-            h2 { "API keys" }
-            p { "A practice system sends appointments with a key (" code { "Authorization: Bearer …" } "). See the " a href="/api/docs" { "API reference" } "." }
-            @if keys.is_empty() {
-                p.muted { "No keys yet." }
-            } @else {
-                div.table-wrap tabindex="0" role="region" aria-label="API keys" { table {
-                    thead { tr {
-                        th scope="col" { "Key" } th scope="col" { "May" } th scope="col" { "Created" }
-                        th scope="col" { "Last used" } th scope="col" { span.visually-hidden { "Action" } }
-                    } }
-                    tbody {
-                        @for k in keys {
-                            tr {
-                                td { "#" (k.id) " " (k.name) @if k.revoked_at.is_some() { " " span.badge { "revoked" } } }
-                                td { (scopes_label(&k.scopes)) }
-                                td { (local_time(k.created_at, tz)) }
-                                td { (k.last_used_at.map(|t| local_time(t, tz)).unwrap_or_else(|| "never".into())) }
-                                td {
-                                    @if k.revoked_at.is_none() {
-                                        form method="post" action={ "/admin/api-keys/" (k.id) "/revoke" } {
-                                            input type="hidden" name="csrf" value=(csrf);
-                                            button type="submit" { "Revoke" span.visually-hidden { " key #" (k.id) } }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                } }
-            }
-            h3 #new-key { "Create a key" }
-            @if let Some(e) = error { (form_error(e)) }
-            form.stack method="post" action="/admin/api-keys" {
-                input type="hidden" name="csrf" value=(csrf);
-                div.field {
-                    label for="key-name" { "Who uses it" }
-                    input #key-name name="name" required maxlength=(KEY_NAME_MAX) autocomplete="off" aria-describedby="key-name-hint";
-                    p.hint #key-name-hint { "For example the practice system's name." }
-                }
-                fieldset {
-                    legend { "It may" }
-                    ul.choices {
-                        li { label { input type="checkbox" name="read" value="on" checked; " read (clients, alerts, answers)" } }
-                        li { label { input type="checkbox" name="write" value="on" checked; " write (appointments, clients)" } }
-                    }
-                }
-                button.primary type="submit" { "Create the key" }
-            }
-        }
-    }
-}
-
-fn scopes_label(scopes: &str) -> &'static str {
-    match (scopes.contains("read"), scopes.contains("write")) {
-        (true, true) => "read and write",
-        (true, false) => "read",
-        (false, true) => "write",
-        (false, false) => "nothing",
-    }
-}
 
 #[derive(Deserialize)]
 struct NewKeyForm {
@@ -149,13 +83,4 @@ async fn revoke(
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(create).service(revoke);
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn scopes_in_words() {
-        assert_eq!(super::scopes_label("read,write"), "read and write");
-        assert_eq!(super::scopes_label("read"), "read");
-    }
 }

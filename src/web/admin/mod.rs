@@ -7,6 +7,7 @@ mod email;
 mod import;
 mod privacy;
 mod safety;
+mod views;
 mod webhooks;
 
 use crate::store::audit::AuditAction;

@@ -6,213 +6,20 @@ use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::views;
+use super::views::integrations::{NewEndpointForm, PATH};
 use crate::actions::{Actor, integrations};
 use crate::context::Context;
-use crate::store::webhooks::{self, Endpoint, EventType};
-use crate::store::{StoreError, kv, outbox};
+use crate::store::webhooks;
+use crate::store::{StoreError, kv};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
 use crate::web::views::html_page;
-use crate::web::views::layout::{form_error, notice, staff_page};
-use crate::web::views::local_time;
-
-const PATH: &str = "/admin/webhooks";
-pub(super) const DELIVERIES_PATH: &str = "/admin/webhooks/deliveries";
+use crate::web::views::layout::{notice, staff_page};
 
 #[derive(Deserialize, Default)]
 struct Flash {
     done: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-pub(super) struct NewEndpointForm {
-    #[serde(default)]
-    url: String,
-    alert_opened: Option<String>,
-    alert_changed: Option<String>,
-    response_received: Option<String>,
-}
-
-impl NewEndpointForm {
-    fn events(&self) -> Vec<EventType> {
-        [
-            (EventType::AlertOpened, &self.alert_opened),
-            (EventType::AlertChanged, &self.alert_changed),
-            (EventType::ResponseReceived, &self.response_received),
-        ]
-        .into_iter()
-        .filter(|(_, on)| on.is_some())
-        .map(|(e, _)| e)
-        .collect()
-    }
-
-    fn checked(&self, event: EventType) -> bool {
-        self.events().contains(&event) || (self.url.is_empty() && self.events().is_empty())
-    }
-}
-
-fn field_name(event: EventType) -> &'static str {
-    match event {
-        EventType::AlertOpened => "alert_opened",
-        EventType::AlertChanged => "alert_changed",
-        EventType::ResponseReceived => "response_received",
-    }
-}
-
-fn event_meaning(event: EventType) -> &'static str {
-    match event {
-        EventType::AlertOpened => "the engine opened an alert",
-        EventType::AlertChanged => {
-            "an alert's severity rose, or it was acknowledged, discussed or closed with an outcome"
-        }
-        EventType::ResponseReceived => "a client answered a questionnaire",
-    }
-}
-
-fn add_form(csrf: &str, form: &NewEndpointForm, error: Option<&str>) -> Markup {
-    html! {
-        section {
-            h2 #add { "Add an endpoint" }
-            @if let Some(e) = error { (form_error(e)) }
-            form.stack method="post" action=(PATH) {
-                input type="hidden" name="csrf" value=(csrf);
-                div.field {
-                    label for="url" { "Address (https)" }
-                    input #url type="url" name="url" value=(form.url) required autocomplete="off" aria-describedby="url-hint";
-                    p.hint #url-hint { "Rapport POSTs signed JSON here. Bodies hold ids and figures only, never names, email addresses or free text." }
-                }
-                fieldset {
-                    legend { "Events" }
-                    @for event in EventType::ALL {
-                        div.check {
-                            input type="checkbox" id=(field_name(event)) name=(field_name(event)) checked[form.checked(event)];
-                            label for=(field_name(event)) { code { (event.as_str()) } " — " (event_meaning(event)) }
-                        }
-                    }
-                }
-                button.primary type="submit" { "Add endpoint" }
-            }
-        }
-    }
-}
-
-fn private_networks_form(csrf: &str, allowed: bool) -> Markup {
-    html! {
-        section {
-            h2 #private-networks { "Receivers on the clinic's own network" }
-            p { "Webhooks go to internet addresses only, so a mistyped or hostile address cannot make Rapport reach \
-                 inside its own network. Link-local and cloud metadata addresses are always refused. "
-                @if allowed { strong { "Private networks are allowed now." } } @else { "Private networks are not allowed now." } }
-            form method="post" action={ (PATH) "/private-networks" } {
-                input type="hidden" name="csrf" value=(csrf);
-                input type="hidden" name="allow" value=(if allowed { "off" } else { "on" });
-                button type="submit" {
-                    @if allowed { "Refuse private-network receivers" } @else { "Allow private-network receivers (on-premises)" }
-                }
-            }
-        }
-    }
-}
-
-fn endpoints_table(csrf: &str, endpoints: &[Endpoint], tz: chrono_tz::Tz) -> Markup {
-    html! {
-        section {
-            h2 { "Endpoints (" (endpoints.len()) ")" }
-            @if endpoints.is_empty() {
-                p.muted { "No endpoint yet: integrations are not told about anything." }
-            } @else {
-                div.table-wrap { table {
-                    thead { tr {
-                        th scope="col" { "#" } th scope="col" { "Address" } th scope="col" { "Events" }
-                        th scope="col" { "Added" } th scope="col" { "State" } th scope="col" { span.visually-hidden { "Action" } }
-                    } }
-                    tbody {
-                        @for e in endpoints {
-                            tr {
-                                td.num { (e.id) }
-                                td.webhook-url { (e.url) }
-                                td { @for ev in e.event_types() { code { (ev.as_str()) } " " } }
-                                td { (local_time(e.created_at, tz)) }
-                                td { @if e.active { "active" } @else { span.badge { "disabled" } } }
-                                td {
-                                    @if e.active {
-                                        form method="post" action={ (PATH) "/" (e.id) "/disable" } {
-                                            input type="hidden" name="csrf" value=(csrf);
-                                            button type="submit" { "Disable" }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                } }
-            }
-        }
-    }
-}
-
-/// Where the deliveries stand, in one line, with the way to the page.
-fn deliveries_summary(rows: &[outbox::OutboxRow]) -> Markup {
-    let count = |status: &str| rows.iter().filter(|r| r.status == status).count();
-    let retrying = rows
-        .iter()
-        .filter(|r| r.status == "pending" && r.last_error.is_some())
-        .count();
-    html! {
-        section aria-labelledby="h-deliveries" {
-            h2 #h-deliveries { "Deliveries" }
-            @if rows.is_empty() {
-                p.muted { "No event has been sent yet." }
-            } @else {
-                p {
-                    "Of the last " (rows.len()) " events sent: " (count("sent")) " delivered, " (retrying) " retrying, " (count("failed")) " failed. "
-                    a href=(DELIVERIES_PATH) { "See the deliveries" }
-                }
-            }
-        }
-    }
-}
-
-fn deliveries_table(rows: &[outbox::OutboxRow], tz: chrono_tz::Tz, csrf: &str) -> Markup {
-    html! {
-        @if rows.is_empty() {
-            p.muted { "Nothing sent yet." }
-        } @else {
-            p.hint { "Failed deliveries are not retried by themselves: fix the endpoint, then retry. Email problems are on " a href="/admin/email" { "Email" } "." }
-            div.table-wrap tabindex="0" role="region" aria-label="Webhook deliveries" { table.cards {
-                thead { tr {
-                    th scope="col" { "Queued" } th scope="col" { "To" } th scope="col" { "State" }
-                    th scope="col" { "Attempts" } th scope="col" { "Last answer" } th scope="col" { span.visually-hidden { "Action" } }
-                } }
-                tbody {
-                    @for r in rows {
-                        tr {
-                            td data-label="Queued" { (local_time(r.created_at, tz)) }
-                            td.webhook-url data-label="To" { (r.recipient) }
-                            td data-label="State" {
-                                @match r.status.as_str() {
-                                    "failed" => span.badge.high { "failed" },
-                                    "sent" => "delivered",
-                                    "pending" if r.last_error.is_some() => span.badge.medium { "retrying " (local_time(r.next_attempt_at, tz)) },
-                                    other => (other),
-                                }
-                            }
-                            td.num data-label="Attempts" { (r.attempts) }
-                            td data-label="Last answer" { (r.last_error.as_deref().unwrap_or("")) }
-                            td {
-                                @if r.status == "failed" {
-                                    form method="post" action={ "/admin/email/" (r.id) "/retry" } {
-                                        input type="hidden" name="csrf" value=(csrf);
-                                        button type="submit" { "Retry" span.visually-hidden { " the delivery to " (r.recipient) } }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            } }
-        }
-    }
 }
 
 /// The webhook deliveries: what went, what is retrying, what failed.
@@ -223,12 +30,8 @@ async fn deliveries_page(
     flash: web::Query<Flash>,
 ) -> Result<HttpResponse, AppError> {
     let rows = state.db(|conn| webhooks::recent_deliveries(conn, 200)).await?;
-    let tz = state.settings.time_zone;
-    let body = html! {
-        @if let Some(done) = &flash.done { (notice(done)) }
-        p { a href=(PATH) { "Back to Integrations" } }
-        (deliveries_table(&rows, tz, &staff.csrf))
-    };
+    let body =
+        views::integrations::deliveries_body(&staff.csrf, flash.done.as_deref(), &rows, state.settings.time_zone);
     Ok(html_page(
         actix_web::http::StatusCode::OK,
         staff_page(&staff, &state.settings.clinic_name, PATH, "Webhook deliveries", body),
@@ -255,18 +58,19 @@ pub(super) async fn render(
             ))
         })
         .await?;
-    let tz = state.settings.time_zone;
-    let body = html! {
-        @if let Some(t) = top { (t) }
-        (super::api_keys::section(&staff.csrf, &keys, tz, key_error))
-        h2 #webhooks { "Webhooks" }
-        p { "Endpoints receive signed events as they happen, with retries. How to check the signature: "
-            a href="/api/docs#webhooks" { "API reference" } "." }
-        (endpoints_table(&staff.csrf, &endpoints, tz))
-        (add_form(&staff.csrf, form, error))
-        (private_networks_form(&staff.csrf, allow_private))
-        (deliveries_summary(&deliveries))
+    let page = views::integrations::IntegrationsPage {
+        csrf: &staff.csrf,
+        top,
+        keys: &keys,
+        endpoints: &endpoints,
+        deliveries: &deliveries,
+        allow_private,
+        form,
+        error,
+        key_error,
+        tz: state.settings.time_zone,
     };
+    let body = views::integrations::body(&page);
     let status = if error.is_some() || key_error.is_some() {
         actix_web::http::StatusCode::BAD_REQUEST
     } else {

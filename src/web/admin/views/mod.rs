@@ -1,0 +1,5 @@
+//! What admins see, from what their handlers read: maud view functions
+//! over plain view structs, no database access (the layer rules test keeps
+//! it out).
+
+pub mod integrations;
