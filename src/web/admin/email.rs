@@ -4,37 +4,22 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::Duration;
-use maud::html;
 use serde::Deserialize;
 
+use super::views;
 use crate::actions::{Actor, settings};
-use crate::config::{parse_quiet_hours, quiet_hours_setting};
+use crate::config::parse_quiet_hours;
 use crate::context::Context;
-use crate::domain::schedule::{DeliveryRules, Waiting, why_waiting};
+use crate::domain::schedule::DeliveryRules;
 use crate::store::{invitations, outbox};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
 use crate::web::views::html_page;
-use crate::web::views::layout::{form_error, notice, staff_page};
-use crate::web::views::local_time;
+use crate::web::views::layout::staff_page;
 
 #[derive(Deserialize, Default)]
 struct Flash {
     done: Option<String>,
-}
-
-/// Emails listed as waiting, soonest first.
-const WAITING_SHOWN: i64 = 25;
-
-/// A kind of message in the clinic's words.
-fn kind_label(kind: &str) -> &str {
-    match kind {
-        "invitation" => "questionnaire",
-        "reminder" => "reminder",
-        "alert_notice" => "alert email (staff)",
-        "alert_digest" => "daily summary (staff)",
-        other => other,
-    }
 }
 
 #[get("/admin/email")]
@@ -56,7 +41,7 @@ async fn render(
     let settings = state.settings.clone();
     let (counts, problems, rules, waiting, client_of) = state
         .db(move |conn| {
-            let waiting = outbox::waiting(conn, WAITING_SHOWN)?;
+            let waiting = outbox::waiting(conn, views::email::WAITING_SHOWN)?;
             let problems = outbox::problems(conn, 100)?;
             // The invitations (and their clients) of both lists, read once:
             // client emails wait in the client's own time zone, and a failed
@@ -92,94 +77,20 @@ async fn render(
             ))
         })
         .await?;
-    let now = state.now();
-    let count = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
-    let tz = state.settings.time_zone;
-    let body = html! {
-        @if let Some(done) = done { (notice(done)) }
-        @if let Some(failed) = failed { (form_error(failed)) }
-        dl.stats {
-            div { dt { "Waiting to send" } dd { (count("pending")) } }
-            div { dt { "Sent" } dd { (count("sent")) } }
-            div { dt { "Failed" } dd { (count("failed")) } }
-            div { dt { "Not needed" } dd { (count("cancelled")) } }
-        }
-        section #waiting {
-            h2 { "Waiting to send" }
-            @if waiting.is_empty() {
-                p.muted { "Nothing is waiting." }
-            } @else {
-                div.table-wrap tabindex="0" role="region" aria-label="Emails waiting to send" { table {
-                    thead { tr { th scope="col" { "Goes at" } th scope="col" { "Email" } th scope="col" { "To" } th scope="col" { "Why it is waiting" } } }
-                    tbody {
-                        @for (row, zone) in &waiting {
-                            @let why = why_waiting(&row.kind, row.next_attempt_at, row.attempts, now, &rules, zone.unwrap_or(tz));
-                            tr {
-                                td { (local_time(row.next_attempt_at, tz)) }
-                                td { (kind_label(&row.kind)) }
-                                td { (row.recipient) }
-                                td {
-                                    (why.describe())
-                                    @if why == Waiting::Retrying { @if let Some(e) = &row.last_error { ": " (e) } }
-                                }
-                            }
-                        }
-                    }
-                } }
-                @if count("pending") > WAITING_SHOWN {
-                    p.hint { "The first " (WAITING_SHOWN) " of " (count("pending")) " are listed." }
-                }
-            }
-        }
-        section {
-            h2 { "Problems" }
-            @if problems.is_empty() {
-                p.muted { "No failed or retrying messages." }
-            } @else {
-                div.table-wrap tabindex="0" role="region" aria-label="Problem messages" { table {
-                    thead { tr {
-                        th scope="col" { "Queued" } th scope="col" { "Kind" } th scope="col" { "To" }
-                        th scope="col" { "State" } th scope="col" { "Attempts" } th scope="col" { "Reason given" } th scope="col" { span.visually-hidden { "Action" } }
-                    } }
-                    tbody {
-                        @for row in &problems {
-                            tr {
-                                td { (local_time(row.created_at, tz)) }
-                                td { (row.kind) }
-                                td {
-                                    (row.recipient)
-                                    @if let Some(client) = row.invitation_id.and_then(|i| client_of.get(&i)) {
-                                        br; a href={ "/clients/" (client) "/details" } { "Correct the address" }
-                                    }
-                                }
-                                td { @if row.status == "failed" { span.badge.high { "failed" } } @else { span.badge.medium { "retrying " (local_time(row.next_attempt_at, tz)) } } }
-                                td.num { (row.attempts) }
-                                td { (row.last_error.as_deref().unwrap_or("")) }
-                                td {
-                                    @if row.status == "failed" {
-                                        form method="post" action={ "/admin/email/" (row.id) "/retry" } {
-                                            input type="hidden" name="csrf" value=(staff.csrf);
-                                            button type="submit" { "Retry" }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                } }
-                p.hint { "Failed messages are not retried by themselves: a server refusal (5xx) usually means a wrong address. Correct the client's email address, then retry." }
-            }
-        }
-        section #test-email {
-            h2 { "Send a test email" }
-            p { "Sends a short test email to you (" (staff.member.email) ") now, through the clinic's mail settings, and says here whether the mail server accepted it." }
-            form method="post" action="/admin/email/test" {
-                input type="hidden" name="csrf" value=(staff.csrf);
-                button type="submit" { "Send me a test email" }
-            }
-        }
-        (delivery_form(&staff.csrf, &rules, None))
+    let page = views::email::EmailPage {
+        csrf: &staff.csrf,
+        admin_email: &staff.member.email,
+        done,
+        failed,
+        counts: &counts,
+        waiting: &waiting,
+        problems: &problems,
+        client_of: &client_of,
+        rules: &rules,
+        now: state.now(),
+        tz: state.settings.time_zone,
     };
+    let body = views::email::body(&page);
     Ok(html_page(
         actix_web::http::StatusCode::OK,
         staff_page(
@@ -190,37 +101,6 @@ async fn render(
             body,
         ),
     ))
-}
-
-fn delivery_form(csrf: &str, rules: &DeliveryRules, error: Option<&str>) -> maud::Markup {
-    html! {
-        section {
-            h2 #delivery { "When questionnaires are sent" }
-            @if let Some(e) = error { (form_error(e)) }
-            form.stack method="post" action="/admin/email/delivery" {
-                input type="hidden" name="csrf" value=(csrf);
-                div.field {
-                    label for="delay" { "Minutes after the session ends" }
-                    input #delay type="number" name="invite_delay_minutes" min="0" max="10080" value=(rules.delay.num_minutes()) required;
-                }
-                div.field {
-                    label for="quiet" { "Quiet hours (no client email), in the client's time zone" }
-                    input #quiet name="quiet_hours" value=(quiet_hours_setting(rules.quiet_hours)) aria-describedby="quiet-hint" required;
-                    p.hint #quiet-hint { "For example 21:00-08:00, or off." }
-                }
-                div.field {
-                    label for="reminder" { "Send one reminder after (hours)" }
-                    input #reminder type="number" name="reminder_after_hours" min="1" max="720" value=(rules.reminder_after.num_hours()) required;
-                }
-                div.field {
-                    label for="expiry" { "Links close after (days)" }
-                    input #expiry type="number" name="expiry_days" min="1" max="60" value=(rules.expires_after.num_days()) required;
-                }
-                button.primary type="submit" { "Save" }
-                p.hint { "Changes apply to invitations created from now on." }
-            }
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -260,7 +140,7 @@ async fn save_delivery(
             let current = state
                 .db(move |conn| invitations::delivery_rules(conn, &settings))
                 .await?;
-            let body = delivery_form(&staff.csrf, &current, Some(&message));
+            let body = views::email::delivery_form(&staff.csrf, &current, Some(&message));
             return Ok(html_page(
                 actix_web::http::StatusCode::BAD_REQUEST,
                 staff_page(

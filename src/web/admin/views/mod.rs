@@ -2,4 +2,5 @@
 //! over plain view structs, no database access (the layer rules test keeps
 //! it out).
 
+pub mod email;
 pub mod integrations;
