@@ -290,3 +290,22 @@ pub fn set_invitation_flags(
         .execute(conn)?;
     Ok(())
 }
+
+/// A client by number (`12` or `#12`), or by exact email address: an
+/// admin's lookup on the privacy page.
+pub fn find_by_number_or_email(conn: &mut DbConnection, term: &str) -> Result<Option<Client>, StoreError> {
+    let term = term.trim().trim_start_matches('#');
+    if let Ok(id) = term.parse::<i64>() {
+        return match find(conn, id) {
+            Ok(c) => Ok(Some(c)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        };
+    }
+    Ok(clients::table
+        .filter(clients::email.eq(term))
+        .order(clients::id)
+        .select(Client::as_select())
+        .first(conn)
+        .optional()?)
+}
