@@ -5,3 +5,4 @@
 pub mod email;
 pub mod integrations;
 pub mod privacy;
+pub mod safety;
