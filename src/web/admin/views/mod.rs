@@ -2,6 +2,7 @@
 //! over plain view structs, no database access (the layer rules test keeps
 //! it out).
 
+pub mod account;
 pub mod email;
 pub mod integrations;
 pub mod privacy;
