@@ -12,13 +12,12 @@ mod webhooks;
 
 use crate::store::audit::AuditAction;
 use actix_web::{HttpResponse, get, post, web};
-use maud::{Markup, html};
 use serde::Deserialize;
 
+use self::views::staff::NewStaffForm;
 use super::auth::{AdminRole, Staff, StaffForm};
 use super::error::AppError;
-use super::views::layout::{form_error, notice, staff_page};
-use super::views::local_time;
+use super::views::layout::staff_page;
 use crate::actions::staff::NewMember;
 use crate::actions::{self, Actor};
 use crate::context::Context;
@@ -65,38 +64,17 @@ async fn render_staff_page(
             ))
         })
         .await?;
-    let tz = state.settings.time_zone;
-    let body = html! {
-        @if let Some(m) = &message { (notice(m)) }
-        @if help_line.is_none() {
-            p.warning role="status" {
-                "Clients still see a general help line beside the survey's comment box. "
-                a href="/admin/safety#help-line" { "Set your clinic's own line" } "."
-            }
-        }
-        section {
-            h2 { "Staff (" (members.len()) ")" }
-            table.cards {
-                thead { tr { th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Role" } th scope="col" { "Team" } th scope="col" { "Last signed in" } } }
-                tbody {
-                    @for (m, team) in &members {
-                        tr {
-                            td data-label="Name" { a href={ "/admin/staff/" (m.id) } { (m.name) } @if !m.active { " " span.badge { "inactive" } } }
-                            td data-label="Email" { (m.email) }
-                            td data-label="Role" { (m.role().label()) }
-                            td data-label="Team" { (team.as_deref().unwrap_or("—")) }
-                            td data-label="Last signed in" { (m.last_sign_in_at.map(|t| local_time(t, tz)).unwrap_or_else(|| "never".into())) }
-                        }
-                    }
-                }
-            }
-        }
-        section {
-            h2 #add { "Add a member of staff" }
-            @if let Some(e) = &error { (form_error(e)) }
-            (new_staff_form(&staff.csrf, &teams, form))
-        }
+    let page = views::staff::StaffPage {
+        csrf: &staff.csrf,
+        message: message.as_deref(),
+        error: error.as_deref(),
+        members: &members,
+        teams: &teams,
+        help_line_set: help_line.is_some(),
+        form,
+        tz: state.settings.time_zone,
     };
+    let body = views::staff::body(&page);
     let status = if error.is_some() {
         actix_web::http::StatusCode::BAD_REQUEST
     } else {
@@ -106,49 +84,6 @@ async fn render_staff_page(
         status,
         staff_page(staff, &state.settings.clinic_name, "/admin", "Staff", body),
     ))
-}
-
-fn new_staff_form(csrf: &str, teams: &[staff_store::Team], form: &NewStaffForm) -> Markup {
-    html! {
-        form.stack method="post" action="/admin/staff" {
-            input type="hidden" name="csrf" value=(csrf);
-            div.field { label for="name" { "Full name" } input #name name="name" value=(form.name) required autocomplete="off"; }
-            div.field { label for="email" { "Email" } input #email type="email" name="email" value=(form.email) required autocomplete="off"; }
-            div.field {
-                label for="role" { "Role" }
-                select #role name="role" {
-                    @for role in Role::ALL {
-                        option value=(role.as_str()) selected[form.role == role.as_str()] { (role.label()) }
-                    }
-                }
-            }
-            div.field {
-                label for="team" { "Team (optional)" }
-                input #team name="team" list="teams" value=(form.team) autocomplete="off";
-                datalist #teams { @for t in teams { option value=(t.name) {} } }
-            }
-            div.field {
-                label for="password" { "Initial password" }
-                input #password type="password" name="password" required minlength=(security::MIN_PASSWORD_LEN) autocomplete="new-password" aria-describedby="password-hint";
-                p.hint #password-hint { "At least " (security::MIN_PASSWORD_LEN) " characters. Give it to the person privately." }
-            }
-            button.primary type="submit" { "Add" }
-        }
-    }
-}
-
-#[derive(Deserialize, Default)]
-struct NewStaffForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    role: String,
-    #[serde(default)]
-    team: String,
-    #[serde(default)]
-    password: String,
 }
 
 #[post("/admin/staff")]

@@ -7,3 +7,4 @@ pub mod email;
 pub mod integrations;
 pub mod privacy;
 pub mod safety;
+pub mod staff;
