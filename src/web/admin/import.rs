@@ -9,7 +9,6 @@
 //! The preview carries the file in the page (base64 in a hidden field), so
 //! nothing from it is stored until the admin imports.
 
-use crate::actions::appointments::{Report, RowOutcome};
 use crate::actions::{self, Actor};
 use crate::store::audit::AuditAction;
 use std::collections::BTreeMap;
@@ -21,65 +20,20 @@ use futures_util::StreamExt;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::views;
 use crate::context::Context;
 use crate::domain::import::{self as csv_import, CsvFormat, DateOrder, Field, Mapping};
 use crate::store::intake;
 use crate::web::auth::{AdminRole, Staff, StaffForm, constant_time_eq};
 use crate::web::error::AppError;
 use crate::web::views::html_page;
-use crate::web::views::layout::{form_error, notice, staff_page};
-use crate::web::views::local_time;
+use crate::web::views::layout::{form_error, staff_page};
 
 /// Largest file accepted (about 50,000 rows).
 const MAX_BYTES: usize = 5 * 1024 * 1024;
 /// The system name when the admin gives none; files imported before
 /// system names existed used it too, so importing them again changes nothing.
 const DEFAULT_SOURCE: &str = "csv";
-
-fn date_order_form(csrf: &str, order: DateOrder) -> Markup {
-    html! {
-        form.stack method="post" action="/admin/appointments/date-order" {
-            input type="hidden" name="csrf" value=(csrf);
-            fieldset {
-                legend { "Dates in your files" }
-                @for o in DateOrder::ALL {
-                    @let id = if o == DateOrder::YearFirst { "order-year-first" } else { "order-day-first" };
-                    div.check {
-                        input #(id) type="radio" name="order" value=(o.as_str()) checked[o == order];
-                        label for=(id) { (o.as_str()) " (such as " (o.example()) ")" }
-                    }
-                }
-                p.hint { "Dates written 2026-03-02 are always understood. Choose dd/mm/yyyy if your practice system writes 02/03/2026 for 2 March." }
-            }
-            button type="submit" { "Save date format" }
-        }
-    }
-}
-
-fn upload_form(csrf: &str, source: &str) -> Markup {
-    html! {
-        section aria-labelledby="h-upload" {
-            h2 #h-upload { "Import appointments from a CSV file" }
-            p {
-                "Start from the " a href="/admin/appointments/template.csv" download { "template (CSV)" }
-                ", or upload your practice system's export: the next page lets you say which column holds what, and shows what the import would do before anything is saved."
-            }
-            form method="post" action="/admin/appointments/import" enctype="multipart/form-data" {
-                input type="hidden" name="csrf" value=(csrf);
-                div.field {
-                    label for="source" { "Sending system" }
-                    p.hint #source-hint { "The practice system the file comes from, such as SystmOne. The columns you choose are remembered for it." }
-                    input #source type="text" name="source" value=(source) maxlength="60" aria-describedby="source-hint" required;
-                }
-                div.field {
-                    label for="file" { "CSV file" }
-                    input #file type="file" name="file" accept=".csv,text/csv" required;
-                }
-                button.primary type="submit" { "Preview the import" }
-            }
-        }
-    }
-}
 
 fn page(state: &Context, staff: &Staff<AdminRole>, body: Markup) -> Markup {
     staff_page(
@@ -103,14 +57,7 @@ async fn import_page(
     query: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, AppError> {
     let order = state.db(intake::date_order).await?;
-    let body = html! {
-        @if query.saved.is_some() { (notice(&format!("Saved: dates in your files are {}.", order.as_str()))) }
-        (upload_form(&staff.csrf, DEFAULT_SOURCE))
-        section aria-labelledby="h-dates" {
-            h2 #h-dates { "Date format" }
-            (date_order_form(&staff.csrf, order))
-        }
-    };
+    let body = views::import::start(&staff.csrf, DEFAULT_SOURCE, order, query.saved.is_some());
     Ok(html_page(actix_web::http::StatusCode::OK, page(&state, &staff, body)))
 }
 
@@ -209,7 +156,7 @@ async fn import(state: web::Data<Context>, staff: Staff<AdminRole>, form: Multip
         upload.source.as_str()
     };
     let bad_file = |message: &str| {
-        let body = html! { (form_error(message)) (upload_form(&staff.csrf, source_typed)) };
+        let body = html! { (form_error(message)) (views::import::upload_form(&staff.csrf, source_typed)) };
         Ok(html_page(
             actix_web::http::StatusCode::BAD_REQUEST,
             page(&state, &staff, body),
@@ -262,7 +209,7 @@ async fn import(state: web::Data<Context>, staff: Staff<AdminRole>, form: Multip
         date_order: order,
         source: source.clone(),
     };
-    let preview = Preview {
+    let preview = views::import::Preview {
         csrf: &staff.csrf,
         source: &source,
         text: &text,
@@ -308,163 +255,8 @@ async fn import(state: web::Data<Context>, staff: Staff<AdminRole>, form: Multip
             actions::appointments::import(conn, by, rows, &import, mailing, now)
         })
         .await?;
-    let body = html! {
-        section aria-labelledby="h-result" {
-            h2 #h-result { "Import result" }
-            (totals(&report, false))
-            (refused_rows(&report))
-        }
-        (upload_form(&staff.csrf, &source))
-    };
+    let body = views::import::result(&staff.csrf, &source, &report);
     Ok(html_page(actix_web::http::StatusCode::OK, page(&state, &staff, body)))
-}
-
-fn totals(report: &Report, preview: bool) -> Markup {
-    html! {
-        dl.stats {
-            div { dt { "New" } dd { (report.created) } }
-            div { dt { "Updated" } dd { (report.updated) } }
-            div { dt { "Already there" } dd { (report.unchanged) } }
-            div { dt { @if preview { "Questionnaires to schedule" } @else { "Questionnaires scheduled" } } dd { (report.invited) } }
-            div { dt { @if preview { "Rows to refuse" } @else { "Rows refused" } } dd { (report.errors.len()) } }
-        }
-    }
-}
-
-fn refused_rows(report: &Report) -> Markup {
-    html! {
-        @if !report.errors.is_empty() {
-            h3 { "Rows that were not imported" }
-            p.hint { "Correct these lines and import the file again: rows already imported will not be duplicated." }
-            div.table-wrap tabindex="0" role="region" aria-label="Rows that were not imported" {
-                table {
-                    thead { tr { th scope="col" { "Line" } th scope="col" { "Problem" } } }
-                    tbody { @for (line, message) in &report.errors { tr { td.num { (line) } td { (message) } } } }
-                }
-            }
-        }
-    }
-}
-
-/// The preview page: the columns, then what the import would do.
-struct Preview<'a> {
-    csrf: &'a str,
-    source: &'a str,
-    text: &'a str,
-    headers: &'a [String],
-    mapping: &'a Mapping,
-    /// The columns come from the mapping saved for this system.
-    saved: bool,
-    order: DateOrder,
-    tz: chrono_tz::Tz,
-}
-
-impl Preview<'_> {
-    fn render(&self, problems: Option<&[String]>, report: Option<&Report>) -> Markup {
-        let carried = base64::engine::general_purpose::STANDARD.encode(self.text);
-        let rows = report.map_or(0, |r| r.created + r.updated + r.unchanged + r.errors.len());
-        html! {
-            h2 { "Preview: nothing is saved yet" }
-            p {
-                "From " strong { (self.source) } ". Dates are read as " (self.order.as_str()) " ("
-                a href="/admin/appointments#h-dates" { "change" } "), times in " (self.tz.name()) " unless a row gives its time zone."
-            }
-            @if let Some(problems) = problems {
-                div.error role="alert" {
-                    h3 { "Choose the columns" }
-                    ul { @for p in problems { li { (p) } } }
-                }
-            }
-            @if let Some(report) = report {
-                section aria-labelledby="h-would" {
-                    h3 #h-would { "What the import would do (" (rows) " rows)" }
-                    (totals(report, true))
-                    (first_rows(report, self.tz))
-                    @if report.errors.len() > report.first.iter().filter(|r| matches!(r.2, RowOutcome::Refused(_))).count() {
-                        details {
-                            summary { "Every row that would be refused (" (report.errors.len()) ")" }
-                            (refused_rows(report))
-                        }
-                    }
-                }
-            }
-            form method="post" action="/admin/appointments/import" enctype="multipart/form-data" {
-                input type="hidden" name="csrf" value=(self.csrf);
-                input type="hidden" name="source" value=(self.source);
-                input type="hidden" name="carried" value=(carried);
-                fieldset {
-                    legend { "Which column holds what" }
-                    @if self.saved { p.hint { "As last used for " (self.source) "." } }
-                    div.columns {
-                        @for field in Field::ALL {
-                            div.field {
-                                label for={ "column-" (field.name()) } {
-                                    (field.label())
-                                    @if !field.required() { span.muted { " (optional)" } }
-                                }
-                                select #{ "column-" (field.name()) } name={ "column_" (field.name()) } {
-                                    option value="" selected[self.mapping.column(field).is_none()] { "— not in this file —" }
-                                    @for header in self.headers {
-                                        option value=(header) selected[self.mapping.column(field) == Some(header.as_str())] { (header) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                div.actions {
-                    @if report.is_some() {
-                        button.primary type="submit" name="action" value="import" { "Import " (rows) " rows" }
-                    }
-                    button type="submit" name="action" value="preview" {
-                        @if report.is_some() { "Update the preview" } @else { "Preview with these columns" }
-                    }
-                    a href="/admin/appointments" { "Choose another file" }
-                }
-            }
-        }
-    }
-}
-
-fn first_rows(report: &Report, tz: chrono_tz::Tz) -> Markup {
-    html! {
-        @if !report.first.is_empty() {
-            div.table-wrap tabindex="0" role="region" aria-label="The first rows" {
-                table.cards {
-                    caption { "The first " (report.first.len()) " rows" }
-                    thead { tr {
-                        th scope="col" { "Line" } th scope="col" { "Client" } th scope="col" { "Clinician" }
-                        th scope="col" { "Start" } th scope="col" { "Status" } th scope="col" { "Would be" }
-                    } }
-                    tbody {
-                        @for (line, appointment, outcome) in &report.first {
-                            tr {
-                                td.num data-label="Line" { (line) }
-                                @if let Some(a) = appointment {
-                                    td data-label="Client" { (a.client.name) " (" (a.client.external_id) ")" }
-                                    td data-label="Clinician" { (a.clinician_email) }
-                                    td data-label="Start" { (local_time(a.starts_at, tz)) }
-                                    td data-label="Status" { (a.status.label()) }
-                                } @else {
-                                    td data-label="Client" { "—" } td data-label="Clinician" { "—" }
-                                    td data-label="Start" { "—" } td data-label="Status" { "—" }
-                                }
-                                td data-label="Would be" {
-                                    @match outcome {
-                                        RowOutcome::Created { new_client: true } => "New appointment, new client",
-                                        RowOutcome::Created { new_client: false } => "New appointment",
-                                        RowOutcome::Updated => "Updated",
-                                        RowOutcome::Unchanged => "Already there: skipped",
-                                        RowOutcome::Refused(message) => { strong { "Refused: " } (message) },
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

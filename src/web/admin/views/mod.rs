@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod email;
+pub mod import;
 pub mod integrations;
 pub mod privacy;
 pub mod safety;
