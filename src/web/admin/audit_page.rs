@@ -4,9 +4,9 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{NaiveDate, NaiveDateTime};
-use maud::html;
 use serde::Deserialize;
 
+use super::views;
 use crate::context::Context;
 use crate::domain::spreadsheet::spreadsheet_text;
 use crate::store::audit::{self, AuditFilter, AuditRow, action_label};
@@ -15,23 +15,9 @@ use crate::web::auth::{AdminRole, Staff};
 use crate::web::error::AppError;
 use crate::web::views::html_page;
 use crate::web::views::layout::staff_page;
-use crate::web::views::local_time;
 
-/// Rows shown on the page; the export holds up to `EXPORT_LIMIT`.
-const PAGE_LIMIT: i64 = 200;
+/// Rows in the CSV export at most.
 const EXPORT_LIMIT: i64 = 100_000;
-
-/// Kinds of action to filter by: (prefix, label).
-const KINDS: [(&str, &str); 8] = [
-    ("client.", "Client data (views, records, changes, erasure)"),
-    ("alert.", "Alerts"),
-    ("access.denied", "Refused attempts"),
-    ("appointment", "Appointments and imports"),
-    ("staff.", "Staff accounts"),
-    ("settings.", "Settings"),
-    ("apikey.", "API keys"),
-    ("email.", "Email (tests, retries)"),
-];
 
 #[derive(Deserialize, Default)]
 struct AuditQuery {
@@ -78,7 +64,7 @@ fn filter_from(q: &AuditQuery, tz: chrono_tz::Tz) -> Result<AuditFilter, String>
             .unwrap_or_else(|| d.and_hms_opt(0, 0, 0).unwrap_or_default())
     };
     let kind = q.kind.trim();
-    if !kind.is_empty() && !KINDS.iter().any(|(k, _)| *k == kind) {
+    if !kind.is_empty() && !views::audit::KINDS.iter().any(|(k, _)| *k == kind) {
         return Err(format!("“{kind}” is not a kind of action in the list."));
     }
     let from = day(&q.from, "From")?;
@@ -114,7 +100,7 @@ async fn audit_log(
         "csv" => true,
         other => return Err(AppError::BadRequest(format!("unknown format “{other}”: use csv"))),
     };
-    let limit = if csv { EXPORT_LIMIT } else { PAGE_LIMIT };
+    let limit = if csv { EXPORT_LIMIT } else { views::audit::PAGE_LIMIT };
     let search = filter.clone();
     let (rows, people) = state
         .db(move |conn| Ok((audit::search(conn, &search, limit)?, staff_store::list_staff(conn)?)))
@@ -131,54 +117,18 @@ async fn audit_log(
         ("format", "csv"),
     ])
     .unwrap_or_default();
-    let body = html! {
-        p.muted { "Every read and change of client data by staff or by an API key, most recent first." }
-        form.filters method="get" action="/admin/audit" {
-            div.field {
-                label for="who" { "Who" }
-                select #who name="who" {
-                    option value="" { "Anyone" }
-                    @for (m, _) in &people {
-                        option value=(m.id) selected[filter.staff_id == Some(m.id)] { (m.name) }
-                    }
-                }
-            }
-            div.field {
-                label for="client" { "Client number" }
-                input #client name="client" inputmode="numeric" value=(q.client) size="8";
-            }
-            div.field {
-                label for="kind" { "What" }
-                select #kind name="kind" {
-                    option value="" { "Everything" }
-                    @for (key, label) in KINDS {
-                        option value=(key) selected[q.kind == key] { (label) }
-                    }
-                }
-            }
-            div.field { label for="from" { "From" } input #from type="date" name="from" value=(q.from); }
-            div.field { label for="to" { "To" } input #to type="date" name="to" value=(q.to); }
-            button type="submit" { "Show" }
-        }
-        p {
-            (rows.len()) @if rows.len() as i64 == PAGE_LIMIT { "+ (the latest " (PAGE_LIMIT) " shown)" } " entries. "
-            a href={ "/admin/audit?" (query_string) } download { "Download these as CSV" }
-        }
-        table.cards {
-            thead { tr { th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "What" } th scope="col" { "Client" } th scope="col" { "Detail" } } }
-            tbody {
-                @for r in &rows {
-                    tr {
-                        td data-label="When" { (local_time(r.at, tz)) }
-                        td data-label="Who" { (r.staff_name.as_deref().unwrap_or("API / system")) }
-                        td data-label="What" { (action_label(&r.action)) }
-                        td data-label="Client" { (r.client_id.map(|c| format!("#{c}")).unwrap_or_default()) }
-                        td data-label="Detail" { (r.detail.as_deref().unwrap_or("")) }
-                    }
-                }
-            }
-        }
+    let page = views::audit::AuditPage {
+        people: &people,
+        chosen: filter.staff_id,
+        client: &q.client,
+        kind: &q.kind,
+        from: &q.from,
+        to: &q.to,
+        rows: &rows,
+        csv_query: &query_string,
+        tz,
     };
+    let body = views::audit::body(&page);
     Ok(html_page(
         actix_web::http::StatusCode::OK,
         staff_page(&staff, &state.settings.clinic_name, "/admin/audit", "Audit log", body),

@@ -3,6 +3,7 @@
 //! it out).
 
 pub mod account;
+pub mod audit;
 pub mod email;
 pub mod import;
 pub mod integrations;
