@@ -3,12 +3,11 @@
 //! this browser gets a new session.
 
 use actix_web::{HttpResponse, get, post, web};
-use maud::html;
 use serde::Deserialize;
 
 use super::auth::{self, AnyRole, Staff, StaffForm};
 use super::error::AppError;
-use super::views::layout::{form_error, notice, staff_page};
+use super::views::layout::staff_page;
 use crate::actions::Actor;
 use crate::context::Context;
 use crate::security;
@@ -32,24 +31,7 @@ async fn password_page(
 }
 
 fn render(state: &Context, staff: &Staff<AnyRole>, done: Option<&str>, error: Option<&str>) -> HttpResponse {
-    let body = html! {
-        @if let Some(d) = done { (notice(d)) }
-        @if let Some(e) = error { (form_error(e)) }
-        form.stack method="post" action=(PATH) {
-            input type="hidden" name="csrf" value=(staff.csrf);
-            input type="hidden" name="username" value=(staff.member.email) autocomplete="username";
-            div.field {
-                label for="current" { "Current password" }
-                input #current type="password" name="current" required maxlength=(security::MAX_PASSWORD_LEN) autocomplete="current-password";
-            }
-            div.field {
-                label for="new" { "New password" }
-                input #new type="password" name="new" required minlength=(security::MIN_PASSWORD_LEN) maxlength=(security::MAX_PASSWORD_LEN) autocomplete="new-password" aria-describedby="new-hint";
-                p.hint #new-hint { "At least " (security::MIN_PASSWORD_LEN) " characters. A few unrelated words are easy to remember and hard to guess; common passwords are refused. You stay signed in here and are signed out everywhere else." }
-            }
-            button.primary type="submit" { "Change my password" }
-        }
-    };
+    let body = super::views::password::body(&staff.csrf, &staff.member.email, done, error);
     let status = if error.is_some() {
         actix_web::http::StatusCode::BAD_REQUEST
     } else {

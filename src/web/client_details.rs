@@ -6,7 +6,6 @@
 
 use crate::store::audit::AuditAction;
 use actix_web::{HttpResponse, get, post, web};
-use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::actions::{self, Actor};
@@ -17,8 +16,8 @@ use crate::store::clients::{self, Client, Details};
 use crate::store::staff::Role;
 use crate::web::auth::{ClinicianOrAdmin, Staff, StaffForm};
 use crate::web::error::AppError;
-use crate::web::views::html_page;
-use crate::web::views::layout::{form_error, notice, staff_page};
+use crate::web::views::layout::staff_page;
+use crate::web::views::{self, html_page};
 
 #[derive(Deserialize, Default)]
 struct DetailsForm {
@@ -117,36 +116,13 @@ fn page(
     saved: bool,
     error: Option<&str>,
 ) -> HttpResponse {
-    let back: Markup = if staff.role() == Role::Admin {
-        html! { a href="/admin/email" { "Back to Email delivery" } }
-    } else {
-        html! { a href={ "/clinician/clients/" (client.id) } { "Back to " (client.name) "'s page" } }
+    let fields = views::client_details::Fields {
+        name: &form.name,
+        email: &form.email,
+        time_zone: &form.time_zone,
+        language: &form.language,
     };
-    let body = html! {
-        @if saved { (notice("Saved. Emails still waiting for this client go to the address above; a failed one can be retried on Email delivery.")) }
-        @if let Some(e) = error { (form_error(e)) }
-        form.stack method="post" action={ "/clients/" (client.id) "/details" } {
-            input type="hidden" name="csrf" value=(staff.csrf);
-            div.field { label for="name" { "Name" } input #name name="name" value=(form.name) required maxlength="200" autocomplete="off"; }
-            div.field {
-                label for="email" { "Email" }
-                input #email type="email" name="email" value=(form.email) autocomplete="off" aria-describedby="email-hint";
-                p.hint #email-hint { "Where questionnaires go. Leave empty for no emails." }
-            }
-            div.field {
-                label for="time_zone" { "Time zone" }
-                input #time_zone name="time_zone" value=(form.time_zone) autocomplete="off" aria-describedby="tz-hint";
-                p.hint #tz-hint { "For example Europe/London. Empty: the clinic's. Quiet hours follow it." }
-            }
-            div.field {
-                label for="language" { "Language" }
-                input #language name="language" value=(form.language) required maxlength="20" autocomplete="off" aria-describedby="lang-hint";
-                p.hint #lang-hint { "A language tag such as en, cy, pl or ar." }
-            }
-            button.primary type="submit" { "Save the details" }
-        }
-        p { (back) }
-    };
+    let body = views::client_details::body(&staff.csrf, client, &fields, staff.role() == Role::Admin, saved, error);
     let status = if error.is_some() {
         actix_web::http::StatusCode::BAD_REQUEST
     } else {

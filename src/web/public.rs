@@ -1,12 +1,10 @@
 //! Pages anyone may reach: health checks, sign-in and sign-out.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use maud::html;
 use serde::Deserialize;
 
 use super::auth::{self, CurrentStaff};
 use super::error::AppError;
-use super::views::layout::{form_error, plain_page};
 use crate::context::Context;
 use crate::security;
 use crate::store::{self, staff};
@@ -53,41 +51,6 @@ async fn root(req: HttpRequest) -> HttpResponse {
 
 use actix_web::FromRequest;
 
-fn sign_in_page(email: &str, error: Option<&str>, demo: bool) -> maud::Markup {
-    plain_page(
-        "Sign in",
-        html! {
-            div.card.narrow {
-                h1 { "Sign in to Rapport" }
-                p.muted { "For clinic staff. Clients answer through the link in their email and never need to sign in." }
-                @if demo {
-                    section.demo-logins aria-labelledby="demo-logins" {
-                        h2 #demo-logins { "Demo logins" }
-                        p { "This server was started with the demo clinic. Every demo account's password is " strong { code { (crate::demo::DEMO_PASSWORD) } } "." }
-                        ul {
-                            @for login in crate::demo::LOGINS {
-                                li { code { (login.email) } " — " (login.role.label()) @if let Some(t) = login.team { " (" (t) ")" } }
-                            }
-                        }
-                    }
-                }
-                @if let Some(e) = error { (form_error(e)) }
-                form method="post" action="/sign-in" {
-                    div.field {
-                        label for="email" { "Email" }
-                        input #email type="email" name="email" value=(email) autocomplete="username" required;
-                    }
-                    div.field {
-                        label for="password" { "Password" }
-                        input #password type="password" name="password" autocomplete="current-password" required;
-                    }
-                    button.primary type="submit" { "Sign in" }
-                }
-            }
-        },
-    )
-}
-
 #[get("/sign-in")]
 async fn sign_in_form(req: HttpRequest, state: web::Data<Context>) -> HttpResponse {
     if let Ok(staff) = CurrentStaff::extract(&req).await {
@@ -97,7 +60,7 @@ async fn sign_in_form(req: HttpRequest, state: web::Data<Context>) -> HttpRespon
     }
     html_page(
         actix_web::http::StatusCode::OK,
-        sign_in_page("", None, state.settings.demo),
+        super::views::sign_in::page("", None, state.settings.demo),
     )
 }
 
@@ -164,7 +127,10 @@ async fn sign_in(
         ));
     }
     let refuse = |message: &str, status: actix_web::http::StatusCode| {
-        html_page(status, sign_in_page(&email, Some(message), state.settings.demo))
+        html_page(
+            status,
+            super::views::sign_in::page(&email, Some(message), state.settings.demo),
+        )
     };
     if password.chars().count() > security::MAX_PASSWORD_LEN || email.len() > 320 {
         return Ok(refuse(

@@ -1,7 +1,10 @@
 //! maud layouts and shared components.
 
 pub mod chart;
+pub mod client_details;
 pub mod layout;
+pub mod password;
+pub mod sign_in;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
