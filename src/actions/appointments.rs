@@ -16,7 +16,7 @@ use crate::store::appointments::Upserted;
 use crate::store::audit::AuditAction;
 use crate::store::intake::{self, IntakeError, Recorded};
 use crate::store::invitations::{self, Mailing};
-use crate::store::{DbConnection, StoreError, audit};
+use crate::store::{DbConnection, StoreError};
 
 /// Records one appointment in its own write transaction (run again if it
 /// lost a race with an identical request), with an `appointment.record`
@@ -32,13 +32,11 @@ pub fn record(
     conn.idempotent_write(|conn| {
         let recorded = intake::record(conn, input, rules, mailing, now)?;
         if recorded.outcome != Upserted::Unchanged {
-            audit::record(
+            by.record(
                 conn,
-                &audit::AuditEntry {
-                    client_id: Some(recorded.client.id),
-                    detail: Some(&by.detail(format!("appointment #{}", recorded.appointment.id))),
-                    ..by.audit(AuditAction::AppointmentRecord)
-                },
+                AuditAction::AppointmentRecord,
+                Some(recorded.client.id),
+                Some(&by.detail(format!("appointment #{}", recorded.appointment.id))),
                 now,
             )?;
         }
@@ -160,13 +158,6 @@ pub fn import(
         report.errors.len(),
         file.source
     ));
-    audit::record(
-        conn,
-        &audit::AuditEntry {
-            detail: Some(&detail),
-            ..by.audit(AuditAction::AppointmentsImport)
-        },
-        now,
-    )?;
+    by.record(conn, AuditAction::AppointmentsImport, None, Some(&detail), now)?;
     Ok(report)
 }

@@ -19,7 +19,7 @@ use crate::store::intake::{self, ClientDetails};
 use crate::store::record::{self, ClientRecord};
 use crate::store::responses::Response;
 use crate::store::staff::{self, Role};
-use crate::store::{DbConnection, StoreError, audit, invitations, kv};
+use crate::store::{DbConnection, StoreError, invitations, kv};
 
 /// Whether people other than the client's clinician (managers, admins, an
 /// integration) may read the client's free-text answers: the clinic's
@@ -38,15 +38,7 @@ fn audit_read(
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
     clients::find(conn, client_id)?;
-    audit::record(
-        conn,
-        &audit::AuditEntry {
-            client_id: Some(client_id),
-            detail: (by == Actor::CommandLine).then_some("by a rapport command"),
-            ..by.audit(action)
-        },
-        now,
-    )
+    by.record(conn, action, Some(client_id), None, now)
 }
 
 /// A client's whole record (a subject access request), for `by`: the read
@@ -98,14 +90,7 @@ pub fn opt_out(conn: &mut DbConnection, by: Actor, client_id: i64, now: NaiveDat
             return Ok(false);
         }
         invitations::cancel_open_for_client(conn, client_id, "the client unsubscribed")?;
-        audit::record(
-            conn,
-            &audit::AuditEntry {
-                client_id: Some(client_id),
-                ..by.audit(AuditAction::ClientOptOut)
-            },
-            now,
-        )?;
+        by.record(conn, AuditAction::ClientOptOut, Some(client_id), None, now)?;
         Ok(true)
     })
 }
@@ -145,15 +130,7 @@ pub fn erase(
             "{why}; {} comment(s) and {} note(s) removed, {} response score(s) kept",
             report.comments_removed, report.notes_removed, report.responses_kept
         );
-        audit::record(
-            conn,
-            &audit::AuditEntry {
-                client_id: Some(client_id),
-                detail: Some(&detail),
-                ..by.audit(AuditAction::ClientErase)
-            },
-            now,
-        )?;
+        by.record(conn, AuditAction::ClientErase, Some(client_id), Some(&detail), now)?;
         Ok(report)
     })
 }
@@ -183,13 +160,11 @@ pub fn change_details(
     conn.write_transaction(|conn| {
         let changed = clients::update_details(conn, client_id, details, now)?;
         if !changed.is_empty() {
-            audit::record(
+            by.record(
                 conn,
-                &audit::AuditEntry {
-                    client_id: Some(client_id),
-                    detail: Some(&by.detail(format!("changed: {}", changed.join(", ")))),
-                    ..by.audit(AuditAction::ClientChange)
-                },
+                AuditAction::ClientChange,
+                Some(client_id),
+                Some(&by.detail(format!("changed: {}", changed.join(", ")))),
                 now,
             )?;
         }
@@ -221,14 +196,7 @@ pub fn record_client(
         };
         let (client, upserted) = intake::upsert_client(conn, source, details, clinician.id, default_language, now)?;
         if upserted != Upserted::Unchanged {
-            audit::record(
-                conn,
-                &audit::AuditEntry {
-                    client_id: Some(client.id),
-                    ..by.audit(AuditAction::ClientRecorded)
-                },
-                now,
-            )?;
+            by.record(conn, AuditAction::ClientRecorded, Some(client.id), None, now)?;
         }
         Ok((client, upserted))
     })

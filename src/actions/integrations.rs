@@ -15,7 +15,7 @@ use crate::security::Sealer;
 use crate::store::api_keys::{self, ApiKey, Scope};
 use crate::store::audit::AuditAction;
 use crate::store::webhooks::{self, Endpoint, EventType};
-use crate::store::{DbConnection, StoreError, audit, kv};
+use crate::store::{DbConnection, StoreError, kv};
 
 /// The longest name an API key may have.
 pub const KEY_NAME_MAX: usize = 100;
@@ -48,14 +48,7 @@ pub fn create_api_key(
     conn.write_transaction(|conn| {
         let (key, secret) = api_keys::create(conn, name, scopes, now)?;
         let detail = by.detail(format!("key #{} \"{}\" ({})", key.id, key.name, key.scopes));
-        audit::record(
-            conn,
-            &audit::AuditEntry {
-                detail: Some(&detail),
-                ..by.audit(AuditAction::ApiKeyCreate)
-            },
-            now,
-        )?;
+        by.record(conn, AuditAction::ApiKeyCreate, None, Some(&detail), now)?;
         Ok((key, secret))
     })
 }
@@ -66,12 +59,11 @@ pub fn revoke_api_key(conn: &mut DbConnection, by: Actor, id: i64, now: NaiveDat
     conn.write_transaction(|conn| {
         let revoked = api_keys::revoke(conn, id, now)?;
         if revoked {
-            audit::record(
+            by.record(
                 conn,
-                &audit::AuditEntry {
-                    detail: Some(&by.detail(format!("key #{id}"))),
-                    ..by.audit(AuditAction::ApiKeyRevoke)
-                },
+                AuditAction::ApiKeyRevoke,
+                None,
+                Some(&by.detail(format!("key #{id}"))),
                 now,
             )?;
         }
@@ -96,12 +88,11 @@ pub fn add_webhook(
     }
     conn.write_transaction(|conn| {
         let (endpoint, secret) = webhooks::create(conn, &url, events, sealer, now)?;
-        audit::record(
+        by.record(
             conn,
-            &audit::AuditEntry {
-                detail: Some(&by.detail(format!("endpoint #{}", endpoint.id))),
-                ..by.audit(AuditAction::WebhookAdd)
-            },
+            AuditAction::WebhookAdd,
+            None,
+            Some(&by.detail(format!("endpoint #{}", endpoint.id))),
             now,
         )?;
         Ok((endpoint, secret))
@@ -116,12 +107,11 @@ pub fn disable_webhook(conn: &mut DbConnection, by: Actor, id: i64, now: NaiveDa
         webhooks::find(conn, id)?;
         let disabled = webhooks::disable(conn, id, now)?;
         if disabled {
-            audit::record(
+            by.record(
                 conn,
-                &audit::AuditEntry {
-                    detail: Some(&by.detail(format!("endpoint #{id}"))),
-                    ..by.audit(AuditAction::WebhookDisable)
-                },
+                AuditAction::WebhookDisable,
+                None,
+                Some(&by.detail(format!("endpoint #{id}"))),
                 now,
             )?;
         }
@@ -140,12 +130,11 @@ pub fn allow_private_networks(
     conn.write_transaction(|conn| {
         kv::set_flag(conn, webhooks::ALLOW_PRIVATE_NETWORKS, allow, now)?;
         let said = if allow { "allowed" } else { "refused" };
-        audit::record(
+        by.record(
             conn,
-            &audit::AuditEntry {
-                detail: Some(&by.detail(said.to_string())),
-                ..by.audit(AuditAction::WebhookPrivateNetworks)
-            },
+            AuditAction::WebhookPrivateNetworks,
+            None,
+            Some(&by.detail(said.to_string())),
             now,
         )
     })

@@ -20,8 +20,10 @@ pub mod research;
 pub mod settings;
 pub mod staff;
 
-use crate::store::audit::AuditAction;
-use crate::store::audit::AuditEntry;
+use chrono::NaiveDateTime;
+
+use crate::store::audit::{self, AuditAction, AuditEntry};
+use crate::store::{DbConnection, StoreError};
 
 /// Who did it, for the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,7 @@ impl Actor {
                 ..AuditEntry::new(action)
             },
             Actor::CommandLine => AuditEntry {
+                detail: Some("by a rapport command"),
                 ..AuditEntry::new(action)
             },
             Actor::ClinicRule => AuditEntry {
@@ -63,6 +66,29 @@ impl Actor {
                 ..AuditEntry::new(action)
             },
         }
+    }
+
+    /// Writes the audit entry for `action` by this actor, about `client_id`
+    /// if any; `detail` replaces the actor's own words when given (build it
+    /// with [`Actor::detail`] to keep "by a rapport command").
+    pub fn record(
+        self,
+        conn: &mut DbConnection,
+        action: AuditAction,
+        client_id: Option<i64>,
+        detail: Option<&str>,
+        now: NaiveDateTime,
+    ) -> Result<(), StoreError> {
+        let entry = self.audit(action);
+        audit::record(
+            conn,
+            &AuditEntry {
+                client_id,
+                detail: detail.or(entry.detail),
+                ..entry
+            },
+            now,
+        )
     }
 
     /// An audit entry's detail, saying so when a command did it (the entry

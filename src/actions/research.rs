@@ -16,7 +16,7 @@ use crate::domain::spreadsheet::spreadsheet_text;
 use crate::domain::trends::local_midnight_utc;
 use crate::domain::trends::research::{PseudonymKey, answer_cell, item_columns, number};
 use crate::store::audit::AuditAction;
-use crate::store::{DbConnection, StoreError, audit, history, instruments, trends};
+use crate::store::{DbConnection, StoreError, history, instruments, trends};
 
 /// Which answers to export.
 #[derive(Debug, Clone, Copy)]
@@ -141,14 +141,7 @@ pub fn export_answers(
             "not shifted"
         }
     );
-    audit::record(
-        conn,
-        &audit::AuditEntry {
-            detail: Some(&by.detail(detail)),
-            ..by.audit(AuditAction::ExportResearch)
-        },
-        now,
-    )?;
+    by.record(conn, AuditAction::ExportResearch, None, Some(&by.detail(detail)), now)?;
     Ok(bytes)
 }
 
@@ -164,12 +157,5 @@ pub fn record_trends_export(
     held: String,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    audit::record(
-        conn,
-        &audit::AuditEntry {
-            detail: Some(&by.detail(held)),
-            ..by.audit(AuditAction::ExportTrends)
-        },
-        now,
-    )
+    by.record(conn, AuditAction::ExportTrends, None, Some(&by.detail(held)), now)
 }

@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use super::Actor;
 use crate::domain::schedule::DeliveryRules;
 use crate::store::audit::AuditAction;
-use crate::store::{DbConnection, StoreError, audit, erasure, invitations, kv, outbox};
+use crate::store::{DbConnection, StoreError, erasure, invitations, kv, outbox};
 
 /// Writes a clinic setting with `write` and its audit entry (`action`,
 /// with `detail`) in one transaction.
@@ -23,14 +23,7 @@ pub fn change(
     conn.write_transaction(|conn| {
         write(conn, now)?;
         let detail = detail.map(|d| by.detail(d));
-        audit::record(
-            conn,
-            &audit::AuditEntry {
-                detail: detail.as_deref(),
-                ..by.audit(action)
-            },
-            now,
-        )
+        by.record(conn, action, None, detail.as_deref(), now)
     })
 }
 
@@ -101,12 +94,11 @@ pub fn retry_message(
         if !outbox::retry_failed(conn, id, now)? {
             return Ok(None);
         }
-        audit::record(
+        by.record(
             conn,
-            &audit::AuditEntry {
-                detail: Some(&by.detail(format!("message #{id}"))),
-                ..by.audit(AuditAction::EmailRetry)
-            },
+            AuditAction::EmailRetry,
+            None,
+            Some(&by.detail(format!("message #{id}"))),
             now,
         )?;
         Ok(Some(webhook))
@@ -122,12 +114,5 @@ pub fn record_test_email(
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
     let detail = if accepted { "accepted" } else { "refused" };
-    audit::record(
-        conn,
-        &audit::AuditEntry {
-            detail: Some(detail),
-            ..by.audit(AuditAction::EmailTest)
-        },
-        now,
-    )
+    by.record(conn, AuditAction::EmailTest, None, Some(detail), now)
 }

@@ -10,7 +10,7 @@ use crate::domain::email::EmailAddress;
 use crate::store::audit::AuditAction;
 use crate::store::invitations::Mailing;
 use crate::store::staff::{self, AccountChange, NewStaff, Notify, Role, StaffMember};
-use crate::store::{DbConnection, StoreError, alerts, audit};
+use crate::store::{DbConnection, StoreError, alerts};
 
 /// Changes a staff account (deactivate, reactivate, password, role,
 /// team) and writes its audit entry, in one transaction, whoever does it:
@@ -24,12 +24,11 @@ pub fn change_account(
 ) -> Result<StaffMember, StoreError> {
     conn.write_transaction(|conn| {
         let detail = staff::apply_account_change(conn, id, change, now)?;
-        audit::record(
+        by.record(
             conn,
-            &audit::AuditEntry {
-                detail: Some(&by.detail(format!("staff #{id}{detail}"))),
-                ..by.audit(change.audit_action())
-            },
+            change.audit_action(),
+            None,
+            Some(&by.detail(format!("staff #{id}{detail}"))),
             now,
         )?;
         staff::find(conn, id)
@@ -92,14 +91,7 @@ pub fn add_member(
             now,
         )?;
         let detail = actor.detail(format!("staff #{}", member.id));
-        audit::record(
-            conn,
-            &audit::AuditEntry {
-                detail: Some(&detail),
-                ..actor.audit(AuditAction::StaffCreate)
-            },
-            now,
-        )?;
+        actor.record(conn, AuditAction::StaffCreate, None, Some(&detail), now)?;
         Ok(member)
     })
 }
