@@ -4,6 +4,7 @@
 //!
 //! An outer layer: may import `actions` and everything below it.
 
+use crate::store::StaffId;
 use chrono::{Datelike, Duration, NaiveDateTime, Timelike, Weekday};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -282,7 +283,7 @@ fn load_sessions(
     conn: &mut DbConnection,
     rng: &mut StdRng,
     context: &Context,
-    clinician_id: i64,
+    clinician_id: StaffId,
     client: &clients::Client,
     slot: usize,
     story: Story,
@@ -384,7 +385,7 @@ fn load_sessions(
 /// open, some acknowledged or discussed, and one closed with each outcome.
 fn record_repairs(
     conn: &mut DbConnection,
-    clinician_id: i64,
+    clinician_id: StaffId,
     mailing: &Mailing,
     now: NaiveDateTime,
 ) -> Result<usize, StoreError> {

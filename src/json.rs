@@ -5,6 +5,7 @@
 //!
 //! May import `store` and `domain`; the web layer and the CLI import it.
 
+use crate::store::{AlertId, AppointmentId, ClientId, StaffId};
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
@@ -41,8 +42,8 @@ pub struct Problem {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClientView {
-    pub id: i64,
-    pub clinician_id: i64,
+    pub id: ClientId,
+    pub clinician_id: StaffId,
     #[schema(format = Email)]
     pub clinician_email: String,
     /// "Erased client #ID" once erased.
@@ -97,8 +98,8 @@ impl ClientView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvitationView {
     pub id: i64,
-    pub appointment_id: i64,
-    pub client_id: i64,
+    pub appointment_id: AppointmentId,
+    pub client_id: ClientId,
     /// The instrument version asked (its FHIR Questionnaire id).
     pub instrument_id: i64,
     /// scheduled, sent, answered, expired or cancelled.
@@ -141,9 +142,9 @@ impl InvitationView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AppointmentView {
-    pub id: i64,
-    pub client_id: i64,
-    pub clinician_id: i64,
+    pub id: AppointmentId,
+    pub client_id: ClientId,
+    pub clinician_id: StaffId,
     pub source: String,
     pub external_id: String,
     #[schema(format = DateTime)]
@@ -183,7 +184,7 @@ impl AppointmentView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResponseView {
     pub id: i64,
-    pub client_id: i64,
+    pub client_id: ClientId,
     pub invitation_id: i64,
     /// The instrument version answered (its FHIR Questionnaire id).
     pub instrument_id: i64,
@@ -299,7 +300,7 @@ pub struct AlertEventView {
     pub outcome: Option<String>,
     pub note: Option<String>,
     /// The member of staff; null for the engine and for integrations.
-    pub staff_id: Option<i64>,
+    pub staff_id: Option<StaffId>,
     #[schema(format = DateTime)]
     pub created_at: String,
 }
@@ -320,9 +321,9 @@ impl AlertEventView {
 /// An alert: one episode of possible rupture, with its reasons and repair log.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AlertView {
-    pub id: i64,
-    pub client_id: i64,
-    pub clinician_id: i64,
+    pub id: AlertId,
+    pub client_id: ClientId,
+    pub clinician_id: StaffId,
     /// low, medium or high.
     #[schema(example = "medium")]
     pub severity: String,
@@ -369,12 +370,12 @@ pub struct AuditView {
     pub id: i64,
     #[schema(format = DateTime)]
     pub at: String,
-    pub staff_id: Option<i64>,
+    pub staff_id: Option<StaffId>,
     pub api_key_id: Option<i64>,
     #[schema(example = "api.client.read")]
     pub action: String,
-    pub client_id: Option<i64>,
-    pub alert_id: Option<i64>,
+    pub client_id: Option<ClientId>,
+    pub alert_id: Option<AlertId>,
     pub detail: Option<String>,
 }
 

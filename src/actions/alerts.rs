@@ -3,6 +3,7 @@
 //! wait), and a clinician's (or an integration's) steps on an alert:
 //! acknowledge, discussed with the client, outcome.
 
+use crate::store::{AlertId, ClientId};
 use chrono::NaiveDateTime;
 
 use super::Actor;
@@ -58,7 +59,7 @@ pub fn evaluate_client(
 /// [`evaluate_client`] in its own write transaction, by the client's id.
 pub fn evaluate_client_by_id(
     conn: &mut DbConnection,
-    client_id: i64,
+    client_id: ClientId,
     mailing: &Mailing,
     now: NaiveDateTime,
 ) -> Result<Vec<Change>, StoreError> {
@@ -106,7 +107,7 @@ pub fn reevaluate_after_rule_change(
 pub fn record_repair_step(
     conn: &mut DbConnection,
     actor: Actor,
-    alert_id: i64,
+    alert_id: AlertId,
     step: &RepairStep,
     mailing: &Mailing,
     now: NaiveDateTime,

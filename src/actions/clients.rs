@@ -8,6 +8,7 @@
 //! changed by their clinician or an admin, and a client recorded by the
 //! practice system.
 
+use crate::store::ClientId;
 use chrono::NaiveDateTime;
 
 use super::Actor;
@@ -33,7 +34,7 @@ fn others_read_free_text(conn: &mut DbConnection) -> Result<bool, StoreError> {
 fn audit_read(
     conn: &mut DbConnection,
     by: Actor,
-    client_id: i64,
+    client_id: ClientId,
     action: AuditAction,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
@@ -48,7 +49,7 @@ fn audit_read(
 pub fn read_record(
     conn: &mut DbConnection,
     by: Actor,
-    client_id: i64,
+    client_id: ClientId,
     now: NaiveDateTime,
 ) -> Result<ClientRecord, StoreError> {
     conn.write_transaction(|conn| {
@@ -66,7 +67,7 @@ pub fn read_record(
 pub fn read_responses(
     conn: &mut DbConnection,
     by: Actor,
-    client_id: i64,
+    client_id: ClientId,
     now: NaiveDateTime,
 ) -> Result<Vec<(Response, String, i32)>, StoreError> {
     conn.write_transaction(|conn| {
@@ -83,7 +84,12 @@ pub fn read_responses(
 /// every queued invitation email cancelled, and the audit log says who
 /// asked. Returns false when they had already opted out (nothing changes,
 /// nothing is logged).
-pub fn opt_out(conn: &mut DbConnection, by: Actor, client_id: i64, now: NaiveDateTime) -> Result<bool, StoreError> {
+pub fn opt_out(
+    conn: &mut DbConnection,
+    by: Actor,
+    client_id: ClientId,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
     conn.write_transaction(|conn| {
         clients::find(conn, client_id)?;
         if !clients::mark_opted_out(conn, client_id, now)? {
@@ -99,7 +105,7 @@ pub fn opt_out(conn: &mut DbConnection, by: Actor, client_id: i64, now: NaiveDat
 /// is queued. (The clinician's page records its own access entry.)
 pub fn set_invitation_choice(
     conn: &mut DbConnection,
-    client_id: i64,
+    client_id: ClientId,
     choice: InvitationChoice,
     reason: Option<&str>,
     now: NaiveDateTime,
@@ -120,7 +126,7 @@ pub fn set_invitation_choice(
 pub fn erase(
     conn: &mut DbConnection,
     by: Actor,
-    client_id: i64,
+    client_id: ClientId,
     why: &str,
     now: NaiveDateTime,
 ) -> Result<Erasure, StoreError> {
@@ -153,7 +159,7 @@ pub fn apply_retention(conn: &mut DbConnection, days: i64, now: NaiveDateTime) -
 pub fn change_details(
     conn: &mut DbConnection,
     by: Actor,
-    client_id: i64,
+    client_id: ClientId,
     details: &Details,
     now: NaiveDateTime,
 ) -> Result<Vec<&'static str>, StoreError> {

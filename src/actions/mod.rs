@@ -20,6 +20,7 @@ pub mod research;
 pub mod settings;
 pub mod staff;
 
+use crate::store::{ClientId, StaffId};
 use chrono::NaiveDateTime;
 
 use crate::store::audit::{self, AuditAction, AuditEntry};
@@ -29,7 +30,7 @@ use crate::store::{DbConnection, StoreError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
     /// A signed-in member of staff.
-    Staff(i64),
+    Staff(StaffId),
     /// An integration, by its API key.
     ApiKey(i64),
     /// Someone at the server's shell, by a `rapport` command.
@@ -75,7 +76,7 @@ impl Actor {
         self,
         conn: &mut DbConnection,
         action: AuditAction,
-        client_id: Option<i64>,
+        client_id: Option<ClientId>,
         detail: Option<&str>,
         now: NaiveDateTime,
     ) -> Result<(), StoreError> {
@@ -101,7 +102,7 @@ impl Actor {
     }
 
     /// The member of staff, if a person did it.
-    pub fn staff_id(self) -> Option<i64> {
+    pub fn staff_id(self) -> Option<StaffId> {
         match self {
             Actor::Staff(id) => Some(id),
             Actor::ApiKey(_) | Actor::CommandLine | Actor::Client | Actor::ClinicRule => None,

@@ -3,6 +3,7 @@
 //! (the admin page, one's own password, `rapport user`); a clinician's
 //! choice of alert emails.
 
+use crate::store::StaffId;
 use chrono::NaiveDateTime;
 
 use super::Actor;
@@ -18,7 +19,7 @@ use crate::store::{DbConnection, StoreError, alerts};
 pub fn change_account(
     conn: &mut DbConnection,
     by: Actor,
-    id: i64,
+    id: StaffId,
     change: &AccountChange,
     now: NaiveDateTime,
 ) -> Result<StaffMember, StoreError> {
@@ -40,7 +41,7 @@ pub fn change_account(
 /// (one notice), not at the next alert.
 pub fn set_alert_emails(
     conn: &mut DbConnection,
-    clinician_id: i64,
+    clinician_id: StaffId,
     high: Notify,
     other: Notify,
     mailing: &Mailing,

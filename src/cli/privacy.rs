@@ -1,5 +1,6 @@
 //! `rapport client erase|record ID` and `rapport retention`.
 
+use crate::store::ClientId;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -21,12 +22,12 @@ pub enum ClientCommand {
     /// are kept. Audited.
     Erase {
         /// The client's number.
-        id: i64,
+        id: ClientId,
     },
     /// Print everything held about a client as JSON (subject access request). Audited.
     Record {
         /// The client's number.
-        id: i64,
+        id: ClientId,
     },
 }
 

@@ -7,6 +7,7 @@
 //! May import `context`, `mail`, `actions`, `store`, `domain` and `config`;
 //! never `web` or `cli`.
 
+use crate::store::ClientId;
 use std::time::Duration;
 
 use chrono::NaiveTime;
@@ -96,7 +97,7 @@ async fn run_steps(state: &Context) -> (Pass, StepFailures) {
         state.db_mailing(move |conn, mailing| {
             let expired = invitations::expire_due(conn, now)?;
             // Silence is information: let the engine weigh each non-response.
-            let mut clients: Vec<i64> = expired
+            let mut clients: Vec<ClientId> = expired
                 .iter()
                 .filter(|i| i.sent_at.is_some())
                 .map(|i| i.client_id)

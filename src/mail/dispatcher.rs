@@ -4,6 +4,7 @@
 //! at-least-once: a crash between send and record means a resend with the
 //! same Message-ID, never a loss.
 
+use crate::store::ClientId;
 use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
@@ -221,7 +222,7 @@ async fn recorded(state: &Outbound, group: Vec<Record>, now: NaiveDateTime) -> R
 #[derive(Default)]
 struct BatchContext {
     invitations: HashMap<i64, invitations::Invitation>,
-    clients: HashMap<i64, clients::Client>,
+    clients: HashMap<ClientId, clients::Client>,
     endpoints: HashMap<i64, webhooks::Endpoint>,
     allow_private: bool,
 }
@@ -237,7 +238,7 @@ impl BatchContext {
                 .map(|i| (i.id, i))
                 .collect()
         };
-        let client_ids: Vec<i64> = invitations.values().map(|i| i.client_id).collect();
+        let client_ids: Vec<ClientId> = invitations.values().map(|i| i.client_id).collect();
         let clients = if client_ids.is_empty() {
             HashMap::new()
         } else {

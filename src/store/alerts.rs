@@ -1,6 +1,7 @@
 //! Alerts: the engine's episodes kept in the database, their signals, the
 //! clinician's immutable repair log, and the notices that tell clinicians.
 
+use crate::store::{AlertId, ClientId, StaffId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -80,9 +81,9 @@ impl RepairOutcome {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = alerts)]
 pub struct Alert {
-    pub id: i64,
-    pub client_id: i64,
-    pub clinician_id: i64,
+    pub id: AlertId,
+    pub client_id: ClientId,
+    pub clinician_id: StaffId,
     pub opened_at_session: i32,
     #[diesel(deserialize_as = String)]
     pub severity: Severity,
@@ -103,7 +104,7 @@ pub struct Alert {
 #[diesel(table_name = alert_signals)]
 pub struct AlertSignal {
     pub id: i64,
-    pub alert_id: i64,
+    pub alert_id: AlertId,
     pub rule: String,
     pub rule_version: i32,
     pub session: i32,
@@ -120,12 +121,12 @@ pub struct AlertSignal {
 #[diesel(table_name = alert_events)]
 pub struct AlertEvent {
     pub id: i64,
-    pub alert_id: i64,
+    pub alert_id: AlertId,
     pub kind: String,
     #[diesel(deserialize_as = super::MaybeStored<RepairOutcome>)]
     pub outcome: Option<RepairOutcome>,
     pub note: Option<String>,
-    pub staff_id: Option<i64>,
+    pub staff_id: Option<StaffId>,
     pub created_at: NaiveDateTime,
 }
 
@@ -133,20 +134,20 @@ pub struct AlertEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     Opened {
-        alert_id: i64,
+        alert_id: AlertId,
         severity: Severity,
     },
     Raised {
-        alert_id: i64,
+        alert_id: AlertId,
         from: Severity,
         to: Severity,
     },
     SignalsAdded {
-        alert_id: i64,
+        alert_id: AlertId,
         count: usize,
     },
     Recovered {
-        alert_id: i64,
+        alert_id: AlertId,
         session: u32,
     },
 }
@@ -162,19 +163,23 @@ const REEVALUATED_UP_TO_KEY: &str = "engine.reevaluated_up_to_client";
 
 /// Whether the stored alerts follow [`RULES_VERSION`]; if not, the
 /// client after which the next step of evaluating again starts.
-pub fn rules_catch_up(conn: &mut DbConnection) -> Result<Option<i64>, StoreError> {
+pub fn rules_catch_up(conn: &mut DbConnection) -> Result<Option<ClientId>, StoreError> {
     if super::kv::get(conn, RULES_VERSION_KEY)?.as_deref() == Some(RULES_VERSION) {
         return Ok(None);
     }
     Ok(Some(
         super::kv::get(conn, REEVALUATED_UP_TO_KEY)?
             .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
+            .unwrap_or(ClientId(0)),
     ))
 }
 
 /// The next clients with an alert after `after`, at most `limit`.
-pub fn clients_with_alerts_after(conn: &mut DbConnection, after: i64, limit: i64) -> Result<Vec<i64>, StoreError> {
+pub fn clients_with_alerts_after(
+    conn: &mut DbConnection,
+    after: ClientId,
+    limit: i64,
+) -> Result<Vec<ClientId>, StoreError> {
     Ok(alerts::table
         .filter(alerts::client_id.gt(after))
         .select(alerts::client_id)
@@ -187,7 +192,7 @@ pub fn clients_with_alerts_after(conn: &mut DbConnection, after: i64, limit: i64
 /// Records how far evaluating again has come: up to a client, or done.
 pub fn record_rules_catch_up(
     conn: &mut DbConnection,
-    up_to: Option<i64>,
+    up_to: Option<ClientId>,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
     match up_to {
@@ -216,7 +221,7 @@ pub(crate) fn reconcile_episode(
     let alert = match found {
         Some(alert) => alert.clone(),
         None => {
-            let id: i64 = diesel::insert_into(alerts::table)
+            let id: AlertId = diesel::insert_into(alerts::table)
                 .values((
                     alerts::client_id.eq(client.id),
                     alerts::clinician_id.eq(client.clinician_id),
@@ -298,7 +303,7 @@ pub(crate) fn reconcile_episode(
 
 fn insert_signal(
     conn: &mut DbConnection,
-    alert_id: i64,
+    alert_id: AlertId,
     signal: &Signal,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
@@ -321,11 +326,11 @@ fn insert_signal(
 
 fn append_event(
     conn: &mut DbConnection,
-    alert_id: i64,
+    alert_id: AlertId,
     kind: &str,
     outcome: Option<&str>,
     note: Option<&str>,
-    staff_id: Option<i64>,
+    staff_id: Option<StaffId>,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
     diesel::insert_into(alert_events::table)
@@ -347,14 +352,14 @@ fn append_event(
 /// preference: a client may be in danger.
 pub(crate) fn notify_urgent(
     conn: &mut DbConnection,
-    clinician_id: i64,
+    clinician_id: StaffId,
     mailing: &Mailing,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
     let clinician = super::staff::find(conn, clinician_id)?;
     let pending = unnotified(conn, clinician_id)?;
-    let pending_ids: Vec<i64> = pending.iter().map(|a| a.id).collect();
-    let at_risk: Vec<i64> = alert_signals::table
+    let pending_ids: Vec<AlertId> = pending.iter().map(|a| a.id).collect();
+    let at_risk: Vec<AlertId> = alert_signals::table
         .filter(alert_signals::alert_id.eq_any(&pending_ids))
         .filter(alert_signals::rule.eq(RuleId::RiskWords.as_str()))
         .select(alert_signals::alert_id)
@@ -372,7 +377,7 @@ pub(crate) fn notify_urgent(
 /// The clinician's open alerts not yet told at their present severity. A
 /// partial index holds only such alerts, so the cost does not grow with the
 /// open alerts a clinician has already been told about.
-fn unnotified(conn: &mut DbConnection, clinician_id: i64) -> Result<Vec<Alert>, StoreError> {
+fn unnotified(conn: &mut DbConnection, clinician_id: StaffId) -> Result<Vec<Alert>, StoreError> {
     Ok(alerts::table
         .filter(alerts::clinician_id.eq(clinician_id))
         .filter(
@@ -467,7 +472,7 @@ pub fn send_digests(conn: &mut DbConnection, mailing: &Mailing, now: NaiveDateTi
     Ok(sent)
 }
 
-pub fn find(conn: &mut DbConnection, id: i64) -> Result<Alert, StoreError> {
+pub fn find(conn: &mut DbConnection, id: AlertId) -> Result<Alert, StoreError> {
     alerts::table
         .find(id)
         .select(Alert::as_select())
@@ -476,7 +481,11 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Alert, StoreError> {
 }
 
 /// An alert whose client the viewer may see; otherwise `NotFound`.
-pub fn find_visible(conn: &mut DbConnection, viewer: &Viewer, id: i64) -> Result<(Alert, clients::Client), StoreError> {
+pub fn find_visible(
+    conn: &mut DbConnection,
+    viewer: &Viewer,
+    id: AlertId,
+) -> Result<(Alert, clients::Client), StoreError> {
     let alert = find(conn, id)?;
     let client = clients::find_visible(conn, viewer, alert.client_id)?;
     Ok((alert, client))
@@ -499,7 +508,7 @@ pub fn list_visible(
     visible: &[clients::Client],
     filter: AlertFilter,
 ) -> Result<Vec<(Alert, clients::Client)>, StoreError> {
-    let ids: Vec<i64> = visible.iter().map(|c| c.id).collect();
+    let ids: Vec<ClientId> = visible.iter().map(|c| c.id).collect();
     let mut q = alerts::table.filter(alerts::client_id.eq_any(&ids)).into_boxed();
     q = match filter {
         AlertFilter::Active => q.filter(alerts::status.ne(AlertStatus::Closed.as_str())),
@@ -540,7 +549,7 @@ pub fn overdue_by_clinician(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     days: i64,
-) -> Result<Vec<(i64, i64)>, StoreError> {
+) -> Result<Vec<(StaffId, i64)>, StoreError> {
     Ok(alerts::table
         .filter(alerts::status.eq(AlertStatus::Open.as_str()))
         .filter(alerts::opened_at.le(now - chrono::Duration::days(days)))
@@ -567,7 +576,7 @@ pub fn under_watch(
     visible: &[clients::Client],
 ) -> Result<Vec<(Alert, clients::Client, Watch)>, StoreError> {
     use super::schema::responses;
-    let ids: Vec<i64> = visible.iter().map(|c| c.id).collect();
+    let ids: Vec<ClientId> = visible.iter().map(|c| c.id).collect();
     let not_repaired: Vec<Alert> = alerts::table
         .filter(alerts::client_id.eq_any(&ids))
         .filter(alerts::outcome.eq(RepairOutcome::NotRepaired.as_str()))
@@ -611,7 +620,7 @@ pub fn under_watch(
 }
 
 /// A client's stored alerts, in the order they opened.
-pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Alert>, StoreError> {
+pub fn for_client(conn: &mut DbConnection, client_id: ClientId) -> Result<Vec<Alert>, StoreError> {
     Ok(alerts::table
         .filter(alerts::client_id.eq(client_id))
         .order(alerts::opened_at_session)
@@ -619,7 +628,7 @@ pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Alert>,
         .load(conn)?)
 }
 
-pub fn signals(conn: &mut DbConnection, alert_id: i64) -> Result<Vec<AlertSignal>, StoreError> {
+pub fn signals(conn: &mut DbConnection, alert_id: AlertId) -> Result<Vec<AlertSignal>, StoreError> {
     Ok(alert_signals::table
         .filter(alert_signals::alert_id.eq(alert_id))
         .order((alert_signals::known_at_session, alert_signals::id))
@@ -628,7 +637,7 @@ pub fn signals(conn: &mut DbConnection, alert_id: i64) -> Result<Vec<AlertSignal
 }
 
 /// The repair log, oldest first, with the name of who wrote each entry.
-pub fn events(conn: &mut DbConnection, alert_id: i64) -> Result<Vec<(AlertEvent, Option<String>)>, StoreError> {
+pub fn events(conn: &mut DbConnection, alert_id: AlertId) -> Result<Vec<(AlertEvent, Option<String>)>, StoreError> {
     Ok(alert_events::table
         .left_join(staff::table)
         .filter(alert_events::alert_id.eq(alert_id))
@@ -661,7 +670,7 @@ pub(crate) fn record_step(
     conn: &mut DbConnection,
     alert: &Alert,
     step: &RepairStep,
-    staff_id: Option<i64>,
+    staff_id: Option<StaffId>,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
     if alert.status == AlertStatus::Closed {
@@ -708,7 +717,7 @@ pub(crate) fn record_step(
     Ok(())
 }
 
-fn set_status(conn: &mut DbConnection, id: i64, status: AlertStatus, now: NaiveDateTime) -> Result<(), StoreError> {
+fn set_status(conn: &mut DbConnection, id: AlertId, status: AlertStatus, now: NaiveDateTime) -> Result<(), StoreError> {
     diesel::update(alerts::table.find(id))
         .set((alerts::status.eq(status.as_str()), alerts::updated_at.eq(now)))
         .execute(conn)?;
@@ -716,7 +725,7 @@ fn set_status(conn: &mut DbConnection, id: i64, status: AlertStatus, now: NaiveD
 }
 
 /// Open-alert counts per client, for the clients list.
-pub fn open_counts(conn: &mut DbConnection, client_ids: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
+pub fn open_counts(conn: &mut DbConnection, client_ids: &[ClientId]) -> Result<Vec<(ClientId, i64)>, StoreError> {
     Ok(alerts::table
         .filter(alerts::client_id.eq_any(client_ids))
         .filter(alerts::status.ne(AlertStatus::Closed.as_str()))
@@ -729,8 +738,8 @@ pub fn open_counts(conn: &mut DbConnection, client_ids: &[i64]) -> Result<Vec<(i
 /// the earliest known among equals.
 pub fn headline_signals(
     conn: &mut DbConnection,
-    alert_ids: &[i64],
-) -> Result<std::collections::HashMap<i64, AlertSignal>, StoreError> {
+    alert_ids: &[AlertId],
+) -> Result<std::collections::HashMap<AlertId, AlertSignal>, StoreError> {
     let rows: Vec<AlertSignal> = alert_signals::table
         .filter(alert_signals::alert_id.eq_any(alert_ids))
         .order((
@@ -740,7 +749,7 @@ pub fn headline_signals(
         ))
         .select(AlertSignal::as_select())
         .load(conn)?;
-    let mut first: std::collections::HashMap<i64, AlertSignal> = std::collections::HashMap::new();
+    let mut first: std::collections::HashMap<AlertId, AlertSignal> = std::collections::HashMap::new();
     for row in rows {
         let stronger = first.get(&row.alert_id).is_none_or(|kept| row.severity > kept.severity);
         if stronger {
@@ -751,7 +760,7 @@ pub fn headline_signals(
 }
 
 /// Every alert of one clinician (any status).
-pub fn list_for_clinician(conn: &mut DbConnection, clinician_id: i64) -> Result<Vec<Alert>, StoreError> {
+pub fn list_for_clinician(conn: &mut DbConnection, clinician_id: StaffId) -> Result<Vec<Alert>, StoreError> {
     Ok(alerts::table
         .filter(alerts::clinician_id.eq(clinician_id))
         .select(Alert::as_select())

@@ -1,6 +1,7 @@
 //! Appointments, as entered by clinicians, imported, or pushed by a
 //! practice system.
 
+use crate::store::{AppointmentId, ClientId, StaffId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -11,9 +12,9 @@ pub use crate::domain::appointment::AppointmentStatus;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = appointments)]
 pub struct Appointment {
-    pub id: i64,
-    pub client_id: i64,
-    pub clinician_id: i64,
+    pub id: AppointmentId,
+    pub client_id: ClientId,
+    pub clinician_id: StaffId,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
     #[diesel(deserialize_as = String)]
@@ -26,8 +27,8 @@ pub struct Appointment {
 
 #[derive(Debug, Clone)]
 pub struct NewAppointment {
-    pub client_id: i64,
-    pub clinician_id: i64,
+    pub client_id: ClientId,
+    pub clinician_id: StaffId,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
     pub status: AppointmentStatus,
@@ -86,7 +87,7 @@ pub fn upsert(
             Ok((find(conn, existing.id)?, Upserted::Updated))
         }
         None => {
-            let id: i64 = diesel::insert_into(appointments::table)
+            let id: AppointmentId = diesel::insert_into(appointments::table)
                 .values((
                     appointments::client_id.eq(new.client_id),
                     appointments::clinician_id.eq(new.clinician_id),
@@ -105,7 +106,7 @@ pub fn upsert(
     }
 }
 
-pub fn find(conn: &mut DbConnection, id: i64) -> Result<Appointment, StoreError> {
+pub fn find(conn: &mut DbConnection, id: AppointmentId) -> Result<Appointment, StoreError> {
     appointments::table
         .find(id)
         .select(Appointment::as_select())
@@ -116,7 +117,7 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Appointment, StoreError>
 /// A clinician's appointments from a moment on, with the client's name.
 pub fn upcoming_for_clinician(
     conn: &mut DbConnection,
-    clinician_id: i64,
+    clinician_id: StaffId,
     from: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<(Appointment, String)>, StoreError> {
@@ -134,7 +135,7 @@ pub fn upcoming_for_clinician(
 /// The client's next booked appointment from `from`, if any.
 pub fn next_for_client(
     conn: &mut DbConnection,
-    client_id: i64,
+    client_id: ClientId,
     from: NaiveDateTime,
 ) -> Result<Option<Appointment>, StoreError> {
     Ok(appointments::table
@@ -150,10 +151,10 @@ pub fn next_for_client(
 /// Each client's next booked appointment from `from`, by client id.
 pub fn next_for_clients(
     conn: &mut DbConnection,
-    client_ids: &[i64],
+    client_ids: &[ClientId],
     from: NaiveDateTime,
-) -> Result<std::collections::HashMap<i64, NaiveDateTime>, StoreError> {
-    let rows: Vec<(i64, NaiveDateTime)> = appointments::table
+) -> Result<std::collections::HashMap<ClientId, NaiveDateTime>, StoreError> {
+    let rows: Vec<(ClientId, NaiveDateTime)> = appointments::table
         .filter(appointments::client_id.eq_any(client_ids))
         .filter(appointments::starts_at.ge(from))
         .filter(appointments::status.eq(AppointmentStatus::Booked.as_str()))
@@ -164,7 +165,7 @@ pub fn next_for_clients(
     Ok(rows.into_iter().collect())
 }
 
-pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Appointment>, StoreError> {
+pub fn for_client(conn: &mut DbConnection, client_id: ClientId) -> Result<Vec<Appointment>, StoreError> {
     Ok(appointments::table
         .filter(appointments::client_id.eq(client_id))
         .order(appointments::starts_at.desc())

@@ -1,5 +1,6 @@
 //! The audit log: who read or changed which client's data, and when.
 
+use crate::store::{AlertId, ClientId, StaffId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -255,11 +256,11 @@ impl AuditAction {
 /// One entry to write: the action, and who, about whom, in a few words.
 #[derive(Debug, Clone)]
 pub struct AuditEntry<'a> {
-    pub staff_id: Option<i64>,
+    pub staff_id: Option<StaffId>,
     pub api_key_id: Option<i64>,
     pub action: AuditAction,
-    pub client_id: Option<i64>,
-    pub alert_id: Option<i64>,
+    pub client_id: Option<ClientId>,
+    pub alert_id: Option<AlertId>,
     pub detail: Option<&'a str>,
 }
 
@@ -298,16 +299,16 @@ pub struct AuditRow {
     pub at: NaiveDateTime,
     pub staff_name: Option<String>,
     pub action: String,
-    pub client_id: Option<i64>,
-    pub alert_id: Option<i64>,
+    pub client_id: Option<ClientId>,
+    pub alert_id: Option<AlertId>,
     pub detail: Option<String>,
 }
 
 /// What to look for in the log; every part optional.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
-    pub staff_id: Option<i64>,
-    pub client_id: Option<i64>,
+    pub staff_id: Option<StaffId>,
+    pub client_id: Option<ClientId>,
     /// An action or the start of one ("client." for every client action).
     pub action: Option<String>,
     pub from: Option<NaiveDateTime>,

@@ -1,5 +1,6 @@
 //! Clients, and who among staff may see them.
 
+use crate::store::{ClientId, StaffId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -10,8 +11,8 @@ use super::{DbConnection, StoreError};
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = clients)]
 pub struct Client {
-    pub id: i64,
-    pub clinician_id: i64,
+    pub id: ClientId,
+    pub clinician_id: StaffId,
     pub name: String,
     pub email: Option<String>,
     pub language: String,
@@ -30,7 +31,7 @@ pub struct Client {
 
 #[derive(Debug, Clone, Default)]
 pub struct NewClient {
-    pub clinician_id: i64,
+    pub clinician_id: StaffId,
     pub name: String,
     pub email: Option<String>,
     pub language: String,
@@ -42,7 +43,7 @@ pub struct NewClient {
 /// The member of staff asking, as far as access to client data goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Viewer {
-    pub staff_id: i64,
+    pub staff_id: StaffId,
     pub role: Role,
     pub team_id: Option<i64>,
     /// A manager may let a clinician see their whole team's clients.
@@ -65,7 +66,7 @@ fn visible(viewer: &Viewer) -> clients::BoxedQuery<'static, super::connection::M
 
 /// A client the viewer may see, or `NotFound` (never "forbidden": a
 /// clinician must not learn that another's client exists).
-pub fn find_visible(conn: &mut DbConnection, viewer: &Viewer, id: i64) -> Result<Client, StoreError> {
+pub fn find_visible(conn: &mut DbConnection, viewer: &Viewer, id: ClientId) -> Result<Client, StoreError> {
     visible(viewer)
         .filter(clients::id.eq(id))
         .select(Client::as_select())
@@ -83,7 +84,7 @@ pub fn list_visible(conn: &mut DbConnection, viewer: &Viewer, search: Option<&st
 }
 
 /// For jobs and the survey pages, which act for the client, not for staff.
-pub fn find(conn: &mut DbConnection, id: i64) -> Result<Client, StoreError> {
+pub fn find(conn: &mut DbConnection, id: ClientId) -> Result<Client, StoreError> {
     clients::table
         .find(id)
         .select(Client::as_select())
@@ -92,7 +93,7 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Client, StoreError> {
 }
 
 /// Several clients at once (the dispatcher's batch), by id.
-pub fn find_many(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<Client>, StoreError> {
+pub fn find_many(conn: &mut DbConnection, ids: &[ClientId]) -> Result<Vec<Client>, StoreError> {
     Ok(clients::table
         .filter(clients::id.eq_any(ids))
         .select(Client::as_select())
@@ -100,7 +101,7 @@ pub fn find_many(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<Client>, St
 }
 
 pub fn create(conn: &mut DbConnection, new: &NewClient, now: NaiveDateTime) -> Result<Client, StoreError> {
-    let id: i64 = diesel::insert_into(clients::table)
+    let id: ClientId = diesel::insert_into(clients::table)
         .values((
             clients::clinician_id.eq(new.clinician_id),
             clients::name.eq(new.name.trim()),
@@ -130,7 +131,7 @@ pub struct Details {
 /// the audit entry, which holds no values).
 pub fn update_details(
     conn: &mut DbConnection,
-    id: i64,
+    id: ClientId,
     details: &Details,
     now: NaiveDateTime,
 ) -> Result<Vec<&'static str>, StoreError> {
@@ -167,7 +168,7 @@ pub fn count(conn: &mut DbConnection) -> Result<i64, StoreError> {
 }
 
 /// Number of clients per clinician, for the manager's overview.
-pub fn count_by_clinician(conn: &mut DbConnection) -> Result<Vec<(i64, i64)>, StoreError> {
+pub fn count_by_clinician(conn: &mut DbConnection) -> Result<Vec<(StaffId, i64)>, StoreError> {
     Ok(clients::table
         .filter(clients::erased_at.is_null())
         .group_by(clients::clinician_id)
@@ -178,7 +179,7 @@ pub fn count_by_clinician(conn: &mut DbConnection) -> Result<Vec<(i64, i64)>, St
 /// Marks the client as having asked to stop receiving questionnaires
 /// (`actions::clients::opt_out` also cancels what is queued). Returns false
 /// when they had already opted out.
-pub fn mark_opted_out(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<bool, StoreError> {
+pub fn mark_opted_out(conn: &mut DbConnection, id: ClientId, now: NaiveDateTime) -> Result<bool, StoreError> {
     let updated = diesel::update(clients::table.find(id).filter(clients::opted_out.eq(false)))
         .set((
             clients::opted_out.eq(true),
@@ -190,7 +191,7 @@ pub fn mark_opted_out(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> R
 }
 
 /// Remembers whether the client prefers the easy-read questionnaire.
-pub fn set_easy_read(conn: &mut DbConnection, id: i64, easy: bool, now: NaiveDateTime) -> Result<(), StoreError> {
+pub fn set_easy_read(conn: &mut DbConnection, id: ClientId, easy: bool, now: NaiveDateTime) -> Result<(), StoreError> {
     diesel::update(clients::table.find(id))
         .set((clients::easy_read.eq(easy), clients::updated_at.eq(now)))
         .execute(conn)?;
@@ -198,7 +199,12 @@ pub fn set_easy_read(conn: &mut DbConnection, id: i64, easy: bool, now: NaiveDat
 }
 
 /// The language the client chose on their questionnaire page.
-pub fn set_language(conn: &mut DbConnection, id: i64, language: &str, now: NaiveDateTime) -> Result<(), StoreError> {
+pub fn set_language(
+    conn: &mut DbConnection,
+    id: ClientId,
+    language: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
     diesel::update(clients::table.find(id))
         .set((clients::language.eq(language), clients::updated_at.eq(now)))
         .execute(conn)?;
@@ -269,7 +275,7 @@ impl Client {
 /// queued when they are paused or stopped).
 pub fn set_invitation_flags(
     conn: &mut DbConnection,
-    id: i64,
+    id: ClientId,
     choice: InvitationChoice,
     reason: Option<&str>,
     now: NaiveDateTime,
@@ -295,7 +301,7 @@ pub fn set_invitation_flags(
 /// admin's lookup on the privacy page.
 pub fn find_by_number_or_email(conn: &mut DbConnection, term: &str) -> Result<Option<Client>, StoreError> {
     let term = term.trim().trim_start_matches('#');
-    if let Ok(id) = term.parse::<i64>() {
+    if let Ok(id) = term.parse::<ClientId>() {
         return match find(conn, id) {
             Ok(c) => Ok(Some(c)),
             Err(StoreError::NotFound) => Ok(None),

@@ -9,6 +9,7 @@
 //! Kept: ids, dates, scores, numeric answers, alerts and their signals, the
 //! repair log's steps and outcomes, and the audit log.
 
+use crate::store::ClientId;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -19,14 +20,14 @@ use super::{DbConnection, StoreError, invitations as invitation_store};
 use crate::domain::instrument::{Answer, Answers};
 
 /// The name an erased client is shown under.
-pub fn erased_name(client_id: i64) -> String {
+pub fn erased_name(client_id: ClientId) -> String {
     format!("Erased client #{client_id}")
 }
 
 /// What an erasure removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Erasure {
-    pub client_id: i64,
+    pub client_id: ClientId,
     pub was_already_erased: bool,
     pub invitations_cancelled: usize,
     pub emails_cancelled: usize,
@@ -40,7 +41,11 @@ pub struct Erasure {
 /// client scrubs anything added since and changes nothing else. Unknown
 /// id: [`StoreError::NotFound`]. Call inside a write transaction: use
 /// `actions::clients::erase`, which also writes the audit entry.
-pub(crate) fn erase_client(conn: &mut DbConnection, client_id: i64, now: NaiveDateTime) -> Result<Erasure, StoreError> {
+pub(crate) fn erase_client(
+    conn: &mut DbConnection,
+    client_id: ClientId,
+    now: NaiveDateTime,
+) -> Result<Erasure, StoreError> {
     {
         let client = clients::find(conn, client_id)?;
         let mut report = Erasure {
@@ -120,7 +125,7 @@ pub(crate) fn erase_client(conn: &mut DbConnection, client_id: i64, now: NaiveDa
 }
 
 /// Drops free text from a client's responses; returns (texts removed, responses).
-fn scrub_responses(conn: &mut DbConnection, client_id: i64) -> Result<(usize, usize), StoreError> {
+fn scrub_responses(conn: &mut DbConnection, client_id: ClientId) -> Result<(usize, usize), StoreError> {
     let rows: Vec<(i64, String, Option<String>)> = responses_table::table
         .filter(responses_table::client_id.eq(client_id))
         .select((responses_table::id, responses_table::answers, responses_table::comment))
@@ -148,7 +153,7 @@ fn scrub_responses(conn: &mut DbConnection, client_id: i64) -> Result<(usize, us
 /// A client whose data the retention period has run out for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionDue {
-    pub client_id: i64,
+    pub client_id: ClientId,
     /// The end of their last appointment (None: they never had one).
     pub last_appointment: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
@@ -182,16 +187,16 @@ pub fn retention_due(conn: &mut DbConnection, days: i64, now: NaiveDateTime) -> 
     if candidates.is_empty() {
         return Ok(vec![]);
     }
-    let last: Vec<(i64, Option<NaiveDateTime>)> = appointments::table
+    let last: Vec<(ClientId, Option<NaiveDateTime>)> = appointments::table
         .group_by(appointments::client_id)
         .select((appointments::client_id, diesel::dsl::max(appointments::ends_at)))
         .load(conn)?;
-    let last: std::collections::HashMap<i64, Option<NaiveDateTime>> = last.into_iter().collect();
-    let counts: Vec<(i64, i64)> = responses_table::table
+    let last: std::collections::HashMap<ClientId, Option<NaiveDateTime>> = last.into_iter().collect();
+    let counts: Vec<(ClientId, i64)> = responses_table::table
         .group_by(responses_table::client_id)
         .select((responses_table::client_id, diesel::dsl::count_star()))
         .load(conn)?;
-    let counts: std::collections::HashMap<i64, i64> = counts.into_iter().collect();
+    let counts: std::collections::HashMap<ClientId, i64> = counts.into_iter().collect();
     Ok(candidates
         .into_iter()
         .filter_map(|c| {

@@ -2,6 +2,7 @@
 //! invitations and responses — with what each session number stands for,
 //! so pages can show dates next to the engine's findings.
 
+use crate::store::{AppointmentId, ClientId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -97,7 +98,7 @@ pub fn engine_settings(
 /// The client's sessions: attended appointments (each with its invitation)
 /// and missed ones, in order of their start. Sessions whose invitation used
 /// another instrument than the latest one are left out of the series.
-pub fn load(conn: &mut DbConnection, client_id: i64) -> Result<Option<LoadedHistory>, StoreError> {
+pub fn load(conn: &mut DbConnection, client_id: ClientId) -> Result<Option<LoadedHistory>, StoreError> {
     let appts: Vec<Appointment> = appointments::table
         .filter(appointments::client_id.eq(client_id))
         .filter(
@@ -122,7 +123,7 @@ pub fn load(conn: &mut DbConnection, client_id: i64) -> Result<Option<LoadedHist
         .filter(responses::client_id.eq(client_id))
         .select(Response::as_select())
         .load(conn)?;
-    let by_appointment: HashMap<i64, Invitation> = invs.into_iter().map(|i| (i.appointment_id, i)).collect();
+    let by_appointment: HashMap<AppointmentId, Invitation> = invs.into_iter().map(|i| (i.appointment_id, i)).collect();
     let mut by_invitation: HashMap<i64, Response> = resps.into_iter().map(|r| (r.invitation_id, r)).collect();
     let mut history = ClientHistory::default();
     let mut sessions = vec![];

@@ -3,6 +3,7 @@
 //! in behaves the same: idempotent on (source, external id), creating or
 //! updating the client, and keeping the invitation in step.
 
+use crate::store::StaffId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -106,7 +107,7 @@ pub fn upsert_client(
     conn: &mut DbConnection,
     source: &str,
     details: &ClientDetails,
-    clinician_id: i64,
+    clinician_id: StaffId,
     default_language: &str,
     now: NaiveDateTime,
 ) -> Result<(Client, Upserted), StoreError> {

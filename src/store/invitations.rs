@@ -1,6 +1,7 @@
 //! Invitations: one per attended appointment, each with its emails queued
 //! in the same transaction, and the hashed tokens of the links they carry.
 
+use crate::store::{AppointmentId, ClientId};
 use chrono::{Duration, NaiveDateTime};
 use chrono_tz::Tz;
 use diesel::prelude::*;
@@ -55,8 +56,8 @@ impl InvitationStatus {
 #[diesel(table_name = invitations)]
 pub struct Invitation {
     pub id: i64,
-    pub appointment_id: i64,
-    pub client_id: i64,
+    pub appointment_id: AppointmentId,
+    pub client_id: ClientId,
     pub instrument_id: i64,
     #[diesel(deserialize_as = String)]
     pub status: InvitationStatus,
@@ -342,7 +343,10 @@ pub fn find_many(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<Invitation>
         .load(conn)?)
 }
 
-pub fn for_appointment(conn: &mut DbConnection, appointment_id: i64) -> Result<Option<Invitation>, StoreError> {
+pub fn for_appointment(
+    conn: &mut DbConnection,
+    appointment_id: AppointmentId,
+) -> Result<Option<Invitation>, StoreError> {
     Ok(invitations::table
         .filter(invitations::appointment_id.eq(appointment_id))
         .select(Invitation::as_select())
@@ -350,7 +354,7 @@ pub fn for_appointment(conn: &mut DbConnection, appointment_id: i64) -> Result<O
         .optional()?)
 }
 
-pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Invitation>, StoreError> {
+pub fn for_client(conn: &mut DbConnection, client_id: ClientId) -> Result<Vec<Invitation>, StoreError> {
     Ok(invitations::table
         .filter(invitations::client_id.eq(client_id))
         .order((invitations::send_at, invitations::id))
@@ -401,7 +405,7 @@ pub fn follow_appointment(
 }
 
 /// Cancels every open invitation of a client (opt-out, pause, erasure).
-pub fn cancel_open_for_client(conn: &mut DbConnection, client_id: i64, reason: &str) -> Result<usize, StoreError> {
+pub fn cancel_open_for_client(conn: &mut DbConnection, client_id: ClientId, reason: &str) -> Result<usize, StoreError> {
     let open: Vec<Invitation> = invitations::table
         .filter(invitations::client_id.eq(client_id))
         .filter(

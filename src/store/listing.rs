@@ -1,6 +1,7 @@
 //! Filtered, paged lists for the integration API. Pages follow the id:
 //! ask again with `after` = the last id seen.
 
+use crate::store::{AlertId, AppointmentId, ClientId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -16,14 +17,14 @@ pub const MAX_LIMIT: i64 = 500;
 
 #[derive(Debug, Clone, Default)]
 pub struct AppointmentFilter {
-    pub client_id: Option<i64>,
+    pub client_id: Option<ClientId>,
     /// Appointments starting at or after this moment.
     pub since: Option<NaiveDateTime>,
     /// Appointments starting before this moment.
     pub until: Option<NaiveDateTime>,
     pub source: Option<String>,
     pub external_id: Option<String>,
-    pub after: Option<i64>,
+    pub after: Option<AppointmentId>,
     pub limit: i64,
 }
 
@@ -56,7 +57,7 @@ pub fn appointments(
         .limit(filter.limit.clamp(1, MAX_LIMIT))
         .select(Appointment::as_select())
         .load(conn)?;
-    let ids: Vec<i64> = rows.iter().map(|a| a.id).collect();
+    let ids: Vec<AppointmentId> = rows.iter().map(|a| a.id).collect();
     let invs: Vec<Invitation> = invitations::table
         .filter(invitations::appointment_id.eq_any(&ids))
         .select(Invitation::as_select())
@@ -74,7 +75,7 @@ pub fn appointments(
 pub struct ClientFilter {
     pub source: Option<String>,
     pub external_id: Option<String>,
-    pub after: Option<i64>,
+    pub after: Option<ClientId>,
     pub limit: i64,
 }
 
@@ -105,9 +106,9 @@ pub enum AlertState {
 
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
-    pub client_id: Option<i64>,
+    pub client_id: Option<ClientId>,
     pub state: Option<AlertState>,
-    pub after: Option<i64>,
+    pub after: Option<AlertId>,
     pub limit: i64,
 }
 

@@ -17,6 +17,7 @@ pub mod clients;
 pub mod connection;
 pub mod erasure;
 pub mod history;
+pub mod ids;
 pub mod instruments;
 pub mod intake;
 pub mod invitations;
@@ -89,6 +90,7 @@ impl<T> From<MaybeStored<T>> for Option<T> {
 }
 
 pub use connection::{DbConnection, DbKind, Pool, PooledConnection, build_pool, establish, run_migrations};
+pub use ids::{AlertId, AppointmentId, ClientId, StaffId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

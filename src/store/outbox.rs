@@ -2,6 +2,7 @@
 //! transaction as the change that causes it, then sent by the job loop.
 //! Delivery is at-least-once with a stable Message-ID per row.
 
+use crate::store::StaffId;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -90,7 +91,7 @@ pub struct OutboxRow {
     pub kind: String,
     pub recipient: String,
     pub invitation_id: Option<i64>,
-    pub staff_id: Option<i64>,
+    pub staff_id: Option<StaffId>,
     pub payload: String,
     pub message_id: String,
     pub status: String,
@@ -106,7 +107,7 @@ pub struct NewMessage<'a> {
     pub kind: Kind,
     pub recipient: &'a str,
     pub invitation_id: Option<i64>,
-    pub staff_id: Option<i64>,
+    pub staff_id: Option<StaffId>,
     pub payload: &'a Payload,
     pub send_at: NaiveDateTime,
 }

@@ -1,6 +1,7 @@
 //! Everything Rapport holds about one client, for a subject access request
 //! (and for the integration API's reads of single items).
 
+use crate::store::{AlertId, ClientId, StaffId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -16,11 +17,11 @@ use super::{DbConnection, StoreError};
 pub struct AuditLine {
     pub id: i64,
     pub at: NaiveDateTime,
-    pub staff_id: Option<i64>,
+    pub staff_id: Option<StaffId>,
     pub api_key_id: Option<i64>,
     pub action: String,
-    pub client_id: Option<i64>,
-    pub alert_id: Option<i64>,
+    pub client_id: Option<ClientId>,
+    pub alert_id: Option<AlertId>,
     pub detail: Option<String>,
 }
 
@@ -62,7 +63,7 @@ pub fn withhold_free_text(responses: &mut [(Response, String, i32)]) {
     }
 }
 
-pub fn clinician_email(conn: &mut DbConnection, staff_id: i64) -> Result<String, StoreError> {
+pub fn clinician_email(conn: &mut DbConnection, staff_id: StaffId) -> Result<String, StoreError> {
     Ok(staff::table.find(staff_id).select(staff::email).first(conn)?)
 }
 
@@ -76,7 +77,7 @@ pub fn alert_with_log(conn: &mut DbConnection, alert: Alert) -> Result<AlertWith
 /// Responses with the slug and version of the instrument each answered.
 pub fn responses_with_instrument(
     conn: &mut DbConnection,
-    client_id: i64,
+    client_id: ClientId,
 ) -> Result<Vec<(Response, String, i32)>, StoreError> {
     let rows = responses::for_client(conn, client_id)?;
     let mut out = Vec::with_capacity(rows.len());
@@ -91,7 +92,7 @@ pub fn responses_with_instrument(
 }
 
 /// Loads the record of a client; `NotFound` for an unknown id.
-pub fn load(conn: &mut DbConnection, client_id: i64) -> Result<ClientRecord, StoreError> {
+pub fn load(conn: &mut DbConnection, client_id: ClientId) -> Result<ClientRecord, StoreError> {
     let client = clients::find(conn, client_id)?;
     let clinician_email = clinician_email(conn, client.clinician_id)?;
     let appointments: Vec<Appointment> = appointments::table
@@ -106,7 +107,7 @@ pub fn load(conn: &mut DbConnection, client_id: i64) -> Result<ClientRecord, Sto
         .order(alerts_table::id)
         .select(Alert::as_select())
         .load(conn)?;
-    let alert_ids: Vec<i64> = alert_rows.iter().map(|a| a.id).collect();
+    let alert_ids: Vec<AlertId> = alert_rows.iter().map(|a| a.id).collect();
     let mut alerts = Vec::with_capacity(alert_rows.len());
     for alert in alert_rows {
         alerts.push(alert_with_log(conn, alert)?);

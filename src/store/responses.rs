@@ -1,5 +1,6 @@
 //! Responses: a client's answers to one invitation, with their scores.
 
+use crate::store::{ClientId, StaffId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -12,7 +13,7 @@ use crate::domain::instrument::{Answer, Answers, InstrumentDefinition, ItemRole,
 pub struct Response {
     pub id: i64,
     pub invitation_id: i64,
-    pub client_id: i64,
+    pub client_id: ClientId,
     pub instrument_id: i64,
     /// Every answer but the free text (which is in `comment`), as JSON.
     pub answers: String,
@@ -90,7 +91,7 @@ pub fn insert(
     })
 }
 
-pub fn for_client(conn: &mut DbConnection, client_id: i64) -> Result<Vec<Response>, StoreError> {
+pub fn for_client(conn: &mut DbConnection, client_id: ClientId) -> Result<Vec<Response>, StoreError> {
     Ok(responses::table
         .filter(responses::client_id.eq(client_id))
         .order((responses::submitted_at, responses::id))
@@ -107,8 +108,8 @@ pub fn recent_comments(
     since: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<(super::clients::Client, NaiveDateTime, String)>, StoreError> {
-    let ids: Vec<i64> = visible.iter().map(|c| c.id).collect();
-    let rows: Vec<(i64, NaiveDateTime, Option<String>)> = responses::table
+    let ids: Vec<ClientId> = visible.iter().map(|c| c.id).collect();
+    let rows: Vec<(ClientId, NaiveDateTime, Option<String>)> = responses::table
         .filter(responses::client_id.eq_any(&ids))
         .filter(responses::comment.is_not_null())
         .filter(responses::submitted_at.ge(since))
@@ -128,9 +129,9 @@ pub fn recent_comments(
 /// Each client's latest scored total, by client id.
 pub fn latest_totals(
     conn: &mut DbConnection,
-    client_ids: &[i64],
-) -> Result<std::collections::HashMap<i64, f64>, StoreError> {
-    let rows: Vec<(i64, Option<f64>)> = responses::table
+    client_ids: &[ClientId],
+) -> Result<std::collections::HashMap<ClientId, f64>, StoreError> {
+    let rows: Vec<(ClientId, Option<f64>)> = responses::table
         .filter(responses::client_id.eq_any(client_ids))
         .filter(responses::total.is_not_null())
         .order((responses::submitted_at, responses::id))
@@ -145,7 +146,7 @@ pub fn latest_totals(
 /// How many comments the clinician's clients wrote since `since`.
 pub fn comments_for_clinician_since(
     conn: &mut DbConnection,
-    clinician_id: i64,
+    clinician_id: StaffId,
     since: NaiveDateTime,
 ) -> Result<i64, StoreError> {
     use super::schema::clients;

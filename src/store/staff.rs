@@ -1,5 +1,6 @@
 //! Teams, staff accounts and the record of failed sign-ins.
 
+use crate::store::StaffId;
 use crate::store::audit::AuditAction;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -63,7 +64,7 @@ pub struct Team {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = staff)]
 pub struct StaffMember {
-    pub id: i64,
+    pub id: StaffId,
     pub email: String,
     pub name: String,
     #[diesel(deserialize_as = String)]
@@ -174,7 +175,7 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<Staf
         .optional()?)
 }
 
-pub fn find(conn: &mut DbConnection, id: i64) -> Result<StaffMember, StoreError> {
+pub fn find(conn: &mut DbConnection, id: StaffId) -> Result<StaffMember, StoreError> {
     staff::table
         .find(id)
         .select(StaffMember::as_select())
@@ -191,7 +192,7 @@ pub fn list_staff(conn: &mut DbConnection) -> Result<Vec<(StaffMember, Option<St
         .load(conn)?)
 }
 
-pub fn record_sign_in(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<(), StoreError> {
+pub fn record_sign_in(conn: &mut DbConnection, id: StaffId, now: NaiveDateTime) -> Result<(), StoreError> {
     diesel::update(staff::table.find(id))
         .set(staff::last_sign_in_at.eq(now))
         .execute(conn)?;
@@ -256,7 +257,7 @@ pub fn clear_attempts(conn: &mut DbConnection, email: &str, address: &str) -> Re
 }
 
 /// Ends every session of a member of staff, on every device.
-pub fn end_sessions(conn: &mut DbConnection, id: i64) -> Result<(), StoreError> {
+pub fn end_sessions(conn: &mut DbConnection, id: StaffId) -> Result<(), StoreError> {
     diesel::update(staff::table.find(id))
         .set(staff::session_generation.eq(staff::session_generation + 1))
         .execute(conn)?;
@@ -294,7 +295,7 @@ impl AccountChange {
 /// `actions::staff::change_account`, which also writes the audit entry.
 pub(crate) fn apply_account_change(
     conn: &mut DbConnection,
-    id: i64,
+    id: StaffId,
     change: &AccountChange,
     now: NaiveDateTime,
 ) -> Result<String, StoreError> {
@@ -393,7 +394,7 @@ impl Notify {
     }
 }
 
-pub fn set_notifications(conn: &mut DbConnection, id: i64, high: Notify, other: Notify) -> Result<(), StoreError> {
+pub fn set_notifications(conn: &mut DbConnection, id: StaffId, high: Notify, other: Notify) -> Result<(), StoreError> {
     diesel::update(staff::table.find(id))
         .set((
             staff::notify_high.eq(high.as_str()),
@@ -404,7 +405,7 @@ pub fn set_notifications(conn: &mut DbConnection, id: i64, high: Notify, other: 
 }
 
 /// A manager lets a clinician see their whole team's clients (or not).
-pub fn set_sees_team(conn: &mut DbConnection, id: i64, sees_team: bool) -> Result<(), StoreError> {
+pub fn set_sees_team(conn: &mut DbConnection, id: StaffId, sees_team: bool) -> Result<(), StoreError> {
     diesel::update(staff::table.find(id).filter(staff::role.eq(Role::Clinician.as_str())))
         .set(staff::sees_team.eq(sees_team))
         .execute(conn)?;

@@ -4,6 +4,7 @@
 //! dispatcher with the same retries as email. Bodies carry ids and figures
 //! only: never a name, an email address or free text.
 
+use crate::store::AlertId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Value, json};
@@ -270,7 +271,7 @@ impl AlertChange {
 
 /// The alert as an event states it: ids, severity, status, outcome and the
 /// rules behind it — never the signals' sentences or notes.
-fn alert_data(conn: &mut DbConnection, alert_id: i64, change: Option<AlertChange>) -> Result<Value, StoreError> {
+fn alert_data(conn: &mut DbConnection, alert_id: AlertId, change: Option<AlertChange>) -> Result<Value, StoreError> {
     let alert = alerts::find(conn, alert_id)?;
     let mut rules: Vec<String> = alert_signals::table
         .filter(alert_signals::alert_id.eq(alert_id))
@@ -321,7 +322,7 @@ pub fn announce_evaluation(
 pub fn alert_changed(
     conn: &mut DbConnection,
     mailing: &Mailing,
-    alert_id: i64,
+    alert_id: AlertId,
     change: AlertChange,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {

@@ -1,6 +1,7 @@
 //! Staff sign-in: argon2 passwords, an encrypted session cookie, CSRF
 //! tokens, and the role guards every staff route goes through.
 
+use crate::store::StaffId;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -21,7 +22,7 @@ const SESSION_HOURS: i64 = 12;
 /// What the session cookie holds (encrypted and authenticated).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
-    pub staff_id: i64,
+    pub staff_id: StaffId,
     pub csrf: String,
     /// Unix seconds.
     pub issued_at: i64,
@@ -93,7 +94,7 @@ pub struct CurrentStaff {
 }
 
 impl CurrentStaff {
-    pub fn id(&self) -> i64 {
+    pub fn id(&self) -> StaffId {
         self.member.id
     }
 

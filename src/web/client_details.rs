@@ -4,6 +4,7 @@
 //! audit entry names the fields that changed, never their values. A
 //! corrected address is used by every email still queued for the client.
 
+use crate::store::ClientId;
 use crate::store::audit::AuditAction;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
@@ -70,7 +71,7 @@ impl DetailsForm {
 async fn load(
     state: &Context,
     staff: &Staff<ClinicianOrAdmin>,
-    id: i64,
+    id: ClientId,
     action: AuditAction,
 ) -> Result<Client, AppError> {
     let (viewer, admin, staff_id, now) = (staff.viewer(), staff.role() == Role::Admin, staff.id(), state.now());
@@ -154,7 +155,7 @@ struct SavedQuery {
 async fn show(
     state: web::Data<Context>,
     staff: Staff<ClinicianOrAdmin>,
-    path: web::Path<i64>,
+    path: web::Path<ClientId>,
     query: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, AppError> {
     let client = load(&state, &staff, path.into_inner(), AuditAction::ClientView).await?;
@@ -171,7 +172,7 @@ async fn show(
 #[post("/clients/{id}/details")]
 async fn save(
     state: web::Data<Context>,
-    path: web::Path<i64>,
+    path: web::Path<ClientId>,
     form: StaffForm<ClinicianOrAdmin, DetailsForm>,
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;

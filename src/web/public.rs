@@ -187,7 +187,7 @@ async fn sign_in(
                     staff::clear_attempts(conn, &mail, &address)
                 })
                 .await?;
-            tracing::info!(staff_id = member.id, "signed in");
+            tracing::info!(staff_id = member.id.get(), "signed in");
             Ok(HttpResponse::SeeOther()
                 .cookie(auth::new_session_cookie(&state, &member, now))
                 .insert_header(("Location", auth::home_for(member.role())))
@@ -220,7 +220,7 @@ async fn sign_out(
     // sessions on other devices): the cookie alone proves nothing after.
     let id = staff.id();
     state.db(move |conn| staff::end_sessions(conn, id)).await?;
-    tracing::info!(staff_id = id, "signed out");
+    tracing::info!(staff_id = id.get(), "signed out");
     Ok(HttpResponse::SeeOther()
         .cookie(auth::removal_cookie(state.settings.secure_cookies()))
         .insert_header(("Location", "/sign-in"))

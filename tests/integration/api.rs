@@ -438,7 +438,7 @@ async fn integration_walk(backend: Backend) {
     let audit = app.db(|conn| rapport::store::audit::recent(conn, 500)).await;
     let acknowledged: Vec<_> = audit.iter().filter(|a| a.action == "alert.acknowledge").collect();
     assert_eq!(acknowledged.len(), 1);
-    assert_eq!(acknowledged[0].alert_id, Some(alert_id));
+    assert_eq!(acknowledged[0].alert_id, Some(rapport::store::AlertId(alert_id)));
     let record = json_of(
         app.api_get(&key, &format!("/api/v1/clients/{client_id}/record")).await,
         200,
@@ -1518,14 +1518,16 @@ async fn retention_run(backend: Backend) {
     assert_eq!(app_name(&app, old_client).await, format!("Erased client #{old_client}"));
     assert_eq!(app_name(&app, recent_client).await, "Client recent");
     let kept = app
-        .db(move |conn| rapport::store::responses::for_client(conn, old_client))
+        .db(move |conn| rapport::store::responses::for_client(conn, rapport::store::ClientId(old_client)))
         .await;
     assert_eq!(kept[0].total, Some(37.0));
     assert_eq!(app.run_jobs().await.erased, 0, "once a day");
 }
 
 async fn app_name(app: &TestApp, id: i64) -> String {
-    app.db(move |conn| rapport::store::clients::find(conn, id)).await.name
+    app.db(move |conn| rapport::store::clients::find(conn, rapport::store::ClientId(id)))
+        .await
+        .name
 }
 
 on_both_backends!(

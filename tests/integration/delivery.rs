@@ -156,7 +156,7 @@ async fn end_to_end(backend: Backend) {
     let html = page.text().await.unwrap();
     assert!(html.contains("listened to me"), "the bond question is shown");
     assert!(html.contains("<fieldset") && html.contains("<legend>"));
-    let client_id = body["client_id"].as_i64().unwrap();
+    let client_id = rapport::store::ClientId(body["client_id"].as_i64().unwrap());
     let stored = app
         .db(move |conn| rapport::store::responses::for_client(conn, client_id))
         .await;

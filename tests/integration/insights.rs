@@ -8,7 +8,7 @@ use crate::common::{Backend, Options, TestApp, csrf_from, spawn_app_with};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use rapport::store::schema::{alert_events, alert_signals, alerts, appointments, invitations, responses};
-use rapport::store::{DbConnection, StoreError};
+use rapport::store::{ClientId, DbConnection, StaffId, StoreError};
 
 fn at(month: u32, day: u32, hour: u32, minute: u32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2026, month, day)
@@ -30,8 +30,8 @@ enum Reply {
 fn visit(
     conn: &mut DbConnection,
     instrument: i64,
-    client: i64,
-    clinician: i64,
+    client: ClientId,
+    clinician: StaffId,
     start: NaiveDateTime,
     reply: Reply,
 ) -> Result<(), StoreError> {
@@ -100,8 +100,8 @@ fn visit(
 /// An alert opened at `opened`, with its signals' rules, the hours after
 /// which the clinician acknowledged it, its outcome and measured recovery.
 struct Alert {
-    client: i64,
-    clinician: i64,
+    client: ClientId,
+    clinician: StaffId,
     opened: NaiveDateTime,
     rules: &'static [&'static str],
     acknowledged_after: Option<i64>,
@@ -169,10 +169,10 @@ fn alert(conn: &mut DbConnection, a: &Alert) -> Result<(), StoreError> {
 struct Clinic {
     instrument: i64,
     /// Clinicians A and B are in North, C in South.
-    a: i64,
-    c: i64,
-    north: Vec<i64>,
-    south: Vec<i64>,
+    a: StaffId,
+    c: StaffId,
+    north: Vec<ClientId>,
+    south: Vec<ClientId>,
     manager: reqwest::Client,
 }
 

@@ -3,6 +3,7 @@
 //! `actions::staff::change_account`, which audits it (as `rapport user` does), and
 //! deactivation or a new password ends the person's sessions at once.
 
+use crate::store::StaffId;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 
@@ -25,7 +26,7 @@ struct Flash {
 async fn account_page(
     state: web::Data<Context>,
     staff: Staff<AdminRole>,
-    path: web::Path<i64>,
+    path: web::Path<StaffId>,
     flash: web::Query<Flash>,
 ) -> Result<HttpResponse, AppError> {
     render(&state, &staff, path.into_inner(), flash.into_inner().done, None).await
@@ -34,7 +35,7 @@ async fn account_page(
 async fn render(
     state: &Context,
     staff: &Staff<AdminRole>,
-    id: i64,
+    id: StaffId,
     done: Option<String>,
     error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -75,7 +76,7 @@ struct ChangeForm {
 #[post("/admin/staff/{id}")]
 async fn change_account(
     state: web::Data<Context>,
-    path: web::Path<i64>,
+    path: web::Path<StaffId>,
     form: StaffForm<AdminRole, ChangeForm>,
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;

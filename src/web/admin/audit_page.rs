@@ -2,6 +2,7 @@
 //! words, filtered by person, client, kind of action and dates, and
 //! exported as CSV (the same filter).
 
+use crate::store::{ClientId, StaffId};
 use actix_web::{HttpResponse, get, web};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Deserialize;
@@ -75,8 +76,8 @@ fn filter_from(q: &AuditQuery, tz: chrono_tz::Tz) -> Result<AuditFilter, String>
         return Err("“From” is after “To”.".into());
     }
     Ok(AuditFilter {
-        staff_id: number(&q.who, "Who")?,
-        client_id: number(&q.client, "Client")?,
+        staff_id: number(&q.who, "Who")?.map(StaffId),
+        client_id: number(&q.client, "Client")?.map(ClientId),
         action: (!kind.is_empty()).then(|| kind.to_string()),
         from: from.map(start_of),
         until: to.and_then(|t| t.succ_opt()).map(start_of),

@@ -2,6 +2,7 @@
 //! retrying), what failed and why, a test email to oneself, and the
 //! delivery settings. Webhook deliveries have their own page under Integrations.
 
+use crate::store::ClientId;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::Duration;
 use serde::Deserialize;
@@ -51,11 +52,11 @@ async fn render(
                 .chain(&problems)
                 .filter_map(|r| r.invitation_id)
                 .collect();
-            let client_of: std::collections::HashMap<i64, i64> = invitations::find_many(conn, &invitation_ids)?
+            let client_of: std::collections::HashMap<i64, ClientId> = invitations::find_many(conn, &invitation_ids)?
                 .into_iter()
                 .map(|i| (i.id, i.client_id))
                 .collect();
-            let client_ids: Vec<i64> = client_of.values().copied().collect();
+            let client_ids: Vec<ClientId> = client_of.values().copied().collect();
             let clients = crate::store::clients::find_many(conn, &client_ids)?;
             let waiting: Vec<(outbox::OutboxRow, Option<chrono_tz::Tz>)> = waiting
                 .into_iter()

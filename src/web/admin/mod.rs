@@ -10,6 +10,7 @@ mod safety;
 mod views;
 mod webhooks;
 
+use crate::store::StaffId;
 use crate::store::audit::AuditAction;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
@@ -165,7 +166,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// sends the admin back to `back` (the page that shows the setting).
 pub(crate) async fn save_setting(
     state: &Context,
-    staff_id: i64,
+    staff_id: StaffId,
     action: AuditAction,
     detail: Option<String>,
     back: String,

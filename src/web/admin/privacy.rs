@@ -2,6 +2,7 @@
 //! request), erasing a client (the admin types the client's number to
 //! confirm), and what the retention period would erase now (a dry run).
 
+use crate::store::ClientId;
 use crate::store::audit::AuditAction;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
@@ -169,7 +170,7 @@ struct EraseForm {
 #[post("/admin/clients/{id}/erase")]
 async fn erase(
     state: web::Data<Context>,
-    path: web::Path<i64>,
+    path: web::Path<ClientId>,
     form: StaffForm<AdminRole, EraseForm>,
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
@@ -225,7 +226,7 @@ async fn set_free_text(
 async fn record_download(
     state: web::Data<Context>,
     staff: Staff<AdminRole>,
-    id: web::Path<i64>,
+    id: web::Path<ClientId>,
 ) -> Result<HttpResponse, AppError> {
     let (id, now, admin) = (id.into_inner(), state.now(), staff.id());
     let view = state

@@ -2,6 +2,8 @@
 //! acknowledged by an integration (the step is logged with no member of
 //! staff, and the audit log names the API key).
 
+use crate::store::AlertId;
+use crate::store::ClientId;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -22,12 +24,14 @@ use crate::web::error::{ApiError, AppError};
 #[serde(deny_unknown_fields)]
 pub struct AlertQuery {
     /// Only this client's alerts.
-    client: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    client: Option<ClientId>,
     /// open, acknowledged, closed, active (open or acknowledged) or all (the default).
     #[param(value_type = Option<AlertStatusFilter>, inline)]
     status: Option<String>,
     /// Return alerts with an id greater than this (the previous page's `next_after`).
-    after: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    after: Option<AlertId>,
     /// Page size, 1–500 (default 100).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
@@ -49,7 +53,7 @@ enum AlertStatusFilter {
 pub struct AlertPage {
     pub alerts: Vec<AlertView>,
     /// Pass as `after` for the next page; null when this is the last.
-    pub next_after: Option<i64>,
+    pub next_after: Option<AlertId>,
 }
 
 /// List alerts
@@ -131,7 +135,7 @@ async fn list(state: web::Data<Context>, caller: ApiCaller, req: HttpRequest) ->
     security(("api_key" = ["read"]))
 )]
 #[get("/alerts/{id}")]
-async fn read(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn read(state: web::Data<Context>, caller: ApiCaller, id: web::Path<AlertId>) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let view = state
@@ -175,7 +179,7 @@ async fn read(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) 
 async fn acknowledge(
     state: web::Data<Context>,
     caller: ApiCaller,
-    id: web::Path<i64>,
+    id: web::Path<AlertId>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Write)?;
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);

@@ -1,6 +1,7 @@
 //! Appointments: a practice system reports them (idempotent on its own id)
 //! and reads them back with the questionnaire each one brought.
 
+use crate::store::{AppointmentId, ClientId};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -72,8 +73,8 @@ enum AppointmentStatusName {
 /// What recording an appointment did.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecordedAppointment {
-    pub appointment_id: i64,
-    pub client_id: i64,
+    pub appointment_id: AppointmentId,
+    pub client_id: ClientId,
     #[schema(example = "attended")]
     pub status: String,
     /// created, updated or unchanged.
@@ -189,7 +190,8 @@ async fn create_or_update(
 #[serde(deny_unknown_fields)]
 pub struct AppointmentQuery {
     /// Only this client's appointments (Rapport's client id).
-    client: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    client: Option<ClientId>,
     /// Only appointments starting at or after this RFC 3339 time.
     #[param(format = DateTime)]
     since: Option<String>,
@@ -201,7 +203,8 @@ pub struct AppointmentQuery {
     /// With `source`: the practice system's id for the appointment.
     external_id: Option<String>,
     /// Return appointments with an id greater than this (the previous page's `next_after`).
-    after: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    after: Option<AppointmentId>,
     /// Page size, 1–500 (default 100).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
@@ -211,7 +214,7 @@ pub struct AppointmentQuery {
 pub struct AppointmentPage {
     pub appointments: Vec<AppointmentView>,
     /// Pass as `after` for the next page; null when this is the last.
-    pub next_after: Option<i64>,
+    pub next_after: Option<AppointmentId>,
 }
 
 /// List appointments
@@ -298,7 +301,11 @@ async fn list(state: web::Data<Context>, caller: ApiCaller, req: HttpRequest) ->
     security(("api_key" = ["read"]))
 )]
 #[get("/appointments/{id}")]
-async fn read(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn read(
+    state: web::Data<Context>,
+    caller: ApiCaller,
+    id: web::Path<AppointmentId>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let view = state

@@ -2,6 +2,7 @@
 //! request, read with their answers and scores, and their full record for a
 //! subject access request.
 
+use crate::store::ClientId;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -158,7 +159,8 @@ pub struct ClientQuery {
     /// With `source`: the client the sending system knows by this id.
     external_id: Option<String>,
     /// Return clients with an id greater than this (the previous page's `next_after`).
-    after: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    after: Option<ClientId>,
     /// Page size, 1–500 (default 100).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
@@ -168,7 +170,7 @@ pub struct ClientQuery {
 pub struct ClientPage {
     pub clients: Vec<ClientView>,
     /// Pass as `after` for the next page; null when this is the last.
-    pub next_after: Option<i64>,
+    pub next_after: Option<ClientId>,
 }
 
 /// List clients
@@ -235,7 +237,7 @@ async fn list(state: web::Data<Context>, caller: ApiCaller, req: HttpRequest) ->
     security(("api_key" = ["read"]))
 )]
 #[get("/clients/{id}")]
-async fn read(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn read(state: web::Data<Context>, caller: ApiCaller, id: web::Path<ClientId>) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let client = state
@@ -267,7 +269,11 @@ async fn read(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) 
     security(("api_key" = ["write"]))
 )]
 #[post("/clients/{id}/opt-out")]
-async fn opt_out(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn opt_out(
+    state: web::Data<Context>,
+    caller: ApiCaller,
+    id: web::Path<ClientId>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Write)?;
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let client = state
@@ -282,7 +288,7 @@ async fn opt_out(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClientResponses {
-    pub client_id: i64,
+    pub client_id: ClientId,
     /// Oldest first.
     pub responses: Vec<ResponseView>,
 }
@@ -306,7 +312,11 @@ pub struct ClientResponses {
     security(("api_key" = ["read"]))
 )]
 #[get("/clients/{id}/responses")]
-async fn responses(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn responses(
+    state: web::Data<Context>,
+    caller: ApiCaller,
+    id: web::Path<ClientId>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let body = state
@@ -345,7 +355,7 @@ async fn responses(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i
 async fn client_record(
     state: web::Data<Context>,
     caller: ApiCaller,
-    id: web::Path<i64>,
+    id: web::Path<ClientId>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);

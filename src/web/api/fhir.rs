@@ -3,6 +3,7 @@
 //! items), searched by client as a paged `searchset` Bundle, and each client
 //! as a minimal `Patient` so the responses' `subject` resolves.
 
+use crate::store::ClientId;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::NaiveDateTime;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -45,7 +46,7 @@ impl FhirBase {
     }
 
     /// A page of the response search for one client.
-    pub fn response_search(&self, client_id: i64, count: i64, page: i64) -> String {
+    pub fn response_search(&self, client_id: ClientId, count: i64, page: i64) -> String {
         format!(
             "{}/api/v1/fhir/QuestionnaireResponse?subject=Patient/{client_id}&_count={count}&_page={page}",
             self.0.trim_end_matches('/')
@@ -367,7 +368,7 @@ fn page_of(search: &ResponseSearch) -> Result<(i64, i64), ApiError> {
     Ok((count, page))
 }
 
-fn subject_id(text: Option<&str>) -> Result<i64, ApiError> {
+fn subject_id(text: Option<&str>) -> Result<ClientId, ApiError> {
     let text = text.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| {
         ApiError(AppError::BadRequest(
             "give the client as subject, e.g. ?subject=12 or ?subject=Patient/12".into(),
@@ -375,7 +376,7 @@ fn subject_id(text: Option<&str>) -> Result<i64, ApiError> {
     })?;
     text.strip_prefix("Patient/")
         .unwrap_or(text)
-        .parse::<i64>()
+        .parse::<ClientId>()
         .map_err(|_| {
             ApiError(AppError::BadRequest(format!(
                 "subject \"{text}\" is not a client id such as 12 or Patient/12"
@@ -520,7 +521,7 @@ pub async fn questionnaire_response(
 pub async fn patient(
     state: web::Data<Context>,
     caller: ApiCaller,
-    id: web::Path<i64>,
+    id: web::Path<ClientId>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
     let id = id.into_inner();
@@ -546,6 +547,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 mod tests {
     use super::*;
     use crate::domain::instrument::{Answers, shipped_instruments};
+    use crate::store::StaffId;
 
     fn alliance() -> InstrumentDefinition {
         shipped_instruments()
@@ -617,7 +619,7 @@ mod tests {
         let response = Response {
             id: 7,
             invitation_id: 4,
-            client_id: 12,
+            client_id: ClientId(12),
             instrument_id: 3,
             answers: serde_json::to_string(&answers).unwrap(),
             total: scores.total,
@@ -679,8 +681,8 @@ mod tests {
             .and_hms_opt(11, 5, 0)
             .unwrap();
         let client = Client {
-            id: 12,
-            clinician_id: 1,
+            id: ClientId(12),
+            clinician_id: StaffId(1),
             name: "Ann Example".into(),
             email: Some("ann@example.org".into()),
             language: "en".into(),

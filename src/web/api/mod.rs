@@ -11,6 +11,8 @@ pub mod fhir;
 mod instruments;
 mod invitations;
 
+use crate::store::AlertId;
+use crate::store::ClientId;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -79,11 +81,11 @@ pub(crate) fn audit_read(
     conn: &mut DbConnection,
     key_id: i64,
     action: AuditAction,
-    client_ids: impl IntoIterator<Item = i64>,
-    alert_id: Option<i64>,
+    client_ids: impl IntoIterator<Item = ClientId>,
+    alert_id: Option<AlertId>,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    let mut ids: Vec<i64> = client_ids.into_iter().collect();
+    let mut ids: Vec<ClientId> = client_ids.into_iter().collect();
     ids.sort_unstable();
     ids.dedup();
     if ids.is_empty() {

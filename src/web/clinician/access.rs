@@ -13,7 +13,7 @@ use crate::store::alerts::{self, Alert};
 use crate::store::audit::AuditAction;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::clients::{self, Client};
-use crate::store::{DbConnection, StoreError};
+use crate::store::{AlertId, ClientId, DbConnection, StoreError};
 use crate::web::auth::{ClinicianRole, Staff};
 use crate::web::error::AppError;
 
@@ -30,7 +30,7 @@ pub struct AlertAccess {
     pub client: Client,
 }
 
-fn path_id(req: &HttpRequest, name: &str) -> Result<i64, AppError> {
+fn path_id<I: std::str::FromStr>(req: &HttpRequest, name: &str) -> Result<I, AppError> {
     req.match_info()
         .get(name)
         .and_then(|v| v.parse().ok())
@@ -58,12 +58,12 @@ impl Access {
 }
 
 /// Loads through `load`, auditing the view or the refused attempt.
-async fn checked<T: Send + 'static>(
+async fn checked<I: Copy + std::fmt::Display + Send + 'static, T: Send + 'static>(
     req: &HttpRequest,
     access: Access,
-    id: i64,
-    load: fn(&mut DbConnection, &clients::Viewer, i64) -> Result<T, StoreError>,
-    ids: fn(&T) -> (i64, Option<i64>),
+    id: I,
+    load: fn(&mut DbConnection, &clients::Viewer, I) -> Result<T, StoreError>,
+    ids: fn(&T) -> (ClientId, Option<AlertId>),
 ) -> Result<(Staff<ClinicianRole>, T), AppError> {
     let staff = Staff::<ClinicianRole>::extract(req).await?;
     let state = req

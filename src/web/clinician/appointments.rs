@@ -2,6 +2,7 @@
 //! sends them): for one of their clients or a new one.
 
 use crate::actions::{self, Actor};
+use crate::store::ClientId;
 use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 
@@ -136,7 +137,7 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff, form } = form;
     let viewer = staff.viewer();
-    let existing = match form.client.parse::<i64>() {
+    let existing = match form.client.parse::<ClientId>() {
         Ok(id) => match state.db(move |conn| clients::find_visible(conn, &viewer, id)).await {
             Ok(c) if c.clinician_id == viewer.staff_id && c.source.as_deref() == Some(SOURCE) => Some(c),
             Ok(_) => {

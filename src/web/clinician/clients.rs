@@ -1,6 +1,7 @@
 //! The clinician's clients: the list, and each client's page with their
 //! trajectory, answers, invitations, appointments and alerts.
 
+use crate::store::ClientId;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 
@@ -36,7 +37,7 @@ async fn list(
     let rows = state
         .db(move |conn| {
             let clients = clients::list_visible(conn, &viewer, Some(&term))?;
-            let ids: Vec<i64> = clients.iter().map(|c| c.id).collect();
+            let ids: Vec<ClientId> = clients.iter().map(|c| c.id).collect();
             let open = alerts::open_counts(conn, &ids)?;
             let mut rows = vec![];
             for client in clients {

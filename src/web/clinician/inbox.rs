@@ -4,6 +4,7 @@
 //! next appointment, a comment marker), the clients to follow up after a
 //! "not repaired", and the coming appointments.
 
+use crate::store::{AlertId, ClientId};
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 
@@ -57,8 +58,8 @@ async fn inbox(
             // The viewer's clients, read once for the three lists below.
             let visible = crate::store::clients::list_visible(conn, &viewer, None)?;
             let listed = alerts::list_visible(conn, &visible, filter)?;
-            let ids: Vec<i64> = listed.iter().map(|(a, _)| a.id).collect();
-            let client_ids: Vec<i64> = listed.iter().map(|(_, c)| c.id).collect();
+            let ids: Vec<AlertId> = listed.iter().map(|(a, _)| a.id).collect();
+            let client_ids: Vec<ClientId> = listed.iter().map(|(_, c)| c.id).collect();
             let reasons = alerts::headline_signals(conn, &ids)?;
             let totals = crate::store::responses::latest_totals(conn, &client_ids)?;
             let next = appointments::next_for_clients(conn, &client_ids, now)?;

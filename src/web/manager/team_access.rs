@@ -2,6 +2,7 @@
 //! cover during leave, or a team that shares its caseload). Off by default:
 //! a clinician sees only their own clients.
 
+use crate::store::StaffId;
 use crate::store::audit::AuditAction;
 use actix_web::{HttpResponse, get, post, web};
 use maud::html;
@@ -69,7 +70,7 @@ pub struct AccessForm {
 #[post("/manager/team-access/{staff_id}")]
 pub async fn set_team_access(
     state: web::Data<Context>,
-    path: web::Path<i64>,
+    path: web::Path<StaffId>,
     form: StaffForm<ManagerRole, AccessForm>,
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { staff: manager, form } = form;

@@ -3,6 +3,7 @@
 //! scale per unit (its definition and table behind a disclosure), the
 //! anonymous spread across clinicians, and the teams with their caseloads.
 
+use crate::store::StaffId;
 use maud::{Markup, html};
 
 use super::charts::{self, MAX_LINES, Scales};
@@ -30,16 +31,16 @@ pub fn query_string(selection: &Selection) -> String {
 pub struct Overview {
     pub teams: Vec<Team>,
     pub members: Vec<(StaffMember, Option<String>)>,
-    pub per_clinician: Vec<(i64, i64)>,
+    pub per_clinician: Vec<(StaffId, i64)>,
     pub sessions: i64,
     /// The clinic's limit for acknowledging an alert, and the alerts past
     /// it per clinician (shown per team only).
     pub overdue_days: i64,
-    pub overdue: Vec<(i64, i64)>,
+    pub overdue: Vec<(StaffId, i64)>,
 }
 
 impl Overview {
-    fn overdue_of(&self, id: i64) -> i64 {
+    fn overdue_of(&self, id: StaffId) -> i64 {
         self.overdue.iter().find(|(c, _)| *c == id).map_or(0, |(_, n)| *n)
     }
 
@@ -55,7 +56,7 @@ impl Overview {
             .filter(|m| m.role() == Role::Clinician)
     }
 
-    fn clients_of(&self, id: i64) -> i64 {
+    fn clients_of(&self, id: StaffId) -> i64 {
         self.per_clinician.iter().find(|(c, _)| *c == id).map_or(0, |(_, n)| *n)
     }
 }

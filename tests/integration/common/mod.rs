@@ -176,7 +176,12 @@ impl TestApp {
     }
 
     /// Creates a member of staff and returns a client signed in as them.
-    pub async fn staff(&self, role: &str, email: &str, team: Option<&str>) -> (i64, reqwest::Client) {
+    pub async fn staff(
+        &self,
+        role: &str,
+        email: &str,
+        team: Option<&str>,
+    ) -> (rapport::store::StaffId, reqwest::Client) {
         let role: rapport::store::staff::Role = role.parse().unwrap();
         let (email_owned, team) = (email.to_string(), team.map(str::to_string));
         let now = self.clock_now();
@@ -464,7 +469,7 @@ pub async fn attended_session_in(app: &TestApp, clinician_email: &str, client: &
 }
 
 /// The client id behind an external id used by the helpers above.
-pub async fn client_id(app: &TestApp, external_id: &str) -> i64 {
+pub async fn client_id(app: &TestApp, external_id: &str) -> rapport::store::ClientId {
     use diesel::prelude::*;
     use rapport::store::schema::clients;
     let external = external_id.to_string();

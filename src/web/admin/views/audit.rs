@@ -1,6 +1,7 @@
 //! Admin → Audit log: the filters and the entries found, from what the
 //! handler read.
 
+use crate::store::StaffId;
 use maud::{Markup, html};
 
 use crate::store::audit::{AuditRow, action_label};
@@ -27,7 +28,7 @@ pub struct AuditPage<'a> {
     /// Everyone who could have acted, for the "who" filter.
     pub people: &'a [(StaffMember, Option<String>)],
     /// The filters as chosen.
-    pub chosen: Option<i64>,
+    pub chosen: Option<StaffId>,
     pub client: &'a str,
     pub kind: &'a str,
     pub from: &'a str,

@@ -1,6 +1,7 @@
 //! Admin → Email delivery: what is waiting and why, what failed, the test
 //! email and the delivery rules, from what the handler read.
 
+use crate::store::ClientId;
 use std::collections::HashMap;
 
 use maud::{Markup, html};
@@ -39,7 +40,7 @@ pub struct EmailPage<'a> {
     pub waiting: &'a [(OutboxRow, Option<chrono_tz::Tz>)],
     pub problems: &'a [OutboxRow],
     /// The client of each invitation listed, by invitation id.
-    pub client_of: &'a HashMap<i64, i64>,
+    pub client_of: &'a HashMap<i64, ClientId>,
     pub rules: &'a DeliveryRules,
     pub now: chrono::NaiveDateTime,
     pub tz: chrono_tz::Tz,

@@ -5,6 +5,7 @@
 //! rule with the statistics behind a disclosure, the recent scores, what
 //! the client said, what to consider, and the log.
 
+use crate::store::AlertId;
 use maud::{Markup, html};
 
 use super::inbox::first_sentence;
@@ -392,7 +393,7 @@ fn what_the_client_said(loaded: &history::LoadedHistory, opened_at: i32, tz: chr
     }
 }
 
-fn repair_forms(csrf: &str, alert_id: i64, status: AlertStatus) -> Markup {
+fn repair_forms(csrf: &str, alert_id: AlertId, status: AlertStatus) -> Markup {
     html! {
         @if status == AlertStatus::Open {
             form method="post" action={ "/clinician/alerts/" (alert_id) "/acknowledge" } {

@@ -1,5 +1,6 @@
 //! The clinician's inbox, from what its handler read (no database here).
 
+use crate::store::AlertId;
 use std::collections::HashMap;
 
 use maud::{Markup, html};
@@ -70,7 +71,7 @@ pub struct Row {
 pub struct InboxPage<'a> {
     pub rows: &'a [Row],
     /// Each listed alert's headline signal, by alert id.
-    pub reasons: &'a HashMap<i64, AlertSignal>,
+    pub reasons: &'a HashMap<AlertId, AlertSignal>,
     /// The clinician's next appointments, with their clients' names.
     pub upcoming: &'a [(appointments::Appointment, String)],
     /// Clients who wrote a comment lately: client, when, what.
