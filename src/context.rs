@@ -43,6 +43,20 @@ impl Context {
         crate::store::blocking(&self.pool, f).await
     }
 
+    /// A page's few reads, where they are cheapest: in place on SQLite when
+    /// a connection is free (see [`crate::store::connection::read_here`]),
+    /// else on the blocking pool as [`Context::db`]. Reads only.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match crate::store::connection::read_here(&self.pool, f) {
+            Ok(done) => done,
+            Err(f) => self.db(f).await,
+        }
+    }
+
     /// Like [`Context::db`], for work that may queue emails.
     pub async fn db_mailing<T, F>(&self, f: F) -> Result<T, StoreError>
     where

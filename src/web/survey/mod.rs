@@ -127,7 +127,7 @@ async fn open_survey(
 ) -> Result<Result<Survey, HttpResponse>, AppError> {
     let lookup = token.to_string();
     let (link, help_line) = state
-        .db(move |conn| {
+        .read(move |conn| {
             let link = questionnaires::link(conn, &lookup, now)?;
             let help_line = match link {
                 Link::Open(_) => crate::store::kv::get(conn, HELP_LINE_KEY)?,
