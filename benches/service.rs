@@ -99,7 +99,7 @@ async fn db<T: Send + 'static>(
 
 /// `n` attended sessions for `n` clients of one clinician; returns the
 /// invitation ids.
-async fn sessions(bench: &Bench, n: usize, prefix: &'static str) -> Vec<i64> {
+async fn sessions(bench: &Bench, n: usize, prefix: &'static str) -> Vec<rapport::store::InvitationId> {
     let now = bench.clock.now();
     let settings = bench.state.settings.clone();
     db(&bench.state, move |conn, mailing| {

@@ -5,6 +5,7 @@
 //!
 //! May import `store` and `domain`; the web layer and the CLI import it.
 
+use crate::store::InvitationId;
 use crate::store::{AlertId, AppointmentId, ClientId, StaffId};
 use std::collections::BTreeMap;
 
@@ -97,7 +98,7 @@ impl ClientView {
 /// The questionnaire sent after an attended appointment, and where it stands.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvitationView {
-    pub id: i64,
+    pub id: InvitationId,
     pub appointment_id: AppointmentId,
     pub client_id: ClientId,
     /// The instrument version asked (its FHIR Questionnaire id).
@@ -185,7 +186,7 @@ impl AppointmentView {
 pub struct ResponseView {
     pub id: i64,
     pub client_id: ClientId,
-    pub invitation_id: i64,
+    pub invitation_id: InvitationId,
     /// The instrument version answered (its FHIR Questionnaire id).
     pub instrument_id: i64,
     #[schema(example = "rapport-alliance")]
@@ -412,7 +413,7 @@ pub struct ClientRecordView {
 
 impl ClientRecordView {
     pub fn new(r: &ClientRecord, now: NaiveDateTime) -> ClientRecordView {
-        let response_of = |invitation_id: i64| {
+        let response_of = |invitation_id: InvitationId| {
             r.responses
                 .iter()
                 .find(|(resp, _, _)| resp.invitation_id == invitation_id)

@@ -5,6 +5,7 @@
 //! same Message-ID, never a loss.
 
 use crate::store::ClientId;
+use crate::store::InvitationId;
 use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
@@ -89,7 +90,8 @@ pub async fn dispatch_due(state: &Outbound) -> Result<Round, StoreError> {
             return Ok(round);
         }
         let claimed = rows.len();
-        let needed: Vec<(Option<i64>, String)> = rows.iter().map(|r| (r.invitation_id, r.kind.clone())).collect();
+        let needed: Vec<(Option<InvitationId>, String)> =
+            rows.iter().map(|r| (r.invitation_id, r.kind.clone())).collect();
         let context = std::sync::Arc::new(
             crate::store::blocking(&state.pool, move |conn| BatchContext::load(conn, &needed)).await?,
         );
@@ -144,7 +146,7 @@ enum Record {
     Sent {
         id: i64,
         kind: Option<Kind>,
-        invitation_id: Option<i64>,
+        invitation_id: Option<InvitationId>,
     },
     Retry {
         id: i64,
@@ -221,16 +223,19 @@ async fn recorded(state: &Outbound, group: Vec<Record>, now: NaiveDateTime) -> R
 /// invitations and clients of survey emails, the webhook endpoints.
 #[derive(Default)]
 struct BatchContext {
-    invitations: HashMap<i64, invitations::Invitation>,
+    invitations: HashMap<InvitationId, invitations::Invitation>,
     clients: HashMap<ClientId, clients::Client>,
     endpoints: HashMap<i64, webhooks::Endpoint>,
     allow_private: bool,
 }
 
 impl BatchContext {
-    fn load(conn: &mut crate::store::DbConnection, rows: &[(Option<i64>, String)]) -> Result<BatchContext, StoreError> {
-        let invitation_ids: Vec<i64> = rows.iter().filter_map(|(i, _)| *i).collect();
-        let invitations: HashMap<i64, invitations::Invitation> = if invitation_ids.is_empty() {
+    fn load(
+        conn: &mut crate::store::DbConnection,
+        rows: &[(Option<InvitationId>, String)],
+    ) -> Result<BatchContext, StoreError> {
+        let invitation_ids: Vec<InvitationId> = rows.iter().filter_map(|(i, _)| *i).collect();
+        let invitations: HashMap<InvitationId, invitations::Invitation> = if invitation_ids.is_empty() {
             HashMap::new()
         } else {
             invitations::find_many(conn, &invitation_ids)?

@@ -10,6 +10,7 @@
 //! repair log's steps and outcomes, and the audit log.
 
 use crate::store::ClientId;
+use crate::store::InvitationId;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -53,7 +54,7 @@ pub(crate) fn erase_client(
             was_already_erased: client.erased_at.is_some(),
             ..Default::default()
         };
-        let invitation_ids: Vec<i64> = invitations::table
+        let invitation_ids: Vec<InvitationId> = invitations::table
             .filter(invitations::client_id.eq(client_id))
             .select(invitations::id)
             .load(conn)?;

@@ -2,6 +2,7 @@
 //! invitations and responses — with what each session number stands for,
 //! so pages can show dates next to the engine's findings.
 
+use crate::store::InvitationId;
 use crate::store::{AppointmentId, ClientId};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -124,7 +125,7 @@ pub fn load(conn: &mut DbConnection, client_id: ClientId) -> Result<Option<Loade
         .select(Response::as_select())
         .load(conn)?;
     let by_appointment: HashMap<AppointmentId, Invitation> = invs.into_iter().map(|i| (i.appointment_id, i)).collect();
-    let mut by_invitation: HashMap<i64, Response> = resps.into_iter().map(|r| (r.invitation_id, r)).collect();
+    let mut by_invitation: HashMap<InvitationId, Response> = resps.into_iter().map(|r| (r.invitation_id, r)).collect();
     let mut history = ClientHistory::default();
     let mut sessions = vec![];
     for appointment in appts {

@@ -72,7 +72,8 @@ macro_rules! row_id {
 }
 
 row_id!(
-    /// A client (`clients.id`).
+    /// Rapport's number for a client (`clients.id`), not the practice
+    /// system's.
     ClientId
 );
 row_id!(
@@ -86,6 +87,10 @@ row_id!(
 row_id!(
     /// An appointment (`appointments.id`).
     AppointmentId
+);
+row_id!(
+    /// The questionnaire sent after an appointment (`invitations.id`).
+    InvitationId
 );
 
 #[cfg(test)]

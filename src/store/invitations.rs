@@ -1,6 +1,7 @@
 //! Invitations: one per attended appointment, each with its emails queued
 //! in the same transaction, and the hashed tokens of the links they carry.
 
+use crate::store::InvitationId;
 use crate::store::{AppointmentId, ClientId};
 use chrono::{Duration, NaiveDateTime};
 use chrono_tz::Tz;
@@ -55,7 +56,7 @@ impl InvitationStatus {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = invitations)]
 pub struct Invitation {
-    pub id: i64,
+    pub id: InvitationId,
     pub appointment_id: AppointmentId,
     pub client_id: ClientId,
     pub instrument_id: i64,
@@ -190,7 +191,7 @@ pub fn invite_after(
         return Ok(Err(NotInvited::NoInstrument));
     };
     let times = schedule::invitation_times(appointment.ends_at, now, rules, client_tz(client, mailing.clinic_tz));
-    let id: i64 = diesel::insert_into(invitations::table)
+    let id: InvitationId = diesel::insert_into(invitations::table)
         .values((
             invitations::appointment_id.eq(appointment.id),
             invitations::client_id.eq(client.id),
@@ -210,7 +211,7 @@ pub fn invite_after(
 /// Queues the invitation's email and its reminder, each with new links.
 fn queue_emails(
     conn: &mut DbConnection,
-    id: i64,
+    id: InvitationId,
     client: &Client,
     email: &str,
     times: &schedule::InvitationTimes,
@@ -291,7 +292,7 @@ fn move_to_client(
 /// A new random token for a link; only its hash is stored.
 fn new_link(
     conn: &mut DbConnection,
-    invitation_id: i64,
+    invitation_id: InvitationId,
     purpose: &str,
     now: NaiveDateTime,
 ) -> Result<String, StoreError> {
@@ -327,7 +328,7 @@ pub fn find_by_token(
         .optional()?)
 }
 
-pub fn find(conn: &mut DbConnection, id: i64) -> Result<Invitation, StoreError> {
+pub fn find(conn: &mut DbConnection, id: InvitationId) -> Result<Invitation, StoreError> {
     invitations::table
         .find(id)
         .select(Invitation::as_select())
@@ -336,7 +337,7 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Invitation, StoreError> 
 }
 
 /// Several invitations at once (the dispatcher's batch), by id.
-pub fn find_many(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<Invitation>, StoreError> {
+pub fn find_many(conn: &mut DbConnection, ids: &[InvitationId]) -> Result<Vec<Invitation>, StoreError> {
     Ok(invitations::table
         .filter(invitations::id.eq_any(ids))
         .select(Invitation::as_select())
@@ -424,7 +425,7 @@ pub fn cancel_open_for_client(conn: &mut DbConnection, client_id: ClientId, reas
 /// The invitation's first email went out.
 /// Invitations whose email left, in one statement (those already
 /// answered or cancelled keep their status).
-pub fn mark_sent(conn: &mut DbConnection, ids: &[i64], now: NaiveDateTime) -> Result<(), StoreError> {
+pub fn mark_sent(conn: &mut DbConnection, ids: &[InvitationId], now: NaiveDateTime) -> Result<(), StoreError> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -441,7 +442,7 @@ pub fn mark_sent(conn: &mut DbConnection, ids: &[i64], now: NaiveDateTime) -> Re
     Ok(())
 }
 
-pub fn mark_reminded(conn: &mut DbConnection, ids: &[i64], now: NaiveDateTime) -> Result<(), StoreError> {
+pub fn mark_reminded(conn: &mut DbConnection, ids: &[InvitationId], now: NaiveDateTime) -> Result<(), StoreError> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -453,7 +454,7 @@ pub fn mark_reminded(conn: &mut DbConnection, ids: &[i64], now: NaiveDateTime) -
 
 /// Closes the invitation as answered, only if it is still open. Returns
 /// false when it was not (a second submission, or too late).
-pub fn mark_answered(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<bool, StoreError> {
+pub fn mark_answered(conn: &mut DbConnection, id: InvitationId, now: NaiveDateTime) -> Result<bool, StoreError> {
     let updated = diesel::update(
         invitations::table
             .find(id)
@@ -513,7 +514,7 @@ pub fn insert_settled(
     } else {
         InvitationStatus::Expired
     };
-    let id: i64 = diesel::insert_into(invitations::table)
+    let id: InvitationId = diesel::insert_into(invitations::table)
         .values((
             invitations::appointment_id.eq(appointment.id),
             invitations::client_id.eq(appointment.client_id),

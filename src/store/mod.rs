@@ -90,7 +90,7 @@ impl<T> From<MaybeStored<T>> for Option<T> {
 }
 
 pub use connection::{DbConnection, DbKind, Pool, PooledConnection, build_pool, establish, run_migrations};
-pub use ids::{AlertId, AppointmentId, ClientId, StaffId};
+pub use ids::{AlertId, AppointmentId, ClientId, InvitationId, StaffId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -2,6 +2,7 @@
 //! transaction as the change that causes it, then sent by the job loop.
 //! Delivery is at-least-once with a stable Message-ID per row.
 
+use crate::store::InvitationId;
 use crate::store::StaffId;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -90,7 +91,7 @@ pub struct OutboxRow {
     pub id: i64,
     pub kind: String,
     pub recipient: String,
-    pub invitation_id: Option<i64>,
+    pub invitation_id: Option<InvitationId>,
     pub staff_id: Option<StaffId>,
     pub payload: String,
     pub message_id: String,
@@ -106,7 +107,7 @@ pub struct OutboxRow {
 pub struct NewMessage<'a> {
     pub kind: Kind,
     pub recipient: &'a str,
-    pub invitation_id: Option<i64>,
+    pub invitation_id: Option<InvitationId>,
     pub staff_id: Option<StaffId>,
     pub payload: &'a Payload,
     pub send_at: NaiveDateTime,
@@ -353,7 +354,11 @@ pub fn mark_cancelled(conn: &mut DbConnection, id: i64, reason: &str) -> Result<
 }
 
 /// Cancels the pending messages of an invitation.
-pub fn cancel_for_invitation(conn: &mut DbConnection, invitation_id: i64, reason: &str) -> Result<usize, StoreError> {
+pub fn cancel_for_invitation(
+    conn: &mut DbConnection,
+    invitation_id: InvitationId,
+    reason: &str,
+) -> Result<usize, StoreError> {
     Ok(diesel::update(
         outbox::table
             .filter(outbox::invitation_id.eq(invitation_id))

@@ -1,5 +1,6 @@
 //! Responses: a client's answers to one invitation, with their scores.
 
+use crate::store::InvitationId;
 use crate::store::{ClientId, StaffId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -12,7 +13,7 @@ use crate::domain::instrument::{Answer, Answers, InstrumentDefinition, ItemRole,
 #[diesel(table_name = responses)]
 pub struct Response {
     pub id: i64,
-    pub invitation_id: i64,
+    pub invitation_id: InvitationId,
     pub client_id: ClientId,
     pub instrument_id: i64,
     /// Every answer but the free text (which is in `comment`), as JSON.
@@ -159,7 +160,7 @@ pub fn comments_for_clinician_since(
         .get_result(conn)?)
 }
 
-pub fn for_invitation(conn: &mut DbConnection, invitation_id: i64) -> Result<Option<Response>, StoreError> {
+pub fn for_invitation(conn: &mut DbConnection, invitation_id: InvitationId) -> Result<Option<Response>, StoreError> {
     Ok(responses::table
         .filter(responses::invitation_id.eq(invitation_id))
         .select(Response::as_select())

@@ -3,6 +3,7 @@
 //! delivery settings. Webhook deliveries have their own page under Integrations.
 
 use crate::store::ClientId;
+use crate::store::InvitationId;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::Duration;
 use serde::Deserialize;
@@ -47,15 +48,16 @@ async fn render(
             // The invitations (and their clients) of both lists, read once:
             // client emails wait in the client's own time zone, and a failed
             // one links to the client's details to correct the address.
-            let invitation_ids: Vec<i64> = waiting
+            let invitation_ids: Vec<InvitationId> = waiting
                 .iter()
                 .chain(&problems)
                 .filter_map(|r| r.invitation_id)
                 .collect();
-            let client_of: std::collections::HashMap<i64, ClientId> = invitations::find_many(conn, &invitation_ids)?
-                .into_iter()
-                .map(|i| (i.id, i.client_id))
-                .collect();
+            let client_of: std::collections::HashMap<InvitationId, ClientId> =
+                invitations::find_many(conn, &invitation_ids)?
+                    .into_iter()
+                    .map(|i| (i.id, i.client_id))
+                    .collect();
             let client_ids: Vec<ClientId> = client_of.values().copied().collect();
             let clients = crate::store::clients::find_many(conn, &client_ids)?;
             let waiting: Vec<(outbox::OutboxRow, Option<chrono_tz::Tz>)> = waiting

@@ -547,7 +547,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 mod tests {
     use super::*;
     use crate::domain::instrument::{Answers, shipped_instruments};
-    use crate::store::StaffId;
+    use crate::store::{InvitationId, StaffId};
 
     fn alliance() -> InstrumentDefinition {
         shipped_instruments()
@@ -618,7 +618,7 @@ mod tests {
             .unwrap();
         let response = Response {
             id: 7,
-            invitation_id: 4,
+            invitation_id: InvitationId(4),
             client_id: ClientId(12),
             instrument_id: 3,
             answers: serde_json::to_string(&answers).unwrap(),

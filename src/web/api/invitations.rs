@@ -1,5 +1,6 @@
 //! Where a questionnaire stands: scheduled, sent, answered, expired or cancelled.
 
+use crate::store::InvitationId;
 use actix_web::{HttpResponse, get, web};
 
 use super::{ApiCaller, audit_read};
@@ -29,7 +30,11 @@ use crate::web::error::ApiError;
     security(("api_key" = ["read"]))
 )]
 #[get("/invitations/{id}")]
-async fn read(state: web::Data<Context>, caller: ApiCaller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn read(
+    state: web::Data<Context>,
+    caller: ApiCaller,
+    id: web::Path<InvitationId>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read)?;
     let (id, now, key_id) = (id.into_inner(), state.now(), caller.key.id);
     let view = state

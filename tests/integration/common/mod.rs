@@ -382,7 +382,7 @@ macro_rules! on_both_backends {
 
 /// The survey token of an invitation's first email, read back from the
 /// sealed outbox row (as the dispatcher would).
-pub async fn survey_token(app: &TestApp, invitation_id: i64) -> String {
+pub async fn survey_token(app: &TestApp, invitation_id: rapport::store::InvitationId) -> String {
     use diesel::prelude::*;
     use rapport::store::schema::outbox;
     let sealer = app.state.sealer.clone();
@@ -404,7 +404,12 @@ pub async fn survey_token(app: &TestApp, invitation_id: i64) -> String {
 /// Records an attended session for a client (creating them on first use)
 /// and answers its questionnaire through the survey page with the four
 /// item values; then moves the clock on a week.
-pub async fn answered_session(app: &TestApp, clinician_email: &str, client: &str, items: [u8; 4]) -> i64 {
+pub async fn answered_session(
+    app: &TestApp,
+    clinician_email: &str,
+    client: &str,
+    items: [u8; 4],
+) -> rapport::store::InvitationId {
     let invitation_id = attended_session(app, clinician_email, client).await;
     let token = survey_token(app, invitation_id).await;
     let values: Vec<(&str, String)> = ["bond", "goals", "approach", "overall"]
@@ -425,12 +430,17 @@ pub async fn answered_session(app: &TestApp, clinician_email: &str, client: &str
 }
 
 /// Records an attended session ending now; returns its invitation.
-pub async fn attended_session(app: &TestApp, clinician_email: &str, client: &str) -> i64 {
+pub async fn attended_session(app: &TestApp, clinician_email: &str, client: &str) -> rapport::store::InvitationId {
     attended_session_in(app, clinician_email, client, None).await
 }
 
 /// [`attended_session`] for a client who reads `language`.
-pub async fn attended_session_in(app: &TestApp, clinician_email: &str, client: &str, language: Option<&str>) -> i64 {
+pub async fn attended_session_in(
+    app: &TestApp,
+    clinician_email: &str,
+    client: &str,
+    language: Option<&str>,
+) -> rapport::store::InvitationId {
     use rapport::domain::appointment::{AppointmentIn, AppointmentStatus, ClientDetails};
     let language = language.map(str::to_string);
     let now = app.clock_now();

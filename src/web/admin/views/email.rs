@@ -2,6 +2,7 @@
 //! email and the delivery rules, from what the handler read.
 
 use crate::store::ClientId;
+use crate::store::InvitationId;
 use std::collections::HashMap;
 
 use maud::{Markup, html};
@@ -40,7 +41,7 @@ pub struct EmailPage<'a> {
     pub waiting: &'a [(OutboxRow, Option<chrono_tz::Tz>)],
     pub problems: &'a [OutboxRow],
     /// The client of each invitation listed, by invitation id.
-    pub client_of: &'a HashMap<i64, ClientId>,
+    pub client_of: &'a HashMap<InvitationId, ClientId>,
     pub rules: &'a DeliveryRules,
     pub now: chrono::NaiveDateTime,
     pub tz: chrono_tz::Tz,
