@@ -1,8 +1,8 @@
 //! Service benchmarks, each against a ceiling measured in the same run
 //! (this machine is shared and noisy: compare the ratios, not the figures).
 //!
-//!   cargo bench --bench service            (all three)
-//!   cargo bench --bench service -- email   (one: email, answers or pages)
+//!   cargo bench --bench service            (all four)
+//!   cargo bench --bench service -- email   (one: email, answers, pages or store)
 //!
 //! 1. Email: the outbox dispatcher's throughput to a local SMTP listener,
 //!    against the listener's own accept rate (a raw SMTP client).
@@ -10,6 +10,8 @@
 //!    concurrent clients on SQLite, against `GET /healthz` on the same server.
 //! 3. Pages: the clinician's inbox and a client page with 200 sessions,
 //!    rendered from SQLite holding the demo clinic.
+//! 4. Store: one indexed SQLite read through diesel's `MultiConnection`
+//!    wrapper against the same read on the backend's own connection.
 
 #[path = "../tests/integration/common/smtp.rs"]
 #[allow(dead_code)]
@@ -483,11 +485,11 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        // `cargo bench --bench service -- email` runs one part (email, answers, pages).
+        // `cargo bench --bench service -- email` runs one part (email, answers, pages, store).
         let wanted = |part: &str| {
             let parts: Vec<String> = std::env::args()
                 .skip(1)
-                .filter(|a| ["email", "answers", "pages"].contains(&a.as_str()))
+                .filter(|a| ["email", "answers", "pages", "store"].contains(&a.as_str()))
                 .collect();
             parts.is_empty() || parts.iter().any(|p| p == part)
         };
@@ -500,5 +502,48 @@ fn main() {
         if wanted("pages") {
             pages().await;
         }
+        if wanted("store") {
+            store_paths();
+        }
     });
+}
+
+/// One indexed read (a clinic setting) through the `MultiConnection`
+/// wrapper and on the backend's own connection (`store::kv::get`, written
+/// with `on_backend!`), on SQLite: the wrapper writes the query's SQL out on
+/// every run to find its prepared statement.
+fn store_paths() {
+    use diesel::prelude::*;
+    use rapport::store::schema::settings;
+    let path = std::env::temp_dir().join("rapport-store-paths.db");
+    let _ = std::fs::remove_file(&path);
+    let url = format!("sqlite://{}", path.display());
+    let pool = rapport::store::build_pool(&url, 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    rapport::store::run_migrations(&mut conn).unwrap();
+    rapport::store::kv::set(&mut conn, "k", "v", chrono::Utc::now().naive_utc()).unwrap();
+    let n = 200_000;
+    for round in 0..3 {
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            let v: Option<String> = settings::table
+                .find("k")
+                .select(settings::value)
+                .first(&mut *conn)
+                .optional()
+                .unwrap();
+            assert!(v.is_some());
+        }
+        let wrapped = t.elapsed().as_nanos() as f64 / n as f64;
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            let v = rapport::store::kv::get(&mut conn, "k").unwrap();
+            assert!(v.is_some());
+        }
+        let direct = t.elapsed().as_nanos() as f64 / n as f64;
+        println!(
+            "store (round {round}): one read through MultiConnection {wrapped:.0} ns, on the backend's connection {direct:.0} ns ({:.2})",
+            direct / wrapped
+        );
+    }
 }

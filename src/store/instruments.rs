@@ -29,11 +29,11 @@ pub fn default_id(conn: &mut DbConnection) -> Result<Option<i64>, StoreError> {
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<InstrumentRow, StoreError> {
-    instruments::table
+    super::connection::on_backend!(conn, |c| instruments::table
         .find(id)
         .select(InstrumentRow::as_select())
-        .first(conn)
-        .map_err(StoreError::or_not_found)
+        .first(c))
+    .map_err(StoreError::or_not_found)
 }
 
 pub fn find_version(conn: &mut DbConnection, slug: &str, version: i32) -> Result<Option<InstrumentRow>, StoreError> {

@@ -319,13 +319,14 @@ pub fn find_by_token(
     if token.is_empty() || token.len() > 100 {
         return Ok(None);
     }
-    Ok(link_tokens::table
+    let hash = security::token_hash(token);
+    Ok(super::connection::on_backend!(conn, |c| link_tokens::table
         .inner_join(invitations::table.inner_join(clients::table))
-        .filter(link_tokens::token_hash.eq(security::token_hash(token)))
+        .filter(link_tokens::token_hash.eq(&hash))
         .filter(link_tokens::purpose.eq(purpose))
         .select((Invitation::as_select(), Client::as_select()))
-        .first(conn)
-        .optional()?)
+        .first(c)
+        .optional())?)
 }
 
 pub fn find(conn: &mut DbConnection, id: InvitationId) -> Result<Invitation, StoreError> {

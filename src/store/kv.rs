@@ -8,11 +8,11 @@ use super::schema::settings;
 use super::{DbConnection, StoreError};
 
 pub fn get(conn: &mut DbConnection, key: &str) -> Result<Option<String>, StoreError> {
-    Ok(settings::table
+    Ok(super::connection::on_backend!(conn, |c| settings::table
         .find(key)
         .select(settings::value)
-        .first(conn)
-        .optional()?)
+        .first(c)
+        .optional())?)
 }
 
 pub fn remove(conn: &mut DbConnection, key: &str) -> Result<(), StoreError> {
