@@ -382,7 +382,12 @@ fn track_recovery(ep: &mut OpenEpisode, series: &Series<'_>, t: usize, band: f64
         .take(within)
         .copied()
         .find(|&i| back_to_usual(series, i, band, settings));
-    // A later answered session that fails the test again clears it.
+    // A later answered session that fails the test again clears it, and so
+    // does any signal about a later session than the rebound (a fall after
+    // a recovery, whichever rule saw it, or a signal that opened the alert
+    // after the scores had come back): the alert is not recovered while
+    // something newer than the rebound is wrong.
+    let last_signal = ep.episode.signals.iter().map(|s| s.session).max();
     ep.episode.recovered_at_session = recovered_at
         .filter(|&r| {
             answered_after
@@ -390,7 +395,8 @@ fn track_recovery(ep: &mut OpenEpisode, series: &Series<'_>, t: usize, band: f64
                 .filter(|&&i| i > r)
                 .all(|&i| back_to_usual(series, i, band, settings))
         })
-        .map(|i| series.session(i));
+        .map(|i| series.session(i))
+        .filter(|&r| last_signal.is_none_or(|last| last < r));
 }
 
 /// Is the total at `i` back to the client's usual: within the band of the
@@ -580,6 +586,27 @@ mod tests {
                 assert_eq!(alert.recovered_at_session, None, "after session {end}");
             }
         }
+    }
+
+    /// The demo clinic's client #14: flat scores (38, 37, 37, 38, 37, 39,
+    /// 37, 39, 37), a small fall held at 7, and at 9 the client says
+    /// something felt wrong, which opens the alert. The rebound at 8 came
+    /// before what opened it: not recovered.
+    #[test]
+    fn a_rebound_before_the_signal_that_opened_the_alert_is_no_recovery() {
+        let totals = [38.0, 37.0, 37.0, 38.0, 37.0, 39.0, 37.0, 39.0, 37.0];
+        let mut history = h(&totals.iter().map(|t| Some(*t)).collect::<Vec<_>>());
+        history.sessions[8].outcome = SessionOutcome::Answered {
+            total: Some(37.0),
+            items: Default::default(),
+            screener_uncomfortable: Some(true),
+            comment_given: true,
+            comment: None,
+        };
+        let e = evaluate(&history, &EngineSettings::default(), &[]);
+        let alert = e.alerts.last().expect("the client's words open an alert");
+        assert_eq!(alert.opened_at_session, 9, "{alert:#?}");
+        assert_eq!(alert.recovered_at_session, None, "{alert:#?}");
     }
 
     #[test]

@@ -155,9 +155,10 @@ pub enum Change {
 /// The version of the rules behind stored alerts. Bumped when a change of
 /// rule alters what stored alerts say (2: measured recovery as in
 /// CLINICAL.md §3, which a later fall clears and the lowest point never
-/// gives, and the words-of-risk rule); the job loop then evaluates every
-/// client with an alert again.
-pub const RULES_VERSION: &str = "2";
+/// gives, and the words-of-risk rule; 3: no recovery at or before the
+/// session of the alert's latest signal); the job loop then evaluates
+/// every client with an alert again.
+pub const RULES_VERSION: &str = "3";
 const RULES_VERSION_KEY: &str = "engine.rules_version";
 const REEVALUATED_UP_TO_KEY: &str = "engine.reevaluated_up_to_client";
 
