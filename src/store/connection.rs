@@ -20,9 +20,10 @@ pub enum DbConnection {
 /// Runs a query on the backend's own connection instead of through the
 /// `MultiConnection` wrapper: there diesel finds the prepared statement by
 /// the query's type, while through the wrapper it writes the query's SQL
-/// out on every run to look it up (a sixth of the questionnaire page's
-/// CPU). For the queries on the client's hot path; the query is written
-/// once and compiled for each backend.
+/// out on every run to look it up (a third of a one-row read's time on
+/// SQLite: `cargo bench --bench service -- store`). For the queries on the
+/// client's hot path; the query is written once and compiled for each
+/// backend.
 macro_rules! on_backend {
     ($conn:expr, |$c:ident| $query:expr) => {
         match $conn {
@@ -168,9 +169,9 @@ pub struct Manager {
 }
 
 /// A short read run on the calling thread, when the database is SQLite and
-/// a pooled connection is free at once; `None` otherwise (PostgreSQL, whose
-/// reads wait on the network, or every connection busy), and the caller
-/// goes to the blocking pool instead. In WAL mode a SQLite read never waits
+/// a pooled connection is free at once; otherwise (PostgreSQL, whose reads
+/// wait on the network, or every connection busy) `f` comes back unrun as
+/// the error, for the caller to take to the blocking pool. In WAL mode a SQLite read never waits
 /// for a writer, so a few indexed lookups take tens of microseconds here,
 /// less than the two thread hops of the blocking pool. `f` must only read:
 /// a write transaction inside it fails (a write could wait for the writer
