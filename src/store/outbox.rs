@@ -251,23 +251,29 @@ pub fn claim_due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> Res
                 #[diesel(sql_type = BigInt)]
                 id: i64,
             }
-            let ids: Vec<Id> = diesel::sql_query(
-                "UPDATE outbox SET lease_until = $1, lease_owner = $4 WHERE id IN ( \
-                   SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
-                   AND (lease_until IS NULL OR lease_until < $2) \
-                   ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id",
-            )
-            .bind::<Timestamp, _>(lease_until)
-            .bind::<Timestamp, _>(now)
-            .bind::<BigInt, _>(limit)
-            .bind::<Text, _>(owner)
-            .load(pg)?;
-            let ids: Vec<i64> = ids.into_iter().map(|r| r.id).collect();
-            Ok(outbox::table
-                .filter(outbox::id.eq_any(ids))
-                .order(outbox::id)
-                .select(OutboxRow::as_select())
-                .load(conn)?)
+            // The claim and the read in one transaction: a connection lost
+            // between them (a PostgreSQL restart) takes the claim back with
+            // it, instead of leaving the rows leased to this live runner,
+            // unsent, for the whole lease.
+            Ok(pg.transaction::<_, diesel::result::Error, _>(|pg| {
+                let ids: Vec<Id> = diesel::sql_query(
+                    "UPDATE outbox SET lease_until = $1, lease_owner = $4 WHERE id IN ( \
+                       SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
+                       AND (lease_until IS NULL OR lease_until < $2) \
+                       ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id",
+                )
+                .bind::<Timestamp, _>(lease_until)
+                .bind::<Timestamp, _>(now)
+                .bind::<BigInt, _>(limit)
+                .bind::<Text, _>(owner)
+                .load(pg)?;
+                let ids: Vec<i64> = ids.into_iter().map(|r| r.id).collect();
+                outbox::table
+                    .filter(outbox::id.eq_any(ids))
+                    .order(outbox::id)
+                    .select(OutboxRow::as_select())
+                    .load(pg)
+            })?)
         }
         DbConnection::Sqlite(_) => conn.write_transaction(|conn| {
             let due: Vec<OutboxRow> = outbox::table
