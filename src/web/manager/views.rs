@@ -258,6 +258,61 @@ fn headline(trends: &Trends, figure: Figure) -> Markup {
     }
 }
 
+/// What a table of figures says about them (a figure or a figure by rule).
+#[derive(Clone, Copy)]
+struct About {
+    slug: &'static str,
+    title: &'static str,
+    definition: &'static str,
+    unit: Unit,
+}
+
+/// A figure's definition and its numbers as a table (one row per period
+/// or rule, one column per group), folded under its chart, with the CSV.
+/// `total`: `None` for a table without a whole-range row; `Some(None)` for
+/// one whose figure cannot be added up over the range (a median).
+fn definition_and_table<'a>(
+    trends: &Trends,
+    f: About,
+    first_column: &str,
+    rows: impl Iterator<Item = (String, &'a [CellValue])>,
+    total: Option<Option<&[CellValue]>>,
+) -> Markup {
+    html! {
+        details {
+            summary { "Definition and table" span.visually-hidden { ": " (f.title) } }
+            p.definition { (f.definition) }
+            div.table-wrap tabindex="0" role="region" aria-label={ (f.title) ", table" } {
+                table.figures {
+                    caption.visually-hidden { (f.title) ", table" }
+                    thead { tr {
+                        th scope="col" { (first_column) }
+                        @for s in &trends.series { th scope="col" { (s.name) } }
+                    } }
+                    tbody {
+                        @for (label, values) in rows {
+                            tr {
+                                th scope="row" { (label) }
+                                @for v in values { (value_cell(*v, f.unit)) }
+                            }
+                        }
+                    }
+                    @if let Some(Some(total)) = total {
+                        tfoot { tr {
+                            th scope="row" { "Whole range" }
+                            @for v in total { (value_cell(*v, f.unit)) }
+                        } }
+                    }
+                }
+            }
+            @if total == Some(None) {
+                p.hint { "A median is not added up over the range; each period has its own." }
+            }
+            (csv_link(trends, f.slug, f.title))
+        }
+    }
+}
+
 fn figure_card(trends: &Trends, scales: &Scales, table: &FigureTable) -> Markup {
     let f = table.figure;
     let slug = f.slug();
@@ -284,37 +339,13 @@ fn figure_card(trends: &Trends, scales: &Scales, table: &FigureTable) -> Markup 
                     figcaption { "Spread across the " (columns.len()) " groups: lowest to highest, the dot the middle." }
                 }
             }
-            details {
-                summary { "Definition and table" span.visually-hidden { ": " (f.title()) } }
-                p.definition { (f.definition()) }
-                div.table-wrap tabindex="0" role="region" aria-label={ (f.title()) ", table" } {
-                    table.figures {
-                        caption.visually-hidden { (f.title()) ", table" }
-                        thead { tr {
-                            th scope="col" { "Period" }
-                            @for s in &trends.series { th scope="col" { (s.name) } }
-                        } }
-                        tbody {
-                            @for (period, values) in &table.rows {
-                                tr {
-                                    th scope="row" { (period.label()) }
-                                    @for v in values { (value_cell(*v, f.unit())) }
-                                }
-                            }
-                        }
-                        @if let Some(total) = &table.total {
-                            tfoot { tr {
-                                th scope="row" { "Whole range" }
-                                @for v in total { (value_cell(*v, f.unit())) }
-                            } }
-                        }
-                    }
-                }
-                @if table.total.is_none() {
-                    p.hint { "A median is not added up over the range; each period has its own." }
-                }
-                (csv_link(trends, slug, f.title()))
-            }
+            (definition_and_table(
+                trends,
+                About { slug, title: f.title(), definition: f.definition(), unit: f.unit() },
+                "Period",
+                table.rows.iter().map(|(period, values)| (period.label(), values.as_slice())),
+                Some(table.total.as_deref()),
+            ))
         }
     }
 }
@@ -348,28 +379,13 @@ fn rule_card(trends: &Trends, scales: &Scales, table: &RuleTable) -> Markup {
                         figcaption { "With " (columns.len()) " groups the table says it more clearly than a chart." }
                     }
                 }
-                details {
-                    summary { "Definition and table" span.visually-hidden { ": " (f.title()) } }
-                    p.definition { (f.definition()) }
-                    div.table-wrap tabindex="0" role="region" aria-label={ (f.title()) ", table" } {
-                        table.figures {
-                            caption.visually-hidden { (f.title()) ", table" }
-                            thead { tr {
-                                th scope="col" { "Rule" }
-                                @for s in &trends.series { th scope="col" { (s.name) } }
-                            } }
-                            tbody {
-                                @for (_, title, values) in &table.rows {
-                                    tr {
-                                        th scope="row" { (title) }
-                                        @for v in values { (value_cell(*v, f.unit())) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    (csv_link(trends, slug, f.title()))
-                }
+                (definition_and_table(
+                    trends,
+                    About { slug, title: f.title(), definition: f.definition(), unit: f.unit() },
+                    "Rule",
+                    table.rows.iter().map(|(_, title, values)| (title.clone(), values.as_slice())),
+                    None,
+                ))
             }
         }
     }
