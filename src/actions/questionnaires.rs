@@ -12,12 +12,16 @@ use crate::store::clients::Client;
 use crate::store::invitations::{self, Invitation, InvitationStatus, Mailing};
 use crate::store::{DbConnection, StoreError, history, responses, webhooks};
 
-/// One client's questionnaire: the invitation, its client and the
-/// questionnaire's definition, each read once.
+/// One client's questionnaire: the invitation, its client, the
+/// questionnaire's definition and the clinic's help line, each read once.
 pub struct Questionnaire {
     pub invitation: Invitation,
     pub client: Client,
     pub instrument: Arc<InstrumentDefinition>,
+    /// The clinic's line beside the comment box on where to get help now
+    /// (none until the clinic sets it: pages then show the default, in the
+    /// client's language).
+    pub help_line: Option<String>,
 }
 
 /// What a questionnaire link is, now.
@@ -43,20 +47,20 @@ impl Link {
     }
 }
 
-/// Reads the link with `token` (two reads: the invitation with its client,
-/// and the questionnaire, parsed once per process). Changes nothing: mail
-/// scanners open every link.
+/// Reads the link with `token` (one statement; the questionnaire is
+/// parsed once per process). Changes nothing: mail scanners open every
+/// link.
 pub fn link(conn: &mut DbConnection, token: &str, now: NaiveDateTime) -> Result<Link, StoreError> {
-    let Some((invitation, client)) = invitations::find_by_token(conn, token, "survey")? else {
+    let Some(found) = invitations::find_survey(conn, token)? else {
         return Ok(Link::Unknown);
     };
-    let instrument = history::instrument(conn, invitation.instrument_id)?;
-    let status = invitation.status;
-    let expired = invitation.expires_at <= now;
+    let status = found.invitation.status;
+    let expired = found.invitation.expires_at <= now;
     let questionnaire = Box::new(Questionnaire {
-        invitation,
-        client,
-        instrument,
+        instrument: history::parsed(&found.instrument)?,
+        invitation: found.invitation,
+        client: found.client,
+        help_line: found.help_line,
     });
     Ok(match status {
         InvitationStatus::Answered => Link::Answered(questionnaire),
@@ -87,6 +91,7 @@ pub fn answer(
         invitation,
         client,
         instrument,
+        ..
     } = questionnaire;
     conn.idempotent_write(|conn| {
         if !invitations::mark_answered(conn, invitation.id, now)? {

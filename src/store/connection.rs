@@ -193,7 +193,10 @@ where
     }
     READING_HERE.with(|r| r.set(true));
     let _reading = Reading;
-    Ok(f(&mut conn))
+    // One read transaction: the page's reads see one snapshot and take
+    // SQLite's shared WAL lock once, not once per statement.
+    let conn: &mut DbConnection = &mut conn;
+    Ok(conn.transaction(f))
 }
 
 thread_local! {

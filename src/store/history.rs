@@ -39,13 +39,16 @@ pub struct LoadedHistory {
 }
 
 /// A stored questionnaire, with the translations Rapport ships for it.
-/// A published version never changes, so each stored definition is parsed
-/// once per process (keyed by its text, which also keeps databases apart)
-/// and shared, never copied.
 pub fn instrument(conn: &mut DbConnection, id: i64) -> Result<Arc<InstrumentDefinition>, StoreError> {
+    parsed(&instruments::find(conn, id)?)
+}
+
+/// A stored questionnaire version, parsed. A published version never
+/// changes, so each stored definition is parsed once per process (keyed by
+/// its text, which also keeps databases apart) and shared, never copied.
+pub fn parsed(row: &instruments::InstrumentRow) -> Result<Arc<InstrumentDefinition>, StoreError> {
     use std::sync::{Mutex, OnceLock};
     static PARSED: OnceLock<Mutex<HashMap<String, Arc<InstrumentDefinition>>>> = OnceLock::new();
-    let row = instruments::find(conn, id)?;
     let cache = PARSED.get_or_init(Default::default);
     if let Some(def) = cache.lock().ok().and_then(|c| c.get(&row.definition).cloned()) {
         return Ok(def);
@@ -64,7 +67,7 @@ pub fn instrument(conn: &mut DbConnection, id: i64) -> Result<Arc<InstrumentDefi
         if c.len() >= 64 {
             c.clear();
         }
-        c.insert(row.definition, def.clone());
+        c.insert(row.definition.clone(), def.clone());
     }
     Ok(def)
 }

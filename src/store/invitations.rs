@@ -329,6 +329,51 @@ pub fn find_by_token(
         .optional())?)
 }
 
+/// What a survey link's page needs, in one statement: the invitation with
+/// its client, the questionnaire's stored version and the clinic's help
+/// line (none until the clinic sets one).
+pub struct SurveyRow {
+    pub invitation: Invitation,
+    pub client: Client,
+    pub instrument: super::instruments::InstrumentRow,
+    pub help_line: Option<String>,
+}
+
+/// The survey link with `token`, read in one statement (see [`SurveyRow`]).
+pub fn find_survey(conn: &mut DbConnection, token: &str) -> Result<Option<SurveyRow>, StoreError> {
+    use super::instruments::InstrumentRow;
+    use super::schema::{instruments, settings};
+    if token.is_empty() || token.len() > 100 {
+        return Ok(None);
+    }
+    let hash = security::token_hash(token);
+    let found = super::connection::on_backend!(conn, |c| link_tokens::table
+        .inner_join(
+            invitations::table
+                .inner_join(clients::table)
+                .inner_join(instruments::table)
+        )
+        .filter(link_tokens::token_hash.eq(&hash))
+        .filter(link_tokens::purpose.eq("survey"))
+        .select((
+            Invitation::as_select(),
+            Client::as_select(),
+            InstrumentRow::as_select(),
+            settings::table
+                .find(kv::HELP_LINE)
+                .select(settings::value)
+                .single_value(),
+        ))
+        .first(c)
+        .optional())?;
+    Ok(found.map(|(invitation, client, instrument, help_line)| SurveyRow {
+        invitation,
+        client,
+        instrument,
+        help_line,
+    }))
+}
+
 pub fn find(conn: &mut DbConnection, id: InvitationId) -> Result<Invitation, StoreError> {
     invitations::table
         .find(id)

@@ -7,6 +7,10 @@ use diesel::prelude::*;
 use super::schema::settings;
 use super::{DbConnection, StoreError};
 
+/// The clinic's line beside the questionnaire's comment box on where to
+/// get help now (Admin → Safety sets it).
+pub const HELP_LINE: &str = "survey.help_line";
+
 pub fn get(conn: &mut DbConnection, key: &str) -> Result<Option<String>, StoreError> {
     Ok(super::connection::on_backend!(conn, |c| settings::table
         .find(key)

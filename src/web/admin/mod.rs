@@ -26,7 +26,6 @@ use crate::domain::email::EmailAddress;
 use crate::security;
 use crate::store::kv;
 use crate::store::staff::{self as staff_store, Role};
-use crate::web::survey::HELP_LINE_KEY;
 use crate::web::views::html_page;
 
 #[derive(Deserialize, Default)]
@@ -61,7 +60,7 @@ async fn render_staff_page(
             Ok((
                 staff_store::list_staff(conn)?,
                 staff_store::list_teams(conn)?,
-                kv::get(conn, HELP_LINE_KEY)?,
+                kv::get(conn, kv::HELP_LINE)?,
             ))
         })
         .await?;

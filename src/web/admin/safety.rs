@@ -13,7 +13,6 @@ use crate::store::risk_words;
 use crate::store::{alerts, kv};
 use crate::web::auth::{AdminRole, Staff, StaffForm};
 use crate::web::error::AppError;
-use crate::web::survey::HELP_LINE_KEY;
 use crate::web::views::html_page;
 use crate::web::views::layout::staff_page;
 
@@ -56,7 +55,7 @@ async fn render(
                 questionnaires.push((row, definition));
             }
             Ok((
-                kv::get(conn, HELP_LINE_KEY)?,
+                kv::get(conn, kv::HELP_LINE)?,
                 risk_words::lists(conn)?,
                 alerts::overdue_days(conn)?,
                 questionnaires,
@@ -127,7 +126,7 @@ async fn save_help_line(
         AuditAction::SettingsHelpLine,
         None,
         "help-line",
-        move |conn, now| kv::set(conn, HELP_LINE_KEY, &line, now),
+        move |conn, now| kv::set(conn, kv::HELP_LINE, &line, now),
     )
     .await
 }

@@ -23,17 +23,6 @@ use crate::store::{DbConnection, StoreError};
 use fluent_templates::fluent_bundle::FluentValue;
 use views::Frame;
 
-/// Everything a survey page needs about one open link.
-struct Survey {
-    questionnaire: Box<Questionnaire>,
-    /// The clinic's line beside the comment box on where to get help now
-    /// (none until the clinic sets it: then the default, in the client's
-    /// language).
-    help_line: Option<String>,
-}
-
-/// Where the clinic's help line is kept (Admin → Staff page sets it).
-pub const HELP_LINE_KEY: &str = "survey.help_line";
 /// Shown until the clinic sets its own line (safe without a phone
 /// number), as staff read it; clients read it in their language.
 pub fn default_help_line() -> String {
@@ -124,23 +113,11 @@ async fn open_survey(
     state: &Context,
     token: &str,
     now: chrono::NaiveDateTime,
-) -> Result<Result<Survey, HttpResponse>, AppError> {
+) -> Result<Result<Box<Questionnaire>, HttpResponse>, AppError> {
     let lookup = token.to_string();
-    let (link, help_line) = state
-        .read(move |conn| {
-            let link = questionnaires::link(conn, &lookup, now)?;
-            let help_line = match link {
-                Link::Open(_) => crate::store::kv::get(conn, HELP_LINE_KEY)?,
-                _ => None,
-            };
-            Ok((link, help_line))
-        })
-        .await?;
+    let link = state.read(move |conn| questionnaires::link(conn, &lookup, now)).await?;
     match link {
-        Link::Open(questionnaire) => Ok(Ok(Survey {
-            questionnaire,
-            help_line,
-        })),
+        Link::Open(questionnaire) => Ok(Ok(questionnaire)),
         other => Ok(Err(
             state_page(state, &other).unwrap_or_else(|| HttpResponse::NotFound().finish())
         )),
@@ -155,7 +132,7 @@ async fn show(state: web::Data<Context>, token: web::Path<String>) -> Result<Htt
         Ok(survey) => survey,
         Err(page) => return Ok(page),
     };
-    Ok(if survey.questionnaire.client.easy_read {
+    Ok(if survey.client.easy_read {
         html_response(
             StatusCode::OK,
             easy_step(&state, &survey, &token_text, 0, &Answers::new(), None),
@@ -171,21 +148,20 @@ async fn show(state: web::Data<Context>, token: web::Path<String>) -> Result<Htt
 /// The whole questionnaire on one page.
 fn full_form(
     state: &Context,
-    survey: &Survey,
+    survey: &Questionnaire,
     token: &str,
     answers: &Answers,
     problems: &BTreeMap<String, &'static str>,
 ) -> Markup {
-    let lang = language(&state.settings, &survey.questionnaire);
+    let lang = language(&state.settings, survey);
     let frame = Frame {
         lang: &lang,
         clinic: &state.settings.clinic_name,
         easy: false,
         switch_token: Some(token),
-        languages: survey.questionnaire.instrument.languages(),
+        languages: survey.instrument.languages(),
     };
     let title = survey
-        .questionnaire
         .instrument
         .title()
         .get(lang.tag())
@@ -203,15 +179,15 @@ fn full_form(
                     p { (lang.t("survey-problems")) }
                     // In the order of the questions on the page.
                     ul {
-                        @for item in survey.questionnaire.instrument.items().iter().filter(|i| problems.contains_key(&i.id)) {
+                        @for item in survey.instrument.items().iter().filter(|i| problems.contains_key(&i.id)) {
                             li { a href={ "#q-" (item.id) } { (question_label(survey, &item.id, lang.tag())) } }
                         }
                     }
                 }
             }
             form method="post" action={ "/s/" (token) } novalidate {
-                @for item in survey.questionnaire.instrument.items() {
-                    (views::question(&survey.questionnaire.instrument, item, &views::Wording { lang: &lang, easy: false, help_line: &help_line }, answers, problems.get(&item.id).copied()))
+                @for item in survey.instrument.items() {
+                    (views::question(&survey.instrument, item, &views::Wording { lang: &lang, easy: false, help_line: &help_line }, answers, problems.get(&item.id).copied()))
                 }
                 div.actions { button.primary type="submit" { (lang.t("survey-send")) } }
             }
@@ -220,9 +196,8 @@ fn full_form(
     )
 }
 
-fn question_label(survey: &Survey, id: &str, lang: &str) -> String {
+fn question_label(survey: &Questionnaire, id: &str, lang: &str) -> String {
     survey
-        .questionnaire
         .instrument
         .item(id)
         .and_then(|i| i.text_in(lang, false))
@@ -234,22 +209,22 @@ fn question_label(survey: &Survey, id: &str, lang: &str) -> String {
 /// a back button; earlier answers ride along as hidden fields.
 fn easy_step(
     state: &Context,
-    survey: &Survey,
+    survey: &Questionnaire,
     token: &str,
     step: usize,
     answers: &Answers,
     problem: Option<&'static str>,
 ) -> Markup {
-    let lang = language(&state.settings, &survey.questionnaire);
+    let lang = language(&state.settings, survey);
     let frame = Frame {
         lang: &lang,
         clinic: &state.settings.clinic_name,
         easy: true,
         switch_token: Some(token),
-        languages: survey.questionnaire.instrument.languages(),
+        languages: survey.instrument.languages(),
     };
     let help_line = help_line(survey, &lang);
-    let items = survey.questionnaire.instrument.items();
+    let items = survey.instrument.items();
     let total = items.len();
     if step >= total {
         return easy_review(&frame, survey, token, answers);
@@ -270,7 +245,7 @@ fn easy_step(
             form method="post" action={ "/s/" (token) "/step" } novalidate {
                 input type="hidden" name="_step" value=(step);
                 (views::carried(answers, &item.id))
-                (views::question(&survey.questionnaire.instrument, item, &views::Wording { lang: &lang, easy: true, help_line: &help_line }, answers, problem))
+                (views::question(&survey.instrument, item, &views::Wording { lang: &lang, easy: true, help_line: &help_line }, answers, problem))
                 @if !item.required { p.hint { (lang.t("easy-skip")) } }
                 // Back before Next, as people read; Enter still means Next
                 // (the form's first submit button, not shown).
@@ -284,8 +259,8 @@ fn easy_step(
     )
 }
 
-fn easy_review(frame: &Frame, survey: &Survey, token: &str, answers: &Answers) -> Markup {
-    let items = survey.questionnaire.instrument.items();
+fn easy_review(frame: &Frame, survey: &Questionnaire, token: &str, answers: &Answers) -> Markup {
+    let items = survey.instrument.items();
     let lang = frame.lang;
     views::page(
         frame,
@@ -312,7 +287,7 @@ fn easy_review(frame: &Frame, survey: &Survey, token: &str, answers: &Answers) -
 
 /// The clinic's line beside the comment box, or the default in the
 /// client's language until the clinic sets its own.
-fn help_line(survey: &Survey, lang: &Lang) -> String {
+fn help_line(survey: &Questionnaire, lang: &Lang) -> String {
     survey.help_line.clone().unwrap_or_else(|| lang.t("help-line-default"))
 }
 
@@ -387,7 +362,7 @@ enum Submitted {
     /// Stored; the thanks are in the language the client answered in.
     Stored(Lang),
     NotOpen(Link),
-    Invalid(Box<Survey>, Answers, BTreeMap<String, &'static str>),
+    Invalid(Box<Questionnaire>, Answers, BTreeMap<String, &'static str>),
 }
 
 #[post("/s/{token}")]
@@ -415,12 +390,7 @@ async fn submit(
                 problems.extend(problems_from(&questionnaire.instrument, &errors));
             }
             if !problems.is_empty() {
-                let help_line = crate::store::kv::get(conn, HELP_LINE_KEY)?;
-                let survey = Survey {
-                    questionnaire,
-                    help_line,
-                };
-                return Ok(Submitted::Invalid(Box::new(survey), answers, problems));
+                return Ok(Submitted::Invalid(questionnaire, answers, problems));
             }
             if questionnaires::answer(conn, mailing, &questionnaire, &answers, lang.tag(), now)? {
                 Ok(Submitted::Stored(lang))
@@ -449,10 +419,9 @@ async fn submit(
         }
         Submitted::NotOpen(link) => Ok(state_page(&state, &link).unwrap_or_else(|| HttpResponse::NotFound().finish())),
         Submitted::Invalid(survey, answers, problems) => {
-            let markup = if survey.questionnaire.client.easy_read {
+            let markup = if survey.client.easy_read {
                 // Back to the first question with a problem.
                 let step = survey
-                    .questionnaire
                     .instrument
                     .items()
                     .iter()
@@ -483,12 +452,12 @@ async fn next_step(
         Err(page) => return Ok(page),
     };
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let count = survey.questionnaire.instrument.items().len();
+    let count = survey.instrument.items().len();
     let current: usize = field("_step")
         .and_then(|s| s.parse().ok())
         .filter(|s| *s <= count)
         .unwrap_or(0);
-    let (answers, problems) = read_answers(&survey.questionnaire.instrument, &fields);
+    let (answers, problems) = read_answers(&survey.instrument, &fields);
     let going_back = field("_go") == Some("back");
     if going_back {
         return Ok(html_response(
@@ -496,7 +465,7 @@ async fn next_step(
             easy_step(&state, &survey, &token_text, current.saturating_sub(1), &answers, None),
         ));
     }
-    if let Some(item) = survey.questionnaire.instrument.items().get(current) {
+    if let Some(item) = survey.instrument.items().get(current) {
         let mut problem = problems.get(&item.id).copied();
         if problem.is_none() {
             let only_this = Answers(
@@ -509,7 +478,6 @@ async fn next_step(
             );
             let missing = item.required && only_this.0.is_empty();
             let invalid = survey
-                .questionnaire
                 .instrument
                 .validate_answers(&only_this)
                 .err()
@@ -553,7 +521,7 @@ async fn easy_read(
         Ok(survey) => survey,
         Err(page) => return Ok(page),
     };
-    let client_id = survey.questionnaire.client.id;
+    let client_id = survey.client.id;
     state
         .db(move |conn| clients::set_easy_read(conn, client_id, easy, now))
         .await?;
@@ -581,12 +549,12 @@ async fn choose_language(
         Err(page) => return Ok(page),
     };
     let chosen = form.into_inner().language;
-    if !survey.questionnaire.instrument.languages().contains(&chosen) {
+    if !survey.instrument.languages().contains(&chosen) {
         return Err(AppError::BadRequest(format!(
             "This questionnaire is not available in “{chosen}”."
         )));
     }
-    let client_id = survey.questionnaire.client.id;
+    let client_id = survey.client.id;
     state
         .db(move |conn| clients::set_language(conn, client_id, &chosen, now))
         .await?;
