@@ -8,6 +8,7 @@
 #
 #   benches/answers.sh [ANSWERS] [CONNECTIONS]     (defaults: 20000, 32)
 #   OPEN_ALERTS=5000 benches/answers.sh             (one clinician with 5,000 open alerts first)
+#   BIN=/tmp/rapport-before benches/answers.sh     (another build, to compare two in alternating runs)
 #
 # POST runs for 5 s over the links, each answered once; a request on a
 # used link would get the cheaper "already answered" page, so ANSWERS must
@@ -22,7 +23,7 @@ cd "$(dirname "$0")/.."
 
 answers=${1:-20000}
 connections=${2:-32}
-bin=target/release/rapport
+bin=${BIN:-target/release/rapport}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 command -v sqlite3 >/dev/null || { echo "sqlite3 is not installed (apt-get install sqlite3)" >&2; exit 1; }
 [ -x "$bin" ] || cargo build --release --locked

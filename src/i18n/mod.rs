@@ -64,7 +64,7 @@ const ENGLISH_NAMES: [(&str, &str); 19] = [
 const RIGHT_TO_LEFT: [&str; 10] = ["ar", "ur", "fa", "he", "ps", "sd", "ug", "yi", "dv", "ckb"];
 
 /// Which digits clients read numbers in (a clinic setting).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Numerals {
     /// 0–9 in every language (the default: what most clients type and
     /// see on their phones).
@@ -144,6 +144,11 @@ impl Lang {
     /// The tag, as written in `lang` and `Content-Language`.
     pub fn tag(&self) -> &str {
         &self.tag
+    }
+
+    /// The digits numbers are written in.
+    pub fn numerals(&self) -> Numerals {
+        self.numerals
     }
 
     pub fn is_rtl(&self) -> bool {

@@ -186,8 +186,12 @@ fn full_form(
                 }
             }
             form method="post" action={ "/s/" (token) } novalidate {
-                @for item in survey.instrument.items() {
-                    (views::question(&survey.instrument, item, &views::Wording { lang: &lang, easy: false, help_line: &help_line }, answers, problems.get(&item.id).copied()))
+                @if answers.0.is_empty() && problems.is_empty() {
+                    (views::blank_questions(&survey.instrument, &views::Wording { lang: &lang, easy: false, help_line: &help_line }))
+                } @else {
+                    @for item in survey.instrument.items() {
+                        (views::question(&survey.instrument, item, &views::Wording { lang: &lang, easy: false, help_line: &help_line }, answers, problems.get(&item.id).copied()))
+                    }
                 }
                 div.actions { button.primary type="submit" { (lang.t("survey-send")) } }
             }

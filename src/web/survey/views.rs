@@ -2,10 +2,13 @@
 //! JavaScript, at 320 px, by keyboard and with a screen reader, in the
 //! client's language (right to left where it is written so).
 
-use maud::{DOCTYPE, Markup, html};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::domain::instrument::{Answer, Answers, InstrumentDefinition, Item, ItemKind};
-use crate::i18n::{self, Lang};
+use crate::i18n::{self, Lang, Numerals};
 
 /// How the page frames itself.
 pub struct Frame<'a> {
@@ -112,6 +115,43 @@ pub struct Wording<'a> {
     pub easy: bool,
     /// The clinic's line beside the comment box on where to get help now.
     pub help_line: &'a str,
+}
+
+/// Every question of a questionnaire, unanswered: what nearly every
+/// request for a link renders, and the same for every client who reads the
+/// same version in the same language and digits beside the same help line.
+/// So it is rendered once per process and kept (a clinic has a handful of
+/// versions and languages; the store is emptied past 256 entries). An entry
+/// holds its questionnaire, so the address in its key stays that one's.
+pub fn blank_questions(instrument: &Arc<InstrumentDefinition>, wording: &Wording) -> Markup {
+    type Key = (usize, String, Numerals, bool, String);
+    type Rendered = (Arc<InstrumentDefinition>, String);
+    static RENDERED: OnceLock<Mutex<HashMap<Key, Rendered>>> = OnceLock::new();
+    let key: Key = (
+        Arc::as_ptr(instrument) as usize,
+        wording.lang.tag().to_string(),
+        wording.lang.numerals(),
+        wording.easy,
+        wording.help_line.to_string(),
+    );
+    let rendered = RENDERED.get_or_init(Default::default);
+    if let Some((_, html)) = rendered.lock().ok().as_ref().and_then(|r| r.get(&key)) {
+        return PreEscaped(html.clone());
+    }
+    let none = Answers::new();
+    let html = html! {
+        @for item in instrument.items() {
+            (question(instrument, item, wording, &none, None))
+        }
+    }
+    .into_string();
+    if let Ok(mut r) = rendered.lock() {
+        if r.len() >= 256 {
+            r.clear();
+        }
+        r.insert(key, (instrument.clone(), html.clone()));
+    }
+    PreEscaped(html)
 }
 
 /// One question as a fieldset (or a labelled text area).
@@ -232,7 +272,37 @@ pub fn carried(answers: &Answers, except: &str) -> Markup {
 
 #[cfg(test)]
 mod tests {
-    use super::number_text;
+    use std::sync::Arc;
+
+    use super::{Wording, blank_questions, number_text, question};
+    use crate::domain::instrument::{Answers, shipped_instruments};
+    use crate::i18n::{Lang, Numerals};
+
+    /// The kept rendering of the unanswered questions is the rendering
+    /// itself, and another help line, language or version is its own.
+    #[test]
+    fn blank_questions_are_the_questions_rendered_for_that_reader() {
+        let instrument = Arc::new(shipped_instruments().remove(0));
+        let (en, es) = (Lang::new("en", Numerals::Western), Lang::new("es", Numerals::Western));
+        let wording = |lang, help_line| Wording {
+            lang,
+            easy: false,
+            help_line,
+        };
+        let direct: String = instrument
+            .items()
+            .iter()
+            .map(|item| question(&instrument, item, &wording(&en, "Call 111"), &Answers::new(), None).into_string())
+            .collect();
+        let first = blank_questions(&instrument, &wording(&en, "Call 111")).into_string();
+        assert_eq!(first, direct);
+        assert_eq!(blank_questions(&instrument, &wording(&en, "Call 111")).into_string(), direct);
+        let other_line = blank_questions(&instrument, &wording(&en, "Ring the desk")).into_string();
+        assert!(other_line.contains("Ring the desk") && !other_line.contains("Call 111"));
+        assert_ne!(blank_questions(&instrument, &wording(&es, "Call 111")).into_string(), direct);
+        let copy = Arc::new(shipped_instruments().remove(0));
+        assert_eq!(blank_questions(&copy, &wording(&en, "Call 111")).into_string(), direct);
+    }
 
     /// A scale point's value is written exactly (the form sends it back).
     #[test]
