@@ -32,8 +32,18 @@ pub struct RedactedSpan;
 
 impl RootSpanBuilder for RedactedSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let route = request.match_pattern().unwrap_or_else(|| "(unmatched)".to_string());
-        tracing::info_span!("request", method = %request.method(), route = %route, status = tracing::field::Empty)
+        let span = tracing::info_span!(
+            "request",
+            method = %request.method(),
+            route = tracing::field::Empty,
+            status = tracing::field::Empty
+        );
+        // Finding the pattern walks the route table: only when it is logged.
+        if !span.is_disabled() {
+            let route = request.match_pattern().unwrap_or_else(|| "(unmatched)".to_string());
+            span.record("route", route.as_str());
+        }
+        span
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {

@@ -296,10 +296,16 @@ mod tests {
             .collect();
         let first = blank_questions(&instrument, &wording(&en, "Call 111")).into_string();
         assert_eq!(first, direct);
-        assert_eq!(blank_questions(&instrument, &wording(&en, "Call 111")).into_string(), direct);
+        assert_eq!(
+            blank_questions(&instrument, &wording(&en, "Call 111")).into_string(),
+            direct
+        );
         let other_line = blank_questions(&instrument, &wording(&en, "Ring the desk")).into_string();
         assert!(other_line.contains("Ring the desk") && !other_line.contains("Call 111"));
-        assert_ne!(blank_questions(&instrument, &wording(&es, "Call 111")).into_string(), direct);
+        assert_ne!(
+            blank_questions(&instrument, &wording(&es, "Call 111")).into_string(),
+            direct
+        );
         let copy = Arc::new(shipped_instruments().remove(0));
         assert_eq!(blank_questions(&copy, &wording(&en, "Call 111")).into_string(), direct);
     }
