@@ -308,18 +308,22 @@ fn new_link(
     Ok(token)
 }
 
-/// The invitation a link token belongs to, for the given purpose.
-/// The invitation a link's token belongs to, with its client, in one read.
+/// The stored hash of a link's token; none for text that cannot be a
+/// token, which is refused without touching the index.
+fn link_hash(token: &str) -> Option<String> {
+    (!token.is_empty() && token.len() <= 100).then(|| security::token_hash(token))
+}
+
+/// The invitation a link's token belongs to, for the given purpose, with
+/// its client, in one read.
 pub fn find_by_token(
     conn: &mut DbConnection,
     token: &str,
     purpose: &str,
 ) -> Result<Option<(Invitation, Client)>, StoreError> {
-    // Reject obviously malformed tokens without touching the database index.
-    if token.is_empty() || token.len() > 100 {
+    let Some(hash) = link_hash(token) else {
         return Ok(None);
-    }
-    let hash = security::token_hash(token);
+    };
     Ok(super::connection::on_backend!(conn, |c| link_tokens::table
         .inner_join(invitations::table.inner_join(clients::table))
         .filter(link_tokens::token_hash.eq(&hash))
@@ -343,10 +347,9 @@ pub struct SurveyRow {
 pub fn find_survey(conn: &mut DbConnection, token: &str) -> Result<Option<SurveyRow>, StoreError> {
     use super::instruments::InstrumentRow;
     use super::schema::{instruments, settings};
-    if token.is_empty() || token.len() > 100 {
+    let Some(hash) = link_hash(token) else {
         return Ok(None);
-    }
-    let hash = security::token_hash(token);
+    };
     let found = super::connection::on_backend!(conn, |c| link_tokens::table
         .inner_join(
             invitations::table
