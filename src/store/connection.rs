@@ -1,6 +1,8 @@
 //! One connection type over SQLite and PostgreSQL, chosen by URL scheme,
-//! and the r2d2 pool that hands them out.
+//! the r2d2 pool that hands them out and, on SQLite, the one connection
+//! the pool's write transactions run on.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -168,6 +170,37 @@ pub struct Manager {
     url: String,
 }
 
+/// The SQLite connection every write transaction taken through
+/// [`crate::store::blocking`] runs on. SQLite empties a connection's page
+/// cache whenever another connection has written since its last
+/// transaction; with every write on one connection, the pages a write
+/// needs are still there from the write before.
+pub struct KeptWriter {
+    url: String,
+    conn: std::sync::Mutex<DbConnection>,
+}
+
+thread_local! {
+    /// The kept writer of the pool whose connection this thread is using
+    /// (set by [`writing_through`]).
+    static KEPT_WRITER: std::cell::RefCell<Option<Arc<KeptWriter>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with the write transactions it begins on `pool`'s kept writer
+/// (SQLite), not on the connection `f` was given.
+pub fn writing_through<T>(pool: &Pool, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Arc<KeptWriter>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            KEPT_WRITER.with(|w| *w.borrow_mut() = previous);
+        }
+    }
+    let previous = KEPT_WRITER.with(|w| w.replace(pool.writer.clone()));
+    let _restore = Restore(previous);
+    f()
+}
+
 /// A short read run on the calling thread, when the database is SQLite and
 /// a pooled connection is free at once; otherwise (PostgreSQL, whose reads
 /// wait on the network, or every connection busy) `f` comes back unrun as
@@ -222,15 +255,36 @@ impl ManageConnection for Manager {
     }
 }
 
-pub type Pool = r2d2::Pool<Manager>;
+/// The pool of connections, and on SQLite the connection kept for writes.
+#[derive(Clone)]
+pub struct Pool {
+    connections: r2d2::Pool<Manager>,
+    writer: Option<Arc<KeptWriter>>,
+}
+
+impl std::ops::Deref for Pool {
+    type Target = r2d2::Pool<Manager>;
+
+    fn deref(&self) -> &r2d2::Pool<Manager> {
+        &self.connections
+    }
+}
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
 
 /// Builds the pool, failing fast (with the driver's message) when the
 /// database cannot be reached.
 pub fn build_pool(url: &str, size: u32) -> Result<Pool, StoreError> {
-    // Try once directly so the error names the real cause.
-    drop(establish(url)?);
-    r2d2::Pool::builder()
+    // Try once directly so the error names the real cause; on SQLite that
+    // connection is kept for writes.
+    let first = establish(url)?;
+    let writer = match first {
+        DbConnection::Sqlite(_) => Some(Arc::new(KeptWriter {
+            url: url.to_string(),
+            conn: std::sync::Mutex::new(first),
+        })),
+        DbConnection::Postgres(_) => None,
+    };
+    let connections = r2d2::Pool::builder()
         .max_size(size)
         // A PostgreSQL connection can die with its server (a restart): each
         // is checked as it is taken. A SQLite connection is a file opened by
@@ -238,7 +292,8 @@ pub fn build_pool(url: &str, size: u32) -> Result<Pool, StoreError> {
         .test_on_check_out(DbKind::of_url(url) == DbKind::Postgres)
         .connection_timeout(Duration::from_secs(10))
         .build(Manager { url: url.to_string() })
-        .map_err(|e| StoreError::Unreachable(format!("{}: {e}", describe_url(url))))
+        .map_err(|e| StoreError::Unreachable(format!("{}: {e}", describe_url(url))))?;
+    Ok(Pool { connections, writer })
 }
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -280,13 +335,14 @@ impl DbConnection {
     }
 
     /// A read-then-write transaction. SQLite takes the write lock up front
-    /// (`BEGIN IMMEDIATE`) so two writers never fail on lock upgrade.
+    /// (`BEGIN IMMEDIATE`) so two writers never fail on lock upgrade, and
+    /// runs it on the pool's kept writer inside [`crate::store::blocking`]
+    /// (`f` gets that connection).
     pub fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
         E: From<diesel::result::Error>,
     {
-        use diesel::connection::{AnsiTransactionManager, TransactionManager};
         if READING_HERE.with(|r| r.get()) {
             return Err(diesel::result::Error::QueryBuilderError(
                 "a write inside a read run in place (store::read_here)".into(),
@@ -300,6 +356,29 @@ impl DbConnection {
             DbConnection::Sqlite(_) if !SQLITE_WRITER.is_held_by_this_thread() => Some(SQLITE_WRITER.enter()),
             _ => None,
         };
+        // An outermost SQLite write runs on the pool's kept writer when there
+        // is one (a nested one is already on it).
+        if _gate.is_some()
+            && let Some(kept) = KEPT_WRITER.with(|w| w.borrow().clone())
+        {
+            let mut writer = kept.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            // A panic inside an earlier write left it mid-transaction.
+            if diesel::r2d2::R2D2Connection::is_broken(&mut *writer) {
+                *writer = establish(&kept.url).map_err(|_| diesel::result::Error::BrokenTransactionManager)?;
+            }
+            return writer.run_write(f);
+        }
+        self.run_write(f)
+    }
+
+    /// `f` in a write transaction on this connection (a savepoint when one
+    /// is open).
+    fn run_write<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
         match self {
             // Nested: a savepoint inside the outer (already immediate) transaction.
             DbConnection::Sqlite(c) => match AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE") {
@@ -461,8 +540,8 @@ impl WriterGate {
 mod tests {
     use super::*;
 
-    fn sqlite_pool() -> (Pool, std::path::PathBuf) {
-        let path = std::env::temp_dir().join(format!("rapport-read-here-{}.db", std::process::id()));
+    fn sqlite_pool(name: &str) -> (Pool, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!("rapport-{name}-{}.db", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let pool = build_pool(&format!("sqlite://{}", path.display()), 2).unwrap();
         (pool, path)
@@ -470,7 +549,7 @@ mod tests {
 
     #[test]
     fn a_read_runs_in_place_on_sqlite_and_a_write_inside_it_is_refused() {
-        let (pool, path) = sqlite_pool();
+        let (pool, path) = sqlite_pool("read-here");
         let here = std::thread::current().id();
         let read = read_here(&pool, |conn| {
             conn.batch_execute("SELECT 1")?;
@@ -492,6 +571,45 @@ mod tests {
         let _busy = pool.get().unwrap();
         assert!(read_here(&pool, |_| Ok(())).is_err());
         drop((conn, _busy, pool));
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// Inside `store::blocking` a write runs on the pool's kept writer,
+    /// and a panic in the middle of one leaves it usable.
+    #[test]
+    fn writes_run_on_the_kept_writer_and_a_panic_inside_one_does_not_wedge_it() {
+        let (pool, path) = sqlite_pool("kept-writer");
+        let mut conn = pool.get().unwrap();
+        conn.batch_execute("CREATE TABLE t (x INTEGER)").unwrap();
+        let given = &*conn as *const DbConnection as usize;
+        let on: usize = writing_through(&pool, || {
+            conn.write_transaction(|c| {
+                c.batch_execute("INSERT INTO t VALUES (1)")?;
+                Ok::<_, StoreError>(c as *const DbConnection as usize)
+            })
+        })
+        .unwrap();
+        assert_ne!(on, given, "the write ran on the kept writer");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            writing_through(&pool, || {
+                conn.write_transaction(|c| -> Result<(), StoreError> {
+                    c.batch_execute("INSERT INTO t VALUES (2)")?;
+                    panic!("a bug in the middle of a write");
+                })
+            })
+        }));
+        assert!(panicked.is_err());
+        writing_through(&pool, || {
+            conn.write_transaction(|c| c.batch_execute("INSERT INTO t VALUES (3)").map_err(StoreError::from))
+        })
+        .unwrap();
+        let listed: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+            "(SELECT group_concat(x) FROM t)",
+        ))
+        .get_result(&mut *pool.get().unwrap())
+        .unwrap();
+        assert_eq!(listed, "1,3", "the panicked write left nothing; the next one committed");
+        drop((conn, pool));
         let _ = std::fs::remove_file(&path);
     }
 }

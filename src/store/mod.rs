@@ -133,7 +133,7 @@ where
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn = pool.get()?;
-        f(&mut conn)
+        connection::writing_through(&pool, || f(&mut conn))
     })
     .await
     .map_err(|e| StoreError::TaskFailed(e.to_string()))?
