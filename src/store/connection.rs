@@ -352,13 +352,13 @@ impl DbConnection {
         // SQLite has one writer at a time. Queue writers of this process on a
         // lock rather than in SQLite's busy handler, which sleeps and retries
         // (long tails under load); other processes still meet busy_timeout.
-        let _gate = match self {
+        let gate = match self {
             DbConnection::Sqlite(_) if !SQLITE_WRITER.is_held_by_this_thread() => Some(SQLITE_WRITER.enter()),
             _ => None,
         };
         // An outermost SQLite write runs on the pool's kept writer when there
         // is one (a nested one is already on it).
-        if _gate.is_some()
+        if gate.is_some()
             && let Some(kept) = KEPT_WRITER.with(|w| w.borrow().clone())
         {
             let mut writer = kept.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
